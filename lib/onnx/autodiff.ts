@@ -1,0 +1,201 @@
+// Reverse-mode autodiff over an ONNX graph: one walk, backwards over the nodes between the parameters and the
+// loss, asking GRAD_RULES for each op's input gradients. The result is a new ONNX model that onnxruntime runs:
+// the forward graph, the chosen initializers turned into inputs, and one gradient output per parameter.
+import { GraphBuilder } from "./builder.ts";
+import { GRAD_RULES, type GradContext } from "./grad_rules.ts";
+import { type ProbedTensor, probeTensors } from "./probe.ts";
+import { DataType, type ModelProto, type NodeProto, num, opsetOf, type ValueInfoProto } from "./proto.ts";
+import type { Tensor } from "./session.ts";
+
+export interface GradientSpec {
+  /** The forward model; it is not modified. */
+  model: ModelProto;
+  /** Initializers to differentiate; they become graph inputs of the same name. */
+  params: string[];
+  /** A float tensor whose elements are summed into the scalar being differentiated. */
+  loss: string;
+  /** Example inputs: they fix every shape the gradient graph is built for. */
+  feeds: Record<string, Tensor>;
+  /** Forward tensors to expose as outputs besides the graph's own. */
+  extraOutputs?: string[];
+}
+
+export interface GradientModel {
+  model: ModelProto;
+  /** Name of the gradient output of each parameter. */
+  gradOf: Record<string, string>;
+  /** Parameters the loss does not depend on (their gradient is zero and is not computed). */
+  unused: string[];
+}
+
+const FLOATS = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT16, DataType.BFLOAT16]);
+const MIN_OPSET = 16; // ScatterND with reduction="add", the gradient of Gather.
+
+function valueInfo(name: string, t: ProbedTensor): ValueInfoProto {
+  return {
+    name,
+    type: { tensorType: { elemType: t.dataType, shape: { dim: t.dims.map((d) => ({ dimValue: d })) } } },
+  };
+}
+
+export async function buildGradientModel(spec: GradientSpec): Promise<GradientModel> {
+  const { model } = spec;
+  const graph = model.graph;
+  const opset = Math.max(opsetOf(model), MIN_OPSET);
+  const tensors = await probeTensors(model, spec.feeds);
+  const initNames = new Set(graph.initializer.map((t) => t.name!));
+  for (const p of spec.params) {
+    if (!initNames.has(p)) throw new Error(`${p} is not an initializer of the model`);
+    if (!FLOATS.has(tensors.get(p)!.dataType)) throw new Error(`${p} is not a float tensor`);
+  }
+  if (!tensors.has(spec.loss)) throw new Error(`the model computes no tensor named ${spec.loss}`);
+
+  // Forward: which tensors depend on a parameter through float values.
+  const requires = new Set(spec.params);
+  const onPath: NodeProto[] = [];
+  for (const node of graph.node) {
+    if (!node.input.some((i) => requires.has(i))) continue;
+    let any = false;
+    for (const o of node.output) {
+      if (o && FLOATS.has(tensors.get(o)?.dataType ?? 0)) {
+        requires.add(o);
+        any = true;
+      }
+    }
+    if (any) onPath.push(node);
+  }
+  if (!requires.has(spec.loss)) throw new Error(`the loss ${spec.loss} does not depend on any parameter`);
+
+  // Backward: only nodes whose outputs reach the loss.
+  const reaches = new Set([spec.loss]);
+  const backward: NodeProto[] = [];
+  for (let i = onPath.length - 1; i >= 0; i--) {
+    const node = onPath[i];
+    if (!node.output.some((o) => reaches.has(o))) continue;
+    backward.push(node);
+    for (const inp of node.input) if (requires.has(inp)) reaches.add(inp);
+  }
+
+  const b = new GraphBuilder("grad");
+  const created = new Map<string, ProbedTensor>();
+  const shapeOf = (name: string): number[] => {
+    const t = tensors.get(name) ?? created.get(name);
+    if (!t) throw new Error(`no static shape known for ${name}`);
+    return t.dims;
+  };
+  const ctx: GradContext = {
+    b,
+    opset,
+    shape: shapeOf,
+    dtype: (name) => (tensors.get(name) ?? created.get(name))?.dataType ?? DataType.FLOAT,
+    ints: (name) => {
+      const t = tensors.get(name);
+      if (!t?.ints) throw new Error(`${name} is not a constant integer tensor of the forward pass`);
+      return t.ints;
+    },
+    unbroadcast: (g, target, gs) => {
+      const ts = shapeOf(target);
+      if (gs.length === ts.length && gs.every((d, i) => d === ts[i])) return g;
+      const lead = gs.length - ts.length;
+      const axes = gs.map((d, i) => i).filter((i) => i < lead || (ts[i - lead] === 1 && gs[i] !== 1));
+      const summed = axes.length ? b.op("ReduceSum", [g, b.ints(axes)], { keepdims: 1 }) : g;
+      return b.op("Reshape", [summed, b.ints(ts)]);
+    },
+  };
+
+  // Gradients flow with the shape of the tensor they belong to; record it for names the rules create.
+  const grads = new Map<string, string[]>();
+  const addGrad = (name: string, g: string) => {
+    created.set(g, { dims: shapeOf(name), dataType: ctx.dtype(name) });
+    const list = grads.get(name) ?? [];
+    list.push(g);
+    grads.set(name, list);
+  };
+  const gradOfTensor = (name: string): string | undefined => {
+    const list = grads.get(name);
+    if (!list) return undefined;
+    if (list.length > 1) {
+      const total = b.op("Sum", list);
+      created.set(total, { dims: shapeOf(name), dataType: ctx.dtype(name) });
+      grads.set(name, [total]);
+      return total;
+    }
+    return list[0];
+  };
+
+  const loss = tensors.get(spec.loss)!;
+  addGrad(
+    spec.loss,
+    b.const(loss.dataType, loss.dims, new Array(loss.dims.reduce((p, d) => p * d, 1)).fill(1)),
+  );
+  for (const node of backward) {
+    const rule = GRAD_RULES[node.opType];
+    if (!rule || (node.domain && node.domain !== "ai.onnx")) {
+      throw new Error(
+        `no gradient rule for ONNX op ${
+          node.domain ? node.domain + "." : ""
+        }${node.opType} (node ${node.name})`,
+      );
+    }
+    const gy = node.output.map(gradOfTensor);
+    const needs = node.input.map((i) => reaches.has(i));
+    const gx = rule(node, gy, needs, ctx);
+    node.input.forEach((inp, k) => {
+      if (needs[k] && gx[k]) addGrad(inp, gx[k]!);
+    });
+  }
+
+  const gradOf: Record<string, string> = {};
+  const unused: string[] = [];
+  const outputs: ValueInfoProto[] = [...graph.output];
+  const outNames = new Set(outputs.map((o) => o.name));
+  for (const name of spec.extraOutputs ?? []) {
+    if (!outNames.has(name)) outputs.push(valueInfo(name, tensors.get(name)!));
+  }
+  for (const p of spec.params) {
+    const g = gradOfTensor(p);
+    if (!g) {
+      unused.push(p);
+      continue;
+    }
+    const out = `grad:${p}`;
+    b.nodes.push({ opType: "Identity", input: [g], output: [out], name: `grad_out:${p}` });
+    gradOf[p] = out;
+    outputs.push(valueInfo(out, tensors.get(p)!));
+  }
+
+  const asInputs = initializersToInputs(model, spec.params);
+  const newGraph = {
+    ...asInputs.graph,
+    node: [...graph.node, ...b.nodes],
+    initializer: [...asInputs.graph.initializer, ...b.initializers],
+    output: outputs,
+  };
+  const opsetImport = model.opsetImport.map((o) =>
+    !o.domain || o.domain === "ai.onnx" ? { ...o, version: opset } : o
+  );
+  const irVersion = Math.max(num(model.irVersion), 8);
+  return { model: { ...model, irVersion, opsetImport, graph: newGraph }, gradOf, unused };
+}
+
+/** The same model with the named initializers turned into inputs (fed per run instead of baked in). */
+export function initializersToInputs(model: ModelProto, names: string[]): ModelProto {
+  const set = new Set(names);
+  const inits = model.graph.initializer.filter((t) => set.has(t.name!));
+  if (inits.length !== set.size) throw new Error("some parameters are not initializers of the model");
+  const inputs: ValueInfoProto[] = inits.map((t) => ({
+    name: t.name!,
+    type: {
+      tensorType: { elemType: t.dataType, shape: { dim: (t.dims ?? []).map((d) => ({ dimValue: num(d) })) } },
+    },
+  }));
+  return {
+    ...model,
+    graph: {
+      ...model.graph,
+      initializer: model.graph.initializer.filter((t) => !set.has(t.name!)),
+      input: [...model.graph.input, ...inputs],
+      valueInfo: [],
+    },
+  };
+}

@@ -1,0 +1,99 @@
+// torch.optim.Adam's update (no weight decay, no amsgrad) as an ONNX graph over flat parameter buffers, so the
+// update runs in onnxruntime's vectorized kernels instead of a JavaScript loop. The outputs are written back into
+// the input buffers: every op is elementwise, each element is read before it is written.
+import { GraphBuilder } from "../onnx/builder.ts";
+import { DataType, encodeModel, type ModelProto } from "../onnx/proto.ts";
+import { openSession, type Session, Tensor } from "../onnx/session.ts";
+
+export const BETA1 = 0.9;
+export const BETA2 = 0.999;
+export const EPS = 1e-8;
+
+function adamModel(n: number): ModelProto {
+  const b = new GraphBuilder("adam");
+  const vec = (name: string) => ({
+    name,
+    type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: n }] } } },
+  });
+  const scalar = (name: string) => ({
+    name,
+    type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [] } } },
+  });
+  const f = (v: number) => b.scalar(DataType.FLOAT, v);
+  // torch: exp_avg.lerp_(grad, 1 − β1); exp_avg_sq.mul_(β2).addcmul_(grad, grad, 1 − β2)
+  const m = b.op("Add", ["m", b.op("Mul", [b.op("Sub", ["g", "m"]), f(1 - BETA1)])]);
+  const v = b.op("Add", [b.op("Mul", ["v", f(BETA2)]), b.op("Mul", [b.op("Mul", ["g", "g"]), f(1 - BETA2)])]);
+  // denom = sqrt(v) / sqrt(bias_correction2) + eps; param.addcdiv_(m, denom, −step_size)
+  const denom = b.op("Add", [b.op("Div", [b.op("Sqrt", [v]), "bc2_sqrt"]), f(EPS)]);
+  const p = b.op("Add", ["p", b.op("Mul", [b.op("Div", [m, denom]), "neg_step_size"])]);
+  b.nodes.push(
+    { opType: "Identity", input: [m], output: ["m_out"], name: "adam/m" },
+    { opType: "Identity", input: [v], output: ["v_out"], name: "adam/v" },
+    { opType: "Identity", input: [p], output: ["p_out"], name: "adam/p" },
+  );
+  return {
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 17 }],
+    graph: {
+      name: "adam",
+      node: b.nodes,
+      initializer: b.initializers,
+      input: [vec("p"), vec("m"), vec("v"), vec("g"), scalar("bc2_sqrt"), scalar("neg_step_size")],
+      output: [vec("p_out"), vec("m_out"), vec("v_out")],
+    },
+  };
+}
+
+/** Adam state over one flat parameter buffer, updated in place. */
+export class FlatAdam {
+  readonly m: Float32Array;
+  readonly v: Float32Array;
+  #step = 0;
+
+  private constructor(
+    private readonly session: Session,
+    readonly params: Float32Array,
+    readonly grads: Float32Array,
+  ) {
+    this.m = new Float32Array(params.length);
+    this.v = new Float32Array(params.length);
+  }
+
+  static async create(params: Float32Array, grads: Float32Array, threads = 0): Promise<FlatAdam> {
+    const session = await openSession(encodeModel(adamModel(params.length)), { threads });
+    return new FlatAdam(session, params, grads);
+  }
+
+  /** Zeroes the moments and the step count, for a new optimization over the same buffers. */
+  reset(): void {
+    this.m.fill(0);
+    this.v.fill(0);
+    this.#step = 0;
+  }
+
+  /** One update of params from grads with learning rate lr (torch's bias-corrected step size). */
+  async step(lr: number): Promise<void> {
+    this.#step++;
+    const bc1 = 1 - BETA1 ** this.#step;
+    const bc2 = 1 - BETA2 ** this.#step;
+    const n = [this.params.length];
+    const p = new Tensor("float32", this.params, n);
+    const m = new Tensor("float32", this.m, n);
+    const v = new Tensor("float32", this.v, n);
+    await this.session.run(
+      {
+        p,
+        m,
+        v,
+        g: new Tensor("float32", this.grads, n),
+        bc2_sqrt: new Tensor("float32", Float32Array.of(Math.sqrt(bc2)), []),
+        neg_step_size: new Tensor("float32", Float32Array.of(-lr / bc1), []),
+      },
+      { p_out: p, m_out: m, v_out: v },
+    );
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
