@@ -1,0 +1,242 @@
+// Makes an aesthetic embedding from a folder of images, or describes an embedding file (--inspect).
+//   deno task embed --src ~/pictures/sunsets --name sunsets
+//   deno task embed --inspect embeddings/sunsets.pt --json
+import { basename, dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { type EmbeddingFormat, embeddingNorm, readEmbedding, writeEmbedding } from "./lib/io/embedding.ts";
+import {
+  DEFAULT_BATCH_SIZE,
+  DEFAULT_CLIP_DIR,
+  makeEmbedding,
+  NoImagesError,
+  type Progress,
+  type SkippedImage,
+} from "./lib/embed/make_embedding.ts";
+import { formatDuration, formatProgress } from "./lib/embed/progress_bar.ts";
+
+/** The folder the WebUI lists embeddings from. */
+export const DEFAULT_OUT_DIR = join(dirname(fileURLToPath(import.meta.url)), "embeddings");
+
+const USAGE = `Usage:
+  gen_embedding.ts --src DIR [--name NAME] [--out-dir DIR] [--clip DIR] [--batch-size N]
+                   [--format pt|safetensors] [--overwrite]
+  gen_embedding.ts --inspect FILE [--json]
+
+Averages the CLIP image embeddings of every image under --src (recursively) into an aesthetic embedding,
+saved unnormalized with shape (1, D) as <out-dir>/<name>.<format>.
+
+  --src DIR          folder of images (jpg, png, webp, gif, tiff, avif, heic)
+  --name NAME        embedding name (default: the folder's name)
+  --out-dir DIR      where to write (default: ${DEFAULT_OUT_DIR})
+  --clip DIR         CLIP model folder, transformers.js layout (default: ${DEFAULT_CLIP_DIR})
+  --batch-size N     images per inference batch (default: ${DEFAULT_BATCH_SIZE})
+  --format FMT       pt (default, as the A1111 extension saves) or safetensors (also stores metadata)
+  --overwrite        replace an existing embedding of that name
+  --inspect FILE     describe an embedding file (shape, dtype, norm, format, metadata)
+  --json             with --inspect: print one JSON object
+`;
+
+class UsageError extends Error {}
+
+export async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        src: { type: "string" },
+        name: { type: "string" },
+        "out-dir": { type: "string" },
+        clip: { type: "string" },
+        "batch-size": { type: "string" },
+        format: { type: "string" },
+        overwrite: { type: "boolean" },
+        inspect: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+    });
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+  const v = parsed.values;
+  if (v.help) {
+    console.log(USAGE);
+    return 0;
+  }
+  try {
+    if (v.inspect !== undefined) {
+      if (v.src !== undefined) throw new UsageError("--inspect and --src cannot be combined");
+      await inspect(v.inspect, v.json ?? false);
+      return 0;
+    }
+    if (v.json) throw new UsageError("--json only applies to --inspect");
+    if (v.src === undefined) throw new UsageError("--src DIR is required (or --inspect FILE)");
+    await generate({
+      src: v.src,
+      name: v.name ?? basename(resolve(v.src)),
+      outDir: v["out-dir"] ?? DEFAULT_OUT_DIR,
+      clipDir: v.clip ?? DEFAULT_CLIP_DIR,
+      batchSize: parseBatchSize(v["batch-size"]),
+      format: parseFormat(v.format),
+      overwrite: v.overwrite ?? false,
+    });
+    return 0;
+  } catch (e) {
+    if (e instanceof UsageError) return usageError(e.message);
+    console.error(`error: ${(e as Error).message}`);
+    if (e instanceof NoImagesError) printSkipped(e.skipped, console.error);
+    return 1;
+  }
+}
+
+function usageError(message: string): number {
+  console.error(`error: ${message}\n\n${USAGE}`);
+  return 2;
+}
+
+function parseBatchSize(s: string | undefined): number {
+  if (s === undefined) return DEFAULT_BATCH_SIZE;
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || !Number.isSafeInteger(n) || n < 1) {
+    throw new UsageError(`--batch-size must be a positive integer, got ${JSON.stringify(s)}`);
+  }
+  return n;
+}
+
+function parseFormat(s: string | undefined): EmbeddingFormat {
+  if (s === undefined) return "pt";
+  if (s !== "pt" && s !== "safetensors") throw new UsageError(`--format must be pt or safetensors, got ${s}`);
+  return s;
+}
+
+function checkName(name: string): void {
+  if (name === "" || name === "." || name === ".." || /[\/\\\0]/.test(name)) {
+    throw new UsageError(`--name ${JSON.stringify(name)} is not a usable file name`);
+  }
+}
+
+interface GenerateOptions {
+  src: string;
+  name: string;
+  outDir: string;
+  clipDir: string;
+  batchSize: number;
+  format: EmbeddingFormat;
+  overwrite: boolean;
+}
+
+async function generate(o: GenerateOptions): Promise<void> {
+  checkName(o.name);
+  const out = join(o.outDir, `${o.name}.${o.format}`);
+  // Refuse up front rather than after minutes of work (writeEmbedding checks again when it writes).
+  if (!o.overwrite && await exists(out)) {
+    throw new Error(`${out} already exists; pass --overwrite to replace it`);
+  }
+  const progress = progressPrinter();
+  const result = await makeEmbedding({
+    src: o.src,
+    clipDir: o.clipDir,
+    batchSize: o.batchSize,
+    onProgress: progress.update,
+  });
+  progress.finish();
+  await Deno.mkdir(o.outDir, { recursive: true });
+  await writeEmbedding(out, result.embedding, {
+    format: o.format,
+    dtype: "float32",
+    shape: [1, result.dim],
+    overwrite: o.overwrite,
+    metadata: {
+      kind: "aesthetic-embedding",
+      description: "mean CLIP image_embeds of the source images, unnormalized",
+      source_model: basename(resolve(o.clipDir)),
+      image_count: String(result.used),
+      skipped_count: String(result.skipped.length),
+      created: new Date().toISOString(),
+    },
+  });
+  let sq = 0;
+  for (const x of result.embedding) sq += x * x;
+  console.log(`Used ${result.used} image${result.used === 1 ? "" : "s"} (CLIP model ${result.clipDir}).`);
+  printSkipped(result.skipped, console.log);
+  console.log(`Wrote ${out}: shape [1, ${result.dim}], float32, norm ${Math.sqrt(sq).toFixed(6)}`);
+}
+
+function printSkipped(skipped: SkippedImage[], print: (s: string) => void): void {
+  if (skipped.length === 0) return;
+  print(`Skipped ${skipped.length} file${skipped.length === 1 ? "" : "s"}:`);
+  for (const s of skipped) print(`  ${s.path}: skipped: ${s.skip.message}`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return false;
+    throw e;
+  }
+}
+
+/** Redraws one line on a terminal; elsewhere (logs, pipes) prints a line at most every 2 s, and the last one. */
+function progressPrinter(): { update: (p: Progress) => void; finish: () => void } {
+  const tty = Deno.stderr.isTerminal();
+  const enc = new TextEncoder();
+  let last: Progress | undefined;
+  let printed: Progress | undefined;
+  let printedAt = -Infinity;
+  const print = (p: Progress) => {
+    const line = `${formatProgress(p)}  elapsed ${formatDuration(p.elapsedSeconds)}`;
+    Deno.stderr.writeSync(enc.encode(tty ? `\r${line}\x1b[K` : `${line}\n`));
+    printed = p;
+    printedAt = performance.now();
+  };
+  return {
+    update(p) {
+      last = p;
+      if (tty || performance.now() - printedAt >= 2000) print(p);
+    },
+    finish() {
+      if (last && last !== printed) print(last);
+      if (tty && printed) Deno.stderr.writeSync(enc.encode("\n"));
+    },
+  };
+}
+
+async function inspect(path: string, json: boolean): Promise<void> {
+  const e = await readEmbedding(path);
+  const norm = embeddingNorm(e);
+  let min = Infinity, max = -Infinity;
+  for (const x of e.data) {
+    min = Math.min(min, x);
+    max = Math.max(max, x);
+  }
+  const info = {
+    file: path,
+    format: e.format,
+    shape: e.shape,
+    dtype: e.dtype,
+    dim: e.data.length,
+    norm,
+    min,
+    max,
+    ...(e.metadata && Object.keys(e.metadata).length > 0 ? { metadata: e.metadata } : {}),
+  };
+  if (json) {
+    console.log(JSON.stringify(info));
+    return;
+  }
+  console.log(`${path}`);
+  console.log(`  format  ${e.format}`);
+  console.log(`  shape   [${e.shape.join(", ")}] (${e.data.length} values)`);
+  console.log(`  dtype   ${e.dtype}`);
+  console.log(`  norm    ${norm}`);
+  console.log(`  range   ${min} … ${max}`);
+  for (const [k, val] of Object.entries(e.metadata ?? {})) console.log(`  ${k}: ${val}`);
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
