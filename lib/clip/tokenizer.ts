@@ -161,6 +161,12 @@ interface TokenizerConfig {
   added_tokens_decoder?: Record<string, { content: string; lstrip?: boolean; rstrip?: boolean }>;
 }
 
+/** The parts of a "fast" tokenizer.json this reads. */
+interface FastTokenizerJson {
+  model?: { type?: string; vocab?: Record<string, number>; merges?: (string | [string, string])[] };
+  added_tokens?: { id: number; content: string; lstrip?: boolean; rstrip?: boolean }[];
+}
+
 /** The files of one tokenizer, already read. */
 export interface ClipTokenizerFiles {
   /** vocab.json: token → id. */
@@ -219,10 +225,11 @@ export class ClipTokenizer {
       : CLIP_MAX_LENGTH;
   }
 
-  /** Reads a tokenizer from a folder holding vocab.json and merges.txt (a transformers.js CLIP folder), or from
-   * a diffusers model folder whose tokenizer/ subfolder holds them. */
+  /** Reads a tokenizer from a folder holding vocab.json and merges.txt (or only a tokenizer.json, as some
+   * transformers.js folders have), or from a diffusers model folder whose tokenizer/ subfolder holds them. */
   static async load(dir: string): Promise<ClipTokenizer> {
-    const root = existsSync(join(dir, "vocab.json")) ? dir : join(dir, "tokenizer");
+    const own = ["vocab.json", "tokenizer.json"].some((f) => existsSync(join(dir, f)));
+    const root = own ? dir : join(dir, "tokenizer");
     const read = async (name: string) => {
       try {
         return await Deno.readTextFile(join(root, name));
@@ -231,12 +238,6 @@ export class ClipTokenizer {
         throw e;
       }
     };
-    const [vocab, merges, config, specialTokensMap] = await Promise.all(
-      ["vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"].map(read),
-    );
-    if (vocab === undefined || merges === undefined) {
-      throw new Error(`tokenizer: no vocab.json and merges.txt in ${dir} or ${join(dir, "tokenizer")}`);
-    }
     const parse = <T>(text: string | undefined, name: string): T | undefined => {
       if (text === undefined) return undefined;
       try {
@@ -245,11 +246,38 @@ export class ClipTokenizer {
         throw new Error(`tokenizer: ${join(root, name)} is not valid JSON: ${(e as Error).message}`);
       }
     };
-    return new ClipTokenizer({
-      vocab: parse<Record<string, number>>(vocab, "vocab.json")!,
-      merges,
+    const [vocabText, merges, config, specialTokensMap] = await Promise.all(
+      ["vocab.json", "merges.txt", "tokenizer_config.json", "special_tokens_map.json"].map(read),
+    );
+    const files = {
       config: parse<TokenizerConfig>(config, "tokenizer_config.json"),
       specialTokensMap: parse<TokenizerConfig>(specialTokensMap, "special_tokens_map.json"),
+    };
+    if (vocabText !== undefined && merges !== undefined) {
+      return new ClipTokenizer({
+        vocab: parse<Record<string, number>>(vocabText, "vocab.json")!,
+        merges,
+        ...files,
+      });
+    }
+    const fast = parse<FastTokenizerJson>(await read("tokenizer.json"), "tokenizer.json");
+    if (fast?.model?.type !== "BPE" || !fast.model.vocab || !Array.isArray(fast.model.merges)) {
+      throw new Error(
+        `tokenizer: no vocab.json and merges.txt (nor a BPE tokenizer.json) in ${dir} or ${root}`,
+      );
+    }
+    // tokenizer.json holds the same vocabulary and merges; merges.txt has a header line the parser skips.
+    const lines = fast.model.merges.map((m) => (Array.isArray(m) ? m.join(" ") : m));
+    const added = Object.fromEntries((fast.added_tokens ?? []).map((t) => [String(t.id), t]));
+    const cfg = {
+      ...files.config,
+      added_tokens_decoder: { ...added, ...files.config?.added_tokens_decoder },
+    };
+    return new ClipTokenizer({
+      vocab: fast.model.vocab,
+      merges: ["#", ...lines].join("\n"),
+      ...files,
+      config: cfg,
     });
   }
 

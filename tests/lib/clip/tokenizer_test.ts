@@ -41,6 +41,19 @@ Deno.test("tokenizer: transformers.js folder layout loads the same tokenizer", a
   assertEquals(clip2.padId, sd2.padId);
 });
 
+Deno.test("tokenizer: a folder with only tokenizer.json gives the same ids", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    for (const f of ["tokenizer.json", "tokenizer_config.json"]) {
+      await Deno.copyFile(join(MODELS, "tiny-sd2-clip", f), join(dir, f));
+    }
+    const fast = await ClipTokenizer.load(dir);
+    for (const c of cases) assertEquals([...fast.encodePadded(c.prompt)], c.ids77_sd2, c.name);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("tokenizer: A1111's comma token and added tokens typed in the prompt", () => {
   assertEquals(sd1.tokenId(",</w>"), 267);
   assertEquals(sd1.tokenize("a <|endoftext|> b"), [sd1.tokenId("a</w>"), 49407, sd1.tokenId("b</w>")]);
@@ -80,6 +93,6 @@ Deno.test("ClipTokenizer.load: a folder without vocab says so", async () => {
   } catch (e) {
     message = (e as Error).message;
   }
-  assertEquals(message.includes("no vocab.json and merges.txt"), true);
+  assertEquals(message.includes("no vocab.json and merges.txt (nor a BPE tokenizer.json)"), true);
   throws(() => new ClipTokenizer({ vocab: {}, merges: "#version\n" }), /not in the vocabulary/);
 });
