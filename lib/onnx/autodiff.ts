@@ -41,7 +41,13 @@ function valueInfo(name: string, t: ProbedTensor): ValueInfoProto {
 export async function buildGradientModel(spec: GradientSpec): Promise<GradientModel> {
   const { model } = spec;
   const graph = model.graph;
-  const opset = Math.max(opsetOf(model), MIN_OPSET);
+  const sourceOpset = opsetOf(model);
+  // Raising the opset must not change what the forward ops mean: Softmax, Reduce*, Squeeze and Split changed
+  // at 13, and nothing the forward graph uses changed between 13 and 16.
+  if (sourceOpset < 13) {
+    throw new Error(`models before opset 13 are not supported (this one is opset ${sourceOpset})`);
+  }
+  const opset = Math.max(sourceOpset, MIN_OPSET);
   const tensors = await probeTensors(model, spec.feeds);
   const initNames = new Set(graph.initializer.map((t) => t.name!));
   for (const p of spec.params) {
@@ -97,7 +103,7 @@ export async function buildGradientModel(spec: GradientSpec): Promise<GradientMo
       const ts = shapeOf(target);
       if (gs.length === ts.length && gs.every((d, i) => d === ts[i])) return g;
       const lead = gs.length - ts.length;
-      const axes = gs.map((d, i) => i).filter((i) => i < lead || (ts[i - lead] === 1 && gs[i] !== 1));
+      const axes = gs.map((_, i) => i).filter((i) => i < lead || (ts[i - lead] === 1 && gs[i] !== 1));
       const summed = axes.length ? b.op("ReduceSum", [g, b.ints(axes)], { keepdims: 1 }) : g;
       return b.op("Reshape", [summed, b.ints(ts)]);
     },

@@ -7,7 +7,7 @@ import { type AttributeProto, DataType, type NodeProto, num } from "./proto.ts";
 
 export interface GradContext {
   b: GraphBuilder;
-  /** The opset of the gradient model (at least 16, for ScatterND's reduction). */
+  /** The opset of the gradient model (at least 16, for ScatterND's reduction; sources are 13 or later). */
   opset: number;
   shape(name: string): number[];
   dtype(name: string): number;
@@ -268,12 +268,10 @@ export const GRAD_RULES: Record<string, GradRule> = {
   Softmax: (n, [g], _needs, ctx) => {
     const y = n.output[0];
     const rank = ctx.shape(y).length;
-    // Before opset 13 Softmax normalizes over every axis from `axis` on (default 1); since, over `axis` alone.
-    const axis = norm(intAttr(n, "axis", ctx.opset < 13 ? 1 : -1), rank);
-    const axes = ctx.opset < 13 ? Array.from({ length: rank - axis }, (_, i) => axis + i) : [axis];
+    const axis = norm(intAttr(n, "axis", -1), rank);
     // dx = y ⊙ (g − Σ(g ⊙ y))
     const gy = ctx.b.op("Mul", [g!, y]);
-    const s = ctx.b.op("ReduceSum", [gy, ctx.b.ints(axes)], { keepdims: 1 });
+    const s = ctx.b.op("ReduceSum", [gy, ctx.b.ints([axis])], { keepdims: 1 });
     return [ctx.b.op("Mul", [y, ctx.b.op("Sub", [g!, s])])];
   },
   Gather: (n, [g], needs, ctx) => {

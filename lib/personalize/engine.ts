@@ -81,7 +81,11 @@ export class TextPersonalizer {
     const embedDim = staticDim(base, embedsName, -1);
     const tokens = 77;
     const model = withAestheticLoss(base, embedsName, embedDim);
-    const params = trainableParams(model, condName);
+    // Every text-model weight, whichever layer the conditioning is read from (as the paper's loop does).
+    const params = trainableParams(
+      model,
+      outputs.includes("last_hidden_state") ? "last_hidden_state" : condName,
+    );
 
     const ids = new Tensor("int64", new BigInt64Array(tokens), [1, tokens]);
     const e = new Tensor("float32", new Float32Array(embedDim), [1, embedDim]);
@@ -107,7 +111,12 @@ export class TextPersonalizer {
     const current = new Float32Array(total);
     const grads = new Float32Array(total);
     const adam = await FlatAdam.create(current, grads, threads);
-    const hiddenSize = staticDim(base, condName, -1);
+    // A rewritten output (CLIP skip) has no declared shape; the hidden width is last_hidden_state's.
+    const hiddenSize = staticDim(
+      base,
+      outputs.includes("last_hidden_state") ? "last_hidden_state" : condName,
+      -1,
+    );
     return new TextPersonalizer(
       { embedDim, hiddenSize, tokens },
       opts.modelName ?? path,

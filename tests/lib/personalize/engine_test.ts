@@ -1,0 +1,123 @@
+// Parity of the ONNX personalization with the paper's PyTorch loop (tests/fixtures/fx_refs.py personalize()).
+import { join } from "node:path";
+import { PENULTIMATE, withPenultimateOutput } from "../../../lib/clip/clip_skip.ts";
+import { openSession, Tensor } from "../../../lib/onnx/session.ts";
+import { TextPersonalizer } from "../../../lib/personalize/engine.ts";
+import { assertClose, maxAbsDiff, MODELS, readRef, refs } from "../../fixtures.ts";
+
+interface Case {
+  name: string;
+  model: string;
+  input_ids: number[];
+  embedding: { file: string; shape: number[] };
+  steps: number;
+  lr: number;
+  similarity: number[];
+  conditioning: Record<
+    string,
+    {
+      last_hidden_state: { file: string; shape: number[] };
+      penultimate_ln: { file: string; shape: number[] };
+    }
+  >;
+}
+
+const engines = new Map<string, Promise<TextPersonalizer>>();
+function engine(model: string, skip: boolean): Promise<TextPersonalizer> {
+  const key = `${model}:${skip}`;
+  if (!engines.has(key)) {
+    const path = join(MODELS, model, "onnx", "text_model.onnx");
+    engines.set(
+      key,
+      TextPersonalizer.load(
+        path,
+        skip ? { transform: (m) => withPenultimateOutput(m), conditioningOutput: PENULTIMATE } : {},
+      ),
+    );
+  }
+  return engines.get(key)!;
+}
+
+const opts = { sanitizeResources: false, sanitizeOps: false };
+
+for (const c of refs().personalization as Case[]) {
+  // SD 2.x conditions on the penultimate layer; SD 1.x on the last.
+  const skip = c.model === "tiny-sd2-clip";
+  Deno.test({
+    name: `personalization ${c.name} matches PyTorch (similarity 1e-5, conditioning 1e-4)`,
+    ...opts,
+    fn: async () => {
+      const eng = await engine(c.model, skip);
+      const keep = Object.keys(c.conditioning).map(Number);
+      const r = await eng.personalize(c.input_ids, readRef(c.embedding), { steps: c.steps, lr: c.lr, keep });
+      assertClose(r.similarity, c.similarity, 1e-5, "similarity");
+      for (const k of keep) {
+        const ref = skip ? c.conditioning[k].penultimate_ln : c.conditioning[k].last_hidden_state;
+        assertClose(r.conditioning.get(k)!, readRef(ref), 1e-4, `conditioning at step ${k}`);
+      }
+    },
+  });
+}
+
+Deno.test({
+  name: "similarity rises at every step at the default learning rate",
+  ...opts,
+  fn: async () => {
+    const c = (refs().personalization as Case[]).find((c) => c.name === "sd1-default")!;
+    const eng = await engine(c.model, false);
+    const r = await eng.personalize(c.input_ids, readRef(c.embedding), { steps: 5, lr: 1e-4 });
+    for (let i = 1; i < r.similarity.length; i++) {
+      if (!(r.similarity[i] > r.similarity[i - 1])) {
+        throw new Error(`similarity fell at step ${i}: ${r.similarity}`);
+      }
+    }
+  },
+});
+
+Deno.test({
+  name: "steps 0 or lr 0 give exactly the un-personalized conditioning, and weights are restored after a run",
+  ...opts,
+  fn: async () => {
+    const c = (refs().personalization as Case[]).find((c) => c.name === "sd1-sweep")!;
+    const eng = await engine(c.model, false);
+    const plain = await openSession(join(MODELS, c.model, "onnx", "text_model.onnx"));
+    const ids = new Tensor("int64", BigInt64Array.from(c.input_ids.map(BigInt)), [1, 77]);
+    const base = (await plain.run({ input_ids: ids })).last_hidden_state.data as Float32Array;
+    const e = readRef(c.embedding);
+    await eng.personalize(c.input_ids, e, { steps: 3, lr: 1e-2 });
+    for (const o of [{ steps: 0, lr: 1e-3 }, { steps: 4, lr: 0 }]) {
+      const r = await eng.personalize(c.input_ids, e, o);
+      const d = maxAbsDiff(r.conditioning.get(o.steps)!, base);
+      if (d !== 0) throw new Error(`${JSON.stringify(o)} differs from the plain encoder by ${d}`);
+    }
+  },
+});
+
+Deno.test({
+  name: "bad input is refused with a clear error",
+  ...opts,
+  fn: async () => {
+    const c = (refs().personalization as Case[])[0];
+    const eng = await engine(c.model, false);
+    const e = readRef(c.embedding);
+    const cases: [Float32Array, { steps: number; lr: number }, RegExp][] = [
+      [new Float32Array(768).fill(1), { steps: 1, lr: 1e-4 }, /768-d but the text model .* projects to 16-d/],
+      [e.map((x, i) => (i === 3 ? NaN : x)), { steps: 1, lr: 1e-4 }, /NaN or Inf/],
+      [e.map((x, i) => (i === 3 ? Infinity : x)), { steps: 1, lr: 1e-4 }, /NaN or Inf/],
+      [new Float32Array(16), { steps: 1, lr: 1e-4 }, /zero norm/],
+      [e, { steps: -1, lr: 1e-4 }, /steps must be a whole number/],
+      [e, { steps: 1, lr: -1 }, /learning rate must be ≥ 0/],
+    ];
+    for (const [emb, o, pattern] of cases) {
+      try {
+        await eng.personalize(c.input_ids, emb, o);
+      } catch (err) {
+        if (!pattern.test((err as Error).message)) {
+          throw new Error(`wrong message: ${(err as Error).message}`);
+        }
+        continue;
+      }
+      throw new Error(`accepted ${JSON.stringify(o)}`);
+    }
+  },
+});
