@@ -15,6 +15,8 @@ export interface PersonalizeOptions {
   lr: number;
   /** Step counts whose conditioning to return (default: only `steps`). One run serves a whole sweep. */
   keep?: number[];
+  /** Normalize the embedding first (default true: the paper's loop does). */
+  normalize?: boolean;
 }
 
 export interface PersonalizeResult {
@@ -142,7 +144,7 @@ export class TextPersonalizer {
     if (this.#busy) throw new Error("this text model is already personalizing another prompt");
     this.#busy = true;
     try {
-      return await this.#run(ids, normalized(embedding), opts);
+      return await this.#run(ids, opts.normalize === false ? embedding : normalized(embedding), opts);
     } finally {
       this.#busy = false;
     }

@@ -1,0 +1,175 @@
+// Aesthetic gradients as the A1111 extension applies them to a prompt's conditioning: each 77-token chunk is
+// personalized on the CLIP pair's text model and mixed into the checkpoint's conditioning (linearly or by slerp)
+// with the aesthetic weight. Results are cached, and one run serves every step count of a sweep.
+import { join } from "node:path";
+import { PENULTIMATE, withPenultimateOutput } from "../clip/clip_skip.ts";
+import type { ClipTokenizer } from "../clip/tokenizer.ts";
+import { openSession, type Session, Tensor } from "../onnx/session.ts";
+import { TextPersonalizer } from "./engine.ts";
+import { aestheticTarget, linearMix, slerpA1111 } from "./mix.ts";
+
+export interface AestheticSettings {
+  weight: number;
+  steps: number;
+  lr: number;
+  slerp: boolean;
+  /** Optional text whose CLIP features steer the target (the extension's "aesthetic text"). */
+  text: string;
+  slerpAngle: number;
+  textNegative: boolean;
+}
+
+/** The A1111 extension's defaults. */
+export const AESTHETIC_DEFAULTS: AestheticSettings = {
+  weight: 0.9,
+  steps: 5,
+  lr: 0.0001,
+  slerp: false,
+  text: "",
+  slerpAngle: 0.1,
+  textNegative: false,
+};
+
+export interface AestheticResult {
+  /** The mixed conditioning, tokens × hidden, for each requested step count. */
+  conditioning: Map<number, Float32Array>;
+  /** Per chunk, cos(text_embeds, target) before each step and after the last. */
+  similarity: number[][];
+  /** ‖personalized − original‖₂ of the conditioning at the largest step count, before mixing. */
+  deltaL2: number;
+}
+
+export type Layer = "last" | "penultimate";
+
+interface CachedRun {
+  similarity: number[];
+  conditioning: Map<number, Float32Array>;
+}
+
+const CACHE_SIZE = 64;
+
+export class AestheticPersonalizer {
+  readonly #cache = new Map<string, CachedRun>();
+
+  private constructor(
+    readonly engine: TextPersonalizer,
+    private readonly plain: Session,
+    private readonly tokenizer: ClipTokenizer,
+    readonly layer: Layer,
+  ) {}
+
+  /** Opens a CLIP pair in the transformers.js layout (`onnx/text_model.onnx` with text_embeds). */
+  static async load(
+    clipDir: string,
+    tokenizer: ClipTokenizer,
+    opts: { layer?: Layer; threads?: number } = {},
+  ): Promise<AestheticPersonalizer> {
+    const layer = opts.layer ?? "last";
+    const path = join(clipDir, "onnx", "text_model.onnx");
+    const engine = await TextPersonalizer.load(
+      path,
+      layer === "penultimate"
+        ? {
+          transform: (m) => withPenultimateOutput(m),
+          conditioningOutput: PENULTIMATE,
+          threads: opts.threads,
+          modelName: clipDir,
+        }
+        : { threads: opts.threads, modelName: clipDir },
+    );
+    const plain = await openSession(path, { threads: opts.threads });
+    return new AestheticPersonalizer(engine, plain, tokenizer, layer);
+  }
+
+  /** CLIP text features of a short text, tokenized without padding as the extension does. */
+  async textFeatures(text: string): Promise<Float32Array> {
+    const ids = this.tokenizer.encode(text).slice(0, 77);
+    const t = new Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
+    const out = await this.plain.run({ [this.plain.inputNames[0]]: t });
+    return out.text_embeds.data as Float32Array;
+  }
+
+  /**
+   * Personalizes each chunk of `chunkIds` toward `embedding` and mixes the result into `z` (the checkpoint's
+   * conditioning of the same chunks). `sweep` lists extra step counts to return from the same run.
+   */
+  async apply(
+    z: Float32Array,
+    chunkIds: Int32Array[],
+    embedding: Float32Array,
+    settings: AestheticSettings,
+    sweep: number[] = [],
+  ): Promise<AestheticResult> {
+    const hidden = this.engine.info.hiddenSize;
+    if (z.length !== chunkIds.length * 77 * hidden) {
+      throw new Error(
+        `the conditioning has ${z.length} values but ${chunkIds.length} chunk(s) of 77 × ${hidden} were expected ` +
+          `(does the CLIP pair's hidden size match the checkpoint's?)`,
+      );
+    }
+    const steps = [...new Set([settings.steps, ...sweep])].sort((a, b) => a - b);
+    const maxSteps = steps.at(-1)!;
+    if (maxSteps === 0 || settings.lr === 0 || settings.weight === 0) {
+      return { conditioning: new Map(steps.map((s) => [s, z.slice()])), similarity: [], deltaL2: 0 };
+    }
+    const text = settings.text ? await this.textFeatures(settings.text) : undefined;
+    const target = aestheticTarget(embedding, text, settings.slerpAngle, settings.textNegative);
+    const runs: CachedRun[] = [];
+    for (const ids of chunkIds) runs.push(await this.#personalize(ids, target, settings.lr, maxSteps, steps));
+
+    const size = 77 * hidden;
+    const conditioning = new Map<number, Float32Array>();
+    let deltaL2 = 0;
+    for (const s of steps) {
+      const out = new Float32Array(z.length);
+      runs.forEach((run, c) => {
+        const zc = z.subarray(c * size, (c + 1) * size);
+        const zn = run.conditioning.get(s)!;
+        out.set(
+          settings.slerp
+            ? slerpA1111(zc, zn, settings.weight, 77, hidden)
+            : linearMix(zc, zn, settings.weight),
+          c * size,
+        );
+      });
+      conditioning.set(s, out);
+    }
+    for (const run of runs) {
+      const first = run.conditioning.get(0)!; // every run keeps step 0
+      const last = run.conditioning.get(maxSteps)!;
+      for (let i = 0; i < last.length; i++) deltaL2 += (last[i] - first[i]) ** 2;
+    }
+    return { conditioning, similarity: runs.map((r) => r.similarity), deltaL2: Math.sqrt(deltaL2) };
+  }
+
+  async #personalize(
+    ids: Int32Array,
+    target: Float32Array,
+    lr: number,
+    steps: number,
+    keep: number[],
+  ): Promise<CachedRun> {
+    const keepAll = [...new Set([0, ...keep])];
+    const key = JSON.stringify([this.layer, Array.from(ids), Array.from(target), lr, steps, keepAll]);
+    const hit = this.#cache.get(key);
+    if (hit) {
+      // Refresh its place in the LRU order.
+      this.#cache.delete(key);
+      this.#cache.set(key, hit);
+      return hit;
+    }
+    // The extension does not renormalize the target after a text slerp; neither do we.
+    const run = await this.engine.personalize(ids, target, { steps, lr, keep: keepAll, normalize: false });
+    this.#cache.set(key, run);
+    if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
+    return run;
+  }
+
+  get cacheSize(): number {
+    return this.#cache.size;
+  }
+
+  async release(): Promise<void> {
+    await Promise.all([this.engine.release(), this.plain.release()]);
+  }
+}

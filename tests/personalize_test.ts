@@ -1,0 +1,63 @@
+// The personalize CLI, run as a user would.
+import { join } from "node:path";
+import { FIXTURES, MODELS } from "./fixtures.ts";
+
+async function run(args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", join(FIXTURES, "..", "..", "personalize.ts"), ...args],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+const base = [
+  "--model",
+  join(MODELS, "tiny-sd1"),
+  "--clip",
+  join(MODELS, "tiny-sd1-clip"),
+  "--prompt",
+  "a painting of a lighthouse",
+];
+
+Deno.test("personalize --json reports the similarity at each step and the conditioning change", async () => {
+  const r = await run([
+    ...base,
+    "--embedding",
+    join(FIXTURES, "embeddings", "tiny-sd1-images.pt"),
+    "--steps",
+    "4",
+    "--lr",
+    "1e-3",
+    "--json",
+  ]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  const report = JSON.parse(r.stdout);
+  if (report.similarity.length !== 5) throw new Error(`expected 5 similarities: ${r.stdout}`);
+  if (!(report.similarity[4] > report.similarity[0])) throw new Error("similarity did not rise");
+  if (!(report.conditioning_delta_l2 > 0)) throw new Error("conditioning did not change");
+  if (report.dims.embedding !== 16 || report.dims.hidden !== 16) {
+    throw new Error(`dims ${JSON.stringify(report.dims)}`);
+  }
+});
+
+Deno.test("personalize names both dimensions when the embedding does not fit the CLIP pair", async () => {
+  const r = await run([...base, "--embedding", join(FIXTURES, "embeddings", "vitl-f16-768.pt")]);
+  if (r.code === 0 || !/768-d but the CLIP pair .* is 16-d/.test(r.stderr)) {
+    throw new Error(`${r.code} ${r.stderr}`);
+  }
+});
+
+Deno.test("personalize refuses negative steps", async () => {
+  const r = await run([
+    ...base,
+    "--embedding",
+    join(FIXTURES, "embeddings", "tiny-sd1-images.pt"),
+    "--steps=-2",
+  ]);
+  if (r.code === 0 || !/--steps must be a whole number/.test(r.stderr)) throw new Error(r.stderr);
+});
