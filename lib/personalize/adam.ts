@@ -9,11 +9,14 @@ export const BETA1 = 0.9;
 export const BETA2 = 0.999;
 export const EPS = 1e-8;
 
-function adamModel(n: number): ModelProto {
+/** Elements per update run: small enough that the graph's temporaries stay in cache and use little memory. */
+const CHUNK = 1 << 18;
+
+function adamModel(): ModelProto {
   const b = new GraphBuilder("adam");
   const vec = (name: string) => ({
     name,
-    type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimValue: n }] } } },
+    type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: "n" }] } } },
   });
   const scalar = (name: string) => ({
     name,
@@ -60,7 +63,7 @@ export class FlatAdam {
   }
 
   static async create(params: Float32Array, grads: Float32Array, threads = 0): Promise<FlatAdam> {
-    const session = await openSession(encodeModel(adamModel(params.length)), { threads });
+    const session = await openSession(encodeModel(adamModel()), { threads });
     return new FlatAdam(session, params, grads);
   }
 
@@ -76,21 +79,21 @@ export class FlatAdam {
     this.#step++;
     const bc1 = 1 - BETA1 ** this.#step;
     const bc2 = 1 - BETA2 ** this.#step;
-    const n = [this.params.length];
-    const p = new Tensor("float32", this.params, n);
-    const m = new Tensor("float32", this.m, n);
-    const v = new Tensor("float32", this.v, n);
-    await this.session.run(
-      {
-        p,
-        m,
-        v,
-        g: new Tensor("float32", this.grads, n),
-        bc2_sqrt: new Tensor("float32", Float32Array.of(Math.sqrt(bc2)), []),
-        neg_step_size: new Tensor("float32", Float32Array.of(-lr / bc1), []),
-      },
-      { p_out: p, m_out: m, v_out: v },
-    );
+    const bc2Sqrt = new Tensor("float32", Float32Array.of(Math.sqrt(bc2)), []);
+    const negStep = new Tensor("float32", Float32Array.of(-lr / bc1), []);
+    // Chunked: one pass over the whole buffer per op would stream gigabytes through memory for a large model.
+    for (let start = 0; start < this.params.length; start += CHUNK) {
+      const end = Math.min(start + CHUNK, this.params.length);
+      const n = [end - start];
+      const p = new Tensor("float32", this.params.subarray(start, end), n);
+      const m = new Tensor("float32", this.m.subarray(start, end), n);
+      const v = new Tensor("float32", this.v.subarray(start, end), n);
+      const g = new Tensor("float32", this.grads.subarray(start, end), n);
+      await this.session.run(
+        { p, m, v, g, bc2_sqrt: bc2Sqrt, neg_step_size: negStep },
+        { p_out: p, m_out: m, v_out: v },
+      );
+    }
   }
 
   release(): Promise<void> {
