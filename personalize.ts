@@ -9,9 +9,11 @@ import { promptChunks } from "./lib/clip/chunks.ts";
 import { ClipTextEncoder } from "./lib/clip/text_encoder.ts";
 import { readEmbedding } from "./lib/io/embedding.ts";
 import { AESTHETIC_DEFAULTS, AestheticPersonalizer } from "./lib/personalize/aesthetic.ts";
+import { pairLayer, textLayers } from "./lib/personalize/sources.ts";
 
 const USAGE = `usage: deno task personalize --model DIR --clip DIR --prompt P --embedding FILE
-       [--steps T (5)] [--lr LR (0.0001)] [--weight W (1)] [--clip-skip 1|2] [--text T] [--json]`;
+       [--steps T (5)] [--lr LR (0.0001)] [--weight W (1)] [--clip-skip 1|2] [--text T]
+       [--source clip|checkpoint (which text model is personalized)] [--json]`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -25,6 +27,7 @@ async function main(): Promise<number> {
       weight: { type: "string", default: "1" },
       "clip-skip": { type: "string", default: "1" },
       text: { type: "string", default: "" },
+      source: { type: "string", default: "clip" },
       json: { type: "boolean", default: false },
       help: { type: "boolean", default: false },
     },
@@ -46,12 +49,25 @@ async function main(): Promise<number> {
   const model = values.model!;
   const encoderPath = join(model, "text_encoder", "model.onnx");
   if (!existsSync(encoderPath)) throw new Error(`${model} has no text_encoder/model.onnx`);
-  const layer = values["clip-skip"] === "2" ? "penultimate" : "last";
+  const clipSkip = Number(values["clip-skip"]);
+  if (values.source !== "clip" && values.source !== "checkpoint") {
+    throw new Error(`--source must be clip or checkpoint, got ${values.source}`);
+  }
+  const layer = pairLayer(
+    textLayers(join(model, "text_encoder", "config.json")),
+    textLayers(join(values.clip!, "config.json")),
+    clipSkip,
+    values.source,
+  );
 
   const tokenizer = await ClipTokenizer.load(model);
-  const encoder = await ClipTextEncoder.open(model);
+  const encoder = await ClipTextEncoder.open(model, {}, { clipSkip: clipSkip === 2 });
   const embedding = await readEmbedding(values.embedding!);
-  const personalizer = await AestheticPersonalizer.load(values.clip!, tokenizer, { layer });
+  const personalizer = await AestheticPersonalizer.load(values.clip!, tokenizer, {
+    layer,
+    source: values.source,
+    checkpointDir: model,
+  });
   const dim = personalizer.engine.info.embedDim;
   if (embedding.data.length !== dim) {
     throw new Error(
@@ -59,7 +75,7 @@ async function main(): Promise<number> {
     );
   }
   const { chunks } = promptChunks(values.prompt!, tokenizer);
-  const encode = encoder.chunkEncoder(layer);
+  const encode = encoder.chunkEncoder(clipSkip === 2 ? "clip_skip" : "last");
   const zs: Float32Array[] = [];
   for (const c of chunks) zs.push(await encode(c.ids));
   const z = new Float32Array(zs.reduce((n, a) => n + a.length, 0));

@@ -34,10 +34,12 @@ def step():
 
 
 step()  # warm-up (allocates Adam state)
-t0 = time.perf_counter()
-for _ in range(steps):
-    step()
-per_step = (time.perf_counter() - t0) / steps
+per_step = float("inf")
+for _ in range(3):  # best of three, as the other side
+    t0 = time.perf_counter()
+    for _ in range(steps):
+        step()
+    per_step = min(per_step, (time.perf_counter() - t0) / steps)
 with torch.no_grad():
     model.text_model(input_ids=ids)
 peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

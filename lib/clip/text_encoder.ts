@@ -4,6 +4,8 @@ import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { openSession, type Session, type SessionOptions, Tensor } from "../onnx/session.ts";
 import type { EncodeChunk } from "./chunks.ts";
+import { PENULTIMATE, withPenultimateOutput } from "./clip_skip.ts";
+import { decodeModel, encodeModel } from "../onnx/proto.ts";
 
 export interface TextEncoding {
   /** seq × hidden, row-major: the final layer (after CLIP's final layer norm). */
@@ -16,8 +18,11 @@ export interface TextEncoding {
   outputs: Record<string, Float32Array>;
 }
 
-/** Which layer conditions the UNet: the last one (SD 1.x/2.x) or the penultimate (SDXL). */
-export type TextLayer = "last" | "penultimate";
+/**
+ * Which layer conditions the UNet: the last one (SD 1.x/2.x), the penultimate as is (SDXL), or the penultimate
+ * through the final layer norm (A1111's CLIP skip 2; needs `open(…, { clipSkip: true })`).
+ */
+export type TextLayer = "last" | "penultimate" | "clip_skip";
 
 const CANDIDATES = [["text_encoder", "model.onnx"], ["onnx", "text_model.onnx"], ["model.onnx"]];
 
@@ -33,9 +38,15 @@ export class ClipTextEncoder {
   ) {}
 
   /** Opens an .onnx file, or finds text_encoder/model.onnx or onnx/text_model.onnx under a model folder. */
-  static async open(path: string, opts: SessionOptions = {}): Promise<ClipTextEncoder> {
+  static async open(
+    path: string,
+    opts: SessionOptions = {},
+    extra: { clipSkip?: boolean } = {},
+  ): Promise<ClipTextEncoder> {
     const file = resolveModel(path);
-    const session = await openSession(file, opts);
+    const session = extra.clipSkip
+      ? await openSession(encodeModel(withPenultimateOutput(decodeModel(Deno.readFileSync(file)))), opts)
+      : await openSession(file, opts);
     if (!session.inputNames.includes("input_ids")) {
       throw new Error(`${file}: not a text encoder (inputs ${session.inputNames.join(", ")}, no input_ids)`);
     }
@@ -82,6 +93,12 @@ export class ClipTextEncoder {
 
   /** The callback encodeChunks wants, giving the chosen layer. */
   chunkEncoder(layer: TextLayer = "last"): EncodeChunk {
+    if (layer === "clip_skip") {
+      if (!this.session.outputNames.includes(PENULTIMATE)) {
+        throw new Error(`${this.path}: open it with { clipSkip: true } to read CLIP skip 2`);
+      }
+      return async (ids) => (await this.run(ids))[PENULTIMATE];
+    }
     if (layer === "penultimate" && this.layers === undefined) {
       throw new Error(`${this.path}: this export has no hidden_states.N outputs, so no penultimate layer`);
     }

@@ -18,12 +18,27 @@ export interface GradientSpec {
   feeds: Record<string, Tensor>;
   /** Forward tensors to expose as outputs besides the graph's own. */
   extraOutputs?: string[];
+  /**
+   * Parameters read only through one Gather along axis 0 (embedding tables): instead of a dense gradient, the
+   * model outputs the gathered indices and the gradient of each gathered row, so a caller can update only the
+   * rows that were used.
+   */
+  sparse?: string[];
+}
+
+export interface SparseGradient {
+  /** int64 [n]: the row of each gradient row below. */
+  indices: string;
+  /** [n, row size]: rows to add into the table at those indices. */
+  rows: string;
 }
 
 export interface GradientModel {
   model: ModelProto;
   /** Name of the gradient output of each parameter. */
   gradOf: Record<string, string>;
+  /** Gradients of the `sparse` parameters, as gathered rows. */
+  sparseOf: Record<string, SparseGradient>;
   /** Parameters the loss does not depend on (their gradient is zero and is not computed). */
   unused: string[];
 }
@@ -129,12 +144,27 @@ export async function buildGradientModel(spec: GradientSpec): Promise<GradientMo
     return list[0];
   };
 
+  const sparse = new Set(spec.sparse ?? []);
+  const sparseGathers = new Map<string, { indices: string; rows: string }>();
   const loss = tensors.get(spec.loss)!;
   addGrad(
     spec.loss,
     b.const(loss.dataType, loss.dims, new Array(loss.dims.reduce((p, d) => p * d, 1)).fill(1)),
   );
   for (const node of backward) {
+    const sparseInput = node.input.find((i) => sparse.has(i));
+    if (sparseInput) {
+      const axis = node.attribute?.find((a) => a.name === "axis")?.i;
+      if (node.opType !== "Gather" || node.input[0] !== sparseInput || num(axis) !== 0) {
+        throw new Error(
+          `${sparseInput} is read by ${node.opType} (${node.name}), not only by a Gather of its rows`,
+        );
+      }
+      if (sparseGathers.has(sparseInput)) throw new Error(`${sparseInput} is gathered more than once`);
+      const g = gradOfTensor(node.output[0]);
+      if (g) sparseGathers.set(sparseInput, { indices: node.input[1], rows: g });
+      continue;
+    }
     const rule = GRAD_RULES[node.opType];
     if (!rule || (node.domain && node.domain !== "ai.onnx")) {
       throw new Error(
@@ -158,7 +188,31 @@ export async function buildGradientModel(spec: GradientSpec): Promise<GradientMo
   for (const name of spec.extraOutputs ?? []) {
     if (!outNames.has(name)) outputs.push(valueInfo(name, tensors.get(name)!));
   }
+  const sparseOf: Record<string, SparseGradient> = {};
+  for (const [p, { indices, rows }] of sparseGathers) {
+    const rowSize = shapeOf(p).slice(1).reduce((a, d) => a * d, 1);
+    const flatIdx = b.op("Reshape", [indices, b.ints([-1])]);
+    const idx64 = ctx.dtype(indices) === DataType.INT64
+      ? flatIdx
+      : b.op("Cast", [flatIdx], { to: DataType.INT64 });
+    const out = { indices: `grad:${p}:indices`, rows: `grad:${p}:rows` };
+    b.nodes.push(
+      { opType: "Identity", input: [idx64], output: [out.indices], name: `grad_out:${p}:indices` },
+      {
+        opType: "Reshape",
+        input: [rows, b.ints([-1, rowSize])],
+        output: [out.rows],
+        name: `grad_out:${p}:rows`,
+      },
+    );
+    outputs.push({ name: out.indices }, { name: out.rows });
+    sparseOf[p] = out;
+  }
   for (const p of spec.params) {
+    if (sparse.has(p)) {
+      if (!sparseOf[p]) unused.push(p);
+      continue;
+    }
     const g = gradOfTensor(p);
     if (!g) {
       unused.push(p);
@@ -181,7 +235,7 @@ export async function buildGradientModel(spec: GradientSpec): Promise<GradientMo
     !o.domain || o.domain === "ai.onnx" ? { ...o, version: opset } : o
   );
   const irVersion = Math.max(num(model.irVersion), 8);
-  return { model: { ...model, irVersion, opsetImport, graph: newGraph }, gradOf, unused };
+  return { model: { ...model, irVersion, opsetImport, graph: newGraph }, gradOf, sparseOf, unused };
 }
 
 /** The same model with the named initializers turned into inputs (fed per run instead of baked in). */

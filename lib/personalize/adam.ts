@@ -47,24 +47,53 @@ function adamModel(): ModelProto {
   };
 }
 
-/** Adam state over one flat parameter buffer, updated in place. */
+/** The update kernel: one onnxruntime session, applied chunk by chunk to any buffers. */
+export class AdamKernel {
+  private constructor(private readonly session: Session) {}
+
+  static async create(threads = 0): Promise<AdamKernel> {
+    return new AdamKernel(await openSession(encodeModel(adamModel()), { threads }));
+  }
+
+  /** Step number `step` (1-based) of Adam on p with gradient g and moments m, v, all updated in place. */
+  async update(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, step: number, lr: number) {
+    const bc1 = 1 - BETA1 ** step;
+    const bc2 = 1 - BETA2 ** step;
+    const bc2Sqrt = new Tensor("float32", Float32Array.of(Math.sqrt(bc2)), []);
+    const negStep = new Tensor("float32", Float32Array.of(-lr / bc1), []);
+    // Chunked: one pass over the whole buffer per op would stream gigabytes through memory for a large model.
+    for (let start = 0; start < p.length; start += CHUNK) {
+      const end = Math.min(start + CHUNK, p.length);
+      const n = [end - start];
+      const pt = new Tensor("float32", p.subarray(start, end), n);
+      const mt = new Tensor("float32", m.subarray(start, end), n);
+      const vt = new Tensor("float32", v.subarray(start, end), n);
+      const gt = new Tensor("float32", g.subarray(start, end), n);
+      await this.session.run(
+        { p: pt, m: mt, v: vt, g: gt, bc2_sqrt: bc2Sqrt, neg_step_size: negStep },
+        { p_out: pt, m_out: mt, v_out: vt },
+      );
+    }
+  }
+
+  release(): Promise<void> {
+    return this.session.release();
+  }
+}
+
+/** Adam state (moments, step count) over one flat parameter buffer, updated in place. */
 export class FlatAdam {
   readonly m: Float32Array;
   readonly v: Float32Array;
   #step = 0;
 
-  private constructor(
-    private readonly session: Session,
+  constructor(
+    private readonly kernel: AdamKernel,
     readonly params: Float32Array,
     readonly grads: Float32Array,
   ) {
     this.m = new Float32Array(params.length);
     this.v = new Float32Array(params.length);
-  }
-
-  static async create(params: Float32Array, grads: Float32Array, threads = 0): Promise<FlatAdam> {
-    const session = await openSession(encodeModel(adamModel()), { threads });
-    return new FlatAdam(session, params, grads);
   }
 
   /** Zeroes the moments and the step count, for a new optimization over the same buffers. */
@@ -75,28 +104,7 @@ export class FlatAdam {
   }
 
   /** One update of params from grads with learning rate lr (torch's bias-corrected step size). */
-  async step(lr: number): Promise<void> {
-    this.#step++;
-    const bc1 = 1 - BETA1 ** this.#step;
-    const bc2 = 1 - BETA2 ** this.#step;
-    const bc2Sqrt = new Tensor("float32", Float32Array.of(Math.sqrt(bc2)), []);
-    const negStep = new Tensor("float32", Float32Array.of(-lr / bc1), []);
-    // Chunked: one pass over the whole buffer per op would stream gigabytes through memory for a large model.
-    for (let start = 0; start < this.params.length; start += CHUNK) {
-      const end = Math.min(start + CHUNK, this.params.length);
-      const n = [end - start];
-      const p = new Tensor("float32", this.params.subarray(start, end), n);
-      const m = new Tensor("float32", this.m.subarray(start, end), n);
-      const v = new Tensor("float32", this.v.subarray(start, end), n);
-      const g = new Tensor("float32", this.grads.subarray(start, end), n);
-      await this.session.run(
-        { p, m, v, g, bc2_sqrt: bc2Sqrt, neg_step_size: negStep },
-        { p_out: p, m_out: m, v_out: v },
-      );
-    }
-  }
-
-  release(): Promise<void> {
-    return this.session.release();
+  step(lr: number): Promise<void> {
+    return this.kernel.update(this.params, this.m, this.v, this.grads, ++this.#step, lr);
   }
 }

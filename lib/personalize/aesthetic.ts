@@ -7,6 +7,8 @@ import type { ClipTokenizer } from "../clip/tokenizer.ts";
 import { openSession, type Session, Tensor } from "../onnx/session.ts";
 import { TextPersonalizer } from "./engine.ts";
 import { aestheticTarget, linearMix, slerpA1111 } from "./mix.ts";
+import { type PersonalizationSource, withPairProjection } from "./sources.ts";
+import { decodeModel, type ModelProto } from "../onnx/proto.ts";
 
 export interface AestheticSettings {
   weight: number;
@@ -62,22 +64,34 @@ export class AestheticPersonalizer {
   static async load(
     clipDir: string,
     tokenizer: ClipTokenizer,
-    opts: { layer?: Layer; threads?: number } = {},
+    opts: { layer?: Layer; threads?: number; source?: PersonalizationSource; checkpointDir?: string } = {},
   ): Promise<AestheticPersonalizer> {
     const layer = opts.layer ?? "last";
-    const path = join(clipDir, "onnx", "text_model.onnx");
+    const pairPath = join(clipDir, "onnx", "text_model.onnx");
+    let path = pairPath;
+    let name = clipDir;
+    let project = (m: ModelProto) => m;
+    if (opts.source === "checkpoint") {
+      if (!opts.checkpointDir) {
+        throw new Error("personalizing the checkpoint's text encoder needs its folder");
+      }
+      path = join(opts.checkpointDir, "text_encoder", "model.onnx");
+      name = `${opts.checkpointDir} (projection from ${clipDir})`;
+      const pair = decodeModel(Deno.readFileSync(pairPath));
+      project = (m) => withPairProjection(m, pair);
+    }
     const engine = await TextPersonalizer.load(
       path,
       layer === "penultimate"
         ? {
-          transform: (m) => withPenultimateOutput(m),
+          transform: (m) => withPenultimateOutput(project(m)),
           conditioningOutput: PENULTIMATE,
           threads: opts.threads,
-          modelName: clipDir,
+          modelName: name,
         }
-        : { threads: opts.threads, modelName: clipDir },
+        : { transform: project, threads: opts.threads, modelName: name },
     );
-    const plain = await openSession(path, { threads: opts.threads });
+    const plain = await openSession(pairPath, { threads: opts.threads });
     return new AestheticPersonalizer(engine, plain, tokenizer, layer);
   }
 
@@ -150,7 +164,15 @@ export class AestheticPersonalizer {
     keep: number[],
   ): Promise<CachedRun> {
     const keepAll = [...new Set([0, ...keep])];
-    const key = JSON.stringify([this.layer, Array.from(ids), Array.from(target), lr, steps, keepAll]);
+    const key = JSON.stringify([
+      this.engine.modelName,
+      this.layer,
+      Array.from(ids),
+      Array.from(target),
+      lr,
+      steps,
+      keepAll,
+    ]);
     const hit = this.#cache.get(key);
     if (hit) {
       // Refresh its place in the LRU order.

@@ -6,7 +6,7 @@ import { buildGradientModel, initializersToInputs } from "../onnx/autodiff.ts";
 import { decodeModel, encodeModel, type ModelProto, num } from "../onnx/proto.ts";
 import { openSession, type Session, Tensor } from "../onnx/session.ts";
 import { readTensor } from "../onnx/tensor_data.ts";
-import { FlatAdam } from "./adam.ts";
+import { AdamKernel, FlatAdam } from "./adam.ts";
 import { AESTHETIC_INPUT, LOSS, SIMILARITY, withAestheticLoss } from "./loss_graph.ts";
 import { dirname } from "node:path";
 
@@ -31,6 +31,8 @@ interface Slot {
   dims: number[];
   offset: number;
   size: number;
+  /** An embedding table: only the rows the prompt uses get gradients, so only those are updated. */
+  sparse?: { indices: string; rows: string };
 }
 
 export interface TextModelInfo {
@@ -63,6 +65,7 @@ export class TextPersonalizer {
     private readonly params: Float32Array,
     private readonly grads: Float32Array,
     private readonly gradNames: Record<string, string>,
+    private readonly kernel: AdamKernel,
     private readonly adam: FlatAdam,
   ) {}
 
@@ -92,17 +95,21 @@ export class TextPersonalizer {
     const ids = new Tensor("int64", new BigInt64Array(tokens), [1, tokens]);
     const e = new Tensor("float32", new Float32Array(embedDim), [1, embedDim]);
     const feeds = { [model.graph.input[0].name]: ids, [AESTHETIC_INPUT]: e };
-    const gradient = await buildGradientModel({ model, params, loss: LOSS, feeds });
+    const sparse = embeddingTables(model, params);
+    const gradient = await buildGradientModel({ model, params, loss: LOSS, feeds, sparse });
 
+    // Dense parameters first, so the dense gradient and Adam moments cover one prefix of the buffer.
     const slots: Slot[] = [];
     let total = 0;
     const byName = new Map(model.graph.initializer.map((t) => [t.name!, t]));
-    for (const name of params) {
+    const ordered = [...params.filter((p) => !sparse.includes(p)), ...sparse];
+    for (const name of ordered) {
       const dims = (byName.get(name)!.dims ?? []).map(num);
       const size = dims.reduce((p, d) => p * d, 1);
-      slots.push({ name, dims, offset: total, size });
+      slots.push({ name, dims, offset: total, size, sparse: gradient.sparseOf[name] });
       total += size;
     }
+    const denseTotal = slots.filter((s) => !s.sparse).reduce((n, s) => n + s.size, 0);
     const original = new Float32Array(total);
     for (const s of slots) {
       original.set(readTensor(byName.get(s.name)!, dirname(path)).data as Float32Array, s.offset);
@@ -111,8 +118,9 @@ export class TextPersonalizer {
     const grad = await openSession(encodeModel(gradient.model), { threads });
     const forward = await openSession(encodeModel(initializersToInputs(model, params)), { threads });
     const current = new Float32Array(total);
-    const grads = new Float32Array(total);
-    const adam = await FlatAdam.create(current, grads, threads);
+    const grads = new Float32Array(denseTotal);
+    const kernel = await AdamKernel.create(threads);
+    const adam = new FlatAdam(kernel, current.subarray(0, denseTotal), grads);
     // A rewritten output (CLIP skip) has no declared shape; the hidden width is last_hidden_state's.
     const hiddenSize = staticDim(
       base,
@@ -130,6 +138,7 @@ export class TextPersonalizer {
       current,
       grads,
       gradient.gradOf,
+      kernel,
       adam,
     );
   }
@@ -166,19 +175,31 @@ export class TextPersonalizer {
       }
       return f;
     };
+    const rowStates = new Map<string, SparseRows>();
     for (let step = 0; step < opts.steps; step++) {
       const fetches: Record<string, Tensor | null> = { [SIMILARITY]: null, [this.conditioningOutput]: null };
       for (const s of this.slots) {
-        fetches[this.gradNames[s.name]] = new Tensor(
-          "float32",
-          this.grads.subarray(s.offset, s.offset + s.size),
-          s.dims,
-        );
+        if (s.sparse) {
+          fetches[s.sparse.indices] = null;
+          fetches[s.sparse.rows] = null;
+        } else {
+          const g = this.grads.subarray(s.offset, s.offset + s.size);
+          fetches[this.gradNames[s.name]] = new Tensor("float32", g, s.dims);
+        }
       }
       const out = await this.grad.run(feeds(), fetches);
       similarity.push((out[SIMILARITY].data as Float32Array)[0]);
       if (keep.has(step)) conditioning.set(step, (out[this.conditioningOutput].data as Float32Array).slice());
       await this.adam.step(opts.lr);
+      for (const s of this.slots) {
+        if (!s.sparse) continue;
+        const table = this.params.subarray(s.offset, s.offset + s.size);
+        const indices = out[s.sparse.indices].data as BigInt64Array;
+        const rows = out[s.sparse.rows].data as Float32Array;
+        let state = rowStates.get(s.name);
+        if (!state) rowStates.set(s.name, state = new SparseRows(indices, s.dims[0], s.size / s.dims[0]));
+        await state.step(this.kernel, table, indices, rows, step + 1, opts.lr);
+      }
     }
     const out = await this.forward.run(feeds(), [SIMILARITY, this.conditioningOutput]);
     similarity.push((out[SIMILARITY].data as Float32Array)[0]);
@@ -188,8 +209,74 @@ export class TextPersonalizer {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.grad.release(), this.forward.release(), this.adam.release()]);
+    await Promise.all([this.grad.release(), this.forward.release(), this.kernel.release()]);
   }
+}
+
+/**
+ * Adam on the used rows of an embedding table. A row that never gets a gradient keeps zero moments, and torch's
+ * Adam leaves such a row exactly as it is, so updating only the used rows gives the same weights.
+ */
+class SparseRows {
+  readonly #slot = new Map<number, number>();
+  readonly #ids: number[] = [];
+  readonly #p: Float32Array;
+  readonly #m: Float32Array;
+  readonly #v: Float32Array;
+  readonly #g: Float32Array;
+
+  constructor(indices: BigInt64Array, rowsInTable: number, private readonly width: number) {
+    for (const i of indices) {
+      const id = Number(i < 0n ? i + BigInt(rowsInTable) : i);
+      if (!this.#slot.has(id)) {
+        this.#slot.set(id, this.#ids.length);
+        this.#ids.push(id);
+      }
+    }
+    const n = this.#ids.length * width;
+    this.#p = new Float32Array(n);
+    this.#m = new Float32Array(n);
+    this.#v = new Float32Array(n);
+    this.#g = new Float32Array(n);
+  }
+
+  async step(
+    kernel: AdamKernel,
+    table: Float32Array,
+    indices: BigInt64Array,
+    rows: Float32Array,
+    step: number,
+    lr: number,
+  ) {
+    const w = this.width;
+    const rowsInTable = table.length / w;
+    this.#g.fill(0);
+    indices.forEach((i, r) => {
+      const id = Number(i < 0n ? i + BigInt(rowsInTable) : i);
+      const k = this.#slot.get(id);
+      if (k === undefined) throw new Error("the gathered rows changed between steps");
+      for (let c = 0; c < w; c++) this.#g[k * w + c] += rows[r * w + c];
+    });
+    this.#ids.forEach((id, k) => this.#p.set(table.subarray(id * w, (id + 1) * w), k * w));
+    await kernel.update(this.#p, this.#m, this.#v, this.#g, step, lr);
+    this.#ids.forEach((id, k) => table.set(this.#p.subarray(k * w, (k + 1) * w), id * w));
+  }
+}
+
+/** Parameters read only as rows by one Gather along axis 0 (token and position embeddings). */
+function embeddingTables(model: ModelProto, params: string[]): string[] {
+  const uses = new Map<string, { gathers: number; other: number }>();
+  for (const p of params) uses.set(p, { gathers: 0, other: 0 });
+  for (const n of model.graph.node) {
+    n.input.forEach((i, k) => {
+      const u = uses.get(i);
+      if (!u) return;
+      const axis = num(n.attribute?.find((a) => a.name === "axis")?.i);
+      if (n.opType === "Gather" && k === 0 && axis === 0) u.gathers++;
+      else u.other++;
+    });
+  }
+  return params.filter((p) => uses.get(p)!.gathers === 1 && uses.get(p)!.other === 0);
 }
 
 /** Every float weight the conditioning depends on: the whole text model, not the projection after it. */

@@ -14,3 +14,14 @@ for (const e of refs().text_encoders.filter((e: { prompt: string }) => e.prompt 
     assertClose(out[PENULTIMATE].data as Float32Array, readRef(e.penultimate_ln), 1e-5, e.model);
   });
 }
+
+Deno.test("ClipTextEncoder reads CLIP skip 2 through the rewrite when opened with clipSkip", async () => {
+  const { ClipTextEncoder } = await import("../../../lib/clip/text_encoder.ts");
+  const e = refs().text_encoders.find((e: { model: string; prompt: string }) =>
+    e.model === "tiny-sd1/text_encoder/model.onnx" && e.prompt === "plain"
+  );
+  const enc = await ClipTextEncoder.open(join(MODELS, "tiny-sd1"), {}, { clipSkip: true });
+  const z = await enc.chunkEncoder("clip_skip")(Int32Array.from(e.input_ids));
+  assertClose(z, readRef(e.penultimate_ln), 1e-5, "clip skip 2");
+  await enc.release();
+});

@@ -1,12 +1,13 @@
 // The in-graph Adam equals torch.optim.Adam's update formulas, written out here in float64.
-import { BETA1, BETA2, EPS, FlatAdam } from "../../../lib/personalize/adam.ts";
+import { AdamKernel, BETA1, BETA2, EPS, FlatAdam } from "../../../lib/personalize/adam.ts";
 import { assertClose } from "../../fixtures.ts";
 
 Deno.test("FlatAdam follows torch's Adam for several steps with changing gradients", async () => {
-  const n = 1000;
+  const n = 700_000; // more than one chunk
   const p = Float32Array.from({ length: n }, (_, i) => Math.sin(i));
   const g = new Float32Array(n);
-  const adam = await FlatAdam.create(p, g);
+  const kernel = await AdamKernel.create();
+  const adam = new FlatAdam(kernel, p, g);
   const ref = Float64Array.from(p);
   const m = new Float64Array(n);
   const v = new Float64Array(n);
@@ -25,5 +26,5 @@ Deno.test("FlatAdam follows torch's Adam for several steps with changing gradien
   }
   adam.reset();
   if (adam.m.some((x) => x !== 0) || adam.v.some((x) => x !== 0)) throw new Error("reset left moments");
-  await adam.release();
+  await kernel.release();
 });

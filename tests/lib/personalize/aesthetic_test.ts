@@ -133,3 +133,25 @@ Deno.test("the aesthetic text target: slerp toward the text, or toward image −
   const n = Math.hypot(neg[0], neg[1]);
   assertClose(aestheticTarget(img, text, 1, true), [neg[0] / n, neg[1] / n], 1e-6, "negative");
 });
+
+Deno.test({
+  name:
+    "personalizing the checkpoint's own encoder with the pair's projection (SD 1.x: same weights, same result)",
+  ...opts,
+  fn: async () => {
+    const { tokenizer, personalizer } = await setup;
+    const own = await AestheticPersonalizer.load(join(MODELS, "tiny-sd1-clip"), tokenizer, {
+      source: "checkpoint",
+      checkpointDir: join(MODELS, "tiny-sd1"),
+    });
+    const c = refs().personalization.find((c: { name: string }) => c.name === "sd1-sweep");
+    const { z, ids } = await condition(c.prompt);
+    const e = readRef(c.embedding);
+    const settings = { ...AESTHETIC_DEFAULTS, weight: 1, steps: 20, lr: 1e-3 };
+    const a = await own.apply(z, ids, e, settings);
+    const b = await personalizer.apply(z, ids, e, settings);
+    assertClose(a.similarity[0], c.similarity, 1e-5, "similarity");
+    assertClose(a.conditioning.get(20)!, b.conditioning.get(20)!, 1e-4, "conditioning");
+    await own.release();
+  },
+});
