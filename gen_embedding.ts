@@ -4,7 +4,14 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { type EmbeddingFormat, embeddingNorm, readEmbedding, writeEmbedding } from "./lib/io/embedding.ts";
+import {
+  blendEmbeddings,
+  type EmbeddingFormat,
+  embeddingNorm,
+  listEmbeddings,
+  readEmbedding,
+  writeEmbedding,
+} from "./lib/io/embedding.ts";
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_CLIP_DIR,
@@ -22,6 +29,8 @@ const USAGE = `Usage:
   gen_embedding.ts --src DIR [--name NAME] [--out-dir DIR] [--clip DIR] [--batch-size N]
                    [--format pt|safetensors] [--overwrite]
   gen_embedding.ts --inspect FILE [--json]
+  gen_embedding.ts --blend FILE:WEIGHT,FILE:WEIGHT[,…] --name NAME [--out-dir DIR] [--format …] [--overwrite]
+  gen_embedding.ts --list [--out-dir DIR] [--json]
 
 Averages the CLIP image embeddings of every image under --src (recursively) into an aesthetic embedding,
 saved unnormalized with shape (1, D) as <out-dir>/<name>.<format>.
@@ -34,7 +43,9 @@ saved unnormalized with shape (1, D) as <out-dir>/<name>.<format>.
   --format FMT       pt (default, as the A1111 extension saves) or safetensors (also stores metadata)
   --overwrite        replace an existing embedding of that name
   --inspect FILE     describe an embedding file (shape, dtype, norm, format, metadata)
-  --json             with --inspect: print one JSON object
+  --blend LIST       write the weighted sum of embeddings (e.g. sunsets.pt:0.7,sac_8plus.pt:0.3)
+  --list             list the embeddings in --out-dir
+  --json             with --inspect or --list: print JSON
 `;
 
 class UsageError extends Error {}
@@ -55,6 +66,8 @@ export async function main(args: string[]): Promise<number> {
         format: { type: "string" },
         overwrite: { type: "boolean" },
         inspect: { type: "string" },
+        blend: { type: "string" },
+        list: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -73,7 +86,23 @@ export async function main(args: string[]): Promise<number> {
       await inspect(v.inspect, v.json ?? false);
       return 0;
     }
-    if (v.json) throw new UsageError("--json only applies to --inspect");
+    if (v.list) {
+      await list(v["out-dir"] ?? DEFAULT_OUT_DIR, v.json ?? false);
+      return 0;
+    }
+    if (v.json) throw new UsageError("--json only applies to --inspect and --list");
+    if (v.blend !== undefined) {
+      if (v.src !== undefined) throw new UsageError("--blend and --src cannot be combined");
+      if (v.name === undefined) throw new UsageError("--blend needs --name for the new embedding");
+      await blend(
+        v.blend,
+        v.name,
+        v["out-dir"] ?? DEFAULT_OUT_DIR,
+        parseFormat(v.format),
+        v.overwrite ?? false,
+      );
+      return 0;
+    }
     if (v.src === undefined) throw new UsageError("--src DIR is required (or --inspect FILE)");
     await generate({
       src: v.src,
@@ -240,3 +269,60 @@ async function inspect(path: string, json: boolean): Promise<void> {
 }
 
 if (import.meta.main) Deno.exit(await main(Deno.args));
+
+/** Parses "a.pt:0.7,b.pt:0.3" (a weight may be omitted: 1). */
+export function parseBlendList(spec: string): { path: string; weight: number }[] {
+  return spec.split(",").map((part) => {
+    const m = /^(.*?)(?::([-+0-9.eE]+))?$/.exec(part.trim())!;
+    const weight = m[2] === undefined ? 1 : Number(m[2]);
+    if (!m[1] || !Number.isFinite(weight)) {
+      throw new UsageError(`--blend entry ${JSON.stringify(part)} is not FILE:WEIGHT`);
+    }
+    return { path: m[1], weight };
+  });
+}
+
+async function blend(
+  spec: string,
+  name: string,
+  outDir: string,
+  format: EmbeddingFormat,
+  overwrite: boolean,
+) {
+  checkName(name);
+  const entries = parseBlendList(spec);
+  const inputs = [];
+  for (const e of entries) {
+    inputs.push({ embedding: await readEmbedding(e.path), weight: e.weight, name: e.path });
+  }
+  const result = blendEmbeddings(inputs);
+  const out = join(outDir, `${name}.${format}`);
+  await Deno.mkdir(outDir, { recursive: true });
+  await writeEmbedding(out, result.data, {
+    format,
+    dtype: "float32",
+    shape: [1, result.data.length],
+    overwrite,
+    metadata: {
+      kind: "aesthetic-embedding",
+      description: `blend of ${entries.map((e) => `${basename(e.path)}×${e.weight}`).join(" + ")}`,
+      created: new Date().toISOString(),
+    },
+  });
+  console.log(`Wrote ${out}: shape [1, ${result.data.length}], norm ${embeddingNorm(result).toFixed(6)}`);
+}
+
+async function list(dir: string, json: boolean): Promise<void> {
+  const { embeddings, skipped } = await listEmbeddings(dir);
+  if (json) {
+    console.log(JSON.stringify({ dir, embeddings, skipped }));
+    return;
+  }
+  console.log(`${dir}: ${embeddings.length} embedding${embeddings.length === 1 ? "" : "s"}`);
+  for (const e of embeddings) {
+    console.log(
+      `  ${e.name.padEnd(24)} [${e.shape.join(", ")}] ${e.dtype} ${e.format} norm ${e.norm.toFixed(4)}`,
+    );
+  }
+  for (const s of skipped) console.log(`  ${s.name}: skipped: ${s.reason}`);
+}

@@ -253,3 +253,28 @@ Deno.test("a run killed midway leaves no partial or temporary file", async () =>
     assertEquals(await listDir(out), []);
   });
 });
+
+Deno.test("--blend writes the weighted sum; --list --json shows it; mismatched dimensions are refused", async () => {
+  await withTemp(async (dir) => {
+    const a = join(FIXTURES, "embeddings", "tiny-sd1-images.pt");
+    const b = join(FIXTURES, "embeddings", "tiny-random-f16.pt");
+    const r = await run(["--blend", `${a}:0.7,${b}:0.3`, "--name", "mix", "--out-dir", dir], dir);
+    assertEquals(r.code, 0, r.stderr);
+    const [ea, eb, mix] = await Promise.all([a, b, join(dir, "mix.pt")].map(readEmbedding));
+    assertClose(mix.data, ea.data.map((x, i) => 0.7 * x + 0.3 * eb.data[i]), 1e-6, "blend");
+    const l = await run(["--list", "--out-dir", dir, "--json"], dir);
+    const listed = JSON.parse(l.stdout);
+    assertEquals(listed.embeddings.map((e: { name: string }) => e.name), ["mix"]);
+    const bad = await run([
+      "--blend",
+      `${a},${join(FIXTURES, "embeddings", "vitl-f16-768.pt")}`,
+      "--name",
+      "x",
+      "--out-dir",
+      dir,
+    ], dir);
+    assert(bad.code !== 0);
+    assertMatch(bad.stderr, /has 16, .* has 768/);
+    assertEquals(await listDir(dir), ["mix.pt"]);
+  });
+});
