@@ -57,8 +57,28 @@ export class AestheticPersonalizer {
     readonly engine: TextPersonalizer,
     private readonly plain: Session,
     private readonly tokenizer: ClipTokenizer,
-    readonly layer: Layer,
+    /** Which output the conditioning is read from (part of the cache key). */
+    readonly layer: string,
   ) {}
+
+  /**
+   * A text model file that has its own projection (text_embeds), such as SDXL's text_encoder_2, with the
+   * conditioning read from the named output (SDXL: the penultimate `hidden_states.N`, without the final norm).
+   */
+  static async fromTextModel(
+    path: string,
+    tokenizer: ClipTokenizer,
+    opts: { conditioningOutput?: string; threads?: number } = {},
+  ): Promise<AestheticPersonalizer> {
+    const output = opts.conditioningOutput ?? "last_hidden_state";
+    const engine = await TextPersonalizer.load(path, {
+      conditioningOutput: output,
+      threads: opts.threads,
+      modelName: path,
+    });
+    const plain = await openSession(path, { threads: opts.threads });
+    return new AestheticPersonalizer(engine, plain, tokenizer, output);
+  }
 
   /** Opens a CLIP pair in the transformers.js layout (`onnx/text_model.onnx` with text_embeds). */
   static async load(

@@ -83,7 +83,7 @@ export class TextPersonalizer {
     }
     const condName = opts.conditioningOutput ?? "last_hidden_state";
     if (!outputs.includes(condName)) throw new Error(`${path} has no ${condName} output`);
-    const embedDim = staticDim(base, embedsName, -1);
+    const embedDim = staticDim(base, embedsName, -1) || await probedWidth(base, embedsName);
     const tokens = 77;
     const model = withAestheticLoss(base, embedsName, embedDim);
     // Every text-model weight, whichever layer the conditioning is read from (as the paper's loop does).
@@ -310,9 +310,19 @@ function staticDim(model: ModelProto, output: string, axis: number): number {
   const info = model.graph.output.find((o) => o.name === output);
   const dims = info?.type?.tensorType?.shape?.dim ?? [];
   const d = dims.at(axis);
-  const value = d?.dimValue !== undefined ? num(d.dimValue) : 0;
-  if (!value) throw new Error(`the size of ${output}'s last axis is not fixed in the model`);
-  return value;
+  return d?.dimValue !== undefined ? num(d.dimValue) : 0;
+}
+
+/** The last axis of an output the export left symbolic, from one run on placeholder ids. */
+async function probedWidth(model: ModelProto, output: string): Promise<number> {
+  const session = await openSession(encodeModel(model));
+  try {
+    const ids = new Tensor("int64", new BigInt64Array(77), [1, 77]);
+    const out = await session.run({ [session.inputNames[0]]: ids }, [output]);
+    return out[output].dims.at(-1)!;
+  } finally {
+    await session.release();
+  }
 }
 
 function normalized(e: Float32Array): Float32Array {
