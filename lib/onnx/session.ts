@@ -7,6 +7,11 @@ export interface SessionOptions {
   /** Intra-op threads; 0 lets onnxruntime choose (one per core). */
   threads?: number;
   device?: Device;
+  /**
+   * When the requested device's provider cannot be used, open on the CPU instead and report it here (one
+   * line). Without it, a failing provider is an error as before.
+   */
+  onFallback?: (message: string) => void;
 }
 
 export type Session = ort.InferenceSession;
@@ -21,12 +26,22 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
     interOpNumThreads: 1,
     graphOptimizationLevel: "all",
   };
+  const create = (o: ort.InferenceSession.SessionOptions) =>
+    typeof model === "string" ? ort.InferenceSession.create(model, o) : ort.InferenceSession.create(model, o);
+  const where = typeof model === "string" ? model : "an in-memory model";
   try {
-    return typeof model === "string"
-      ? await ort.InferenceSession.create(model, options)
-      : await ort.InferenceSession.create(model, options);
+    return await create(options);
   } catch (e) {
-    const where = typeof model === "string" ? model : "an in-memory model";
-    throw new Error(`onnxruntime could not load ${where}: ${(e as Error).message}`);
+    const device = opts.device ?? "cpu";
+    if (device === "cpu" || !opts.onFallback) {
+      throw new Error(`onnxruntime could not load ${where}: ${(e as Error).message}`);
+    }
+    // Opening on the CPU tells a broken provider apart from a broken model: only the former falls back.
+    const session = await create({ ...options, executionProviders: ["cpu"] }).catch((e2) => {
+      throw new Error(`onnxruntime could not load ${where}: ${(e2 as Error).message}`);
+    });
+    const reason = (e as Error).message.split("\n")[0].trim();
+    opts.onFallback(`${device} is not available (${reason}); running on the CPU instead`);
+    return session;
   }
 }
