@@ -1,0 +1,189 @@
+// The aesthetic-gradients extension, written against extension/adapter.ts with the A1111 extension's controls,
+// defaults, alwayson_scripts args order and infotext fields. Its process() personalizes every prompt's
+// conditioning through AestheticPersonalizer (one run serves every step count of an X/Y sweep) and records the
+// similarity at each optimization step for the chart; its tab makes a new embedding from a folder of images.
+import type { Hono } from "hono";
+import { z } from "zod";
+import { type EmbeddingInfo, listEmbeddings, readEmbedding, validateEmbedding } from "../lib/io/embedding.ts";
+import { aestheticParams } from "../lib/io/infotext.ts";
+import { AESTHETIC_DEFAULTS, type AestheticPersonalizer } from "../lib/personalize/aesthetic.ts";
+import type { Job, JobModel } from "../lib/server/job.ts";
+import { EmbeddingMaker } from "../lib/server/embedding_maker.ts";
+import { pathIn } from "../lib/server/safe_name.ts";
+import { Island } from "../islands/island.tsx";
+import EmbeddingTab from "../islands/embedding_tab.tsx";
+import type { Extension, Values } from "./adapter.ts";
+
+export const AESTHETIC_TITLE = "Aesthetic embeddings";
+export const NO_EMBEDDING = "None";
+
+export interface AestheticExtensionOptions {
+  embeddingsDir: string;
+  /** The personalizer for a model's CLIP pair (the caller caches it). */
+  personalizer: (model: JobModel) => Promise<AestheticPersonalizer>;
+  /** The CLIP pair new embeddings are made with. */
+  clipDir: () => string;
+}
+
+/** Values of this extension, typed. */
+export interface AestheticValues {
+  weight: number;
+  steps: number;
+  lr: number;
+  slerp: boolean;
+  embedding: string;
+  text: string;
+  slerpAngle: number;
+  textNegative: boolean;
+}
+
+export function aestheticValues(v: Values): AestheticValues {
+  return {
+    weight: Number(v.weight),
+    steps: Number(v.steps),
+    lr: Number(v.lr),
+    slerp: Boolean(v.slerp),
+    embedding: String(v.embedding),
+    text: String(v.text),
+    slerpAngle: Number(v.slerpAngle),
+    textNegative: Boolean(v.textNegative),
+  };
+}
+
+/** Finds an embedding by its listed name (names come from requests: confined to the folder). */
+export async function findEmbedding(dir: string, name: string): Promise<EmbeddingInfo> {
+  pathIn(dir, name, "aesthetic embedding name");
+  const { embeddings } = await listEmbeddings(dir);
+  const found = embeddings.find((e) => e.name === name);
+  if (!found) throw new Error(`unknown aesthetic embedding ${JSON.stringify(name)}`);
+  return found;
+}
+
+export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
+  const names =
+    async () => [NO_EMBEDDING, ...(await listEmbeddings(opts.embeddingsDir)).embeddings.map((e) => e.name)];
+  const maker = new EmbeddingMaker(opts.embeddingsDir);
+  const d = AESTHETIC_DEFAULTS;
+  return {
+    id: "aesthetic",
+    title: AESTHETIC_TITLE,
+    controls: [
+      {
+        kind: "slider",
+        id: "weight",
+        label: "Aesthetic weight",
+        min: 0,
+        max: 1,
+        step: 0.01,
+        value: d.weight,
+      },
+      { kind: "slider", id: "steps", label: "Aesthetic steps", min: 0, max: 50, step: 1, value: d.steps },
+      { kind: "number", id: "lr", label: "Aesthetic learning rate", min: 0, max: 1, value: d.lr },
+      { kind: "checkbox", id: "slerp", label: "Slerp interpolation", value: d.slerp },
+      {
+        kind: "dropdown",
+        id: "embedding",
+        label: "Aesthetic imgs embedding",
+        value: NO_EMBEDDING,
+        choices: names,
+        refresh: true,
+        check: (v) => {
+          if (v !== NO_EMBEDDING) pathIn(opts.embeddingsDir, v, "aesthetic embedding name");
+        },
+      },
+      {
+        kind: "text",
+        id: "text",
+        label: "Aesthetic text for imgs",
+        value: d.text,
+        maxLength: 1000,
+        placeholder: "This text is used to rotate the feature space of the imgs embs",
+      },
+      {
+        kind: "slider",
+        id: "slerpAngle",
+        label: "Slerp angle",
+        min: 0,
+        max: 1,
+        step: 0.01,
+        value: d.slerpAngle,
+      },
+      { kind: "checkbox", id: "textNegative", label: "Is negative text", value: d.textNegative },
+    ],
+    // The order of the A1111 extension's ui() return value, which alwayson_scripts args follow.
+    args: ["weight", "steps", "lr", "slerp", "embedding", "text", "slerpAngle", "textNegative"],
+    infotextFields: [
+      { key: "Aesthetic LR", control: "lr" },
+      { key: "Aesthetic weight", control: "weight" },
+      { key: "Aesthetic steps", control: "steps" },
+      { key: "Aesthetic embedding", control: "embedding" },
+      { key: "Aesthetic slerp", control: "slerp" },
+      { key: "Aesthetic text", control: "text" },
+      { key: "Aesthetic text negative", control: "textNegative" },
+      { key: "Aesthetic slerp angle", control: "slerpAngle" },
+    ],
+    axes: [{ label: "Aesthetic steps", control: "steps", example: "0,2,5,10,20" }],
+    process: (job, values) => process(opts, job, aestheticValues(values)),
+    tabs: [{
+      id: "aesthetic-embedding",
+      title: "Create aesthetic embedding",
+      render: (ctx) => Island({ name: "EmbeddingTab", component: EmbeddingTab, props: { base: ctx.base } }),
+      routes: (app, _ctx) => embeddingRoutes(app, maker, opts),
+    }],
+  };
+}
+
+async function process(opts: AestheticExtensionOptions, job: Job, v: AestheticValues): Promise<void> {
+  // As in the extension: nothing happens without an embedding or with zero steps, lr or weight.
+  if (v.embedding === NO_EMBEDDING || v.steps === 0 || v.lr === 0 || v.weight === 0) return;
+  const info = await findEmbedding(opts.embeddingsDir, v.embedding);
+  const embedding = await readEmbedding(info.path);
+  const personalizer = await opts.personalizer(job.model);
+  validateEmbedding(embedding, personalizer.engine.info.embedDim, job.model.clipDir);
+  const settings = { ...AESTHETIC_DEFAULTS, ...v };
+  // An X/Y sweep over the steps shares one optimization run: ask for every value each time (then cached).
+  const sweep = job.sweep?.axis === "Aesthetic steps" ? job.sweep.values : [];
+  let charted = false;
+  job.conditioningHooks.push(async ({ z, chunkIds, negative }) => {
+    job.status(`Aesthetic optimization (${v.steps} steps)${negative ? ", negative prompt" : ""}`);
+    const result = await personalizer.apply(z, chunkIds, embedding.data, settings, sweep);
+    job.status(null);
+    if (!negative && !charted && result.similarity.length > 0) {
+      charted = true;
+      job.charts.push({
+        title: `Aesthetic similarity (${v.embedding})`,
+        xLabel: "optimization step",
+        yLabel: "cos(text, embedding)",
+        series: result.similarity.map((s, i) => ({
+          label: `chunk ${i + 1}`,
+          values: s.slice(0, v.steps + 1),
+        })),
+      });
+    }
+    return result.conditioning.get(v.steps)!;
+  });
+  job.extraParams.push(...aestheticParams(v));
+}
+
+const CreateBody = z.object({
+  name: z.string().min(1, "give the embedding a name"),
+  source: z.string().min(1, "give the folder of source images"),
+  batchSize: z.number().int().min(1).max(256).default(32),
+  overwrite: z.boolean().default(false),
+});
+
+function embeddingRoutes(app: Hono, maker: EmbeddingMaker, opts: AestheticExtensionOptions): void {
+  app.post("/create", async (c) => {
+    const body = CreateBody.safeParse(await c.req.json().catch(() => undefined));
+    if (!body.success) {
+      return c.json({ error: "invalid request", detail: z.flattenError(body.error).fieldErrors }, 422);
+    }
+    try {
+      maker.start({ ...body.data, clipDir: opts.clipDir() });
+    } catch (e) {
+      return c.json({ error: (e as Error).message }, maker.busy ? 409 : 400);
+    }
+    return c.json(maker.status(), 202);
+  });
+  app.get("/create", (c) => c.json(maker.status()));
+}

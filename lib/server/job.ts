@@ -1,0 +1,67 @@
+// One generation as extensions see it: the validated request, the loaded model, and the places an extension
+// hooks into (conditioning), reports to (infotext fields, charts) or reads shared work from (an X/Y sweep).
+import type { ParamValue } from "../io/infotext.ts";
+
+export type Mode = "txt2img" | "img2img";
+
+/** The parameters of a generation, as the form and /sdapi/v1 give them. */
+export interface JobRequest {
+  prompt: string;
+  negativePrompt: string;
+  sampler: string;
+  steps: number;
+  width: number;
+  height: number;
+  cfgScale: number;
+  /** -1 for random. */
+  seed: number;
+  batchCount: number;
+  batchSize: number;
+  /** img2img only. */
+  denoisingStrength: number;
+  /** img2img only: the encoded source image. */
+  initImage?: Uint8Array;
+  /** A model name from the registry; the default model when empty. */
+  model: string;
+}
+
+/** A prompt's conditioning on its way to the UNet: chunks × 77 × hidden, and the token ids of each chunk. */
+export interface ConditioningInput {
+  z: Float32Array;
+  chunkIds: Int32Array[];
+  /** True for the negative (unconditional) prompt. */
+  negative: boolean;
+}
+
+export type ConditioningHook = (c: ConditioningInput) => Promise<Float32Array>;
+
+/** A line chart shown beside the images (and returned in the API's info). */
+export interface Chart {
+  title: string;
+  xLabel: string;
+  yLabel: string;
+  series: { label: string; values: number[] }[];
+}
+
+/** The model the job runs on, as far as extensions need it. */
+export interface JobModel {
+  name: string;
+  dir: string;
+  /** The CLIP pair (transformers.js layout) that matches the checkpoint's text encoder. */
+  clipDir: string;
+}
+
+export interface Job {
+  readonly mode: Mode;
+  readonly request: Readonly<JobRequest>;
+  readonly model: JobModel;
+  /** Applied in order to every prompt's conditioning. */
+  readonly conditioningHooks: ConditioningHook[];
+  /** Infotext fields added after the standard ones, in order. */
+  readonly extraParams: [string, ParamValue][];
+  readonly charts: Chart[];
+  /** When an X/Y grid runs the job once per value of an axis: every value, so work can be shared. */
+  readonly sweep?: { axis: string; values: number[] };
+  /** A line for the progress display ("Aesthetic optimization…"). */
+  status(text: string | null): void;
+}

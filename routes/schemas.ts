@@ -1,0 +1,126 @@
+// Request and response schemas of the A1111-compatible API (zod 4). Field names, defaults and shapes follow
+// AUTOMATIC1111's /sdapi/v1 models so existing clients work; unknown fields are ignored as A1111 ignores them.
+// The OpenAPI document is generated from these (z.toJSONSchema).
+import { z } from "zod";
+
+const scriptArgs = z.object({ args: z.array(z.unknown()).default([]) }).meta({
+  description: "An always-on script's positional args, in the order of its ui().",
+});
+
+const common = {
+  prompt: z.string().max(20_000).default(""),
+  negative_prompt: z.string().max(20_000).default(""),
+  styles: z.array(z.string()).default([]),
+  seed: z.int().min(-1).max(2 ** 32 - 1).default(-1).meta({ description: "-1 for a random seed" }),
+  sampler_name: z.string().optional(),
+  sampler_index: z.string().optional().meta({ description: "Older name of sampler_name" }),
+  batch_size: z.int().min(1).max(8).default(1),
+  n_iter: z.int().min(1).max(100).default(1).meta({ description: "Batch count" }),
+  steps: z.int().min(1).max(150).default(20),
+  cfg_scale: z.number().min(0).max(30).default(7),
+  width: z.int().min(8).max(2048).multipleOf(8).default(512),
+  height: z.int().min(8).max(2048).multipleOf(8).default(512),
+  eta: z.number().min(0).max(1).nullable().optional(),
+  override_settings: z.record(z.string(), z.unknown()).default({}),
+  override_settings_restore_afterwards: z.boolean().default(true),
+  script_name: z.string().nullable().optional(),
+  script_args: z.array(z.unknown()).default([]),
+  send_images: z.boolean().default(true),
+  save_images: z.boolean().default(false),
+  alwayson_scripts: z.record(z.string(), scriptArgs).default({}),
+  xy_grid: z.object({
+    axis: z.string(),
+    values: z.union([z.string(), z.array(z.number())]),
+  }).optional().meta({
+    description: "An X/Y grid over one axis an extension declares, e.g. {axis: 'Aesthetic steps', " +
+      "values: '0,2,5,10,20'}; one image per value, optimization shared across values.",
+  }),
+};
+
+export const Txt2ImgRequest = z.object({
+  ...common,
+  enable_hr: z.literal(false, { error: "hires fix (enable_hr) is not supported" }).default(false),
+  denoising_strength: z.number().min(0).max(1).nullable().optional(),
+}).meta({ id: "StableDiffusionTxt2ImgProcessingAPI" });
+
+export const Img2ImgRequest = z.object({
+  ...common,
+  init_images: z.array(z.string().min(1)).min(1, "init_images needs one base64 image").max(
+    1,
+    "one init image",
+  ),
+  denoising_strength: z.number().min(0).max(1).default(0.75),
+  mask: z.null({ error: "inpainting masks are not supported" }).optional(),
+}).meta({ id: "StableDiffusionImg2ImgProcessingAPI" });
+
+export type Txt2ImgRequest = z.infer<typeof Txt2ImgRequest>;
+export type Img2ImgRequest = z.infer<typeof Img2ImgRequest>;
+
+export const GenerationResponse = z.object({
+  images: z.array(z.string()).meta({ description: "base64 PNGs, each with its infotext in 'parameters'" }),
+  parameters: z.record(z.string(), z.unknown()),
+  info: z.string().meta({ description: "JSON: seeds, infotexts, extra_generation_params, charts, …" }),
+}).meta({ id: "GenerationResponse" });
+
+export const ProgressResponse = z.object({
+  progress: z.number(),
+  eta_relative: z.number(),
+  state: z.object({
+    skipped: z.boolean(),
+    interrupted: z.boolean(),
+    job: z.string(),
+    job_count: z.int(),
+    job_timestamp: z.string(),
+    job_no: z.int(),
+    sampling_step: z.int(),
+    sampling_steps: z.int(),
+  }),
+  current_image: z.string().nullable(),
+  textinfo: z.string().nullable(),
+}).meta({ id: "ProgressResponse" });
+
+export const SamplerItem = z.object({
+  name: z.string(),
+  aliases: z.array(z.string()),
+  options: z.record(z.string(), z.string()),
+}).meta({ id: "SamplerItem" });
+
+export const SDModelItem = z.object({
+  title: z.string(),
+  model_name: z.string(),
+  hash: z.string().nullable(),
+  sha256: z.string().nullable(),
+  filename: z.string(),
+  config: z.string().nullable(),
+}).meta({ id: "SDModelItem" });
+
+export const Options = z.object({
+  sd_model_checkpoint: z.string(),
+  CLIP_stop_at_last_layers: z.int().min(1).max(2),
+  samples_save: z.boolean(),
+  samples_format: z.literal("png"),
+  outdir_samples: z.string(),
+}).meta({ id: "Options" });
+export type Options = z.infer<typeof Options>;
+
+export const OptionsUpdate = Options.partial().strict().meta({ id: "OptionsUpdate" });
+
+export const PngInfoRequest = z.object({
+  image: z.string().min(1, "image is empty").meta({ description: "base64 PNG (a data: URL is accepted)" }),
+}).meta({ id: "PNGInfoRequest" });
+
+export const PngInfoResponse = z.object({
+  info: z.string(),
+  items: z.record(z.string(), z.string()),
+  parameters: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])),
+}).meta({ id: "PNGInfoResponse" });
+
+export const ValidationError = z.object({
+  detail: z.array(
+    z.object({ loc: z.array(z.union([z.string(), z.number()])), msg: z.string(), type: z.string() }),
+  ),
+}).meta({ id: "HTTPValidationError" });
+
+export const ErrorResponse = z.object({ error: z.string(), detail: z.string() }).meta({
+  id: "ErrorResponse",
+});
