@@ -1,0 +1,174 @@
+// The few Hugging Face hub endpoints a pull needs: resolve a revision to a commit and list the files at that
+// commit with their sizes and checksums. Hand-written on fetch rather than @huggingface/hub because its
+// downloads write into the HF cache layout (blobs + symlinked snapshots) or return Blobs, with no resumable
+// .part files in our staging folder, and recent versions route LFS downloads through the Xet protocol, which an
+// offline fake endpoint would have to emulate; the listing itself is two GETs.
+
+export interface HubConfig {
+  /** e.g. https://huggingface.co (HF_ENDPOINT), no trailing slash needed. */
+  endpoint: string;
+  /** HF_TOKEN; sent only to the endpoint's own origin. */
+  token?: string;
+}
+
+export interface HubFile {
+  /** Path in the repo. */
+  path: string;
+  size: number;
+  /** sha256 of the content, for LFS files (the hub's lfs.oid). */
+  sha256?: string;
+  /** The git blob id (sha1 of "blob <size>\0" + content): the checksum of small non-LFS files. */
+  gitOid?: string;
+}
+
+export class HubError extends Error {
+  constructor(message: string, readonly status: number) {
+    super(message);
+    this.name = "HubError";
+  }
+}
+
+export function endpointFromEnv(env: { get(key: string): string | undefined } = Deno.env): HubConfig {
+  const endpoint = (env.get("HF_ENDPOINT") || "https://huggingface.co").replace(/\/+$/, "");
+  const token = env.get("HF_TOKEN") || env.get("HUGGING_FACE_HUB_TOKEN") || undefined;
+  return { endpoint, token };
+}
+
+const REPO_ID = /^[A-Za-z0-9][\w.-]*\/[\w.-]+$/;
+
+/** Splits `org/name[@revision]`; the revision defaults to main. */
+export function parseRepoSpec(spec: string): { repo: string; revision: string } {
+  const at = spec.indexOf("@");
+  const repo = at < 0 ? spec : spec.slice(0, at);
+  const revision = at < 0 ? "main" : spec.slice(at + 1);
+  if (!REPO_ID.test(repo) || repo.includes("..")) {
+    throw new Error(
+      `"${repo}" is not a hub repo id; expected owner/name, e.g. Xenova/clip-vit-large-patch14`,
+    );
+  }
+  if (!revision) throw new Error(`"${spec}" has an empty revision after @`);
+  return { repo, revision };
+}
+
+export function encodePath(path: string): string {
+  return path.split("/").map(encodeURIComponent).join("/");
+}
+
+export function authHeaders(config: HubConfig, url: string): Record<string, string> {
+  return config.token && new URL(url).origin === new URL(config.endpoint).origin
+    ? { authorization: `Bearer ${config.token}` }
+    : {};
+}
+
+/** A clear message for a failed hub response; `what` names the repo, revision or file asked for. */
+export async function hubError(
+  res: Response,
+  config: HubConfig,
+  what: { repo: string; revision?: string; path?: string },
+) {
+  await res.body?.cancel();
+  const code = res.headers.get("x-error-code") ?? "";
+  const repo = what.repo;
+  if (res.status === 401) {
+    return new HubError(
+      config.token
+        ? `the hub refused HF_TOKEN for ${repo} (401): the token is invalid or has no read access to this repo`
+        : `the hub needs a token for ${repo} (401): it is private or gated, or does not exist; ` +
+          `set HF_TOKEN to a token with read access`,
+      401,
+    );
+  }
+  if (res.status === 403) {
+    return new HubError(
+      `access to ${repo} is restricted (403): accept its conditions on its hub page with the account ` +
+        `whose HF_TOKEN you use`,
+      403,
+    );
+  }
+  if (res.status === 404) {
+    if (code === "RevisionNotFound") {
+      return new HubError(`${repo} has no revision "${what.revision}" (404)`, 404);
+    }
+    if (code === "EntryNotFound" || (what.path && code !== "RepoNotFound")) {
+      return new HubError(`${what.path} is not in ${repo}@${what.revision} (404)`, 404);
+    }
+    return new HubError(
+      `no such repo ${repo}${
+        what.revision ? ` or revision "${what.revision}"` : ""
+      } on ${config.endpoint} (404)`,
+      404,
+    );
+  }
+  return new HubError(`the hub answered ${res.status} ${res.statusText} for ${repo}`, res.status);
+}
+
+async function getJson(
+  url: string,
+  config: HubConfig,
+  what: { repo: string; revision?: string; path?: string },
+) {
+  let res: Response;
+  try {
+    res = await fetch(url, { headers: { accept: "application/json", ...authHeaders(config, url) } });
+  } catch (e) {
+    throw new HubError(`cannot reach the hub at ${config.endpoint}: ${(e as Error).message}`, 0);
+  }
+  if (!res.ok) throw await hubError(res, config, what);
+  return { body: await res.json() as unknown, res };
+}
+
+/** The commit a branch, tag or commit id names. */
+export async function resolveRevision(config: HubConfig, repo: string, revision: string): Promise<string> {
+  const url = `${config.endpoint}/api/models/${repo}/revision/${encodeURIComponent(revision)}`;
+  const { body } = await getJson(url, config, { repo, revision });
+  const sha = (body as { sha?: unknown }).sha;
+  if (typeof sha !== "string" || !/^[0-9a-f]{40}$/.test(sha)) {
+    throw new HubError(`the hub's answer for ${repo}@${revision} has no commit id`, 0);
+  }
+  return sha;
+}
+
+interface TreeEntry {
+  type?: string;
+  path?: string;
+  size?: number;
+  oid?: string;
+  lfs?: { oid?: string; size?: number };
+}
+
+/** Every file under `subfolder` (or the whole repo) at a commit, following the tree API's pagination. */
+export async function listFiles(
+  config: HubConfig,
+  repo: string,
+  commit: string,
+  subfolder = "",
+): Promise<HubFile[]> {
+  const files: HubFile[] = [];
+  const sub = subfolder.replace(/^\/+|\/+$/g, "");
+  let url: string | undefined = `${config.endpoint}/api/models/${repo}/tree/${commit}` +
+    (sub ? `/${encodePath(sub)}` : "") + "?recursive=true";
+  while (url) {
+    const { body, res }: { body: unknown; res: Response } = await getJson(url, config, {
+      repo,
+      revision: commit,
+      path: sub || undefined,
+    });
+    if (!Array.isArray(body)) throw new HubError(`the hub's file list for ${repo} is not a list`, 0);
+    for (const e of body as TreeEntry[]) {
+      if (e.type !== "file" || typeof e.path !== "string") continue;
+      const size = e.lfs?.size ?? e.size ?? 0;
+      files.push({
+        path: e.path,
+        size,
+        ...(e.lfs?.oid ? { sha256: e.lfs.oid } : { gitOid: e.oid }),
+      });
+    }
+    url = nextLink(res.headers.get("link"), url);
+  }
+  return files;
+}
+
+function nextLink(header: string | null, base: string): string | undefined {
+  const m = header?.match(/<([^>]+)>\s*;\s*rel="?next"?/);
+  return m ? new URL(m[1], base).toString() : undefined;
+}

@@ -1,0 +1,71 @@
+// Repo specs, endpoint/token from the environment, token scoping, and the paginated file listing.
+import {
+  authHeaders,
+  endpointFromEnv,
+  listFiles,
+  parseRepoSpec,
+  resolveRevision,
+} from "../../../lib/models/hub_api.ts";
+import { startFakeHub } from "./fake_hub.ts";
+
+const eq = (a: unknown, b: unknown, what: string) => {
+  if (JSON.stringify(a) !== JSON.stringify(b)) {
+    throw new Error(`${what}: ${JSON.stringify(a)} != ${JSON.stringify(b)}`);
+  }
+};
+
+Deno.test("parseRepoSpec: owner/name[@revision]; bad ids are named", () => {
+  eq(parseRepoSpec("Xenova/clip-vit-large-patch14"), {
+    repo: "Xenova/clip-vit-large-patch14",
+    revision: "main",
+  }, "plain");
+  eq(parseRepoSpec("a/b@refs/pr/3"), { repo: "a/b", revision: "refs/pr/3" }, "revision");
+  for (const bad of ["noslash", "a/b/c", "../x", "a/..", "a/b@"]) {
+    let threw = false;
+    try {
+      parseRepoSpec(bad);
+    } catch {
+      threw = true;
+    }
+    if (!threw) throw new Error(`accepted ${bad}`);
+  }
+});
+
+Deno.test("endpointFromEnv honours HF_ENDPOINT and HF_TOKEN; the token goes to the endpoint's origin only", () => {
+  const env = (m: Record<string, string>) => ({ get: (k: string) => m[k] });
+  eq(endpointFromEnv(env({})), { endpoint: "https://huggingface.co", token: undefined }, "defaults");
+  const c = endpointFromEnv(env({ HF_ENDPOINT: "http://mirror.local:8080/", HF_TOKEN: "hf_x" }));
+  eq(c, { endpoint: "http://mirror.local:8080", token: "hf_x" }, "env");
+  eq(
+    authHeaders(c, "http://mirror.local:8080/a/b/resolve/main/x"),
+    { authorization: "Bearer hf_x" },
+    "same origin",
+  );
+  eq(authHeaders(c, "https://cdn-lfs.example/x"), {}, "other origin");
+});
+
+Deno.test("listFiles follows pagination, gives LFS files their sha256 and small files their git id", async () => {
+  const files = new Map([
+    ["a/model.onnx", new Uint8Array([1, 2, 3])],
+    ["a/config.json", new TextEncoder().encode("{}")],
+    ["b/other.json", new Uint8Array(1)],
+  ]);
+  const commit = "1".repeat(40);
+  const hub = await startFakeHub({ "o/r": { commit, refs: ["main"], files } }, { pageSize: 1 });
+  try {
+    const config = { endpoint: hub.endpoint };
+    eq(await resolveRevision(config, "o/r", "main"), commit, "commit");
+    const listed = await listFiles(config, "o/r", commit, "a");
+    eq(listed.map((f) => [f.path, f.size]), [["a/model.onnx", 3], ["a/config.json", 2]], "files");
+    eq(
+      listed[0].sha256,
+      "039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81",
+      "sha256 of 1,2,3",
+    );
+    // git hash-object of "{}"
+    eq(listed[1].gitOid, "9e26dfeeb6e641a33dae4961196235bdb965b21b", "git blob id");
+    if (hub.log.filter((l) => l.includes("/tree/")).length !== 2) throw new Error("pagination not followed");
+  } finally {
+    await hub.close();
+  }
+});
