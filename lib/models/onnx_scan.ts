@@ -48,7 +48,8 @@ class FileCursor {
 
   async #fill(n: number) {
     if (this.pos >= this.#bufStart && this.pos + n <= this.#bufStart + this.#buf.length) return;
-    const want = Math.min(Math.max(n, 1 << 16), this.size - this.pos);
+    // A small window: after a skipped payload the next read is a short tensor header, not a long run.
+    const want = Math.min(Math.max(n, 1 << 14), this.size - this.pos);
     if (want < n) throw new Error(`ends early: needs ${n} bytes at offset ${this.pos}`);
     const buf = new Uint8Array(want);
     await this.file.seek(this.pos, Deno.SeekMode.Start);
