@@ -2,7 +2,7 @@
 // folder, written into the embeddings folder under a confined name, with progress to poll and a result message.
 import { extname } from "node:path";
 import { writeEmbedding } from "../io/embedding.ts";
-import { makeEmbedding, type Progress } from "../embed/make_embedding.ts";
+import { makeEmbedding, NoImagesError, type Progress } from "../embed/make_embedding.ts";
 import { pathIn } from "./safe_name.ts";
 
 export interface MakeRequest {
@@ -91,7 +91,10 @@ export class EmbeddingMaker {
       this.#status.message = `Created ${name} from ${result.used} images${skipped} (${result.dim}-d)`;
       this.#status.ok = true;
     } catch (e) {
-      this.#status.message = `Failed: ${(e as Error).message}`;
+      const why = e instanceof NoImagesError && e.skipped.length
+        ? ` (${e.skipped[0].path}: ${e.skipped[0].skip.message})`
+        : "";
+      this.#status.message = `Failed: ${(e as Error).message}${why}`;
       this.#status.ok = false;
     } finally {
       this.#status.running = false;
