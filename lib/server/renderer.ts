@@ -1,0 +1,33 @@
+// The contract between the WebUI service and the diffusion pipeline: render one job's batches with the
+// conditioning hooks extensions set, reporting steps and previews to the GenerationState and stopping when it
+// says interrupt (the whole job) or skip (the current image).
+import type { ModelEntry } from "../models/inspect.ts";
+import type { ConditioningHook, JobRequest, Mode } from "./job.ts";
+import type { GenerationState } from "./progress.ts";
+
+export interface RenderInput {
+  mode: Mode;
+  /** The request with its seed resolved (never -1). */
+  request: JobRequest;
+  model: ModelEntry;
+  conditioningHooks: ConditioningHook[];
+  state: GenerationState;
+  clipSkip: number;
+  threads?: number;
+}
+
+export interface RenderedImage {
+  /** Encoded PNG, without text chunks (the service adds the infotext). */
+  png: Uint8Array;
+  seed: number;
+}
+
+export interface RenderOutput {
+  images: RenderedImage[];
+  /** Sampling stopped early because of interrupt. */
+  interrupted: boolean;
+  /** Sampling steps run for the last image. */
+  stepsDone: number;
+}
+
+export type Renderer = (input: RenderInput) => Promise<RenderOutput>;

@@ -1,0 +1,304 @@
+// The WebUI's engine room, shared by the pages and /sdapi/v1: lists models, runs generations one at a time
+// through the JobQueue with A1111's progress/interrupt/skip state, lets extensions process each job, runs X/Y
+// sweeps, and writes each image's infotext into its PNG.
+import { join } from "node:path";
+import { ClipTokenizer } from "../clip/tokenizer.ts";
+import { SAMPLER_NAMES } from "../diffusion/schedulers/index.ts";
+import { formatInfotext, type ParamValue } from "../io/infotext.ts";
+import { withPngTexts, writeFileAtomic } from "../io/png.ts";
+import { chooseClip, findModel, listModels } from "../models/registry.ts";
+import type { ModelEntry } from "../models/inspect.ts";
+import { AestheticPersonalizer } from "../personalize/aesthetic.ts";
+import { pairLayer, textLayers } from "../personalize/sources.ts";
+import type { Extension, Values } from "../../extension/adapter.ts";
+import { JobQueue } from "./job_queue.ts";
+import type { Chart, ConditioningHook, Job, JobModel, JobRequest, Mode } from "./job.ts";
+import { GenerationState } from "./progress.ts";
+import { loadOptions, saveOptions, type WebUIOptions } from "./options.ts";
+import type { Renderer } from "./renderer.ts";
+import { gridImage } from "./grid.ts";
+
+export interface ServiceConfig {
+  modelsDir: string;
+  embeddingsDir: string;
+  /** Saved settings; none keeps them in memory only. */
+  settingsFile?: string;
+  outputsDir: string;
+  defaultModel?: string;
+  threads?: number;
+  /** Runs the pipeline (lib/server/render.ts over lib/diffusion). */
+  render: Renderer;
+}
+
+export interface GridRequest {
+  axis: string;
+  values: number[];
+}
+
+export interface GenerationInput {
+  mode: Mode;
+  request: JobRequest;
+  /** Each always-on extension with its validated values. */
+  scripts: [Extension, Values][];
+  grid?: GridRequest;
+  save?: boolean;
+}
+
+export interface GenerationOutput {
+  /** PNGs with the infotext in their "parameters" text. */
+  images: Uint8Array[];
+  infotexts: string[];
+  seeds: number[];
+  /** Grid labels ("Aesthetic steps: 5"), one per image, when a grid ran. */
+  labels: string[];
+  charts: Chart[];
+  extraParams: Record<string, string>;
+  model: ModelEntry;
+  /** Steps were cut short by interrupt. */
+  interrupted: boolean;
+  /** Sampling steps run for the last image (fewer than asked when interrupted). */
+  stepsDone: number;
+  /** The job's place in the queue's order. */
+  queueId: number;
+  /** images[0] is an X/Y grid of the others. */
+  hasGrid: boolean;
+  jobTimestamp: string;
+}
+
+export class InputError extends Error {
+  constructor(message: string, readonly field: string[] = []) {
+    super(message);
+    this.name = "InputError";
+  }
+}
+
+interface Personalizers {
+  key: string;
+  personalizer: AestheticPersonalizer;
+}
+
+export class WebUIService {
+  readonly queue = new JobQueue();
+  readonly state = new GenerationState();
+  extensions: Extension[] = [];
+  #models: ModelEntry[] = [];
+  #personalizer: Personalizers | undefined;
+
+  private constructor(readonly config: ServiceConfig, public options: WebUIOptions) {}
+
+  static async create(config: ServiceConfig): Promise<WebUIService> {
+    const svc = new WebUIService(config, {
+      sd_model_checkpoint: "",
+      CLIP_stop_at_last_layers: 1,
+      samples_save: false,
+      samples_format: "png",
+      outdir_samples: config.outputsDir,
+    });
+    await svc.refreshModels();
+    const first = svc.checkpoints()[0];
+    if (!first) throw new Error(`no usable Stable Diffusion model in ${config.modelsDir}`);
+    const defaults = { ...svc.options, sd_model_checkpoint: config.defaultModel ?? first.name };
+    svc.options = await loadOptions(config.settingsFile, defaults);
+    if (!svc.checkpoint(svc.options.sd_model_checkpoint)) svc.options.sd_model_checkpoint = first.name;
+    return svc;
+  }
+
+  async refreshModels(): Promise<void> {
+    this.#models = (await listModels([this.config.modelsDir])).models;
+  }
+
+  /** Usable pipelines, by name. */
+  checkpoints(): ModelEntry[] {
+    return this.#models.filter((m) => m.kind !== "clip" && m.problems.length === 0);
+  }
+
+  checkpoint(name: string): ModelEntry | undefined {
+    const m = findModel(this.#models, name);
+    return m && m.kind !== "clip" && m.problems.length === 0 ? m : undefined;
+  }
+
+  samplers(): readonly string[] {
+    return SAMPLER_NAMES;
+  }
+
+  /** The CLIP pair used for personalization and new embeddings with the current checkpoint. */
+  clipFor(model: ModelEntry): ModelEntry {
+    const clip = chooseClip(model, this.#models);
+    if (!clip) throw new InputError(`no CLIP pair in ${this.config.modelsDir} matches ${model.name}`);
+    return clip;
+  }
+
+  currentClipDir(): string {
+    const m = this.checkpoint(this.options.sd_model_checkpoint) ?? this.checkpoints()[0];
+    return this.clipFor(m).path;
+  }
+
+  async setOptions(update: Partial<WebUIOptions>): Promise<void> {
+    if (update.sd_model_checkpoint !== undefined && !this.checkpoint(update.sd_model_checkpoint)) {
+      throw new InputError(`unknown model ${JSON.stringify(update.sd_model_checkpoint)}`, [
+        "sd_model_checkpoint",
+      ]);
+    }
+    this.options = { ...this.options, ...update };
+    await saveOptions(this.config.settingsFile, this.options);
+  }
+
+  /** The personalizer for a model's CLIP pair, kept while consecutive jobs use the same pair and layer. */
+  async personalizer(model: JobModel): Promise<AestheticPersonalizer> {
+    const layer = pairLayer(
+      textLayers(join(model.dir, "text_encoder", "config.json")),
+      textLayers(join(model.clipDir, "config.json")),
+      this.options.CLIP_stop_at_last_layers,
+      "clip",
+    );
+    const key = JSON.stringify([model.dir, model.clipDir, layer]);
+    if (this.#personalizer?.key !== key) {
+      await this.#personalizer?.personalizer.release();
+      this.#personalizer = undefined;
+      const tokenizer = await ClipTokenizer.load(model.dir);
+      const personalizer = await AestheticPersonalizer.load(model.clipDir, tokenizer, {
+        layer,
+        threads: this.config.threads,
+      });
+      this.#personalizer = { key, personalizer };
+    }
+    return this.#personalizer.personalizer;
+  }
+
+  /** Queues a generation; resolves when it has run (after every job queued before it). */
+  generate(input: GenerationInput): Promise<GenerationOutput> {
+    const model = this.checkpoint(input.request.model || this.options.sd_model_checkpoint);
+    if (!model) throw new InputError(`unknown model ${JSON.stringify(input.request.model)}`, ["model"]);
+    if (input.mode === "img2img" && model.warnings.some((w) => /encoder/i.test(w))) {
+      throw new InputError(`${model.name} cannot do img2img: ${model.warnings.join("; ")}`);
+    }
+    if (input.grid) {
+      const axis = input.scripts.flatMap(([e]) => (e.axes ?? []).map((a) => [e, a] as const))
+        .find(([, a]) => a.label === input.grid!.axis);
+      if (!axis) {
+        throw new InputError(`unknown X/Y axis ${JSON.stringify(input.grid.axis)}`, ["xy_grid", "axis"]);
+      }
+      if (input.grid.values.length === 0) {
+        throw new InputError("the X/Y grid has no values", ["xy_grid", "values"]);
+      }
+    }
+    return this.queue.enqueue((id) => this.#run(input, model, id)).result;
+  }
+
+  async #run(input: GenerationInput, model: ModelEntry, queueId: number): Promise<GenerationOutput> {
+    const { request } = input;
+    const runs = input.grid?.values.length ?? 1;
+    this.state.begin(input.mode, runs * request.batchCount, request.steps);
+    const clip = this.clipFor(model);
+    const jobModel: JobModel = { name: model.name, dir: model.path, clipDir: clip.path };
+    const seed = request.seed === -1 ? Math.floor(Math.random() * 2 ** 32) : request.seed;
+    const out: GenerationOutput = {
+      images: [],
+      infotexts: [],
+      seeds: [],
+      labels: [],
+      charts: [],
+      extraParams: {},
+      model,
+      interrupted: false,
+      stepsDone: 0,
+      queueId,
+      hasGrid: false,
+      jobTimestamp: this.state.snapshot().state.job_timestamp,
+    };
+    try {
+      for (let g = 0; g < runs; g++) {
+        if (this.state.interrupted) break;
+        const charts: Chart[] = [];
+        const extraParams: [string, ParamValue][] = [];
+        const hooks: ConditioningHook[] = [];
+        const job: Job = {
+          mode: input.mode,
+          request,
+          model: jobModel,
+          conditioningHooks: hooks,
+          extraParams,
+          charts,
+          sweep: input.grid,
+          status: (t) => this.state.setText(t),
+        };
+        for (const [ext, values] of input.scripts) {
+          const v = { ...values };
+          const axis = ext.axes?.find((a) => a.label === input.grid?.axis);
+          if (axis) v[axis.control] = input.grid!.values[g];
+          await ext.process(job, v);
+        }
+        const label = input.grid ? `${input.grid.axis}: ${input.grid.values[g]}` : undefined;
+        const rendered = await this.config.render({
+          mode: input.mode,
+          request: { ...request, seed },
+          model,
+          conditioningHooks: hooks,
+          state: this.state,
+          threads: this.config.threads,
+          clipSkip: this.options.CLIP_stop_at_last_layers,
+        });
+        for (const img of rendered.images) {
+          const params: [string, ParamValue][] = [
+            ["Steps", request.steps],
+            ["Sampler", request.sampler],
+            ["CFG scale", request.cfgScale],
+            ["Seed", img.seed],
+            ["Size", `${request.width}x${request.height}`],
+            ["Model hash", model.hash],
+            ["Model", model.name],
+            ["Denoising strength", input.mode === "img2img" ? request.denoisingStrength : undefined],
+            [
+              "Clip skip",
+              this.options.CLIP_stop_at_last_layers > 1 ? this.options.CLIP_stop_at_last_layers : undefined,
+            ],
+            ...extraParams,
+          ];
+          const infotext = formatInfotext({
+            prompt: request.prompt,
+            negativePrompt: request.negativePrompt,
+            params,
+          });
+          const png = withPngTexts(img.png, [["parameters", infotext]]);
+          out.images.push(png);
+          out.infotexts.push(infotext);
+          out.seeds.push(img.seed);
+          if (label) out.labels.push(label);
+          if (input.save ?? this.options.samples_save) await this.#save(png, img.seed, out.images.length);
+        }
+        for (const [k, v] of extraParams) if (v !== undefined && v !== null) out.extraParams[k] = String(v);
+        out.charts.push(...charts.map((c) => (label ? { ...c, title: `${c.title}, ${label}` } : c)));
+        if (rendered.interrupted) out.interrupted = true;
+        out.stepsDone = rendered.stepsDone;
+      }
+      if (input.grid && out.images.length > 1) {
+        // A1111 puts the grid first, with the first image's infotext.
+        const grid = withPngTexts(await gridImage(out.images, out.images.length), [[
+          "parameters",
+          out.infotexts[0],
+        ]]);
+        out.images.unshift(grid);
+        out.hasGrid = true;
+        out.infotexts.unshift(out.infotexts[0]);
+        out.seeds.unshift(out.seeds[0]);
+        out.labels.unshift(`${input.grid.axis}: ${input.grid.values.join(", ")}`);
+      }
+      return out;
+    } finally {
+      this.state.end();
+    }
+  }
+
+  async #save(png: Uint8Array, seed: number, n: number): Promise<void> {
+    const dir = this.options.outdir_samples;
+    await Deno.mkdir(dir, { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
+    await writeFileAtomic(join(dir, `${stamp}-${String(n).padStart(3, "0")}-${seed}.png`), png);
+  }
+
+  async close(): Promise<void> {
+    this.queue.close();
+    await this.queue.idle();
+    await this.#personalizer?.personalizer.release();
+  }
+}

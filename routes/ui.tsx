@@ -1,0 +1,114 @@
+// The WebUI page (server-rendered Preact, hydrated by the islands bundle) and the small JSON endpoints only
+// the page uses: dropdown refreshes and pasting an infotext back into the form.
+import { Hono } from "hono";
+import { renderToString } from "preact-render-to-string";
+import { z } from "zod";
+import { extensionView, type Values, valuesFromInfotext } from "../extension/adapter.ts";
+import { parseInfotext } from "../lib/io/infotext.ts";
+import type { WebUIService } from "../lib/server/service.ts";
+import { Island } from "../islands/island.tsx";
+import WebUI from "../islands/webui.tsx";
+import { STYLE } from "./style.ts";
+import { validBody } from "./validation.ts";
+
+const PasteBody = z.object({ infotext: z.string().max(100_000) });
+
+/** Form fields an infotext restores (A1111's paste fields for the standard parameters). */
+export function pasteFields(infotext: string, samplers: readonly string[]) {
+  const info = parseInfotext(infotext);
+  const params = new Map(info.params);
+  const fields: Record<string, number | string> = {};
+  const num = (key: string, field: string) => {
+    const v = Number(params.get(key));
+    if (params.has(key) && Number.isFinite(v)) fields[field] = v;
+  };
+  num("Steps", "steps");
+  num("CFG scale", "cfg");
+  num("Seed", "seed");
+  num("Denoising strength", "denoising");
+  const size = /^(\d+)x(\d+)$/.exec(params.get("Size") ?? "");
+  if (size) [fields.width, fields.height] = [Number(size[1]), Number(size[2])];
+  const sampler = params.get("Sampler");
+  if (sampler && samplers.includes(sampler)) fields.sampler = sampler;
+  return { prompt: info.prompt, negative_prompt: info.negativePrompt, fields, params };
+}
+
+export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
+  const app = new Hono();
+
+  app.get("/", async (c) => {
+    const extensions = await Promise.all(svc.extensions.map(extensionView));
+    const tabs = [
+      { id: "txt2img", title: "txt2img" },
+      { id: "img2img", title: "img2img" },
+      ...svc.extensions.flatMap((e) => (e.tabs ?? []).map((t) => ({ id: t.id, title: t.title }))),
+      { id: "pnginfo", title: "PNG Info" },
+      { id: "settings", title: "Settings" },
+    ];
+    const props = {
+      samplers: [...svc.samplers()],
+      models: svc.checkpoints().map((m) => m.name),
+      model: svc.options.sd_model_checkpoint,
+      extensions,
+      options: { ...svc.options },
+    };
+    const body = renderToString(
+      <body>
+        <header>
+          <h1>aesthetic-gradients</h1>
+          <nav>
+            {tabs.map((t, i) => (
+              <button
+                type="button"
+                key={t.id}
+                data-tab={t.id}
+                id={`tab_${t.id}`}
+                class={i === 0 ? "active" : ""}
+              >
+                {t.title}
+              </button>
+            ))}
+          </nav>
+        </header>
+        <main>
+          <Island name="WebUI" component={WebUI} props={props} />
+          {svc.extensions.flatMap((e) =>
+            (e.tabs ?? []).map((t) => (
+              <section key={t.id} data-panel={t.id} hidden class="tab">
+                {t.render({ base: `/extensions/${e.id}` })}
+              </section>
+            ))
+          )}
+        </main>
+        <footer>
+          <a href="/docs">API</a> · A1111-compatible at <code>/sdapi/v1</code>
+        </footer>
+        <script type="module" src={scriptUrl}></script>
+      </body>,
+    );
+    return c.html(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+        `<title>aesthetic-gradients</title><style>${STYLE}</style></head>${body}</html>`,
+    );
+  });
+
+  app.get("/ui/extensions/:ext/choices/:control", async (c) => {
+    const ext = svc.extensions.find((e) => e.id === c.req.param("ext"));
+    const control = ext?.controls.find((k) => k.id === c.req.param("control"));
+    if (!control || control.kind !== "dropdown") return c.json({ error: "no such dropdown" }, 404);
+    return c.json({ choices: await control.choices() });
+  });
+
+  app.post("/ui/paste", async (c) => {
+    const body = await validBody(c, PasteBody);
+    if (!body.ok) return body.response;
+    const { prompt, negative_prompt, fields, params } = pasteFields(body.value.infotext, svc.samplers());
+    const extensions: Record<string, Values> = {};
+    for (const ext of svc.extensions) {
+      const v = valuesFromInfotext(ext, params);
+      if (v) extensions[ext.id] = v;
+    }
+    return c.json({ prompt, negative_prompt, fields, extensions });
+  });
+  return app;
+}
