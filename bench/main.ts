@@ -80,7 +80,83 @@ async function personalize(): Promise<void> {
   console.log(`(PyTorch paper loop peak memory: ${paper.peak_rss_mb.toFixed(0)} MB)`);
 }
 
-const benches: Record<string, () => Promise<void>> = { personalize };
+/** Synthetic photos: smooth gradients with noise, so JPEG decoding does real work. */
+async function writeJpegs(dir: string, count: number, size: number): Promise<void> {
+  const { default: sharp } = await import("sharp");
+  await Deno.mkdir(dir, { recursive: true });
+  let seed = 7;
+  for (let i = 0; i < count; i++) {
+    const px = new Uint8Array(size * size * 3);
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+        const o = (y * size + x) * 3;
+        px[o] = (x + i * 7) & 255;
+        px[o + 1] = (y * 2 + (seed & 15)) & 255;
+        px[o + 2] = ((x ^ y) + i) & 255;
+      }
+    }
+    await sharp(px, { raw: { width: size, height: size, channels: 3 } }).jpeg({ quality: 90 })
+      .toFile(join(dir, `img_${String(i).padStart(5, "0")}.jpg`));
+  }
+}
+
+async function embed(): Promise<void> {
+  const clip = join(benchDir, "clip-vit-large-patch14");
+  if (!existsSync(join(clip, "onnx", "vision_model.onnx"))) {
+    throw new Error(
+      `${clip}/onnx/vision_model.onnx is missing: run \`deno task fixtures --bench ${benchDir} --bench-parts clip\``,
+    );
+  }
+  const work = await Deno.makeTempDir({ prefix: "bench_embed_" });
+  try {
+    const photos = join(work, "photos");
+    await writeJpegs(photos, 128, 512);
+    const run = join(root, "bench", "embed_run.ts");
+    const ours = await json(Deno.execPath(), ["run", "-A", run, clip, photos, "32"]);
+    const py = join(venv, "bin", "python");
+    const env = { OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+    const theirs = await json(py, [
+      join(root, "bench", "baselines", "embed.py"),
+      `${clip}-torch`,
+      photos,
+      String(threads),
+    ], env);
+    console.log(
+      `embed: CLIP ViT-L/14 vision model (random weights), 128 JPEGs of 512×512, batch 32, ${threads} threads`,
+    );
+    console.log("| measure | aesthetic-gradients | transformers (PyTorch) | ratio | target |");
+    console.log("| --- | --- | --- | --- | --- |");
+    const r = ours.images_per_s / theirs.images_per_s;
+    console.log(
+      `| images/s | ${ours.images_per_s.toFixed(2)} | ${theirs.images_per_s.toFixed(2)} | ${
+        r.toFixed(2)
+      } | ≥ 1.00 |`,
+    );
+
+    // Memory must not grow with the number of images: the tiny model over 100 and 2000 images.
+    const tiny = join(root, "tests", "fixtures", "models", "tiny-sd1-clip");
+    const small = join(work, "small");
+    await writeJpegs(small, 2000, 128);
+    const hundred = join(work, "hundred");
+    await Deno.mkdir(hundred);
+    for (let i = 0; i < 100; i++) {
+      const name = `img_${String(i).padStart(5, "0")}.jpg`;
+      await Deno.link(join(small, name), join(hundred, name));
+    }
+    const m100 = await json(Deno.execPath(), ["run", "-A", run, tiny, hundred, "32"]);
+    const m2000 = await json(Deno.execPath(), ["run", "-A", run, tiny, small, "32"]);
+    console.log(
+      `| peak memory, tiny model (MB) | 100 images: ${m100.peak_rss_mb.toFixed(0)} | 2000 images: ${
+        m2000.peak_rss_mb.toFixed(0)
+      } | ${(m2000.peak_rss_mb / m100.peak_rss_mb).toFixed(2)} | ≈ 1.00 |`,
+    );
+  } finally {
+    await Deno.remove(work, { recursive: true });
+  }
+}
+
+const benches: Record<string, () => Promise<void>> = { personalize, embed };
 const name = Deno.args[0];
 if (!name || !benches[name]) {
   console.error(`usage: deno task bench <${Object.keys(benches).join("|")}>`);

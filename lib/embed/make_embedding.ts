@@ -81,22 +81,28 @@ export async function makeEmbedding(opts: MakeEmbeddingOptions): Promise<Aesthet
   const size = outputSize(config);
   if (!size) throw new Error(`${clipDir}: the preprocessing config must crop or resize to a fixed size`);
   const vision = await openClipVision(clipDir, opts.session);
-  const pool = new PreprocessPool(config, { workers: opts.workers, maxPixels: opts.maxPixels });
+  const perImage = 3 * size.height * size.width;
+  // Requests run ahead of inference by up to two batches; results are consumed in file order.
+  const window = 2 * batchSize;
+  const pool = new PreprocessPool(config, {
+    workers: opts.workers,
+    maxPixels: opts.maxPixels,
+    slots: window,
+    perImage,
+  });
   try {
-    const perImage = 3 * size.height * size.width;
     const batch = new Float32Array(batchSize * perImage);
     const skipped: SkippedImage[] = [];
     let mean: RunningMean | undefined;
     const start = performance.now();
 
-    // Requests run ahead of inference by up to two batches; results are consumed in file order.
-    const window = 2 * batchSize;
     const queue: { path: string; result: Promise<Prepared> }[] = [];
     let next = 0;
     const refill = () => {
       while (next < files.length && queue.length < window) {
-        const path = files[next++];
-        queue.push({ path, result: pool.process(path) });
+        const path = files[next];
+        queue.push({ path, result: pool.process(path, next % window) });
+        next++;
       }
     };
     refill();
@@ -104,10 +110,11 @@ export async function makeEmbedding(opts: MakeEmbeddingOptions): Promise<Aesthet
       let n = 0;
       while (n < batchSize && queue.length > 0) {
         const { path, result } = queue.shift()!;
-        refill();
         const prepared = await result;
+        // Copy out of the shared slot before refill() hands that slot to the next file.
         if (prepared.ok) batch.set(prepared.pixels, n++ * perImage);
         else skipped.push({ path, skip: prepared.skip });
+        refill();
       }
       if (n > 0) {
         const embeds = await vision.embed(batch.subarray(0, n * perImage), n, size.height, size.width);

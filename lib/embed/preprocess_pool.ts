@@ -7,16 +7,28 @@ export interface PoolRequest {
   path: string;
   config: ClipImageConfig;
   maxPixels?: number;
+  /** Where in the shared buffer to write the pixels, in floats. */
+  offset: number;
 }
 
+/** Sent once to each worker: the buffer its pixels go into. */
+export interface PoolInit {
+  shared: SharedArrayBuffer;
+}
+
+/** On success the pixels are a view of a shared slot: copy them before that slot is handed out again. */
 export type Prepared = { ok: true; pixels: Float32Array } | { ok: false; skip: ImageSkip };
 
-export type PoolReply = { id: number } & Prepared;
+export type PoolReply = { id: number; ok: true } | { id: number; ok: false; skip: ImageSkip };
 
 export interface PoolOptions {
   /** Worker count; default: one fewer than the cores (at least 1), at most 4. */
   workers?: number;
   maxPixels?: number;
+  /** Images that may be in flight at once (each gets a slot of the shared pixel buffer). */
+  slots: number;
+  /** Floats per preprocessed image. */
+  perImage: number;
 }
 
 export class PreprocessPool {
@@ -24,22 +36,31 @@ export class PreprocessPool {
   readonly #load: number[];
   readonly #pending = new Map<
     number,
-    { worker: number; resolve: (p: Prepared) => void; reject: (e: Error) => void }
+    { worker: number; resolve: (p: PoolReply) => void; reject: (e: Error) => void }
   >();
   readonly #config: ClipImageConfig;
   readonly #maxPixels?: number;
+  // Workers write pixels straight into these slots: no per-image buffer crosses threads, so memory stays flat
+  // however many images go through.
+  readonly #shared: SharedArrayBuffer;
+  readonly #perImage: number;
+  readonly #slots: number;
   #nextId = 0;
   #closed = false;
 
-  constructor(config: ClipImageConfig, opts: PoolOptions = {}) {
+  constructor(config: ClipImageConfig, opts: PoolOptions) {
     const n = opts.workers ?? Math.min(4, Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1));
     if (!Number.isInteger(n) || n < 1) throw new Error(`worker count must be a positive integer, got ${n}`);
     this.#config = config;
     this.#maxPixels = opts.maxPixels;
+    this.#perImage = opts.perImage;
+    this.#slots = opts.slots;
+    this.#shared = new SharedArrayBuffer(opts.slots * opts.perImage * 4);
     this.#load = new Array(n).fill(0);
     this.#workers = Array.from({ length: n }, (_, i) => {
       const w = new Worker(new URL("./preprocess_worker.ts", import.meta.url), { type: "module" });
       w.onmessage = (e: MessageEvent<PoolReply>) => this.#settle(i, e.data);
+      w.postMessage({ shared: this.#shared } satisfies PoolInit);
       w.onerror = (e: ErrorEvent) => {
         e.preventDefault();
         this.#fail(i, new Error(`image preprocessing worker crashed: ${e.message}`));
@@ -48,15 +69,24 @@ export class PreprocessPool {
     });
   }
 
-  /** Decodes and preprocesses one file; resolves with the pixels or the reason it was skipped. */
-  process(path: string): Promise<Prepared> {
+  /** Decodes and preprocesses one file into `slot`; resolves with the pixels or the reason it was skipped. */
+  process(path: string, slot: number): Promise<Prepared> {
     if (this.#closed) return Promise.reject(new Error("the preprocessing pool is closed"));
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.#slots) throw new Error(`no slot ${slot}`);
     const worker = this.#load.indexOf(Math.min(...this.#load));
     const id = this.#nextId++;
     this.#load[worker]++;
-    const request: PoolRequest = { id, path, config: this.#config, maxPixels: this.#maxPixels };
+    const offset = slot * this.#perImage;
+    const request: PoolRequest = {
+      id,
+      path,
+      config: this.#config,
+      maxPixels: this.#maxPixels,
+      offset,
+    };
+    const pixels = new Float32Array(this.#shared, offset * 4, this.#perImage);
     return new Promise((resolve, reject) => {
-      this.#pending.set(id, { worker, resolve, reject });
+      this.#pending.set(id, { worker, resolve: (r) => resolve(r.ok ? { ok: true, pixels } : r), reject });
       this.#workers[worker].postMessage(request);
     });
   }
@@ -74,7 +104,7 @@ export class PreprocessPool {
     if (!p) return;
     this.#pending.delete(reply.id);
     this.#load[worker]--;
-    p.resolve(reply.ok ? { ok: true, pixels: reply.pixels } : { ok: false, skip: reply.skip });
+    p.resolve(reply);
   }
 
   #fail(worker: number, error: Error): void {

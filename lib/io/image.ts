@@ -3,6 +3,10 @@
 // embedded ICC profiles ignored, CMYK converted with PIL's formula, more than 8 bits per sample reduced to 8.
 import sharp from "sharp";
 
+// Each image is decoded once: libvips' operation cache would only hold on to memory that grows with the number
+// of images ingested (up to its 50 MB default).
+sharp.cache(false);
+
 /** Interleaved 8-bit RGB, row-major, `data.length === width * height * 3`. */
 export interface RgbImage {
   width: number;
