@@ -1,8 +1,7 @@
 // Makes an aesthetic embedding from a folder of images, or describes an embedding file (--inspect).
 //   deno task embed --src ~/pictures/sunsets --name sunsets
 //   deno task embed --inspect embeddings/sunsets.pt --json
-import { basename, dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { basename, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   blendEmbeddings,
@@ -21,9 +20,12 @@ import {
   type SkippedImage,
 } from "./lib/embed/make_embedding.ts";
 import { formatDuration, formatProgress } from "./lib/embed/progress_bar.ts";
+import { EMBEDDINGS_DIR } from "./lib/models/defaults.ts";
+import { DEVICE_ARG_OPTIONS, deviceFromArgs, sessionOptions } from "./lib/models/device.ts";
+import type { SessionOptions } from "./lib/onnx/session.ts";
 
 /** The folder the WebUI lists embeddings from. */
-export const DEFAULT_OUT_DIR = join(dirname(fileURLToPath(import.meta.url)), "embeddings");
+export const DEFAULT_OUT_DIR = EMBEDDINGS_DIR;
 
 const USAGE = `Usage:
   gen_embedding.ts --src DIR [--name NAME] [--out-dir DIR] [--clip DIR] [--batch-size N]
@@ -42,6 +44,8 @@ saved unnormalized with shape (1, D) as <out-dir>/<name>.<format>.
   --batch-size N     images per inference batch (default: ${DEFAULT_BATCH_SIZE})
   --format FMT       pt (default, as the A1111 extension saves) or safetensors (also stores metadata)
   --overwrite        replace an existing embedding of that name
+  --device D         cpu (default), cuda, coreml or dml (falls back to the CPU when unavailable)
+  --threads N        onnxruntime threads (default: one per core)
   --inspect FILE     describe an embedding file (shape, dtype, norm, format, metadata)
   --blend LIST       write the weighted sum of embeddings (e.g. sunsets.pt:0.7,sac_8plus.pt:0.3)
   --list             list the embeddings in --out-dir
@@ -70,6 +74,7 @@ export async function main(args: string[]): Promise<number> {
         list: { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
+        ...DEVICE_ARG_OPTIONS,
       },
     });
   } catch (e) {
@@ -112,6 +117,7 @@ export async function main(args: string[]): Promise<number> {
       batchSize: parseBatchSize(v["batch-size"]),
       format: parseFormat(v.format),
       overwrite: v.overwrite ?? false,
+      session: sessionOptions(deviceFromArgs(v)),
     });
     return 0;
   } catch (e) {
@@ -156,6 +162,7 @@ interface GenerateOptions {
   batchSize: number;
   format: EmbeddingFormat;
   overwrite: boolean;
+  session: SessionOptions;
 }
 
 async function generate(o: GenerateOptions): Promise<void> {
@@ -170,6 +177,7 @@ async function generate(o: GenerateOptions): Promise<void> {
     src: o.src,
     clipDir: o.clipDir,
     batchSize: o.batchSize,
+    session: o.session,
     onProgress: progress.update,
   });
   progress.finish();

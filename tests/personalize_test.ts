@@ -61,3 +61,21 @@ Deno.test("personalize refuses negative steps", async () => {
   ]);
   if (r.code === 0 || !/--steps must be a whole number/.test(r.stderr)) throw new Error(r.stderr);
 });
+
+Deno.test("with no model given, personalize runs on the embedded demo; a model's matching pair is found", async () => {
+  const demo = await run(["--prompt", "a cat", "--steps", "2", "--json"]);
+  if (demo.code !== 0) throw new Error(demo.stderr);
+  if (JSON.parse(demo.stdout).similarity.length !== 3) throw new Error(demo.stdout);
+  // tiny-sd2's sibling tiny-sd2-clip is the only pair of its width: chosen without --clip.
+  const sd2 = await run([
+    "--prompt",
+    "a castle",
+    "--model",
+    join(MODELS, "tiny-sd2"),
+    "--steps",
+    "1",
+    "--json",
+  ]);
+  if (sd2.code !== 0) throw new Error(sd2.stderr);
+  if (JSON.parse(sd2.stdout).dims.hidden !== 12) throw new Error(sd2.stdout);
+});

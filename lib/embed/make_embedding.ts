@@ -1,8 +1,6 @@
 // An aesthetic embedding (Gallego 2022): the mean CLIP image_embeds of a folder of images, unnormalized, as
 // the paper's scripts and the A1111 extension compute it. Decoding runs in workers a couple of batches ahead
 // of inference; the mean is kept as a running sum, so memory does not grow with the number of images.
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { outputSize, readImageProcessorConfig } from "../clip/image_processor.ts";
 import { openClipVision } from "../clip/vision.ts";
 import type { SessionOptions } from "../onnx/session.ts";
@@ -11,16 +9,10 @@ import { listImageFiles } from "./list_images.ts";
 import { type Prepared, PreprocessPool } from "./preprocess_pool.ts";
 import { RunningMean } from "./running_mean.ts";
 
-/** The CLIP model used when none is given. The tiny fixture model stands in until a models registry exists. */
-export const DEFAULT_CLIP_DIR = join(
-  dirname(fileURLToPath(import.meta.url)),
-  "..",
-  "..",
-  "tests",
-  "fixtures",
-  "models",
-  "tiny-sd1-clip",
-);
+import { DEFAULT_CLIP_DIR } from "../models/defaults.ts";
+
+/** The CLIP model used when none is given: the embedded demo pair. */
+export { DEFAULT_CLIP_DIR };
 
 export const DEFAULT_BATCH_SIZE = 32;
 

@@ -3,7 +3,7 @@
 // the input buffers: every op is elementwise, each element is read before it is written.
 import { GraphBuilder } from "../onnx/builder.ts";
 import { DataType, encodeModel, type ModelProto } from "../onnx/proto.ts";
-import { openSession, type Session, Tensor } from "../onnx/session.ts";
+import { openSession, type Session, type SessionOptions, Tensor } from "../onnx/session.ts";
 
 export const BETA1 = 0.9;
 export const BETA2 = 0.999;
@@ -51,8 +51,8 @@ function adamModel(): ModelProto {
 export class AdamKernel {
   private constructor(private readonly session: Session) {}
 
-  static async create(threads = 0): Promise<AdamKernel> {
-    return new AdamKernel(await openSession(encodeModel(adamModel()), { threads }));
+  static async create(session: SessionOptions = {}): Promise<AdamKernel> {
+    return new AdamKernel(await openSession(encodeModel(adamModel()), session));
   }
 
   /** Step number `step` (1-based) of Adam on p with gradient g and moments m, v, all updated in place. */

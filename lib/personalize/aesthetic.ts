@@ -4,7 +4,7 @@
 import { join } from "node:path";
 import { PENULTIMATE, withPenultimateOutput } from "../clip/clip_skip.ts";
 import type { ClipTokenizer } from "../clip/tokenizer.ts";
-import { openSession, type Session, Tensor } from "../onnx/session.ts";
+import { openSession, type Session, type SessionOptions, Tensor } from "../onnx/session.ts";
 import { TextPersonalizer } from "./engine.ts";
 import { aestheticTarget, linearMix, slerpA1111 } from "./mix.ts";
 import { type PersonalizationSource, withPairProjection } from "./sources.ts";
@@ -68,15 +68,16 @@ export class AestheticPersonalizer {
   static async fromTextModel(
     path: string,
     tokenizer: ClipTokenizer,
-    opts: { conditioningOutput?: string; threads?: number } = {},
+    opts: { conditioningOutput?: string; threads?: number; session?: SessionOptions } = {},
   ): Promise<AestheticPersonalizer> {
     const output = opts.conditioningOutput ?? "last_hidden_state";
+    const session = opts.session ?? { threads: opts.threads };
     const engine = await TextPersonalizer.load(path, {
       conditioningOutput: output,
-      threads: opts.threads,
+      session,
       modelName: path,
     });
-    const plain = await openSession(path, { threads: opts.threads });
+    const plain = await openSession(path, session);
     return new AestheticPersonalizer(engine, plain, tokenizer, output);
   }
 
@@ -84,9 +85,16 @@ export class AestheticPersonalizer {
   static async load(
     clipDir: string,
     tokenizer: ClipTokenizer,
-    opts: { layer?: Layer; threads?: number; source?: PersonalizationSource; checkpointDir?: string } = {},
+    opts: {
+      layer?: Layer;
+      threads?: number;
+      session?: SessionOptions;
+      source?: PersonalizationSource;
+      checkpointDir?: string;
+    } = {},
   ): Promise<AestheticPersonalizer> {
     const layer = opts.layer ?? "last";
+    const session = opts.session ?? { threads: opts.threads };
     const pairPath = join(clipDir, "onnx", "text_model.onnx");
     let path = pairPath;
     let name = clipDir;
@@ -106,12 +114,12 @@ export class AestheticPersonalizer {
         ? {
           transform: (m) => withPenultimateOutput(project(m)),
           conditioningOutput: PENULTIMATE,
-          threads: opts.threads,
+          session,
           modelName: name,
         }
-        : { transform: project, threads: opts.threads, modelName: name },
+        : { transform: project, session, modelName: name },
     );
-    const plain = await openSession(pairPath, { threads: opts.threads });
+    const plain = await openSession(pairPath, session);
     return new AestheticPersonalizer(engine, plain, tokenizer, layer);
   }
 

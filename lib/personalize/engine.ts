@@ -4,7 +4,7 @@
 // prompt: a new prompt starts from a copy of the original buffer.
 import { buildGradientModel, initializersToInputs } from "../onnx/autodiff.ts";
 import { decodeModel, encodeModel, type ModelProto, num } from "../onnx/proto.ts";
-import { openSession, type Session, Tensor } from "../onnx/session.ts";
+import { openSession, type Session, type SessionOptions, Tensor } from "../onnx/session.ts";
 import { readTensor } from "../onnx/tensor_data.ts";
 import { AdamKernel, FlatAdam } from "./adam.ts";
 import { AESTHETIC_INPUT, LOSS, SIMILARITY, withAestheticLoss } from "./loss_graph.ts";
@@ -45,6 +45,8 @@ export interface TextModelInfo {
 /** Names the output the conditioning is read from; a CLIP-skip output may be added to the graph beforehand. */
 export interface EngineOptions {
   threads?: number;
+  /** Device and threads for every session (takes precedence over `threads`). */
+  session?: SessionOptions;
   conditioningOutput?: string;
   /** Rewrites the forward model before differentiation (e.g. to expose the penultimate layer). */
   transform?: (model: ModelProto) => ModelProto;
@@ -114,12 +116,12 @@ export class TextPersonalizer {
     for (const s of slots) {
       original.set(readTensor(byName.get(s.name)!, dirname(path)).data as Float32Array, s.offset);
     }
-    const threads = opts.threads ?? 0;
-    const grad = await openSession(encodeModel(gradient.model), { threads });
-    const forward = await openSession(encodeModel(initializersToInputs(model, params)), { threads });
+    const session = opts.session ?? { threads: opts.threads ?? 0 };
+    const grad = await openSession(encodeModel(gradient.model), session);
+    const forward = await openSession(encodeModel(initializersToInputs(model, params)), session);
     const current = new Float32Array(total);
     const grads = new Float32Array(denseTotal);
-    const kernel = await AdamKernel.create(threads);
+    const kernel = await AdamKernel.create(session);
     const adam = new FlatAdam(kernel, current.subarray(0, denseTotal), grads);
     // A rewritten output (CLIP skip) has no declared shape; the hidden width is last_hidden_state's.
     const hiddenSize = staticDim(
