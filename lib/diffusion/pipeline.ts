@@ -1,0 +1,211 @@
+// Stable Diffusion txt2img and img2img over ONNX Runtime, step for step as diffusers' StableDiffusionPipeline and
+// StableDiffusionImg2ImgPipeline run them on the CPU generator, with A1111's prompt handling and batching.
+//
+//   const model = await SdModel.open("models/sd15");                  // lib/diffusion/sd_model.ts
+//   const result = await generate(model, {
+//     prompt: "a (lighthouse:1.2) at dusk", negativePrompt: "blurry", sampler: "Euler a",
+//     steps: 20, cfgScale: 7, width: 512, height: 512, seed: 1234, batchSize: 2, batchCount: 1,
+//     // img2img: initImage: RgbImage (lib/io/image.ts), denoisingStrength: 0.6
+//   }, {
+//     conditioning: [hook],             // (c: {z, chunkIds, negative}) => Promise<Float32Array>, e.g. aesthetic
+//     onBatchStart: (batch, seeds) => {},
+//     onStep: ({ step, steps, preview }) => {},   // preview() → a small RGB8 image, computed only when called
+//     control: state,                   // { interrupted, skipped }, polled before every step
+//   });
+//   result.images: [{ image: RgbImage, seed, latents, stepsDone, complete }], result.interrupted
+//
+// Image k of the job (counting across batches) uses seed + k: its own torch.Generator("cpu").manual_seed, which
+// draws its starting noise (and, for img2img, the VAE posterior sample first), then any sampler noise (Euler
+// a, DDIM with eta > 0). Each image has its own scheduler, so an image does not depend on the batch it ran in.
+// `skipped` abandons the running batch (the caller resets the flag, e.g. GenerationState.nextImage in
+// onBatchStart); `interrupted` abandons the rest of the job. As in A1111, the abandoned batch is still decoded
+// and returned with complete: false (A1111 shows such images but does not save them). Non-finite latents stop
+// the job with an error; no image is returned for them.
+import type { RgbImage } from "../io/image.ts";
+import { type ConditioningHook, encodePromptPair } from "./conditioning.ts";
+import { firstNonFinite, img2imgTimesteps, initialLatents, sampleLatentDist } from "./latents.ts";
+import { latentPreview } from "./preview.ts";
+import { type GenerationRequest, RequestError, type ResolvedRequest, resolveRequest } from "./request.ts";
+import type { Scheduler } from "./schedulers/index.ts";
+import { schedulerFor } from "./sampler_schedule.ts";
+import type { SdModel } from "./sd_model.ts";
+import { TorchGenerator } from "./torch_rng.ts";
+import { UnetBatch } from "./unet.ts";
+import { decodeLatents, encodeImage, fitImage } from "./vae.ts";
+
+export type { ConditioningHook, PromptConditioning } from "./conditioning.ts";
+export { type GenerationRequest, RequestError } from "./request.ts";
+
+export interface StepProgress {
+  /** 0-based batch index and the number of batches. */
+  batch: number;
+  batches: number;
+  /** Steps done in this batch (1 after the first) and the steps this batch runs. */
+  step: number;
+  steps: number;
+  /** The first image of the batch as a latent-resolution RGB approximation (cheap; computed on call). */
+  preview(): RgbImage;
+}
+
+/** Polled before every step; GenerationState (lib/server/progress.ts) fits. */
+export interface GenerationControl {
+  readonly interrupted: boolean;
+  readonly skipped: boolean;
+}
+
+export interface GenerationHooks {
+  /** Applied in order to the prompt's and then the negative prompt's conditioning. */
+  conditioning?: readonly ConditioningHook[];
+  onBatchStart?(batch: number, seeds: readonly number[]): void;
+  onStep?(progress: StepProgress): void;
+  control?: GenerationControl;
+}
+
+export interface GeneratedImage {
+  image: RgbImage;
+  seed: number;
+  /** The final latents (C × H/f × W/f), before division by the VAE scaling factor. */
+  latents: Float32Array;
+  /** The decoder's output in [0, 1], H × W × 3, before rounding to 8 bits. */
+  pixels: Float32Array;
+  stepsDone: number;
+  /** False when interrupt or skip cut sampling short. */
+  complete: boolean;
+}
+
+export interface GenerationResult {
+  images: GeneratedImage[];
+  /** The job was interrupted (later batches did not run). */
+  interrupted: boolean;
+}
+
+/** Runs a txt2img (no initImage) or img2img request. */
+export async function generate(
+  model: SdModel,
+  request: GenerationRequest,
+  hooks: GenerationHooks = {},
+): Promise<GenerationResult> {
+  const r = resolveRequest(request, model.vaeScaleFactor);
+  const f = model.vaeScaleFactor;
+  const latentShape = [model.latentChannels, r.height / f, r.width / f] as const;
+
+  // 1. Conditioning: both prompts encoded (A1111 chunks and emphasis), hooked (personalization), padded.
+  const prompts = await encodePromptPair(model, r.prompt, r.negativePrompt, r.clipSkip, hooks.conditioning);
+
+  // 2. img2img's source: resized, encoded once; each image samples its own posterior draw from it.
+  const source = r.initImage ? await encodeSource(model, r) : undefined;
+
+  const result: GenerationResult = { images: [], interrupted: false };
+  for (let batch = 0; batch < r.batchCount; batch++) {
+    if (hooks.control?.interrupted) {
+      result.interrupted = true;
+      break;
+    }
+    const seeds = Array.from({ length: r.batchSize }, (_, i) => r.seed + batch * r.batchSize + i);
+    hooks.onBatchStart?.(batch, seeds);
+    const images = await runBatch(model, r, prompts, source, seeds, latentShape, batch, hooks);
+    result.images.push(...images);
+    if (hooks.control?.interrupted) {
+      result.interrupted = true;
+      break;
+    }
+  }
+  return result;
+}
+
+async function encodeSource(model: SdModel, r: ResolvedRequest): Promise<Float32Array> {
+  const encoder = await model.vaeEncoder();
+  return encodeImage(encoder, await fitImage(r.initImage!, r.width, r.height));
+}
+
+interface ImageRun {
+  seed: number;
+  rng: TorchGenerator;
+  scheduler: Scheduler;
+  latents: Float32Array;
+}
+
+async function runBatch(
+  model: SdModel,
+  r: ResolvedRequest,
+  prompts: Awaited<ReturnType<typeof encodePromptPair>>,
+  source: Float32Array | undefined,
+  seeds: number[],
+  latentShape: readonly [number, number, number],
+  batch: number,
+  hooks: GenerationHooks,
+): Promise<GeneratedImage[]> {
+  const shape = [1, ...latentShape] as const;
+  // 3. Per image: its generator, its scheduler, its starting latents.
+  let timesteps: number[] = [];
+  const runs: ImageRun[] = seeds.map((seed) => {
+    const rng = new TorchGenerator(seed);
+    const scheduler = schedulerFor(r.sampler, model.schedulerConfig, r.eta);
+    scheduler.setTimesteps(r.steps);
+    let latents: Float32Array;
+    if (source) {
+      timesteps = img2imgTimesteps(scheduler.timesteps, r.steps, r.denoisingStrength);
+      if (timesteps.length === 0) {
+        throw new RequestError(
+          `denoising strength ${r.denoisingStrength} with ${r.steps} steps leaves no step to run`,
+          "denoisingStrength",
+        );
+      }
+      const init = sampleLatentDist(source, rng, shape, model.scalingFactor);
+      latents = scheduler.addNoise(init, rng.randn(shape), timesteps[0]);
+    } else {
+      timesteps = scheduler.timesteps;
+      latents = initialLatents(rng, shape, scheduler.initNoiseSigma);
+    }
+    return { seed, rng, scheduler, latents };
+  });
+
+  // 4. Denoising: one UNet batch per step, guidance, then each image's scheduler step.
+  const unet = new UnetBatch(model, runs.length, latentShape, prompts, r.cfgScale);
+  let stepsDone = 0;
+  for (const t of timesteps) {
+    if (hooks.control?.interrupted || hooks.control?.skipped) break;
+    const inputs = runs.map((run) => run.scheduler.scaleModelInput(run.latents, t));
+    const outputs = await unet.predict(inputs, t);
+    runs.forEach((run, i) => {
+      run.latents = run.scheduler.step(outputs[i], t, run.latents, run.rng);
+      if (firstNonFinite(run.latents) >= 0) {
+        throw new Error(
+          `the latents of seed ${run.seed} became NaN or infinite at step ${stepsDone + 1} of ` +
+            `${timesteps.length} (${r.sampler}); the model produced non-finite values, so no image was made`,
+        );
+      }
+    });
+    stepsDone++;
+    hooks.onStep?.({
+      batch,
+      batches: r.batchCount,
+      step: stepsDone,
+      steps: timesteps.length,
+      preview: () => latentPreview(runs[0].latents, ...latentShape),
+    });
+  }
+
+  // 5. Decoding: the whole batch through the VAE decoder.
+  const all = new Float32Array(runs.length * runs[0].latents.length);
+  runs.forEach((run, i) => all.set(run.latents, i * run.latents.length));
+  const decoded = await decodeLatents(
+    model.vaeDecoder,
+    all,
+    [runs.length, ...latentShape],
+    model.scalingFactor,
+  );
+  const bad = firstNonFinite(decoded.float);
+  if (bad >= 0) {
+    throw new Error(`the VAE decoder produced NaN or infinite pixels (seed ${seeds[0]}); no image was made`);
+  }
+  const perImage = decoded.float.length / runs.length;
+  return runs.map((run, i) => ({
+    image: decoded.images[i],
+    seed: run.seed,
+    latents: run.latents,
+    pixels: decoded.float.subarray(i * perImage, (i + 1) * perImage),
+    stepsDone,
+    complete: stepsDone === timesteps.length,
+  }));
+}

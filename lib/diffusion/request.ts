@@ -1,0 +1,100 @@
+// What one generation asks for, with A1111's names and meanings, and the checks that turn bad values into one
+// sentence naming the field before any model runs.
+import type { RgbImage } from "../io/image.ts";
+import { createScheduler } from "./schedulers/index.ts";
+
+export interface GenerationRequest {
+  prompt: string;
+  /** Default "". */
+  negativePrompt?: string;
+  /** An A1111 sampler name ("Euler a", "DPM++ 2M Karras", "PLMS", …) or a diffusers scheduler class name. */
+  sampler: string;
+  /** Sampling steps, ≥ 1 (img2img runs about steps × denoisingStrength of them). */
+  steps: number;
+  /** Classifier-free guidance scale; ≤ 1 runs the prompt alone, as diffusers does. */
+  cfgScale: number;
+  /** Multiples of 8. */
+  width: number;
+  height: number;
+  /** Image k of the job (counting across batches) starts from torch.manual_seed(seed + k), as in A1111. */
+  seed: number;
+  /** Images denoised together in one UNet batch; default 1. */
+  batchSize?: number;
+  /** Batches run one after another; default 1. */
+  batchCount?: number;
+  /** DDIM's eta (0 = deterministic); the other samplers ignore it. Default 0. */
+  eta?: number;
+  /** A1111's "Clip skip": 1 (last layer) or 2 (penultimate layer through the final norm). Default 1. */
+  clipSkip?: number;
+  /** img2img: the source image, resized to width × height (Lanczos, A1111's "Just resize"). */
+  initImage?: RgbImage;
+  /** img2img: how much of the schedule is re-run, in (0, 1]. Default 0.75. */
+  denoisingStrength?: number;
+}
+
+/** A request that cannot run; the message names the field and what is accepted. */
+export class RequestError extends Error {
+  constructor(message: string, readonly field: string) {
+    super(message);
+    this.name = "RequestError";
+  }
+}
+
+export interface ResolvedRequest extends Required<Omit<GenerationRequest, "initImage">> {
+  initImage?: RgbImage;
+}
+
+function wholeNumber(v: number, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isInteger(v) || v < min || v > max) {
+    throw new RequestError(`${field} must be a whole number from ${min} to ${max}, got ${v}`, field);
+  }
+  return v;
+}
+
+/** Fills in defaults and checks every field; the sampler name is checked by building a scheduler. */
+export function resolveRequest(r: GenerationRequest, latentMultiple = 8): ResolvedRequest {
+  const size = (v: number, field: string) => {
+    if (!Number.isInteger(v) || v <= 0 || v % latentMultiple !== 0) {
+      throw new RequestError(`${field} must be a positive multiple of ${latentMultiple}, got ${v}`, field);
+    }
+    return v;
+  };
+  const out: ResolvedRequest = {
+    prompt: r.prompt,
+    negativePrompt: r.negativePrompt ?? "",
+    sampler: r.sampler,
+    steps: wholeNumber(r.steps, "steps", 1, 10000),
+    cfgScale: r.cfgScale,
+    width: size(r.width, "width"),
+    height: size(r.height, "height"),
+    seed: wholeNumber(r.seed, "seed", 0),
+    batchSize: wholeNumber(r.batchSize ?? 1, "batch size", 1, 64),
+    batchCount: wholeNumber(r.batchCount ?? 1, "batch count", 1, 10000),
+    eta: r.eta ?? 0,
+    clipSkip: r.clipSkip ?? 1,
+    denoisingStrength: r.denoisingStrength ?? 0.75,
+    initImage: r.initImage,
+  };
+  if (typeof out.prompt !== "string") throw new RequestError("prompt must be text", "prompt");
+  if (!Number.isFinite(out.cfgScale)) {
+    throw new RequestError(`CFG scale must be a number, got ${r.cfgScale}`, "cfgScale");
+  }
+  if (!(out.eta >= 0 && Number.isFinite(out.eta))) {
+    throw new RequestError(`eta must be a number ≥ 0, got ${r.eta}`, "eta");
+  }
+  if (out.clipSkip !== 1 && out.clipSkip !== 2) {
+    throw new RequestError(`Clip skip must be 1 or 2, got ${r.clipSkip}`, "clipSkip");
+  }
+  if (out.initImage && !(out.denoisingStrength > 0 && out.denoisingStrength <= 1)) {
+    throw new RequestError(
+      `denoising strength must be above 0 and at most 1, got ${r.denoisingStrength}`,
+      "denoisingStrength",
+    );
+  }
+  try {
+    createScheduler(out.sampler);
+  } catch (e) {
+    throw new RequestError((e as Error).message, "sampler");
+  }
+  return out;
+}

@@ -1,0 +1,78 @@
+// One denoising call for a batch: the UNet runs on [uncond × B, cond × B] (negative prompt first, as diffusers
+// concatenates them) and the two halves are combined with the guidance scale. The conditioning tensor and the
+// sample buffer are built once per batch, so a step allocates only the per-image outputs.
+import { Tensor } from "../onnx/session.ts";
+import type { PromptPair } from "./conditioning.ts";
+import { guide } from "./latents.ts";
+import type { SdModel } from "./sd_model.ts";
+
+export class UnetBatch {
+  readonly #sample: Float32Array;
+  readonly #hidden: Tensor;
+  readonly #rows: number;
+  readonly #perImage: number;
+
+  /** `latentShape` is one image's C × h × w; guidance > 1 runs classifier-free guidance. */
+  constructor(
+    private readonly model: SdModel,
+    private readonly batch: number,
+    private readonly latentShape: readonly [number, number, number],
+    prompts: PromptPair,
+    private readonly guidance: number,
+  ) {
+    const cfg = guidance > 1;
+    this.#rows = cfg ? 2 * batch : batch;
+    this.#perImage = latentShape[0] * latentShape[1] * latentShape[2];
+    this.#sample = new Float32Array(this.#rows * this.#perImage);
+    const per = prompts.tokens * prompts.hidden;
+    const hidden = new Float32Array(this.#rows * per);
+    for (let b = 0; b < batch; b++) {
+      if (cfg) {
+        hidden.set(prompts.uncond, b * per);
+        hidden.set(prompts.cond, (batch + b) * per);
+      } else {
+        hidden.set(prompts.cond, b * per);
+      }
+    }
+    this.#hidden = new Tensor("float32", hidden, [this.#rows, prompts.tokens, prompts.hidden]);
+  }
+
+  /** The guided model output for each image, given each image's scaled model input at timestep t. */
+  async predict(inputs: readonly Float32Array[], t: number): Promise<Float32Array[]> {
+    const n = this.#perImage;
+    const cfg = this.#rows === 2 * this.batch;
+    inputs.forEach((x, b) => {
+      if (x.length !== n) throw new Error(`UNet input ${b} has ${x.length} values, expected ${n}`);
+      this.#sample.set(x, b * n);
+      if (cfg) this.#sample.set(x, (this.batch + b) * n);
+    });
+    const io = this.model.unetIO;
+    const timestep = io.timestep.type === "float32"
+      ? new Float32Array(io.timestep.perBatch ? this.#rows : 1).fill(t)
+      : new BigInt64Array(io.timestep.perBatch ? this.#rows : 1).fill(BigInt(Math.trunc(t)));
+    const feeds = {
+      [io.sample]: new Tensor("float32", this.#sample, [this.#rows, ...this.latentShape]),
+      [io.timestep.name]: new Tensor(io.timestep.type, timestep, io.timestep.perBatch ? [this.#rows] : []),
+      [io.encoderHiddenStates]: this.#hidden,
+    };
+    const result = await this.model.unet.run(feeds);
+    const out = result[io.output];
+    if (out.type !== "float32" || out.data.length !== this.#rows * n) {
+      throw new Error(
+        `the UNet returned ${out.type} × ${out.data.length}, expected float32 × ${this.#rows * n}`,
+      );
+    }
+    const data = out.data as Float32Array;
+    return inputs.map((_, b) => {
+      if (!cfg) return data.slice(b * n, (b + 1) * n);
+      const guided = new Float32Array(n);
+      guide(
+        data.subarray(b * n, (b + 1) * n),
+        data.subarray((this.batch + b) * n, (this.batch + b + 1) * n),
+        this.guidance,
+        guided,
+      );
+      return guided;
+    });
+  }
+}

@@ -1,0 +1,81 @@
+// The VAE's two ends: pixels → latent moments (img2img's source image) and latents → pixels, with diffusers'
+// VaeImageProcessor conventions (pixels in [−1, 1] as 1 × 3 × H × W; output (x/2 + 0.5) clamped to [0, 1],
+// then ×255 and rounded to 8 bits).
+import sharp from "sharp";
+import type { RgbImage } from "../io/image.ts";
+import { type Session, Tensor } from "../onnx/session.ts";
+
+const f = Math.fround;
+
+/** The image at width × height, resized with Lanczos (A1111's "Just resize") when its size differs. */
+export async function fitImage(image: RgbImage, width: number, height: number): Promise<RgbImage> {
+  if (image.width === width && image.height === height) return image;
+  const { data, info } = await sharp(image.data, {
+    raw: { width: image.width, height: image.height, channels: 3 },
+  }).resize(width, height, { fit: "fill", kernel: "lanczos3" }).raw().toBuffer({ resolveWithObject: true });
+  return {
+    width: info.width,
+    height: info.height,
+    data: new Uint8Array(data.buffer, data.byteOffset, data.length),
+  };
+}
+
+/** HWC RGB8 → 1 × 3 × H × W in [−1, 1] (pixel/255 in float32, then 2x − 1). */
+export function imageToTensor(image: RgbImage): Float32Array {
+  const plane = image.width * image.height;
+  const out = new Float32Array(3 * plane);
+  for (let p = 0; p < plane; p++) {
+    for (let c = 0; c < 3; c++) out[c * plane + p] = f(f(2 * f(image.data[p * 3 + c] / 255)) - 1);
+  }
+  return out;
+}
+
+/** The encoder's latent_parameters (mean and logvar, 1 × 2C × H/f × W/f) for one image. */
+export async function encodeImage(encoder: Session, image: RgbImage): Promise<Float32Array> {
+  const input = new Tensor("float32", imageToTensor(image), [1, 3, image.height, image.width]);
+  const out = await encoder.run({ [encoder.inputNames[0]]: input });
+  const moments = out[encoder.outputNames[0]];
+  if (moments.type !== "float32") throw new Error(`the VAE encoder returned ${moments.type}, not float32`);
+  return moments.data as Float32Array;
+}
+
+/**
+ * Decodes B images' latents (B × C × h × w, already denoised, not yet divided by the scaling factor) to RGB8.
+ * Also returns the decoder's float output in [0, 1] (B × H × W × 3) for callers that compare with references.
+ */
+export async function decodeLatents(
+  decoder: Session,
+  latents: Float32Array,
+  shape: readonly [number, number, number, number],
+  scalingFactor: number,
+): Promise<{ images: RgbImage[]; float: Float32Array }> {
+  const [batch] = shape;
+  const sf = f(scalingFactor);
+  const scaled = latents.map((v) => v / sf);
+  const out = await decoder.run({ [decoder.inputNames[0]]: new Tensor("float32", scaled, [...shape]) });
+  const sample = out[decoder.outputNames[0]];
+  if (sample.type !== "float32") throw new Error(`the VAE decoder returned ${sample.type}, not float32`);
+  const [, channels, height, width] = sample.dims as number[];
+  if (sample.dims.length !== 4 || sample.dims[0] !== batch || channels !== 3) {
+    throw new Error(
+      `the VAE decoder returned shape [${sample.dims.join(", ")}], expected [${batch}, 3, H, W]`,
+    );
+  }
+  const x = sample.data as Float32Array;
+  const plane = height * width;
+  const float = new Float32Array(batch * plane * 3);
+  const images: RgbImage[] = [];
+  for (let b = 0; b < batch; b++) {
+    const data = new Uint8Array(plane * 3);
+    for (let c = 0; c < 3; c++) {
+      const src = (b * 3 + c) * plane;
+      for (let p = 0; p < plane; p++) {
+        const v = Math.min(Math.max(f(f(x[src + p] / 2) + 0.5), 0), 1);
+        float[(b * plane + p) * 3 + c] = v;
+        data[p * 3 + c] = Math.round(f(v * 255));
+      }
+    }
+    images.push({ width, height, data });
+  }
+  return { images, float };
+}
