@@ -85,7 +85,15 @@ export async function generate(
   request: GenerationRequest,
   hooks: GenerationHooks = {},
 ): Promise<GenerationResult> {
-  const r = resolveRequest(request, model.vaeScaleFactor);
+  const r = resolveRequest(request);
+  for (const [side, v] of [["width", r.width], ["height", r.height]] as const) {
+    if (v % model.sizeMultiple !== 0) {
+      throw new RequestError(
+        `${side} ${v} does not fit this model: its UNet needs sides that are multiples of ${model.sizeMultiple}`,
+        side,
+      );
+    }
+  }
   const f = model.vaeScaleFactor;
   const latentShape = [model.latentChannels, r.height / f, r.width / f] as const;
 

@@ -108,6 +108,11 @@ export class SdModel {
     readonly hiddenSize: number,
     /** Whether vae_encoder/model.onnx exists (img2img). */
     readonly hasVaeEncoder: boolean,
+    /**
+     * Image sides must be multiples of this: the VAE factor times the UNet's downsampling (2 per down block
+     * after the first). ONNX exports fix the upsampling sizes, so other sizes fail inside the UNet.
+     */
+    readonly sizeMultiple: number,
     private readonly sessionOptions: SessionOptions,
   ) {}
 
@@ -128,6 +133,10 @@ export class SdModel {
     }
     const scalingFactor = positiveNumber(vaeConfig.scaling_factor ?? 0.18215, "the VAE's scaling_factor");
     const latentChannels = positiveNumber(vaeConfig.latent_channels ?? 4, "the VAE's latent_channels");
+    const unetConfig = await readJson(dir, join("unet", "config.json"));
+    const unetBlocks = Array.isArray(unetConfig.block_out_channels)
+      ? unetConfig.block_out_channels.length
+      : 1;
     const schedulerConfig = await readJson(dir, join("scheduler", "scheduler_config.json"));
     const tokenizer = await ClipTokenizer.load(dir);
     const unetPath = join(dir, "unet", "model.onnx");
@@ -159,6 +168,7 @@ export class SdModel {
       latentChannels,
       textEncoder.hiddenSize,
       !entry.warnings.some((w) => w.startsWith("vae_encoder/")),
+      2 ** (blocks.length - 1) * 2 ** (unetBlocks - 1),
       session,
     );
   }

@@ -1,0 +1,232 @@
+// The whole pipeline against diffusers (tests/fixtures/fx_refs.py txt2img_refs / img2img): final latents and
+// decoded pixels for every sampler on the SD 1.x and SD 2.x fixtures, personalized conditioning, img2img; then
+// seeds, batches, hooks, progress, interrupt, skip and non-finite values.
+import { deepStrictEqual as assertEquals, rejects } from "node:assert";
+import { join } from "node:path";
+import { generate, type GenerationRequest, RequestError } from "../../../lib/diffusion/pipeline.ts";
+import { SdModel } from "../../../lib/diffusion/sd_model.ts";
+import { loadImage, type RgbImage } from "../../../lib/io/image.ts";
+import { FIXTURES, maxAbsDiff, MODELS, readRef, refs } from "../../fixtures.ts";
+
+const SAMPLERS: Record<string, string> = {
+  pndm: "PNDM", // the model's own config: PLMS on tiny-sd1 (skip_prk_steps), PRK warm-up on tiny-sd2
+  ddim: "DDIM",
+  ddim_eta1: "DDIM",
+  euler: "Euler",
+  euler_a: "Euler a",
+  lms: "LMS",
+  dpmpp_2m: "DPM++ 2M",
+  dpmpp_2m_karras: "DPM++ 2M Karras",
+};
+
+const opened = new Map<string, Promise<SdModel>>();
+function model(name: string): Promise<SdModel> {
+  if (!opened.has(name)) opened.set(name, SdModel.open(join(MODELS, name), { session: { threads: 1 } }));
+  return opened.get(name)!;
+}
+
+/** Latents within 1e-4 of the reference's largest magnitude; pixels within 1/255, floats and 8-bit alike. */
+function assertMatches(
+  got: { latents: Float32Array; pixels: Float32Array; image: RgbImage },
+  e: { latents: { file: string; shape: number[] }; image: { file: string; shape: number[] } },
+  what: string,
+) {
+  const latents = readRef(e.latents);
+  const scale = latents.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+  const rel = maxAbsDiff(got.latents, latents) / scale;
+  if (!(rel <= 1e-4)) throw new Error(`${what}: latents differ by ${rel} relative`);
+  const pixels = readRef(e.image);
+  const d = maxAbsDiff(got.pixels, pixels);
+  if (!(d <= 1 / 255)) throw new Error(`${what}: pixels differ by ${d * 255}/255`);
+  const d8 = maxAbsDiff(Float32Array.from(got.image.data, (v) => v / 255), pixels);
+  if (!(d8 <= 1 / 255)) throw new Error(`${what}: 8-bit pixels differ by ${d8 * 255}/255`);
+}
+
+for (const e of refs().txt2img) {
+  const label = e.personalization ? `personalized (${e.personalization})` : SAMPLERS[e.scheduler];
+  Deno.test(`txt2img ${e.model} ${label} (${e.scheduler}) matches diffusers`, async () => {
+    const m = await model(e.model);
+    const hooks = [];
+    if (e.personalization) {
+      // diffusers ran with prompt_embeds = the paper loop's personalized last_hidden_state at its final step
+      // and negative_prompt_embeds = text_encoder(""), which is what our negative prompt "" encodes to.
+      const c = refs().personalization.find((p: { name: string }) => p.name === e.personalization);
+      const last = String(Math.max(...Object.keys(c.conditioning).map(Number)));
+      const cond = readRef(c.conditioning[last].last_hidden_state);
+      hooks.push(({ z, negative }: { z: Float32Array; negative: boolean }) =>
+        Promise.resolve(negative ? z : cond)
+      );
+    }
+    const result = await generate(m, {
+      prompt: e.prompt,
+      negativePrompt: e.negative_prompt,
+      sampler: SAMPLERS[e.scheduler],
+      steps: e.steps,
+      cfgScale: e.guidance_scale,
+      eta: e.eta,
+      width: e.width,
+      height: e.height,
+      seed: e.seed,
+    }, { conditioning: hooks });
+    assertEquals(result.images.length, 1);
+    assertEquals(result.images[0].complete, true);
+    assertEquals([result.images[0].image.width, result.images[0].image.height], [e.width, e.height]);
+    assertMatches(result.images[0], e, `${e.model} ${e.scheduler}`);
+  });
+}
+
+async function fixtureImage(rel: string): Promise<RgbImage> {
+  const d = await loadImage(join(FIXTURES, rel));
+  if (!d.ok) throw new Error(d.skip.message);
+  return d.image;
+}
+
+for (const e of refs().img2img) {
+  Deno.test(`img2img ${e.model} strength ${e.strength} matches diffusers`, async () => {
+    const result = await generate(await model(e.model), {
+      prompt: e.prompt,
+      sampler: "PNDM",
+      steps: e.steps,
+      cfgScale: e.guidance_scale,
+      width: 64,
+      height: 64,
+      seed: e.seed,
+      initImage: await fixtureImage(e.init_image),
+      denoisingStrength: e.strength,
+    });
+    // diffusers' get_timesteps: the last ⌊10·0.6⌋ = 6 steps of PLMS's 11 timesteps (one is repeated) → 7 calls.
+    assertEquals(result.images[0].stepsDone, 7);
+    assertMatches(result.images[0], e, "img2img");
+  });
+}
+
+const BASE: GenerationRequest = {
+  prompt: "a lighthouse",
+  sampler: "Euler a",
+  steps: 3,
+  cfgScale: 7,
+  width: 64,
+  height: 48,
+  seed: 5,
+};
+
+Deno.test("same seed gives the same image; a batch's image i equals seed + i alone", async () => {
+  const m = await model("tiny-sd1");
+  const a = await generate(m, { ...BASE, batchSize: 2, batchCount: 2 });
+  assertEquals(a.images.map((i) => i.seed), [5, 6, 7, 8]);
+  const again = await generate(m, { ...BASE, seed: 7 });
+  assertEquals(again.images[0].latents, a.images[2].latents);
+  const alone = await generate(m, { ...BASE, seed: 6 });
+  const d = maxAbsDiff(alone.images[0].latents, a.images[1].latents);
+  if (!(d <= 1e-5)) throw new Error(`batched image differs from the single run by ${d}`);
+  assertEquals([a.images[0].image.width, a.images[0].image.height], [64, 48]);
+  if (maxAbsDiff(a.images[0].latents, a.images[1].latents) === 0) {
+    throw new Error("seeds 5 and 6 gave equal latents");
+  }
+});
+
+Deno.test("hooks see both prompts with chunk ids; progress counts every step with a preview", async () => {
+  const m = await model("tiny-sd1");
+  const seen: [boolean, number][] = [];
+  const steps: string[] = [];
+  const starts: number[][] = [];
+  await generate(m, { ...BASE, negativePrompt: "blurry", batchSize: 2, batchCount: 2 }, {
+    conditioning: [({ z, chunkIds, negative }) => {
+      seen.push([negative, chunkIds.length]);
+      return Promise.resolve(z);
+    }],
+    onBatchStart: (batch, seeds) => starts.push([batch, ...seeds]),
+    onStep: (p) => {
+      const preview = p.preview();
+      assertEquals([preview.width, preview.height, preview.data.length], [8, 6, 8 * 6 * 3]);
+      steps.push(`${p.batch}/${p.batches}:${p.step}/${p.steps}`);
+    },
+  });
+  assertEquals(seen, [[false, 1], [true, 1]]);
+  assertEquals(starts, [[0, 5, 6], [1, 7, 8]]);
+  assertEquals(steps, ["0/2:1/3", "0/2:2/3", "0/2:3/3", "1/2:1/3", "1/2:2/3", "1/2:3/3"]);
+});
+
+Deno.test("interrupt stops the job after the current step; skip abandons only the running batch", async () => {
+  const m = await model("tiny-sd1");
+  const control = { interrupted: false, skipped: false };
+  const r = await generate(m, { ...BASE, batchCount: 3 }, {
+    control,
+    onStep: (p) => {
+      if (p.batch === 1 && p.step === 2) control.interrupted = true;
+    },
+  });
+  assertEquals(r.interrupted, true);
+  assertEquals(r.images.map((i) => [i.seed, i.stepsDone, i.complete]), [[5, 3, true], [6, 2, false]]);
+
+  const skip = { interrupted: false, skipped: false };
+  const s = await generate(m, { ...BASE, batchCount: 2 }, {
+    control: skip,
+    onBatchStart: () => (skip.skipped = false),
+    onStep: (p) => {
+      if (p.batch === 0 && p.step === 1) skip.skipped = true;
+    },
+  });
+  assertEquals(s.interrupted, false);
+  assertEquals(s.images.map((i) => [i.seed, i.stepsDone, i.complete]), [[5, 1, false], [6, 3, true]]);
+});
+
+Deno.test("non-finite conditioning is an error naming the step, with no image", async () => {
+  const m = await model("tiny-sd1");
+  await rejects(
+    generate(m, BASE, { conditioning: [({ z }) => Promise.resolve(z.map(() => NaN))] }),
+    /latents of seed 5 became NaN or infinite at step 1 of 3/,
+  );
+});
+
+Deno.test("bad requests are RequestErrors naming the field", async () => {
+  const m = await model("tiny-sd1");
+  const cases: [Partial<GenerationRequest>, RegExp][] = [
+    [{ sampler: "Heun++" }, /unknown sampler "Heun\+\+"/],
+    [{ width: 60 }, /width must be a positive multiple of 8, got 60/],
+    [{ height: 0 }, /height must be a positive multiple of 8/],
+    [{ steps: 0 }, /steps must be a whole number from 1/],
+    [{ steps: 2.5 }, /steps must be a whole number/],
+    [{ batchSize: 0 }, /batch size must be/],
+    [{ cfgScale: NaN }, /CFG scale must be a number/],
+    [{ clipSkip: 3 }, /Clip skip must be 1 or 2/],
+    [{ seed: -1 }, /seed must be a whole number from 0/],
+    [{ width: 40 }, /width 40 does not fit this model: its UNet needs sides that are multiples of 16/],
+  ];
+  for (const [change, message] of cases) {
+    await rejects(
+      generate(m, { ...BASE, ...change }),
+      (e: Error) => e instanceof RequestError && message.test(e.message),
+    );
+  }
+  const init: RgbImage = { width: 8, height: 8, data: new Uint8Array(8 * 8 * 3) };
+  await rejects(
+    generate(m, { ...BASE, initImage: init, denoisingStrength: 1.5 }),
+    /denoising strength must be/,
+  );
+  await rejects(
+    generate(m, { ...BASE, sampler: "DDIM", initImage: init, denoisingStrength: 0.1 }),
+    /denoising strength 0.1 with 3 steps leaves no step to run/,
+  );
+});
+
+Deno.test("img2img resizes the source to the requested size", async () => {
+  const m = await model("tiny-sd1");
+  const r = await generate(m, {
+    ...BASE,
+    width: 32,
+    height: 48,
+    initImage: await fixtureImage("images/init_64.png"),
+    denoisingStrength: 1,
+  });
+  assertEquals([r.images[0].image.width, r.images[0].image.height, r.images[0].stepsDone], [32, 48, 3]);
+});
+
+Deno.test("CLIP skip 2 conditions on the penultimate layer (a different image)", async () => {
+  const m = await model("tiny-sd1");
+  const one = await generate(m, { ...BASE, sampler: "DDIM" });
+  const two = await generate(m, { ...BASE, sampler: "DDIM", clipSkip: 2 });
+  if (maxAbsDiff(one.images[0].latents, two.images[0].latents) < 1e-4) {
+    throw new Error("clip skip changed nothing");
+  }
+});
