@@ -1,0 +1,300 @@
+// The txt2img and img2img command lines: the paper's txt2img.py flags (--prompt --seed --plms --ddim
+// --ddim_steps --scale --H --W --n_samples --n_iter --outdir --aesthetic_steps --aesthetic_lr
+// --aesthetic_embedding) plus --model --clip --sampler --negative --aesthetic_weight --json (img2img: --init-img
+// --strength). Every input is checked before a model runs; images are written only when the whole job
+// succeeded, each as a PNG with A1111's infotext, through a temporary file and a rename.
+import { basename, dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import sharp from "sharp";
+import { loadImage, type RgbImage } from "../io/image.ts";
+import { readEmbedding, validateEmbedding } from "../io/embedding.ts";
+import { aestheticParams, formatInfotext, type ParamValue } from "../io/infotext.ts";
+import { withPngTexts, writeFileAtomic } from "../io/png.ts";
+import { DEFAULT_CLIP_DIR, DEFAULT_EMBEDDING, DEFAULT_MODEL_DIR, MODELS_DIR } from "../models/defaults.ts";
+import { DEVICE_ARG_OPTIONS, deviceFromArgs, sessionOptions } from "../models/device.ts";
+import { inspectModelDir } from "../models/inspect.ts";
+import { modelSha256, shortHash } from "../models/model_hash.ts";
+import { chooseClip, listModels } from "../models/registry.ts";
+import { AESTHETIC_DEFAULTS, AestheticPersonalizer } from "../personalize/aesthetic.ts";
+import { pairLayer, textLayers } from "../personalize/sources.ts";
+import { generate, type GenerationRequest, type GenerationResult } from "./pipeline.ts";
+import type { ConditioningHook } from "./conditioning.ts";
+import { resolveRequest } from "./request.ts";
+import { SdModel } from "./sd_model.ts";
+
+export type Mode = "txt2img" | "img2img";
+
+const OPTIONS = {
+  prompt: { type: "string" },
+  negative: { type: "string", default: "" },
+  seed: { type: "string", default: "42" },
+  plms: { type: "boolean", default: false },
+  ddim: { type: "boolean", default: false },
+  sampler: { type: "string" },
+  ddim_steps: { type: "string", default: "50" },
+  ddim_eta: { type: "string", default: "0" },
+  scale: { type: "string", default: "7.5" },
+  H: { type: "string", default: "512" },
+  W: { type: "string", default: "512" },
+  n_samples: { type: "string", default: "3" },
+  n_iter: { type: "string", default: "2" },
+  outdir: { type: "string" },
+  model: { type: "string" },
+  clip: { type: "string" },
+  aesthetic_steps: { type: "string", default: "0" },
+  aesthetic_lr: { type: "string", default: String(AESTHETIC_DEFAULTS.lr) },
+  aesthetic_embedding: { type: "string" },
+  aesthetic_weight: { type: "string", default: "1" },
+  "init-img": { type: "string" },
+  strength: { type: "string", default: "0.75" },
+  json: { type: "boolean", default: false },
+  help: { type: "boolean", default: false },
+  ...DEVICE_ARG_OPTIONS,
+} as const;
+
+export function usage(mode: Mode): string {
+  const i2i = mode === "img2img" ? " --init-img FILE [--strength S (0.75)]" : "";
+  return `usage: deno task ${mode} --prompt P${i2i} [--negative P] [--seed N (42)]
+       [--plms | --ddim | --sampler NAME (default DDIM)] [--ddim_steps N (50)] [--ddim_eta E (0)] [--scale S (7.5)]
+       [--H PX (512)] [--W PX (512)] [--n_samples N (3, per batch)] [--n_iter N (2, batches)] [--outdir DIR]
+       [--model DIR] [--clip DIR] [--aesthetic_steps N (0 = off)] [--aesthetic_lr LR (0.0001)]
+       [--aesthetic_embedding FILE] [--aesthetic_weight W (1)] [--device cpu|cuda|coreml|dml] [--threads N] [--json]
+--model defaults to the embedded demo; --clip to the CLIP pair that matches the model; --aesthetic_embedding to
+the demo embedding. Images are written as <outdir>/NNNNN-<seed>.png with the A1111 infotext.`;
+}
+
+function num(values: Record<string, unknown>, flag: string): number {
+  const raw = values[flag] as string;
+  const v = Number(raw);
+  if (raw.trim() === "" || !Number.isFinite(v)) throw new Error(`--${flag} must be a number, got "${raw}"`);
+  return v;
+}
+
+function samplerName(values: { plms: boolean; ddim: boolean; sampler?: string }): string {
+  if (values.plms && values.ddim) throw new Error("--plms and --ddim cannot both be given");
+  if (values.sampler !== undefined && (values.plms || values.ddim)) {
+    throw new Error("give either --sampler or --plms/--ddim, not both");
+  }
+  return values.sampler ?? (values.plms ? "PLMS" : "DDIM");
+}
+
+interface Aesthetic {
+  steps: number;
+  lr: number;
+  weight: number;
+  embeddingPath: string;
+}
+
+interface Personalization {
+  hook: ConditioningHook;
+  params: [string, string][];
+  /** Per prompt chunk, cos(text, embedding) before each step and after the last (the positive prompt's). */
+  similarity: number[][];
+  release(): Promise<void>;
+}
+
+async function matchingClip(model: string): Promise<string> {
+  const entry = await inspectModelDir(model);
+  if (!entry) throw new Error(`${model} is not a model folder (no model_index.json)`);
+  const { models } = await listModels([MODELS_DIR, dirname(model)], { hash: false });
+  const clip = chooseClip(entry, models);
+  if (!clip) throw new Error(`no CLIP pair fits ${model}: pass --clip DIR`);
+  return clip.path;
+}
+
+async function personalization(
+  model: SdModel,
+  clipDir: string,
+  a: Aesthetic,
+  session: ReturnType<typeof sessionOptions>,
+): Promise<Personalization> {
+  const embedding = await readEmbedding(a.embeddingPath);
+  const layer = pairLayer(
+    textLayers(join(model.dir, "text_encoder", "config.json")),
+    textLayers(join(clipDir, "config.json")),
+    1,
+    "clip",
+  );
+  const personalizer = await AestheticPersonalizer.load(clipDir, model.tokenizer, { layer, session });
+  try {
+    validateEmbedding(embedding, personalizer.engine.info.embedDim, `the CLIP pair ${clipDir}`);
+  } catch (e) {
+    await personalizer.release();
+    throw e;
+  }
+  const settings = { ...AESTHETIC_DEFAULTS, steps: a.steps, lr: a.lr, weight: a.weight };
+  const name = basename(a.embeddingPath, extname(a.embeddingPath));
+  const out: Personalization = {
+    similarity: [],
+    params: aestheticParams({ ...settings, embedding: name }),
+    // As the paper's encoder and the A1111 extension do, every prompt text is personalized, the negative too.
+    hook: async ({ z, chunkIds, negative }) => {
+      const result = await personalizer.apply(z, chunkIds, embedding.data, settings);
+      if (!negative) out.similarity = result.similarity;
+      return result.conditioning.get(a.steps)!;
+    },
+    release: () => personalizer.release(),
+  };
+  return out;
+}
+
+/** The next free A1111-style number in a folder: one more than the largest NNNNN- prefix there. */
+async function nextNumber(dir: string): Promise<number> {
+  let next = 0;
+  for await (const e of Deno.readDir(dir)) {
+    const m = /^(\d{5,})-/.exec(e.name);
+    if (m) next = Math.max(next, Number(m[1]) + 1);
+  }
+  return next;
+}
+
+async function encodePng(image: RgbImage): Promise<Uint8Array> {
+  const buf = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png().toBuffer();
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}
+
+async function modelHash(dir: string): Promise<string | undefined> {
+  const entry = await inspectModelDir(dir);
+  if (!entry?.unetFiles) return undefined;
+  // The registry's cache lives in the models folder; other folders are hashed each time (no stray files).
+  const rel = relative(resolve(MODELS_DIR), resolve(dir));
+  const inside = rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
+  return shortHash(
+    await modelSha256(entry.unetFiles, inside ? { cacheFile: join(MODELS_DIR, ".hashes.json") } : {}),
+  );
+}
+
+export interface WrittenImage {
+  path: string;
+  seed: number;
+  infotext: string;
+  /** The positive prompt's first chunk's similarity per step, and every chunk's; null without personalization. */
+  aesthetic: { similarity: number[]; similarity_per_chunk: number[][] } | null;
+}
+
+/** Parses the flags, generates, writes the images; returns the process exit code. */
+export async function runCli(mode: Mode, args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: OPTIONS, strict: true });
+  if (values.help) {
+    console.log(usage(mode));
+    return 0;
+  }
+  if (values.prompt === undefined) throw new Error(`--prompt is required\n${usage(mode)}`);
+  if (mode === "txt2img" && values["init-img"] !== undefined) {
+    throw new Error("--init-img is for img2img (deno task img2img)");
+  }
+  if (mode === "img2img" && values["init-img"] === undefined) throw new Error("--init-img FILE is required");
+
+  const aesthetic: Aesthetic = {
+    steps: num(values, "aesthetic_steps"),
+    lr: num(values, "aesthetic_lr"),
+    weight: num(values, "aesthetic_weight"),
+    embeddingPath: values.aesthetic_embedding ?? DEFAULT_EMBEDDING,
+  };
+  if (!Number.isInteger(aesthetic.steps) || aesthetic.steps < 0) {
+    throw new Error(`--aesthetic_steps must be a whole number ≥ 0, got ${values.aesthetic_steps}`);
+  }
+  if (aesthetic.lr < 0) throw new Error(`--aesthetic_lr must be ≥ 0, got ${values.aesthetic_lr}`);
+  const personalize = aesthetic.steps > 0 && aesthetic.lr > 0 && aesthetic.weight !== 0;
+
+  let initImage: RgbImage | undefined;
+  if (mode === "img2img") {
+    const decoded = await loadImage(values["init-img"]!);
+    if (!decoded.ok) throw new Error(`--init-img ${values["init-img"]}: ${decoded.skip.message}`);
+    initImage = decoded.image;
+  }
+  const request: GenerationRequest = {
+    prompt: values.prompt,
+    negativePrompt: values.negative,
+    sampler: samplerName(values),
+    steps: num(values, "ddim_steps"),
+    cfgScale: num(values, "scale"),
+    width: num(values, "W"),
+    height: num(values, "H"),
+    seed: num(values, "seed"),
+    batchSize: num(values, "n_samples"),
+    batchCount: num(values, "n_iter"),
+    eta: num(values, "ddim_eta"),
+    initImage,
+    denoisingStrength: mode === "img2img" ? num(values, "strength") : undefined,
+  };
+  resolveRequest(request); // fails fast, before any model is opened
+
+  const session = sessionOptions(deviceFromArgs(values));
+  const modelDir = values.model ?? DEFAULT_MODEL_DIR;
+  const model = await SdModel.open(modelDir, { session });
+  let p: Personalization | undefined;
+  let result: GenerationResult;
+  const control = { interrupted: false, skipped: false };
+  const onSigint = () => {
+    if (control.interrupted) Deno.exit(130);
+    control.interrupted = true;
+    console.error(`${mode}: interrupted; finished images are kept (Ctrl-C again to quit now)`);
+  };
+  Deno.addSignalListener("SIGINT", onSigint);
+  try {
+    if (personalize) {
+      const clipDir = values.clip ?? (values.model ? await matchingClip(modelDir) : DEFAULT_CLIP_DIR);
+      p = await personalization(model, clipDir, aesthetic, session);
+    }
+    const progress = !values.json && Deno.stderr.isTerminal();
+    result = await generate(model, request, {
+      conditioning: p ? [p.hook] : [],
+      control,
+      onStep: progress
+        ? (s) => {
+          const line = `batch ${s.batch + 1}/${s.batches} step ${s.step}/${s.steps}`;
+          Deno.stderr.writeSync(new TextEncoder().encode(`\r${line}${s.step === s.steps ? "\n" : ""}`));
+        }
+        : undefined,
+    });
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSigint);
+    await p?.release();
+    await model.release();
+  }
+
+  const outdir = values.outdir ?? join("outputs", `${mode}-samples`);
+  await Deno.mkdir(outdir, { recursive: true });
+  const hash = await modelHash(modelDir);
+  let n = await nextNumber(outdir);
+  const written: WrittenImage[] = [];
+  const r = resolveRequest(request);
+  for (const img of result.images.filter((i) => i.complete)) {
+    const params: [string, ParamValue][] = [
+      ["Steps", r.steps],
+      ["Sampler", r.sampler],
+      ["CFG scale", r.cfgScale],
+      ["Seed", img.seed],
+      ["Size", `${r.width}x${r.height}`],
+      ["Model hash", hash],
+      ["Model", basename(resolve(modelDir))],
+      ["Denoising strength", mode === "img2img" ? r.denoisingStrength : undefined],
+      ["Eta DDIM", r.sampler.toUpperCase().startsWith("DDIM") && r.eta !== 0 ? r.eta : undefined],
+      ...(p?.params ?? []),
+    ];
+    const infotext = formatInfotext({ prompt: r.prompt, negativePrompt: r.negativePrompt, params });
+    const path = join(outdir, `${String(n++).padStart(5, "0")}-${img.seed}.png`);
+    await writeFileAtomic(path, withPngTexts(await encodePng(img.image), [["parameters", infotext]]));
+    written.push({
+      path,
+      seed: img.seed,
+      infotext,
+      aesthetic: p ? { similarity: p.similarity[0] ?? [], similarity_per_chunk: p.similarity } : null,
+    });
+  }
+  if (values.json) console.log(JSON.stringify({ images: written }));
+  else for (const w of written) console.log(w.path);
+  return result.interrupted ? 130 : 0;
+}
+
+/** The entry point both CLIs share: errors are one line on stderr and exit code 2. */
+export async function main(mode: Mode): Promise<void> {
+  try {
+    Deno.exit(await runCli(mode, Deno.args));
+  } catch (e) {
+    console.error(`${mode}: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
+}
