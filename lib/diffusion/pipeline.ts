@@ -21,6 +21,7 @@
 // onBatchStart); `interrupted` abandons the rest of the job. As in A1111, the abandoned batch is still decoded
 // and returned with complete: false (A1111 shows such images but does not save them). Non-finite latents stop
 // the job with an error; no image is returned for them.
+import { setImmediate } from "node:timers";
 import type { RgbImage } from "../io/image.ts";
 import { type ConditioningHook, encodePromptPair } from "./conditioning.ts";
 import { firstNonFinite, img2imgTimesteps, initialLatents, sampleLatentDist } from "./latents.ts";
@@ -172,6 +173,9 @@ async function runBatch(
   const unet = new UnetBatch(model, runs.length, latentShape, prompts, r.cfgScale);
   let stepsDone = 0;
   for (const t of timesteps) {
+    // onnxruntime-node's run settles without a trip through the event loop, so without this a server could not
+    // answer progress or interrupt requests until the whole job was done.
+    if (hooks.control) await new Promise((resolve) => setImmediate(resolve));
     if (hooks.control?.interrupted || hooks.control?.skipped) break;
     const inputs = runs.map((run) => run.scheduler.scaleModelInput(run.latents, t));
     const outputs = await unet.predict(inputs, t);

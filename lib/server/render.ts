@@ -1,0 +1,104 @@
+// The WebUI's Renderer: hands each job to the render worker (lib/server/render_worker.ts), applies the
+// extensions' conditioning hooks when the worker asks, mirrors interrupt and skip into shared memory the worker
+// polls before every step, and forwards steps and previews to the GenerationState.
+import { Buffer } from "node:buffer";
+import { RequestError } from "../diffusion/pipeline.ts";
+import type { Renderer, RenderOutput } from "./renderer.ts";
+import { type FromWorker, INTERRUPTED, SKIPPED, type ToWorker } from "./render_protocol.ts";
+
+let worker: Worker | undefined;
+
+function renderWorker(): Worker {
+  worker ??= new Worker(new URL("./render_worker.ts", import.meta.url), { type: "module" });
+  return worker;
+}
+
+/** Stops the render worker (the server calls this when it shuts down). */
+export function closeRenderer(): void {
+  worker?.terminate();
+  worker = undefined;
+}
+
+export const renderImages: Renderer = (input) => {
+  const w = renderWorker();
+  const control = new SharedArrayBuffer(8);
+  const flags = new Int32Array(control);
+  const r = input.request;
+  return new Promise<RenderOutput>((resolve, reject) => {
+    // The state's flags are set by HTTP handlers on this thread; copy them where the worker can see them.
+    const mirror = setInterval(() => {
+      if (input.state.interrupted) Atomics.store(flags, INTERRUPTED, 1);
+      if (input.state.skipped) Atomics.store(flags, SKIPPED, 1);
+    }, 5);
+    const finish = () => {
+      clearInterval(mirror);
+      w.onmessage = null;
+      w.onerror = null;
+    };
+    w.onerror = (e) => {
+      e.preventDefault();
+      finish();
+      closeRenderer();
+      reject(new Error(`the render worker crashed: ${e.message}`));
+    };
+    w.onmessage = async (e: MessageEvent<FromWorker>) => {
+      const msg = e.data;
+      switch (msg.type) {
+        case "hook": {
+          const hook = input.conditioningHooks[msg.index];
+          let reply: ToWorker;
+          try {
+            const z = await hook({ z: msg.z, chunkIds: msg.chunkIds, negative: msg.negative });
+            reply = { type: "hook-result", id: msg.id, z };
+          } catch (err) {
+            reply = { type: "hook-result", id: msg.id, error: (err as Error).message };
+          }
+          w.postMessage(reply);
+          return;
+        }
+        case "batch-start":
+          input.state.nextImage();
+          return;
+        case "step":
+          input.state.setStep(msg.step, msg.steps);
+          if (msg.preview) input.state.setPreview(Buffer.from(msg.preview).toString("base64"));
+          return;
+        case "done":
+          finish();
+          resolve({ images: msg.images, interrupted: msg.interrupted, stepsDone: msg.stepsDone });
+          return;
+        case "error":
+          finish();
+          reject(
+            msg.name === "RequestError"
+              ? new RequestError(msg.message, msg.field ?? "")
+              : new Error(msg.message),
+          );
+      }
+    };
+    const job: ToWorker = {
+      type: "render",
+      mode: input.mode,
+      modelDir: input.model.path,
+      threads: input.threads ?? 0,
+      clipSkip: input.clipSkip,
+      request: {
+        prompt: r.prompt,
+        negativePrompt: r.negativePrompt,
+        sampler: r.sampler,
+        steps: r.steps,
+        cfgScale: r.cfgScale,
+        width: r.width,
+        height: r.height,
+        seed: r.seed,
+        batchSize: r.batchSize,
+        batchCount: r.batchCount,
+        denoisingStrength: r.denoisingStrength,
+        initImage: r.initImage,
+      },
+      hooks: input.conditioningHooks.length,
+      control,
+    };
+    w.postMessage(job);
+  });
+};

@@ -1,0 +1,49 @@
+// Messages between the WebUI's main thread and the render worker. The pipeline runs in the worker because
+// onnxruntime-node blocks the thread it runs on: on the main thread, no progress, interrupt or skip request could
+// be answered until a whole job was done.
+import type { Mode } from "./job.ts";
+
+export interface RenderJob {
+  type: "render";
+  mode: Mode;
+  modelDir: string;
+  threads: number;
+  clipSkip: number;
+  request: {
+    prompt: string;
+    negativePrompt: string;
+    sampler: string;
+    steps: number;
+    cfgScale: number;
+    width: number;
+    height: number;
+    seed: number;
+    batchSize: number;
+    batchCount: number;
+    denoisingStrength: number;
+    initImage?: Uint8Array;
+  };
+  /** How many conditioning hooks the main thread holds; the worker calls them by index. */
+  hooks: number;
+  /** Int32Array [interrupted, skipped], written by the main thread, read by the worker before every step. */
+  control: SharedArrayBuffer;
+}
+
+export interface HookResult {
+  type: "hook-result";
+  id: number;
+  z?: Float32Array;
+  error?: string;
+}
+
+export type ToWorker = RenderJob | HookResult;
+
+export type FromWorker =
+  | { type: "hook"; id: number; index: number; z: Float32Array; chunkIds: Int32Array[]; negative: boolean }
+  | { type: "batch-start" }
+  | { type: "step"; step: number; steps: number; preview?: Uint8Array }
+  | { type: "done"; images: { png: Uint8Array; seed: number }[]; interrupted: boolean; stepsDone: number }
+  | { type: "error"; message: string; name: string; field?: string };
+
+export const INTERRUPTED = 0;
+export const SKIPPED = 1;

@@ -1,0 +1,118 @@
+// The render worker: runs the diffusion pipeline for one job at a time, asking the main thread to apply the
+// extensions' conditioning hooks, and reporting batches, steps and previews back.
+import sharp from "sharp";
+import { generate } from "../diffusion/pipeline.ts";
+import { SdModel } from "../diffusion/sd_model.ts";
+import { decodeImage, type RgbImage } from "../io/image.ts";
+import { type FromWorker, INTERRUPTED, type RenderJob, SKIPPED, type ToWorker } from "./render_protocol.ts";
+
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent<ToWorker>) => void) | null;
+  postMessage(message: FromWorker): void;
+};
+
+let open: { key: string; model: SdModel } | undefined;
+const pendingHooks = new Map<number, { resolve: (z: Float32Array) => void; reject: (e: Error) => void }>();
+let nextHook = 0;
+
+async function modelFor(dir: string, threads: number): Promise<SdModel> {
+  const key = JSON.stringify([dir, threads]);
+  if (open?.key !== key) {
+    await open?.model.release();
+    open = undefined;
+    open = { key, model: await SdModel.open(dir, { session: { threads } }) };
+  }
+  return open.model;
+}
+
+async function png(img: RgbImage): Promise<Uint8Array> {
+  const b = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png()
+    .toBuffer();
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+}
+
+async function render(job: RenderJob): Promise<void> {
+  const control = new Int32Array(job.control);
+  const model = await modelFor(job.modelDir, job.threads);
+  const r = job.request;
+  let initImage: RgbImage | undefined;
+  if (job.mode === "img2img") {
+    if (!r.initImage) throw new Error("img2img needs an init image");
+    const decoded = await decodeImage(r.initImage);
+    if (!decoded.ok) throw new Error(`the init image cannot be used: ${decoded.skip.message}`);
+    initImage = decoded.image;
+  }
+  const hooks = Array.from({ length: job.hooks }, (_, index) =>
+  (c: {
+    z: Float32Array;
+    chunkIds: Int32Array[];
+    negative: boolean;
+  }) =>
+    new Promise<Float32Array>((resolve, reject) => {
+      const id = nextHook++;
+      pendingHooks.set(id, { resolve, reject });
+      scope.postMessage({ type: "hook", id, index, z: c.z, chunkIds: c.chunkIds, negative: c.negative });
+    }));
+  let lastPreview = 0;
+  const result = await generate(model, {
+    prompt: r.prompt,
+    negativePrompt: r.negativePrompt,
+    sampler: r.sampler,
+    steps: r.steps,
+    cfgScale: r.cfgScale,
+    width: r.width,
+    height: r.height,
+    seed: r.seed,
+    batchSize: r.batchSize,
+    batchCount: r.batchCount,
+    clipSkip: job.clipSkip,
+    ...(initImage ? { initImage, denoisingStrength: r.denoisingStrength } : {}),
+  }, {
+    conditioning: hooks,
+    onBatchStart: () => {
+      Atomics.store(control, SKIPPED, 0);
+      scope.postMessage({ type: "batch-start" });
+    },
+    onStep: (p) => {
+      // A preview every half second is enough for the page and keeps encoding off most steps.
+      if (performance.now() - lastPreview > 500 || p.step === p.steps) {
+        lastPreview = performance.now();
+        png(p.preview()).then((preview) =>
+          scope.postMessage({ type: "step", step: p.step, steps: p.steps, preview })
+        );
+      } else {
+        scope.postMessage({ type: "step", step: p.step, steps: p.steps });
+      }
+    },
+    control: {
+      get interrupted() {
+        return Atomics.load(control, INTERRUPTED) === 1;
+      },
+      get skipped() {
+        return Atomics.load(control, SKIPPED) === 1;
+      },
+    },
+  });
+  const images = [];
+  for (const img of result.images) images.push({ png: await png(img.image), seed: img.seed });
+  scope.postMessage({
+    type: "done",
+    images,
+    interrupted: result.interrupted,
+    stepsDone: result.images.at(-1)?.stepsDone ?? 0,
+  });
+}
+
+scope.onmessage = (e) => {
+  const msg = e.data;
+  if (msg.type === "hook-result") {
+    const p = pendingHooks.get(msg.id);
+    pendingHooks.delete(msg.id);
+    if (msg.error !== undefined) p?.reject(new Error(msg.error));
+    else p?.resolve(msg.z!);
+    return;
+  }
+  render(msg).catch((err: Error & { field?: string }) =>
+    scope.postMessage({ type: "error", message: err.message, name: err.name, field: err.field })
+  );
+};

@@ -1,0 +1,41 @@
+// Test helper: the real server (real pipeline, the embedded tiny demo model) on a free loopback port, with an
+// embeddings folder of its own holding a copy of the demo embedding.
+import { join } from "node:path";
+import { DEFAULT_EMBEDDING, MODELS_DIR } from "../../lib/models/defaults.ts";
+import { serve, type Server } from "../../main.ts";
+
+export interface TestServer extends Server {
+  embeddingsDir: string;
+  close(): Promise<void>;
+}
+
+export async function startServer(opts: { auth?: string } = {}): Promise<TestServer> {
+  const root = await Deno.makeTempDir({ prefix: "webui-test-" });
+  const embeddingsDir = join(root, "embeddings");
+  await Deno.mkdir(embeddingsDir);
+  await Deno.copyFile(DEFAULT_EMBEDDING, join(embeddingsDir, "tiny-demo.pt"));
+  const server = await serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    auth: opts.auth,
+    modelsDir: MODELS_DIR,
+    embeddingsDir,
+    outputsDir: join(root, "outputs"),
+  });
+  return {
+    ...server,
+    embeddingsDir,
+    close: async () => {
+      await server.shutdown();
+      await Deno.remove(root, { recursive: true });
+    },
+  };
+}
+
+export function post(url: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
