@@ -159,7 +159,54 @@ async function embed(): Promise<void> {
   }
 }
 
-const benches: Record<string, () => Promise<void>> = { personalize, embed };
+async function txt2img(): Promise<void> {
+  const model = join(benchDir, "sd15");
+  if (!existsSync(join(model, "unet", "model.onnx"))) {
+    throw new Error(`${model} is missing: run \`deno task fixtures --bench ${benchDir} --bench-parts sd15\``);
+  }
+  const steps = Number(Deno.env.get("BENCH_STEPS") ?? 5);
+  const size = Number(Deno.env.get("BENCH_SIZE") ?? 512);
+  const env = { OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const ours = await json(Deno.execPath(), [
+    "run",
+    "-A",
+    join(root, "bench", "txt2img_run.ts"),
+    model,
+    String(threads),
+    String(steps),
+    String(size),
+  ]);
+  const theirs = await json(join(venv, "bin", "python"), [
+    join(root, "bench", "baselines", "txt2img.py"),
+    `${model}-torch`,
+    String(threads),
+    String(steps),
+    String(size),
+  ], env);
+  console.log(
+    `txt2img: SD 1.5 UNet and VAE (random weights), ${size}×${size}, Euler, ${steps} steps, CFG 7.5, ${threads} threads`,
+  );
+  console.log(
+    "| measure | aesthetic-gradients (ONNX Runtime) | diffusers (PyTorch eager) | ratio | target |",
+  );
+  console.log("| --- | --- | --- | --- | --- |");
+  const r = ours.unet_step_s / theirs.unet_step_s;
+  console.log(
+    `| UNet step (s, batch 2 for CFG) | ${ours.unet_step_s.toFixed(2)} | ${theirs.unet_step_s.toFixed(2)} | ${
+      r.toFixed(2)
+    } | ≤ 1.00 |`,
+  );
+  console.log(
+    `| whole run (s) | ${ours.wall_s.toFixed(1)} | ${theirs.wall_s.toFixed(1)} | ${
+      (ours.wall_s / theirs.wall_s).toFixed(2)
+    } | |`,
+  );
+  console.log(
+    `| time outside onnxruntime's calls | ${(100 * ours.outside_fraction).toFixed(2)} % | | | < 3 % |`,
+  );
+}
+
+const benches: Record<string, () => Promise<void>> = { personalize, embed, txt2img };
 const name = Deno.args[0];
 if (!name || !benches[name]) {
   console.error(`usage: deno task bench <${Object.keys(benches).join("|")}>`);
