@@ -81,7 +81,6 @@ export const renderImages: Renderer = (input) => {
       mode: input.mode,
       modelDir: input.model.path,
       threads: input.threads ?? 0,
-      clipSkip: input.clipSkip,
       request: {
         prompt: r.prompt,
         negativePrompt: r.negativePrompt,
@@ -93,9 +92,10 @@ export const renderImages: Renderer = (input) => {
         seed: r.seed,
         batchSize: r.batchSize,
         batchCount: r.batchCount,
-        denoisingStrength: r.denoisingStrength,
-        initImage: r.initImage,
+        clipSkip: input.clipSkip,
+        ...(input.mode === "img2img" ? { denoisingStrength: r.denoisingStrength } : {}),
       },
+      initImage: r.initImage,
       hooks: input.conditioningHooks.length,
       control,
     };

@@ -1,6 +1,7 @@
 // Messages between the WebUI's main thread and the render worker. The pipeline runs in the worker because
 // onnxruntime-node blocks the thread it runs on: on the main thread, no progress, interrupt or skip request could
 // be answered until a whole job was done.
+import type { GenerationRequest } from "../diffusion/request.ts";
 import type { Mode } from "./job.ts";
 
 export interface RenderJob {
@@ -8,21 +9,9 @@ export interface RenderJob {
   mode: Mode;
   modelDir: string;
   threads: number;
-  clipSkip: number;
-  request: {
-    prompt: string;
-    negativePrompt: string;
-    sampler: string;
-    steps: number;
-    cfgScale: number;
-    width: number;
-    height: number;
-    seed: number;
-    batchSize: number;
-    batchCount: number;
-    denoisingStrength: number;
-    initImage?: Uint8Array;
-  };
+  /** The pipeline's request, but for the img2img source, which travels encoded and is decoded in the worker. */
+  request: Omit<GenerationRequest, "initImage">;
+  initImage?: Uint8Array;
   /** How many conditioning hooks the main thread holds; the worker calls them by index. */
   hooks: number;
   /** Int32Array [interrupted, skipped], written by the main thread, read by the worker before every step. */

@@ -1,7 +1,7 @@
 // The render worker: runs the diffusion pipeline for one job at a time, asking the main thread to apply the
 // extensions' conditioning hooks, and reporting batches, steps and previews back.
 import sharp from "sharp";
-import { generate } from "../diffusion/pipeline.ts";
+import { type ConditioningHook, generate } from "../diffusion/pipeline.ts";
 import { SdModel } from "../diffusion/sd_model.ts";
 import { decodeImage, type RgbImage } from "../io/image.ts";
 import { type FromWorker, INTERRUPTED, type RenderJob, SKIPPED, type ToWorker } from "./render_protocol.ts";
@@ -37,37 +37,23 @@ async function render(job: RenderJob): Promise<void> {
   const r = job.request;
   let initImage: RgbImage | undefined;
   if (job.mode === "img2img") {
-    if (!r.initImage) throw new Error("img2img needs an init image");
-    const decoded = await decodeImage(r.initImage);
+    if (!job.initImage) throw new Error("img2img needs an init image");
+    const decoded = await decodeImage(job.initImage);
     if (!decoded.ok) throw new Error(`the init image cannot be used: ${decoded.skip.message}`);
     initImage = decoded.image;
   }
-  const hooks = Array.from({ length: job.hooks }, (_, index) =>
-  (c: {
-    z: Float32Array;
-    chunkIds: Int32Array[];
-    negative: boolean;
-  }) =>
-    new Promise<Float32Array>((resolve, reject) => {
-      const id = nextHook++;
-      pendingHooks.set(id, { resolve, reject });
-      scope.postMessage({ type: "hook", id, index, z: c.z, chunkIds: c.chunkIds, negative: c.negative });
-    }));
+  // Extensions' hooks live on the main thread; each proxy here asks it to apply hook `index`.
+  const hooks: ConditioningHook[] = Array.from(
+    { length: job.hooks },
+    (_, index) => (c) =>
+      new Promise<Float32Array>((resolve, reject) => {
+        const id = nextHook++;
+        pendingHooks.set(id, { resolve, reject });
+        scope.postMessage({ type: "hook", id, index, z: c.z, chunkIds: c.chunkIds, negative: c.negative });
+      }),
+  );
   let lastPreview = 0;
-  const result = await generate(model, {
-    prompt: r.prompt,
-    negativePrompt: r.negativePrompt,
-    sampler: r.sampler,
-    steps: r.steps,
-    cfgScale: r.cfgScale,
-    width: r.width,
-    height: r.height,
-    seed: r.seed,
-    batchSize: r.batchSize,
-    batchCount: r.batchCount,
-    clipSkip: job.clipSkip,
-    ...(initImage ? { initImage, denoisingStrength: r.denoisingStrength } : {}),
-  }, {
+  const result = await generate(model, { ...r, ...(initImage ? { initImage } : {}) }, {
     conditioning: hooks,
     onBatchStart: () => {
       Atomics.store(control, SKIPPED, 0);
