@@ -1,7 +1,26 @@
+import type { Schema } from "./scheduler.ts";
 // The training noise schedule (betas and their cumulative alpha product), computed as diffusers does in
 // float32 torch tensors, so every scheduler starts from the same numbers as its Python counterpart.
 
 export type BetaSchedule = "linear" | "scaled_linear" | "squaredcos_cap_v2";
+
+/** The noise-schedule fields every scheduler's config has. */
+export interface BetaFields {
+  num_train_timesteps: number;
+  beta_start: number;
+  beta_end: number;
+  beta_schedule: BetaSchedule;
+  trained_betas: number[] | null;
+}
+
+/** Their diffusers defaults, spread into each scheduler's schema. */
+export const BETA_SCHEMA: Schema<BetaFields> = {
+  num_train_timesteps: ["integer", 1000],
+  beta_start: ["number", 0.0001],
+  beta_end: ["number", 0.02],
+  beta_schedule: ["string", "linear"],
+  trained_betas: ["numbers|null", null],
+};
 
 export interface BetaConfig {
   num_train_timesteps: number;

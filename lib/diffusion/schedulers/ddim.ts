@@ -1,5 +1,5 @@
 // DDIM (Song et al. 2020) as diffusers' DDIMScheduler: deterministic at eta = 0, ancestral noise at eta > 0.
-import { alphasCumprod, betas, type BetaSchedule } from "./betas.ts";
+import { alphasCumprod, BETA_SCHEMA, type BetaFields, betas } from "./betas.ts";
 import {
   checkChoice,
   checkSameLength,
@@ -14,12 +14,7 @@ import {
 import { spacedTimesteps, SPACINGS, type TimestepSpacing } from "./timesteps.ts";
 import type { TorchGenerator } from "../torch_rng.ts";
 
-export interface DDIMConfig {
-  num_train_timesteps: number;
-  beta_start: number;
-  beta_end: number;
-  beta_schedule: BetaSchedule;
-  trained_betas: number[] | null;
+export interface DDIMConfig extends BetaFields {
   clip_sample: boolean;
   set_alpha_to_one: boolean;
   steps_offset: number;
@@ -33,11 +28,7 @@ export interface DDIMConfig {
 }
 
 export const DDIM_SCHEMA: Schema<DDIMConfig> = {
-  num_train_timesteps: ["integer", 1000],
-  beta_start: ["number", 0.0001],
-  beta_end: ["number", 0.02],
-  beta_schedule: ["string", "linear"],
-  trained_betas: ["numbers|null", null],
+  ...BETA_SCHEMA,
   clip_sample: ["boolean", true],
   set_alpha_to_one: ["boolean", true],
   steps_offset: ["integer", 0],

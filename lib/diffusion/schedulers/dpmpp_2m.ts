@@ -1,7 +1,7 @@
 // DPM-Solver multistep (Lu et al. 2022), as diffusers' DPMSolverMultistepScheduler. A1111's "DPM++ 2M" is
 // algorithm_type dpmsolver++ with solver_order 2; "DPM++ 2M Karras" adds Karras sigmas. The deterministic
 // variants (dpmsolver++, dpmsolver; orders 1–3; midpoint or heun) are implemented; the SDE ones are not.
-import { alphasCumprod, betas, type BetaSchedule } from "./betas.ts";
+import { alphasCumprod, BETA_SCHEMA, type BetaFields, betas } from "./betas.ts";
 import {
   checkChoice,
   checkSameLength,
@@ -23,12 +23,7 @@ import {
   type TimestepSpacing,
 } from "./timesteps.ts";
 
-export interface DPMSolverConfig {
-  num_train_timesteps: number;
-  beta_start: number;
-  beta_end: number;
-  beta_schedule: BetaSchedule;
-  trained_betas: number[] | null;
+export interface DPMSolverConfig extends BetaFields {
   solver_order: number;
   prediction_type: PredictionType;
   thresholding: boolean;
@@ -55,11 +50,7 @@ export interface DPMSolverConfig {
 }
 
 export const DPM_SOLVER_SCHEMA: Schema<DPMSolverConfig> = {
-  num_train_timesteps: ["integer", 1000],
-  beta_start: ["number", 0.0001],
-  beta_end: ["number", 0.02],
-  beta_schedule: ["string", "linear"],
-  trained_betas: ["numbers|null", null],
+  ...BETA_SCHEMA,
   solver_order: ["integer", 2],
   prediction_type: ["string", "epsilon"],
   thresholding: ["boolean", false],

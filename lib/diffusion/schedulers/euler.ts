@@ -1,6 +1,6 @@
 // Euler's method on the probability-flow ODE (Karras et al. 2022), as diffusers' EulerDiscreteScheduler
 // without churn (A1111's "Euler").
-import { alphasCumprod, betas, type BetaSchedule, linspaceF32 } from "./betas.ts";
+import { alphasCumprod, BETA_SCHEMA, type BetaFields, betas, linspaceF32 } from "./betas.ts";
 import {
   checkChoice,
   checkSameLength,
@@ -25,12 +25,7 @@ import {
 } from "./sigmas.ts";
 import { interpIndex, spacedTimesteps, SPACINGS, type TimestepSpacing } from "./timesteps.ts";
 
-export interface EulerConfig {
-  num_train_timesteps: number;
-  beta_start: number;
-  beta_end: number;
-  beta_schedule: BetaSchedule;
-  trained_betas: number[] | null;
+export interface EulerConfig extends BetaFields {
   prediction_type: PredictionType;
   interpolation_type: "linear" | "log_linear";
   use_karras_sigmas: boolean;
@@ -46,11 +41,7 @@ export interface EulerConfig {
 }
 
 export const EULER_SCHEMA: Schema<EulerConfig> = {
-  num_train_timesteps: ["integer", 1000],
-  beta_start: ["number", 0.0001],
-  beta_end: ["number", 0.02],
-  beta_schedule: ["string", "linear"],
-  trained_betas: ["numbers|null", null],
+  ...BETA_SCHEMA,
   prediction_type: ["string", "epsilon"],
   interpolation_type: ["string", "linear"],
   use_karras_sigmas: ["boolean", false],

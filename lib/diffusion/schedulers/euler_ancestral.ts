@@ -1,6 +1,6 @@
 // Ancestral Euler sampling (A1111's "Euler a"), as diffusers' EulerAncestralDiscreteScheduler: an Euler step
 // down to sigma_down, then fresh noise of size sigma_up drawn from the generator every step.
-import { alphasCumprod, betas, type BetaSchedule } from "./betas.ts";
+import { alphasCumprod, BETA_SCHEMA, type BetaFields, betas } from "./betas.ts";
 import {
   checkChoice,
   checkSameLength,
@@ -16,12 +16,7 @@ import { initSigma, predictOriginal, scaleBySigma, trainSigmas } from "./sigmas.
 import { interpIndex, spacedTimesteps, SPACINGS, type TimestepSpacing } from "./timesteps.ts";
 import type { TorchGenerator } from "../torch_rng.ts";
 
-export interface EulerAncestralConfig {
-  num_train_timesteps: number;
-  beta_start: number;
-  beta_end: number;
-  beta_schedule: BetaSchedule;
-  trained_betas: number[] | null;
+export interface EulerAncestralConfig extends BetaFields {
   prediction_type: "epsilon" | "v_prediction";
   timestep_spacing: TimestepSpacing;
   steps_offset: number;
@@ -29,11 +24,7 @@ export interface EulerAncestralConfig {
 }
 
 export const EULER_ANCESTRAL_SCHEMA: Schema<EulerAncestralConfig> = {
-  num_train_timesteps: ["integer", 1000],
-  beta_start: ["number", 0.0001],
-  beta_end: ["number", 0.02],
-  beta_schedule: ["string", "linear"],
-  trained_betas: ["numbers|null", null],
+  ...BETA_SCHEMA,
   prediction_type: ["string", "epsilon"],
   timestep_spacing: ["string", "linspace"],
   steps_offset: ["integer", 0],

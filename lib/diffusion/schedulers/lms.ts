@@ -1,6 +1,6 @@
 // Linear multistep (A1111's "LMS"), as diffusers' LMSDiscreteScheduler: the next sample integrates the
 // Lagrange polynomial through the last (up to four) derivatives over [sigma_i, sigma_{i+1}].
-import { alphasCumprod, betas, type BetaSchedule } from "./betas.ts";
+import { alphasCumprod, BETA_SCHEMA, type BetaFields, betas } from "./betas.ts";
 import {
   checkChoice,
   checkSameLength,
@@ -25,12 +25,7 @@ import {
 } from "./sigmas.ts";
 import { interpIndex, spacedTimesteps, SPACINGS, type TimestepSpacing } from "./timesteps.ts";
 
-export interface LMSConfig {
-  num_train_timesteps: number;
-  beta_start: number;
-  beta_end: number;
-  beta_schedule: BetaSchedule;
-  trained_betas: number[] | null;
+export interface LMSConfig extends BetaFields {
   use_karras_sigmas: boolean;
   use_exponential_sigmas: boolean;
   use_beta_sigmas: boolean;
@@ -40,11 +35,7 @@ export interface LMSConfig {
 }
 
 export const LMS_SCHEMA: Schema<LMSConfig> = {
-  num_train_timesteps: ["integer", 1000],
-  beta_start: ["number", 0.0001],
-  beta_end: ["number", 0.02],
-  beta_schedule: ["string", "linear"],
-  trained_betas: ["numbers|null", null],
+  ...BETA_SCHEMA,
   use_karras_sigmas: ["boolean", false],
   use_exponential_sigmas: ["boolean", false],
   use_beta_sigmas: ["boolean", false],

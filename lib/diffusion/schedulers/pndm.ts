@@ -1,7 +1,7 @@
 // PNDM (Liu et al. 2022) as diffusers' PNDMScheduler. With skip_prk_steps (every Stable Diffusion config) it is
 // PLMS: a linear multistep method over the last four noise predictions, warmed up with one repeated timestep.
 // Without it, three Runge–Kutta (PRK) rounds of four model calls come first.
-import { alphasCumprod, betas, type BetaSchedule } from "./betas.ts";
+import { alphasCumprod, BETA_SCHEMA, type BetaFields, betas } from "./betas.ts";
 import {
   checkChoice,
   checkSameLength,
@@ -15,12 +15,7 @@ import {
 } from "./scheduler.ts";
 import { spacedTimesteps, SPACINGS, type TimestepSpacing } from "./timesteps.ts";
 
-export interface PNDMConfig {
-  num_train_timesteps: number;
-  beta_start: number;
-  beta_end: number;
-  beta_schedule: BetaSchedule;
-  trained_betas: number[] | null;
+export interface PNDMConfig extends BetaFields {
   skip_prk_steps: boolean;
   set_alpha_to_one: boolean;
   prediction_type: PredictionType;
@@ -29,11 +24,7 @@ export interface PNDMConfig {
 }
 
 export const PNDM_SCHEMA: Schema<PNDMConfig> = {
-  num_train_timesteps: ["integer", 1000],
-  beta_start: ["number", 0.0001],
-  beta_end: ["number", 0.02],
-  beta_schedule: ["string", "linear"],
-  trained_betas: ["numbers|null", null],
+  ...BETA_SCHEMA,
   skip_prk_steps: ["boolean", false],
   set_alpha_to_one: ["boolean", false],
   prediction_type: ["string", "epsilon"],
