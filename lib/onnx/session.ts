@@ -25,6 +25,10 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
     intraOpNumThreads: opts.threads ?? 0,
     interOpNumThreads: 1,
     graphOptimizationLevel: "all",
+    // Each session has its own thread pool, and idle pools spin by default: with several sessions taking turns
+    // (the gradient graph and the Adam kernel, the text encoder and the UNet), spinning pools take the cores
+    // from the one that is working.
+    extra: { session: { intra_op: { allow_spinning: "0" } } },
   };
   const create = (o: ort.InferenceSession.SessionOptions) =>
     typeof model === "string" ? ort.InferenceSession.create(model, o) : ort.InferenceSession.create(model, o);
