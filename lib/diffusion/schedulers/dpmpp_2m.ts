@@ -1,7 +1,7 @@
 // DPM-Solver multistep (Lu et al. 2022), as diffusers' DPMSolverMultistepScheduler. A1111's "DPM++ 2M" is
 // algorithm_type dpmsolver++ with solver_order 2; "DPM++ 2M Karras" adds Karras sigmas. The deterministic
 // variants (dpmsolver++, dpmsolver; orders 1–3; midpoint or heun) are implemented; the SDE ones are not.
-import { alphasCumprod, BETA_SCHEMA, type BetaFields, betas } from "./betas.ts";
+import { BETA_SCHEMA, type BetaFields } from "./betas.ts";
 import {
   checkChoice,
   checkSameLength,
@@ -13,7 +13,7 @@ import {
   type Scheduler,
   type Schema,
 } from "./scheduler.ts";
-import { exponentialSigmas, karrasSigmas, logF32, sigmaToT, trainSigmas } from "./sigmas.ts";
+import { exponentialSigmas, karrasSigmas, logF32, sigmaCumprod, sigmaToT, trainSigmas } from "./sigmas.ts";
 import {
   arange,
   checkSteps,
@@ -125,8 +125,7 @@ export class DPMSolverMultistepScheduler implements Scheduler {
     if (c.algorithm_type === "dpmsolver" && c.final_sigmas_type === "zero") {
       throw new Error("DPM-Solver final_sigmas_type zero needs algorithm_type dpmsolver++ (use sigma_min)");
     }
-    this.#acp = alphasCumprod(betas(c));
-    if (c.rescale_betas_zero_snr) this.#acp[this.#acp.length - 1] = 2 ** -24;
+    this.#acp = sigmaCumprod(c);
     this.#trainSigmas = trainSigmas(this.#acp);
   }
 

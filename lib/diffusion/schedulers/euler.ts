@@ -1,6 +1,6 @@
 // Euler's method on the probability-flow ODE (Karras et al. 2022), as diffusers' EulerDiscreteScheduler
 // without churn (A1111's "Euler").
-import { alphasCumprod, BETA_SCHEMA, type BetaFields, betas, linspaceF32 } from "./betas.ts";
+import { BETA_SCHEMA, type BetaFields, linspaceF32 } from "./betas.ts";
 import {
   checkChoice,
   checkSameLength,
@@ -20,6 +20,7 @@ import {
   logF32,
   predictOriginal,
   scaleBySigma,
+  sigmaCumprod,
   sigmaToT,
   trainSigmas,
 } from "./sigmas.ts";
@@ -79,8 +80,7 @@ export class EulerDiscreteScheduler implements Scheduler {
     if (c.use_karras_sigmas && c.use_exponential_sigmas) {
       throw new Error("Euler: use_karras_sigmas and use_exponential_sigmas cannot both be set");
     }
-    const acp = alphasCumprod(betas(c));
-    if (c.rescale_betas_zero_snr) acp[acp.length - 1] = 2 ** -24;
+    const acp = sigmaCumprod(c);
     this.#acp0 = acp[0];
     this.#trainSigmas = trainSigmas(acp);
     // Before setTimesteps diffusers holds the full training schedule; initNoiseSigma reads it.

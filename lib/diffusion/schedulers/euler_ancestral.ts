@@ -1,6 +1,6 @@
 // Ancestral Euler sampling (A1111's "Euler a"), as diffusers' EulerAncestralDiscreteScheduler: an Euler step
 // down to sigma_down, then fresh noise of size sigma_up drawn from the generator every step.
-import { alphasCumprod, BETA_SCHEMA, type BetaFields, betas } from "./betas.ts";
+import { BETA_SCHEMA, type BetaFields } from "./betas.ts";
 import {
   checkChoice,
   checkSameLength,
@@ -12,7 +12,7 @@ import {
   type Scheduler,
   type Schema,
 } from "./scheduler.ts";
-import { initSigma, predictOriginal, scaleBySigma, trainSigmas } from "./sigmas.ts";
+import { initSigma, predictOriginal, scaleBySigma, sigmaCumprod, trainSigmas } from "./sigmas.ts";
 import { interpIndex, spacedTimesteps, SPACINGS, type TimestepSpacing } from "./timesteps.ts";
 import type { TorchGenerator } from "../torch_rng.ts";
 
@@ -49,9 +49,7 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
     );
     checkChoice(c.prediction_type, ["epsilon", "v_prediction"], "Euler a prediction_type");
     checkChoice(c.timestep_spacing, SPACINGS, "Euler a timestep_spacing");
-    const acp = alphasCumprod(betas(c));
-    if (c.rescale_betas_zero_snr) acp[acp.length - 1] = 2 ** -24;
-    this.#trainSigmas = trainSigmas(acp);
+    this.#trainSigmas = trainSigmas(sigmaCumprod(c));
     this.sigmas = Float32Array.from([...this.#trainSigmas].reverse().concat([0]));
   }
 

@@ -2,6 +2,17 @@
 // respacings, computed with the same float32 / float64 split as diffusers (torch tensors / numpy).
 import { combine } from "./scheduler.ts";
 import { linspace } from "./timesteps.ts";
+import { alphasCumprod, type BetaConfig, betas } from "./betas.ts";
+
+/**
+ * alphas_cumprod for the sigma-based schedulers. With zero terminal SNR the last value is 0, whose sigma would
+ * be infinite; diffusers clamps it to 2^-24 there, so do we.
+ */
+export function sigmaCumprod(config: BetaConfig): Float32Array {
+  const acp = alphasCumprod(betas(config));
+  if (config.rescale_betas_zero_snr) acp[acp.length - 1] = 2 ** -24;
+  return acp;
+}
 
 const f = Math.fround;
 
