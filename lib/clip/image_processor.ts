@@ -3,6 +3,7 @@
 // normalize, channels first. Arithmetic follows numpy's float32 steps so pixel values match bit for bit.
 import { join } from "node:path";
 import type { RgbImage } from "../io/image.ts";
+import { release } from "../io/release.ts";
 import { Resample, resizeRgb } from "./pil_resample.ts";
 
 export type ResizeTarget = { shortestEdge: number } | { height: number; width: number };
@@ -181,7 +182,11 @@ export function resizeAndCrop(img: RgbImage, cfg: ClipImageConfig): RgbImage {
     }
     out = resizeRgb(out, size.width, size.height, cfg.resample);
   }
-  if (cfg.doCenterCrop) out = centerCrop(out, cfg.cropSize.width, cfg.cropSize.height);
+  if (cfg.doCenterCrop) {
+    const resized = out;
+    out = centerCrop(resized, cfg.cropSize.width, cfg.cropSize.height);
+    if (resized !== img && resized !== out) release(resized.data);
+  }
   return out;
 }
 
@@ -201,18 +206,33 @@ export function preprocessImage(
   if (dst.length !== 3 * plane) {
     throw new Error(`output buffer too small for a 3×${small.height}×${small.width} image`);
   }
+  const table = valueTable(cfg);
+  for (let ch = 0; ch < 3; ch++) {
+    const base = ch * plane;
+    const t = ch * 256;
+    for (let i = 0; i < plane; i++) dst[base + i] = table[t + small.data[i * 3 + ch]];
+  }
+  if (small !== img) release(small.data);
+  return dst;
+}
+
+const tables = new WeakMap<ClipImageConfig, Float32Array>();
+
+/** Per channel, the float every uint8 value becomes: 3 × 256 entries, computed once per config. */
+function valueTable(cfg: ClipImageConfig): Float32Array {
+  let table = tables.get(cfg);
+  if (table) return table;
+  table = new Float32Array(3 * 256);
   for (let ch = 0; ch < 3; ch++) {
     // numpy: rescale in float64 then cast to float32; normalize in float32 with float32 mean and std.
     const mean = Math.fround(cfg.imageMean[ch]);
     const std = Math.fround(cfg.imageStd[ch]);
-    const table = new Float32Array(256);
     for (let v = 0; v < 256; v++) {
       let x = cfg.doRescale ? Math.fround(v * cfg.rescaleFactor) : v;
       if (cfg.doNormalize) x = Math.fround(Math.fround(x - mean) / std);
-      table[v] = x;
+      table[ch * 256 + v] = x;
     }
-    const base = ch * plane;
-    for (let i = 0; i < plane; i++) dst[base + i] = table[small.data[i * 3 + ch]];
   }
-  return dst;
+  tables.set(cfg, table);
+  return table;
 }

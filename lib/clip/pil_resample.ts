@@ -3,6 +3,7 @@
 // coefficients, and each pass rounded and clamped to uint8 as Pillow does. CLIP's preprocessing resizes this way,
 // so matching it makes our pixel values equal to transformers' CLIPImageProcessor.
 import type { RgbImage } from "../io/image.ts";
+import { release } from "../io/release.ts";
 
 /** Pillow's resampling filter numbers, as preprocessor_config.json's `resample` stores them. */
 export enum Resample {
@@ -166,6 +167,10 @@ export function resizeRgb(
   }
   let out = img;
   if (width !== img.width) out = horizontal(out, width, coefficients(img.width, width, filter));
-  if (height !== img.height) out = vertical(out, height, coefficients(img.height, height, filter));
+  if (height !== img.height) {
+    const pass = out;
+    out = vertical(pass, height, coefficients(img.height, height, filter));
+    if (pass !== img) release(pass.data);
+  }
   return out;
 }

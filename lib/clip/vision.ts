@@ -1,6 +1,7 @@
 // CLIP's vision tower through onnxruntime, in the transformers.js layout: <clip dir>/onnx/vision_model.onnx
 // takes pixel_values (batch, 3, H, W) and returns image_embeds (batch, D), the projected image features.
 import { join } from "node:path";
+import { release } from "../io/release.ts";
 import { openSession, type Session, type SessionOptions, Tensor } from "../onnx/session.ts";
 
 export const VISION_MODEL_PATH = join("onnx", "vision_model.onnx");
@@ -74,6 +75,7 @@ function wrap(path: string, session: Session): ClipVision {
       const data = t.data as Float32Array;
       // Copy out so the result does not pin onnxruntime's output buffer.
       const result = new Float32Array(data);
+      release(data);
       t.dispose();
       return result;
     },

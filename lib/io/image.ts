@@ -1,7 +1,8 @@
 // Decodes the images a user drops into a folder to plain RGB8, with the semantics of the PIL reference
 // (tests/fixtures/fx_refs.py load_rgb): EXIF orientation applied, first frame only, alpha dropped (not composited),
 // embedded ICC profiles ignored, CMYK converted with PIL's formula, more than 8 bits per sample reduced to 8.
-import sharp from "sharp";
+import sharp, { type Sharp } from "sharp";
+import { release } from "./release.ts";
 
 // Each image is decoded once: libvips' operation cache would only hold on to memory that grows with the number
 // of images ingested (up to its 50 MB default).
@@ -62,15 +63,30 @@ export async function loadImage(path: string, opts: DecodeOptions = {}): Promise
   } catch (e) {
     return skipped("unreadable", `cannot read the file: ${(e as Error).message}`);
   }
-  return decodeImage(bytes, opts);
+  try {
+    return await decodeImage(bytes, opts);
+  } finally {
+    release(bytes);
+  }
 }
 
 /** Decodes encoded image bytes (JPEG, PNG, WebP, GIF, TIFF, AVIF/HEIF) to RGB8. */
 export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): Promise<DecodeOutcome> {
   if (bytes.length === 0) return skipped("empty", "empty file (0 bytes)");
   const maxPixels = opts.maxPixels ?? DEFAULT_MAX_PIXELS;
-  // Reads the header only, so a bomb is refused before its pixels are allocated.
-  const meta = await sharp(bytes, { limitInputPixels: false }).metadata().catch((e: unknown) => e as Error);
+  // One sharp instance reads the header, then decodes: its options object is large, and a second instance
+  // per image doubled the garbage each image leaves in the worker's heap. ignoreIcc: PIL's convert("RGB") does
+  // not colour-manage; pages: 1 is the first frame of an animation. limitInputPixels is off because the
+  // header is checked here, before any pixel is decoded, with a reason the user can read.
+  const input = sharp(bytes, {
+    autoOrient: true,
+    ignoreIcc: true,
+    pages: 1,
+    page: 0,
+    limitInputPixels: false,
+    failOn: "truncated",
+  });
+  const meta = await input.metadata().catch((e: unknown) => e as Error);
   if (meta instanceof Error) return skipped("not-an-image", `not a decodable image: ${cleanError(meta)}`);
   const { width, height } = meta;
   if (!width || !height) return skipped("not-an-image", "image header declares no dimensions");
@@ -82,31 +98,20 @@ export async function decodeImage(bytes: Uint8Array, opts: DecodeOptions = {}): 
     );
   }
   try {
-    return { ok: true, image: await decodePixels(bytes, meta.space === "cmyk", maxPixels) };
+    return { ok: true, image: await decodePixels(input, meta.space === "cmyk") };
   } catch (e) {
     return skipped("corrupt", `cannot decode the image (truncated or corrupt): ${cleanError(e)}`);
   }
 }
 
-async function decodePixels(bytes: Uint8Array, cmyk: boolean, maxPixels: number): Promise<RgbImage> {
-  // ignoreIcc: PIL's convert("RGB") does not colour-manage; pages: 1 is the first frame of an animation.
-  const input = sharp(bytes, {
-    autoOrient: true,
-    ignoreIcc: true,
-    pages: 1,
-    page: 0,
-    limitInputPixels: maxPixels,
-    failOn: "truncated",
-  });
+async function decodePixels(input: Sharp, cmyk: boolean): Promise<RgbImage> {
   if (cmyk) {
     // libvips would convert CMYK through an ICC profile; PIL uses plain arithmetic, so take the raw inks.
     const { data, info } = await input.pipelineColourspace("cmyk").toColourspace("cmyk").raw()
       .toBuffer({ resolveWithObject: true });
-    return {
-      width: info.width,
-      height: info.height,
-      data: cmykToRgb(data, info.width * info.height, info.channels),
-    };
+    const rgb = cmykToRgb(data, info.width * info.height, info.channels);
+    release(data);
+    return { width: info.width, height: info.height, data: rgb };
   }
   const { data, info } = await input.removeAlpha().toColourspace("srgb").raw({ depth: "uchar" })
     .toBuffer({ resolveWithObject: true });
