@@ -1,12 +1,12 @@
 // An aesthetic embedding (Gallego 2022): the mean CLIP image_embeds of a folder of images, unnormalized, as
-// the paper's scripts and the A1111 extension compute it. Decoding runs in workers a couple of batches ahead
-// of inference; the mean is kept as a running sum, so memory does not grow with the number of images.
+// the paper's scripts and the A1111 extension compute it. Decoding runs in workers a batch ahead of
+// inference; the mean is kept as a running sum, so memory does not grow with the number of images.
 import { outputSize, readImageProcessorConfig } from "../clip/image_processor.ts";
 import { openClipVision } from "../clip/vision.ts";
 import type { SessionOptions } from "../onnx/session.ts";
 import type { ImageSkip } from "../io/image.ts";
 import { listImageFiles } from "./list_images.ts";
-import { type Prepared, PreprocessPool } from "./preprocess_pool.ts";
+import { PreprocessPool } from "./preprocess_pool.ts";
 import { RunningMean } from "./running_mean.ts";
 
 import { DEFAULT_CLIP_DIR } from "../models/defaults.ts";
@@ -74,12 +74,11 @@ export async function makeEmbedding(opts: MakeEmbeddingOptions): Promise<Aesthet
   if (!size) throw new Error(`${clipDir}: the preprocessing config must crop or resize to a fixed size`);
   const vision = await openClipVision(clipDir, opts.session);
   const perImage = 3 * size.height * size.width;
-  // Requests run ahead of inference by up to two batches; results are consumed in file order.
-  const window = 2 * batchSize;
+  // Two batches of slots: the workers fill one while the other is read and inferred.
   const pool = new PreprocessPool(config, {
     workers: opts.workers,
     maxPixels: opts.maxPixels,
-    slots: window,
+    slots: 2 * batchSize,
     perImage,
   });
   try {
@@ -88,26 +87,27 @@ export async function makeEmbedding(opts: MakeEmbeddingOptions): Promise<Aesthet
     let mean: RunningMean | undefined;
     const start = performance.now();
 
-    const queue: { path: string; result: Promise<Prepared> }[] = [];
-    let next = 0;
-    const refill = () => {
-      while (next < files.length && queue.length < window) {
-        const path = files[next];
-        queue.push({ path, result: pool.process(path, next % window) });
-        next++;
-      }
+    const batches = Math.ceil(files.length / batchSize);
+    const paths = (k: number) => files.slice(k * batchSize, (k + 1) * batchSize);
+    const prepare = (k: number) => {
+      const ready = pool.prepare(paths(k), (k % 2) * batchSize);
+      // A batch read ahead may fail (or be cancelled by close()) while an earlier one is still in use; its
+      // error surfaces when it is awaited, not as an unhandled rejection.
+      ready.catch(() => {});
+      return ready;
     };
-    refill();
-    while (queue.length > 0) {
+    const ahead = [prepare(0), batches > 1 ? prepare(1) : undefined];
+    for (let k = 0; k < batches; k++) {
+      const skips = await ahead[k % 2]!;
+      const names = paths(k);
       let n = 0;
-      while (n < batchSize && queue.length > 0) {
-        const { path, result } = queue.shift()!;
-        const prepared = await result;
-        // Copy out of the shared slot before refill() hands that slot to the next file.
-        if (prepared.ok) batch.set(prepared.pixels, n++ * perImage);
-        else skipped.push({ path, skip: prepared.skip });
-        refill();
+      for (let i = 0; i < skips.length; i++) {
+        const skip = skips[i];
+        if (skip) skipped.push({ path: names[i], skip });
+        else batch.set(pool.pixels((k % 2) * batchSize + i), n++ * perImage);
       }
+      // Those slots are copied out: the workers can fill them with the batch after next during inference.
+      ahead[k % 2] = k + 2 < batches ? prepare(k + 2) : undefined;
       if (n > 0) {
         const embeds = await vision.embed(batch.subarray(0, n * perImage), n, size.height, size.width);
         mean ??= new RunningMean(embeds.length / n);

@@ -1,25 +1,33 @@
 // A few workers that turn image paths into CLIP pixel_values, so decoding overlaps inference.
+//
+// Memory must not depend on how many images go through, so nothing per image outlives its image: pixels land
+// in a fixed shared buffer, and the protocol is one message each way per batch and worker. (With a message and
+// a promise per image, each lived for a batch or two, got promoted to V8's old generation, and stayed there as
+// garbage until a full collection, which a run of a few thousand images never reaches.)
 import type { ClipImageConfig } from "../clip/image_processor.ts";
 import type { ImageSkip } from "../io/image.ts";
 
-export interface PoolRequest {
-  id: number;
-  path: string;
+/** Sent once to each worker. */
+export interface PoolInit {
+  /** The buffer pixels go into: `slots` images of `perImage` floats each. */
+  shared: SharedArrayBuffer;
+  perImage: number;
   config: ClipImageConfig;
   maxPixels?: number;
-  /** Where in the shared buffer to write the pixels, in floats. */
-  offset: number;
 }
 
-/** Sent once to each worker: the buffer its pixels go into. */
-export interface PoolInit {
-  shared: SharedArrayBuffer;
+/** Preprocess `paths` into consecutive slots starting at `slot`. */
+export interface PoolRequest {
+  id: number;
+  paths: string[];
+  slot: number;
 }
 
-/** On success the pixels are a view of a shared slot: copy them before that slot is handed out again. */
-export type Prepared = { ok: true; pixels: Float32Array } | { ok: false; skip: ImageSkip };
-
-export type PoolReply = { id: number; ok: true } | { id: number; ok: false; skip: ImageSkip };
+/** For each requested path, in order: null when its pixels are in its slot, else why it was skipped. */
+export interface PoolReply {
+  id: number;
+  skips: (ImageSkip | null)[];
+}
 
 export interface PoolOptions {
   /** Worker count; default: one fewer than the cores (at least 1), at most 4. */
@@ -33,15 +41,10 @@ export interface PoolOptions {
 
 export class PreprocessPool {
   readonly #workers: Worker[];
-  readonly #load: number[];
   readonly #pending = new Map<
     number,
-    { worker: number; resolve: (p: PoolReply) => void; reject: (e: Error) => void }
+    { worker: number; resolve: (skips: (ImageSkip | null)[]) => void; reject: (e: Error) => void }
   >();
-  readonly #config: ClipImageConfig;
-  readonly #maxPixels?: number;
-  // Workers write pixels straight into these slots: no per-image buffer crosses threads, so memory stays flat
-  // however many images go through.
   readonly #shared: SharedArrayBuffer;
   readonly #perImage: number;
   readonly #slots: number;
@@ -51,44 +54,62 @@ export class PreprocessPool {
   constructor(config: ClipImageConfig, opts: PoolOptions) {
     const n = opts.workers ?? Math.min(4, Math.max(1, (navigator.hardwareConcurrency ?? 2) - 1));
     if (!Number.isInteger(n) || n < 1) throw new Error(`worker count must be a positive integer, got ${n}`);
-    this.#config = config;
-    this.#maxPixels = opts.maxPixels;
+    if (!Number.isInteger(opts.slots) || opts.slots < 1) throw new Error(`slots must be a positive integer`);
     this.#perImage = opts.perImage;
     this.#slots = opts.slots;
     this.#shared = new SharedArrayBuffer(opts.slots * opts.perImage * 4);
-    this.#load = new Array(n).fill(0);
+    const init: PoolInit = {
+      shared: this.#shared,
+      perImage: opts.perImage,
+      config,
+      maxPixels: opts.maxPixels,
+    };
     this.#workers = Array.from({ length: n }, (_, i) => {
       const w = new Worker(new URL("./preprocess_worker.ts", import.meta.url), { type: "module" });
-      w.onmessage = (e: MessageEvent<PoolReply>) => this.#settle(i, e.data);
-      w.postMessage({ shared: this.#shared } satisfies PoolInit);
+      w.onmessage = (e: MessageEvent<PoolReply>) => this.#settle(e.data);
       w.onerror = (e: ErrorEvent) => {
         e.preventDefault();
         this.#fail(i, new Error(`image preprocessing worker crashed: ${e.message}`));
       };
+      w.postMessage(init);
       return w;
     });
   }
 
-  /** Decodes and preprocesses one file into `slot`; resolves with the pixels or the reason it was skipped. */
-  process(path: string, slot: number): Promise<Prepared> {
+  /** How many workers share the work of each batch. */
+  get workers(): number {
+    return this.#workers.length;
+  }
+
+  /**
+   * Decodes and preprocesses `paths` into slots `slot`, `slot + 1`, …, split evenly over the workers.
+   * Resolves, per path in order, with null (pixels ready: read them with `pixels(slot + i)`) or the reason
+   * the file was skipped.
+   */
+  prepare(paths: readonly string[], slot: number): Promise<(ImageSkip | null)[]> {
     if (this.#closed) return Promise.reject(new Error("the preprocessing pool is closed"));
+    if (!Number.isInteger(slot) || slot < 0 || slot + paths.length > this.#slots) {
+      throw new Error(`slots ${slot}..${slot + paths.length - 1} are outside the pool's ${this.#slots}`);
+    }
+    const per = Math.ceil(paths.length / this.#workers.length);
+    const parts: Promise<(ImageSkip | null)[]>[] = [];
+    for (let w = 0; w * per < paths.length; w++) {
+      const id = this.#nextId++;
+      const request: PoolRequest = { id, paths: paths.slice(w * per, (w + 1) * per), slot: slot + w * per };
+      parts.push(
+        new Promise((resolve, reject) => {
+          this.#pending.set(id, { worker: w, resolve, reject });
+          this.#workers[w].postMessage(request);
+        }),
+      );
+    }
+    return parts.length === 1 ? parts[0] : Promise.all(parts).then((p) => p.flat());
+  }
+
+  /** The pixels in `slot`: a view of the shared buffer, valid until that slot is prepared again. */
+  pixels(slot: number): Float32Array {
     if (!Number.isInteger(slot) || slot < 0 || slot >= this.#slots) throw new Error(`no slot ${slot}`);
-    const worker = this.#load.indexOf(Math.min(...this.#load));
-    const id = this.#nextId++;
-    this.#load[worker]++;
-    const offset = slot * this.#perImage;
-    const request: PoolRequest = {
-      id,
-      path,
-      config: this.#config,
-      maxPixels: this.#maxPixels,
-      offset,
-    };
-    const pixels = new Float32Array(this.#shared, offset * 4, this.#perImage);
-    return new Promise((resolve, reject) => {
-      this.#pending.set(id, { worker, resolve: (r) => resolve(r.ok ? { ok: true, pixels } : r), reject });
-      this.#workers[worker].postMessage(request);
-    });
+    return new Float32Array(this.#shared, slot * this.#perImage * 4, this.#perImage);
   }
 
   close(): void {
@@ -99,12 +120,11 @@ export class PreprocessPool {
     this.#pending.clear();
   }
 
-  #settle(worker: number, reply: PoolReply): void {
+  #settle(reply: PoolReply): void {
     const p = this.#pending.get(reply.id);
     if (!p) return;
     this.#pending.delete(reply.id);
-    this.#load[worker]--;
-    p.resolve(reply);
+    p.resolve(reply.skips);
   }
 
   #fail(worker: number, error: Error): void {

@@ -1,40 +1,51 @@
 // Worker side of PreprocessPool: decodes and preprocesses images off the main thread, which onnxruntime-node
 // blocks while a batch runs.
-import { loadImage } from "../io/image.ts";
+import { type ImageSkip, loadImage, type RgbImage } from "../io/image.ts";
 import { preprocessImage } from "../clip/image_processor.ts";
+import { release } from "../io/release.ts";
 import type { PoolInit, PoolReply, PoolRequest } from "./preprocess_pool.ts";
 
 const scope = self as unknown as {
   onmessage: ((e: MessageEvent<PoolRequest | PoolInit>) => void) | null;
-  postMessage(message: PoolReply, transfer?: Transferable[]): void;
+  postMessage(message: PoolReply): void;
 };
 
+let init: PoolInit | undefined;
 let pixels: Float32Array | undefined;
 
-// One image at a time: the pool already keeps every worker busy, and decoding many at once only holds more
-// decoded images in memory.
+// Requests run one after another, one image at a time: the pool already keeps every worker busy, and decoding
+// many at once only holds more decoded images in memory.
 let chain: Promise<void> = Promise.resolve();
 
 scope.onmessage = (e) => {
   const data = e.data;
   if ("shared" in data) {
+    init = data;
     pixels = new Float32Array(data.shared);
     return;
   }
   chain = chain.then(() => handle(data));
 };
 
-async function handle({ id, path, config, maxPixels, offset }: PoolRequest): Promise<void> {
-  const loaded = await loadImage(path, { maxPixels });
-  if (!loaded.ok) return scope.postMessage({ id, ok: false, skip: loaded.skip });
+async function handle({ id, paths, slot }: PoolRequest): Promise<void> {
+  const skips: (ImageSkip | null)[] = [];
+  for (let i = 0; i < paths.length; i++) skips.push(await prepare(paths[i], (slot + i) * init!.perImage));
+  scope.postMessage({ id, skips });
+}
+
+async function prepare(path: string, offset: number): Promise<ImageSkip | null> {
+  // Any failure is this file's skip, never the worker's end: a rejected chain would stall every later batch.
+  let image: RgbImage | undefined;
   try {
-    preprocessImage(loaded.image, config, pixels!, offset);
+    const loaded = await loadImage(path, { maxPixels: init!.maxPixels });
+    if (!loaded.ok) return loaded.skip;
+    image = loaded.image;
+    preprocessImage(image, init!.config, pixels!, offset);
+    return null;
   } catch (err) {
-    return scope.postMessage({
-      id,
-      ok: false,
-      skip: { code: "unprocessable", message: (err as Error).message },
-    });
+    return { code: "unprocessable", message: (err as Error).message };
+  } finally {
+    // The full-size decoded image is the biggest allocation per file: free it now, not at a later full GC.
+    if (image) release(image.data);
   }
-  scope.postMessage({ id, ok: true });
 }
