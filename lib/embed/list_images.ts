@@ -1,5 +1,5 @@
 // Finds the images under a folder: recursive, in a stable (sorted) order, by file name extension.
-import { join, relative } from "node:path";
+import { join, sep as SEP } from "node:path";
 import { hasImageExtension } from "../io/image.ts";
 
 /**
@@ -15,24 +15,31 @@ export async function listImageFiles(dir: string): Promise<string[]> {
     throw new Error(`cannot open the image folder ${dir}: ${(e as Error).message}`);
   }
   if (!info.isDirectory) throw new Error(`${dir} is not a folder`);
+  // Relative keys are built while walking (no path.relative per comparison): listing thousands of files then
+  // leaves little garbage in V8's heap, which a long embedding run would otherwise carry to its end.
   const found: string[] = [];
-  await walk(dir, found);
-  return found.sort((a, b) => compare(relative(dir, a), relative(dir, b)));
+  await walk(dir, "", found);
+  found.sort(compare);
+  // join() per file would leave each path a chain of string pieces several times its length.
+  const base = join(dir, ".");
+  const prefix = base === "." ? "" : base.endsWith(SEP) ? base : base + SEP;
+  return found.map((key) => prefix + key);
 }
 
-async function walk(dir: string, found: string[]): Promise<void> {
+async function walk(root: string, rel: string, found: string[]): Promise<void> {
+  const dir = rel ? join(root, rel) : root;
   for await (const entry of Deno.readDir(dir)) {
     if (entry.name.startsWith(".")) continue;
-    const path = join(dir, entry.name);
+    const key = rel ? `${rel}${SEP}${entry.name}` : entry.name;
     if (entry.isDirectory) {
-      await walk(path, found);
+      await walk(root, key, found);
     } else if (hasImageExtension(entry.name)) {
       if (entry.isSymlink) {
-        const target = await Deno.stat(path).catch(() => undefined);
+        const target = await Deno.stat(join(root, key)).catch(() => undefined);
         // A broken link still counts, so the user sees it reported as unreadable.
         if (target?.isDirectory) continue;
       }
-      found.push(path);
+      found.push(key);
     }
   }
 }

@@ -23,6 +23,12 @@ Deno.test("listImageFiles walks folders recursively, sorted, by extension, skipp
     }
     const found = (await listImageFiles(dir)).map((p) => relative(dir, p));
     assertEquals(found, ["a.png", "b/c/d.webp", "b/e.gif", "b/x.jpeg", "z.JPG"]);
+    // Paths come out as join(folder, relative path) would write them, however the folder is spelled.
+    const joined = found.map((f) => join(dir, f));
+    assertEquals(await listImageFiles(dir + "/"), joined);
+    assertEquals(await listImageFiles(join(dir, "b", "..")), joined);
+    const rel = relative(Deno.cwd(), dir);
+    assertEquals(await listImageFiles(rel), found.map((f) => join(rel, f)));
     await rejects(listImageFiles(join(dir, "a.png")), /is not a folder/);
     await rejects(listImageFiles(join(dir, "missing")), /cannot open the image folder/);
   } finally {
