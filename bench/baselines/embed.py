@@ -2,6 +2,7 @@
 CLIPVisionModelWithProjection, batch 32, over every image in a folder. Usage: embed.py MODEL_DIR SRC THREADS."""
 
 import json
+import resource
 import sys
 import time
 from pathlib import Path
@@ -24,4 +25,5 @@ with torch.no_grad():
         embeds = model(pixel_values=pixels).image_embeds
         total = embeds.sum(0) if total is None else total + embeds.sum(0)
 seconds = time.perf_counter() - t0
-print(json.dumps({"images": len(files), "seconds": seconds, "images_per_s": len(files) / seconds}))
+peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+print(json.dumps({"images": len(files), "seconds": seconds, "images_per_s": len(files) / seconds, "peak_rss_mb": peak_rss_mb}))
