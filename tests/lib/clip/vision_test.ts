@@ -58,3 +58,25 @@ Deno.test("a folder without onnx/vision_model.onnx is refused by name", async ()
     /no CLIP vision model at .*onnx\/vision_model\.onnx/,
   );
 });
+
+Deno.test("micro-batches give the embeddings of one whole batch; bad micro-batch sizes are refused", async () => {
+  const n = 11;
+  const pixels = new Float32Array(n * 3 * 64 * 64).map((_, i) => Math.sin(i * 0.37));
+  const whole = await openClipVision(CLIP, { microBatch: Infinity });
+  const three = await openClipVision(CLIP, { microBatch: 3 });
+  const byDefault = await openClipVision(CLIP);
+  try {
+    const a = await whole.embed(pixels, n, 64, 64);
+    assertEquals(a.length, n * 16);
+    for (const v of [three, byDefault]) {
+      const b = await v.embed(pixels, n, 64, 64);
+      if (!(maxAbsDiff(a, b) <= 1e-6)) {
+        throw new Error(`micro-batched embeddings differ by ${maxAbsDiff(a, b)}`);
+      }
+    }
+    await rejects(whole.embed(pixels.subarray(0, 0), 0, 64, 64), /batch must be a positive integer/);
+  } finally {
+    await Promise.all([whole.release(), three.release(), byDefault.release()]);
+  }
+  await rejects(openClipVision(CLIP, { microBatch: 0 }), /micro-batch size must be at least 1/);
+});
