@@ -1,31 +1,17 @@
 // gen_embedding.ts run as a subprocess, as users run it, in temporary folders.
 import { deepStrictEqual as assertEquals, match as assertMatch, ok as assert } from "node:assert";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import sharp from "sharp";
 import { readEmbedding } from "../lib/io/embedding.ts";
 import { assertClose, FIXTURES, readRef, refs } from "./fixtures.ts";
 import { pngHeader } from "./lib/io/crafted_png.ts";
+import { type CliRun, ROOT, runCli } from "./run_cli.ts";
 
-const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const CLI = join(ROOT, "gen_embedding.ts");
 const CLIP = join(FIXTURES, "models", "tiny-sd1-clip");
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function run(args: string[], cwd: string): Promise<Run> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--frozen", "-A", CLI, ...args],
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function run(args: string[], cwd: string): Promise<CliRun> {
+  return runCli("gen_embedding.ts", args, { cwd });
 }
 
 async function withTemp(fn: (dir: string) => Promise<void>): Promise<void> {

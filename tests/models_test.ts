@@ -3,18 +3,10 @@
 import { join } from "node:path";
 import { MODELS } from "./fixtures.ts";
 import { readTree, startFakeHub } from "./lib/models/fake_hub.ts";
+import { runCli } from "./run_cli.ts";
 
-const CLI = join(import.meta.dirname!, "..", "models.ts");
-
-async function run(args: string[], env: Record<string, string> = {}) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", CLI, ...args],
-    env: { NO_COLOR: "1", ...env },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const dec = new TextDecoder();
-  return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+function run(args: string[], env: Record<string, string> = {}) {
+  return runCli("models.ts", args, { env });
 }
 
 Deno.test("models list: the embedded demo and its CLIP pair, usable, with the demo's hash", async () => {

@@ -1,18 +1,10 @@
 // The personalize CLI, run as a user would.
 import { join } from "node:path";
 import { FIXTURES, MODELS } from "./fixtures.ts";
+import { runCli } from "./run_cli.ts";
 
-async function run(args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(FIXTURES, "..", "..", "personalize.ts"), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+function run(args: string[]) {
+  return runCli("personalize.ts", args);
 }
 
 const base = [

@@ -1,30 +1,20 @@
 // The txt2img and img2img CLIs as subprocesses in temp folders: PNGs whose infotext reads back field for field,
 // A1111 numbering, the --json report, and bad input refused with one clear line and no image written.
 import { deepStrictEqual as assertEquals } from "node:assert";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { readPngParameters } from "../lib/io/png.ts";
 import { parseInfotext } from "../lib/io/infotext.ts";
 import { loadImage } from "../lib/io/image.ts";
 import { FIXTURES, MODELS } from "./fixtures.ts";
 import { linkFixture } from "./lib/models/model_dirs.ts";
+import { runCli } from "./run_cli.ts";
 
-const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 const SD1 = join(MODELS, "tiny-sd1");
 const CLIP = join(MODELS, "tiny-sd1-clip");
 const SMALL = ["--H", "32", "--W", "48", "--ddim_steps", "3", "--n_samples", "1", "--n_iter", "1"];
 
-async function run(cli: "txt2img" | "img2img", args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", join(ROOT, `${cli}.ts`), ...args],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+function run(cli: "txt2img" | "img2img", args: string[]) {
+  return runCli(`${cli}.ts`, args);
 }
 
 async function files(dir: string): Promise<string[]> {
