@@ -41,7 +41,14 @@ export function startFakeHub(repos: Record<string, FakeRepo>, faults: Faults = {
     for (const [path, bytes] of r.files) if (isLfs(path)) byHash.set(sha256(bytes), { repo, path, bytes });
   }
 
-  function denied(r: FakeRepo, req: Request): Response | undefined {
+  /** The hub's answer when `r` is missing (404) or its token is not presented (401); undefined to go on. */
+  function refuse(r: FakeRepo | undefined, req: Request): Response | undefined {
+    if (!r) {
+      return new Response("Repository not found", {
+        status: 404,
+        headers: { "x-error-code": "RepoNotFound" },
+      });
+    }
     if (!r.token) return undefined;
     const auth = req.headers.get("authorization");
     if (auth !== `Bearer ${r.token}`) {
@@ -104,14 +111,8 @@ export function startFakeHub(repos: Record<string, FakeRepo>, faults: Faults = {
     let m = p.match(/^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/);
     if (m) {
       const r = repos[m[1]];
-      if (!r) {
-        return new Response("Repository not found", {
-          status: 404,
-          headers: { "x-error-code": "RepoNotFound" },
-        });
-      }
-      const no = denied(r, req);
-      if (no) return no;
+      const refused = refuse(r, req);
+      if (refused) return refused;
       if (m[2] !== r.commit && !r.refs.includes(m[2])) {
         return new Response("Invalid rev id", {
           status: 404,
@@ -127,14 +128,8 @@ export function startFakeHub(repos: Record<string, FakeRepo>, faults: Faults = {
     m = p.match(/^\/api\/models\/([^/]+\/[^/]+)\/tree\/([0-9a-f]{40})(?:\/(.*))?$/);
     if (m) {
       const r = repos[m[1]];
-      if (!r) {
-        return new Response("Repository not found", {
-          status: 404,
-          headers: { "x-error-code": "RepoNotFound" },
-        });
-      }
-      const no = denied(r, req);
-      if (no) return no;
+      const refused = refuse(r, req);
+      if (refused) return refused;
       const prefix = m[3] ? `${m[3]}/` : "";
       const all = [...r.files].filter(([path]) => path.startsWith(prefix)).map(([path, bytes]) => ({
         type: "file",
@@ -159,14 +154,8 @@ export function startFakeHub(repos: Record<string, FakeRepo>, faults: Faults = {
     m = p.match(/^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/);
     if (m) {
       const r = repos[m[1]];
-      if (!r) {
-        return new Response("Repository not found", {
-          status: 404,
-          headers: { "x-error-code": "RepoNotFound" },
-        });
-      }
-      const no = denied(r, req);
-      if (no) return no;
+      const refused = refuse(r, req);
+      if (refused) return refused;
       const bytes = r.files.get(m[3]);
       if (!bytes) {
         return new Response("Entry not found", { status: 404, headers: { "x-error-code": "EntryNotFound" } });
