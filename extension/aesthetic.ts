@@ -1,4 +1,4 @@
-// The aesthetic-gradients extension, written against extension/adapter.ts with the A1111 extension's controls,
+// The aesthetic-gradients extension, written against lib/extensions/adapter.ts with the A1111 extension's controls,
 // defaults, alwayson_scripts args order and infotext fields. Its process() personalizes every prompt's
 // conditioning through AestheticPersonalizer (one run serves every step count of an X/Y sweep) and records the
 // similarity at each optimization step for the chart; its tab makes a new embedding from a folder of images.
@@ -7,12 +7,10 @@ import { z } from "zod";
 import { type EmbeddingInfo, listEmbeddings, readEmbedding, validateEmbedding } from "../lib/io/embedding.ts";
 import { aestheticParams } from "../lib/io/infotext.ts";
 import { AESTHETIC_DEFAULTS, type AestheticPersonalizer } from "../lib/personalize/aesthetic.ts";
-import type { Job, JobModel } from "../lib/server/job.ts";
+import type { Job, JobModel } from "../lib/extensions/job.ts";
 import { EmbeddingMaker } from "../lib/server/embedding_maker.ts";
 import { pathIn } from "../lib/server/safe_name.ts";
-import { Island } from "../islands/island.tsx";
-import EmbeddingTab from "../islands/embedding_tab.tsx";
-import type { Extension, Values } from "./adapter.ts";
+import type { Extension, Values } from "../lib/extensions/adapter.ts";
 
 export const AESTHETIC_TITLE = "Aesthetic embeddings";
 export const NO_EMBEDDING = "None";
@@ -127,7 +125,7 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
     tabs: [{
       id: "aesthetic-embedding",
       title: "Create aesthetic embedding",
-      render: (ctx) => Island({ name: "EmbeddingTab", component: EmbeddingTab, props: { base: ctx.base } }),
+      island: { name: "EmbeddingTab", props: (ctx) => ({ base: ctx.base }) },
       routes: (app, _ctx) => embeddingRoutes(app, maker, opts),
     }],
   };

@@ -1,5 +1,5 @@
 // A line chart as inline SVG: the aesthetic similarity at each optimization step, one line per prompt chunk.
-import type { Chart } from "../lib/server/job.ts";
+import type { Chart } from "../lib/extensions/job.ts";
 
 const W = 320;
 const H = 200;

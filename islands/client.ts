@@ -1,13 +1,8 @@
 // The browser entry point (bundled by lib/server/bundle.ts): wires the tab bar and hydrates every island on
 // the page from its server-rendered HTML and props.
 import { h, hydrate } from "preact";
-import type { ComponentType } from "preact";
-import EmbeddingTab from "./embedding_tab.tsx";
-import WebUI from "./webui.tsx";
+import { ISLANDS } from "./registry.ts";
 import { wireTabs } from "./tabs.ts";
-
-// deno-lint-ignore no-explicit-any
-const ISLANDS: Record<string, ComponentType<any>> = { WebUI, EmbeddingTab };
 
 wireTabs();
 for (const el of document.querySelectorAll<HTMLElement>("[data-island]")) {

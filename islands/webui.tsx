@@ -2,8 +2,8 @@
 // "send to txt2img" can move state between tabs. Everything goes through the /sdapi/v1 API the page shares
 // with other clients; extension controls come from the adapter's views.
 import { useEffect, useRef, useState } from "preact/hooks";
-import type { ControlValue, ExtensionView, Values } from "../extension/adapter.ts";
-import type { Chart, Mode } from "../lib/server/job.ts";
+import type { ControlValue, ExtensionView, Values } from "../lib/extensions/adapter.ts";
+import type { Chart, Mode } from "../lib/extensions/job.ts";
 import type { ProgressSnapshot } from "../lib/server/progress.ts";
 import { ChartView } from "./chart.tsx";
 import { showTab } from "./tabs.ts";

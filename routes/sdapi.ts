@@ -10,8 +10,8 @@ import {
   ExtensionInputError,
   type Values,
   valuesFromArgs,
-} from "../extension/adapter.ts";
-import type { JobRequest, Mode } from "../lib/server/job.ts";
+} from "../lib/extensions/adapter.ts";
+import type { JobRequest, Mode } from "../lib/extensions/job.ts";
 import { type GenerationOutput, InputError, type WebUIService } from "../lib/server/service.ts";
 import { Img2ImgRequest, OptionsUpdate, PngInfoRequest, Txt2ImgRequest } from "./schemas.ts";
 import { type FieldError, unprocessable, validBody } from "./validation.ts";

@@ -3,10 +3,11 @@
 import { Hono } from "hono";
 import { renderToString } from "preact-render-to-string";
 import { z } from "zod";
-import { extensionView, type Values, valuesFromInfotext } from "../extension/adapter.ts";
+import { extensionView, type Values, valuesFromInfotext } from "../lib/extensions/adapter.ts";
 import { parseInfotext } from "../lib/io/infotext.ts";
 import type { WebUIService } from "../lib/server/service.ts";
 import { Island } from "../islands/island.tsx";
+import { ISLANDS } from "../islands/registry.ts";
 import WebUI from "../islands/webui.tsx";
 import { STYLE } from "./style.ts";
 import { validBody } from "./validation.ts";
@@ -75,7 +76,11 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
           {svc.extensions.flatMap((e) =>
             (e.tabs ?? []).map((t) => (
               <section key={t.id} data-panel={t.id} hidden class="tab">
-                {t.render({ base: `/extensions/${e.id}` })}
+                <Island
+                  name={t.island.name}
+                  component={ISLANDS[t.island.name]}
+                  props={t.island.props({ base: `/extensions/${e.id}` })}
+                />
               </section>
             ))
           )}

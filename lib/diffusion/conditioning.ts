@@ -15,7 +15,7 @@ export interface PromptConditioning {
 
 /**
  * Rewrites a prompt's conditioning; must return as many values as `z` has. The aesthetic extension passes one
- * built on AestheticPersonalizer.apply. Same shape as the WebUI's ConditioningHook (lib/server/job.ts).
+ * built by AestheticSession.hook; WebUI extensions push theirs onto the job (lib/extensions/job.ts).
  */
 export type ConditioningHook = (c: PromptConditioning) => Promise<Float32Array>;
 

@@ -2,7 +2,7 @@
 // onnxruntime-node blocks the thread it runs on: on the main thread, no progress, interrupt or skip request could
 // be answered until a whole job was done.
 import type { GenerationRequest } from "../diffusion/request.ts";
-import type { Mode } from "./job.ts";
+import type { Mode } from "../extensions/job.ts";
 
 export interface RenderJob {
   type: "render";

@@ -2,7 +2,7 @@
 // conditioning hooks extensions set, reporting steps and previews to the GenerationState and stopping when it
 // says interrupt (the whole job) or skip (the current image).
 import type { ModelEntry } from "../models/inspect.ts";
-import type { ConditioningHook, JobRequest, Mode } from "./job.ts";
+import type { ConditioningHook, JobRequest, Mode } from "../extensions/job.ts";
 import type { GenerationState } from "./progress.ts";
 
 export interface RenderInput {

@@ -1,7 +1,7 @@
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert";
 import { join } from "node:path";
 import { Hono } from "hono";
-import { checkChoices, defaultValues, valuesFromArgs, valuesFromInfotext } from "../../extension/adapter.ts";
+import { checkChoices, defaultValues, valuesFromArgs, valuesFromInfotext } from "../../lib/extensions/adapter.ts";
 import { AESTHETIC_TITLE, aestheticExtension, NO_EMBEDDING } from "../../extension/aesthetic.ts";
 import { promptChunks } from "../../lib/clip/chunks.ts";
 import { ClipTextEncoder } from "../../lib/clip/text_encoder.ts";
@@ -9,7 +9,7 @@ import { ClipTokenizer } from "../../lib/clip/tokenizer.ts";
 import { formatInfotext, parseInfotext } from "../../lib/io/infotext.ts";
 import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR, EMBEDDINGS_DIR } from "../../lib/models/defaults.ts";
 import { AestheticPersonalizer } from "../../lib/personalize/aesthetic.ts";
-import type { ConditioningHook, Job, JobRequest } from "../../lib/server/job.ts";
+import type { ConditioningHook, Job, JobRequest } from "../../lib/extensions/job.ts";
 import { FIXTURES } from "../fixtures.ts";
 
 const REQUEST: JobRequest = {

@@ -8,7 +8,7 @@ import {
   valuesFromArgs,
   valuesFromInfotext,
   valuesFromObject,
-} from "../../extension/adapter.ts";
+} from "../../../lib/extensions/adapter.ts";
 
 const ext: Extension = {
   id: "demo",

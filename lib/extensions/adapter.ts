@@ -2,9 +2,8 @@
 // generation form, a process() hook run before sampling, the infotext fields written and read back, the order
 // of alwayson_scripts args, optional tabs with their own routes, and X/Y grid axes.
 import type { Hono } from "hono";
-import type { VNode } from "preact";
 import { z } from "zod";
-import type { Job } from "../lib/server/job.ts";
+import type { Job } from "./job.ts";
 
 interface ControlBase {
   /** Stable id: the form field name and the key in saved values. */
@@ -72,7 +71,11 @@ export interface TabContext {
 export interface ExtensionTab {
   id: string;
   title: string;
-  render: (ctx: TabContext) => VNode;
+  /**
+   * The island that draws the tab, by its name in the islands registry (islands/registry.ts), and its props.
+   * Named, not imported, so an extension does not depend on the page's components.
+   */
+  island: { name: string; props: (ctx: TabContext) => Record<string, unknown> };
   /** Mounts the tab's routes on a sub-app served under ctx.base. */
   routes?: (app: Hono, ctx: TabContext) => void;
 }

@@ -1,5 +1,6 @@
 // One generation as extensions see it: the validated request, the loaded model, and the places an extension
 // hooks into (conditioning), reports to (infotext fields, charts) or reads shared work from (an X/Y sweep).
+import type { ConditioningHook } from "../diffusion/conditioning.ts";
 import type { ParamValue } from "../io/infotext.ts";
 
 export type Mode = "txt2img" | "img2img";
@@ -25,15 +26,8 @@ export interface JobRequest {
   model: string;
 }
 
-/** A prompt's conditioning on its way to the UNet: chunks × 77 × hidden, and the token ids of each chunk. */
-export interface ConditioningInput {
-  z: Float32Array;
-  chunkIds: Int32Array[];
-  /** True for the negative (unconditional) prompt. */
-  negative: boolean;
-}
-
-export type ConditioningHook = (c: ConditioningInput) => Promise<Float32Array>;
+/** The pipeline's own hook type: extensions rewrite a prompt's conditioning on its way to the UNet. */
+export type { ConditioningHook };
 
 /** A line chart shown beside the images (and returned in the API's info). */
 export interface Chart {
