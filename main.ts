@@ -80,7 +80,6 @@ export async function serve(opts: ServeOptions): Promise<Server> {
   service.extensions = [
     aestheticExtension({
       embeddingsDir: opts.embeddingsDir,
-      personalizer: (m) => service.personalizer(m),
       clipDir: () => service.currentClipDir(),
     }),
   ];

@@ -4,23 +4,34 @@
 // similarity at each optimization step for the chart; its tab makes a new embedding from a folder of images.
 import type { Hono } from "hono";
 import { z } from "zod";
-import { type EmbeddingInfo, listEmbeddings, readEmbedding, validateEmbedding } from "../lib/io/embedding.ts";
-import { aestheticParams } from "../lib/io/infotext.ts";
-import { AESTHETIC_DEFAULTS, type AestheticPersonalizer } from "../lib/personalize/aesthetic.ts";
-import type { Job, JobModel } from "../lib/extensions/job.ts";
+import { type EmbeddingInfo, listEmbeddings, readEmbedding } from "../lib/io/embedding.ts";
+import { InputError } from "../lib/io/input_error.ts";
+import type { SessionOptions } from "../lib/onnx/session.ts";
+import { AESTHETIC_DEFAULTS } from "../lib/personalize/aesthetic.ts";
+import {
+  aestheticIsOff,
+  type AestheticSession,
+  AestheticSessionCache,
+  type AestheticSessionOptions,
+} from "../lib/personalize/aesthetic_session.ts";
+import type { Job } from "../lib/extensions/job.ts";
 import { EmbeddingMaker } from "../lib/server/embedding_maker.ts";
 import { pathIn } from "../lib/server/safe_name.ts";
 import type { Extension, Values } from "../lib/extensions/adapter.ts";
 
 export const AESTHETIC_TITLE = "Aesthetic embeddings";
 export const NO_EMBEDDING = "None";
+/** The X/Y axis over the optimization steps (the control's label, as A1111 names axes). */
+const STEPS_AXIS = "Aesthetic steps";
 
 export interface AestheticExtensionOptions {
   embeddingsDir: string;
-  /** The personalizer for a model's CLIP pair (the caller caches it). */
-  personalizer: (model: JobModel) => Promise<AestheticPersonalizer>;
   /** The CLIP pair new embeddings are made with. */
   clipDir: () => string;
+  /** onnxruntime options of the personalization sessions. */
+  session?: SessionOptions;
+  /** Opens (or reuses) the aesthetic session for a job; default: one kept while jobs use the same one. */
+  openSession?: (opts: AestheticSessionOptions) => Promise<AestheticSession>;
 }
 
 /** Values of this extension, typed. */
@@ -53,7 +64,7 @@ export async function findEmbedding(dir: string, name: string): Promise<Embeddin
   pathIn(dir, name, "aesthetic embedding name");
   const { embeddings } = await listEmbeddings(dir);
   const found = embeddings.find((e) => e.name === name);
-  if (!found) throw new Error(`unknown aesthetic embedding ${JSON.stringify(name)}`);
+  if (!found) throw new InputError(`unknown aesthetic embedding ${JSON.stringify(name)}`, "embedding");
   return found;
 }
 
@@ -61,6 +72,8 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
   const names =
     async () => [NO_EMBEDDING, ...(await listEmbeddings(opts.embeddingsDir)).embeddings.map((e) => e.name)];
   const maker = new EmbeddingMaker(opts.embeddingsDir);
+  const sessions = new AestheticSessionCache();
+  const open = opts.openSession ?? ((o: AestheticSessionOptions) => sessions.get(o));
   const d = AESTHETIC_DEFAULTS;
   return {
     id: "aesthetic",
@@ -120,8 +133,9 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
       { key: "Aesthetic text negative", control: "textNegative" },
       { key: "Aesthetic slerp angle", control: "slerpAngle" },
     ],
-    axes: [{ label: "Aesthetic steps", control: "steps", example: "0,2,5,10,20" }],
-    process: (job, values) => process(opts, job, aestheticValues(values)),
+    axes: [{ label: STEPS_AXIS, control: "steps", example: "0,2,5,10,20" }],
+    process: (job, values) => process(opts, open, job, aestheticValues(values)),
+    close: () => sessions.release(),
     tabs: [{
       id: "aesthetic-embedding",
       title: "Create aesthetic embedding",
@@ -131,36 +145,43 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
   };
 }
 
-async function process(opts: AestheticExtensionOptions, job: Job, v: AestheticValues): Promise<void> {
-  // As in the extension: nothing happens without an embedding or with zero steps, lr or weight.
-  if (v.embedding === NO_EMBEDDING || v.steps === 0 || v.lr === 0 || v.weight === 0) return;
-  const info = await findEmbedding(opts.embeddingsDir, v.embedding);
-  const embedding = await readEmbedding(info.path);
-  const personalizer = await opts.personalizer(job.model);
-  validateEmbedding(embedding, personalizer.engine.info.embedDim, job.model.clipDir);
+async function process(
+  opts: AestheticExtensionOptions,
+  open: (o: AestheticSessionOptions) => Promise<AestheticSession>,
+  job: Job,
+  v: AestheticValues,
+): Promise<void> {
+  // "None" is the dropdown's off position; the session owns the other off-switches (zero steps, lr, weight).
+  if (v.embedding === NO_EMBEDDING) return;
   const settings = { ...AESTHETIC_DEFAULTS, ...v };
+  if (aestheticIsOff(settings)) return;
+  const info = await findEmbedding(opts.embeddingsDir, v.embedding);
+  const session = await open({
+    modelDir: job.model.dir,
+    clipDir: job.model.clipDir,
+    clipSkip: job.request.clipSkip,
+    session: opts.session,
+  });
   // An X/Y sweep over the steps shares one optimization run: ask for every value each time (then cached).
-  const sweep = job.sweep?.axis === "Aesthetic steps" ? job.sweep.values : [];
+  const sweep = job.sweep?.axis === STEPS_AXIS ? job.sweep.values : [];
   let charted = false;
-  job.conditioningHooks.push(async ({ z, chunkIds, negative }) => {
-    job.status(`Aesthetic optimization (${v.steps} steps)${negative ? ", negative prompt" : ""}`);
-    const result = await personalizer.apply(z, chunkIds, embedding.data, settings, sweep);
-    job.status(null);
-    if (!negative && !charted && result.similarity.length > 0) {
+  const aesthetic = session.hook({ name: v.embedding, embedding: await readEmbedding(info.path) }, settings, {
+    sweep,
+    onStatus: (text) => job.status(text),
+    onSimilarity: (similarity) => {
+      if (charted || similarity.length === 0) return;
       charted = true;
       job.charts.push({
         title: `Aesthetic similarity (${v.embedding})`,
         xLabel: "optimization step",
         yLabel: "cos(text, embedding)",
-        series: result.similarity.map((s, i) => ({
-          label: `chunk ${i + 1}`,
-          values: s.slice(0, v.steps + 1),
-        })),
+        series: similarity.map((values, i) => ({ label: `chunk ${i + 1}`, values })),
       });
-    }
-    return result.conditioning.get(v.steps)!;
+    },
   });
-  job.extraParams.push(...aestheticParams(v));
+  if (!aesthetic) return;
+  job.conditioningHooks.push(aesthetic.hook);
+  job.extraParams.push(...aesthetic.params);
 }
 
 const CreateBody = z.object({

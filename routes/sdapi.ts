@@ -12,7 +12,8 @@ import {
   valuesFromArgs,
 } from "../lib/extensions/adapter.ts";
 import type { JobRequest, Mode } from "../lib/extensions/job.ts";
-import { type GenerationOutput, InputError, type WebUIService } from "../lib/server/service.ts";
+import { InputError } from "../lib/io/input_error.ts";
+import { type GenerationOutput, type WebUIService } from "../lib/server/service.ts";
 import { Img2ImgRequest, OptionsUpdate, PngInfoRequest, Txt2ImgRequest } from "./schemas.ts";
 import { type FieldError, unprocessable, validBody } from "./validation.ts";
 
@@ -212,7 +213,7 @@ export function sdapiRoutes(svc: WebUIService): Hono {
     } catch (e) {
       if (e instanceof FieldsError) return unprocessable(c, e.detail);
       if (e instanceof InputError) {
-        return unprocessable(c, [{ loc: ["body", ...e.field], msg: e.message, type: "value_error" }]);
+        return unprocessable(c, [{ loc: ["body", ...e.loc], msg: e.message, type: "value_error" }]);
       }
       console.error(e);
       return c.json({ error: "generation failed", detail: (e as Error).message }, 500);
@@ -264,7 +265,7 @@ export function sdapiRoutes(svc: WebUIService): Hono {
       await svc.setOptions(body.value);
     } catch (e) {
       if (e instanceof InputError) {
-        return unprocessable(c, [{ loc: ["body", ...e.field], msg: e.message, type: "value_error" }]);
+        return unprocessable(c, [{ loc: ["body", ...e.loc], msg: e.message, type: "value_error" }]);
       }
       throw e;
     }

@@ -26,7 +26,13 @@ const LIB_RANKS = [["io", "onnx"], ["clip", "models"], ["embed", "personalize"],
   "server",
 ]];
 /** Imports that must never be, whatever the ranks say: [from folder, to folder, why]. */
-const NEVER: [string, string, string][] = [];
+const NEVER: [string, string, string][] = [
+  [
+    "lib/server",
+    "lib/personalize",
+    "the web service runs extensions; the aesthetic engine belongs to the extension",
+  ],
+];
 
 export interface Import {
   from: string;
@@ -97,4 +103,5 @@ Deno.test("the check sees an upward import", () => {
   ]);
   assertEquals(violations([{ from: "extension/aesthetic.ts", to: "islands/island.tsx" }]).length, 1);
   assertEquals(violations([{ from: "lib/io/png.ts", to: "lib/server/job.ts" }]).length, 1);
+  assertEquals(violations([{ from: "lib/server/service.ts", to: "lib/personalize/aesthetic.ts" }]).length, 1);
 });

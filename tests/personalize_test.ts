@@ -39,9 +39,21 @@ Deno.test("personalize --json reports the similarity at each step and the condit
 
 Deno.test("personalize names both dimensions when the embedding does not fit the CLIP pair", async () => {
   const r = await run([...base, "--embedding", join(FIXTURES, "embeddings", "vitl-f16-768.pt")]);
-  if (r.code === 0 || !/768-d but the CLIP pair .* is 16-d/.test(r.stderr)) {
+  if (r.code === 0 || !/embedding has 768 dimensions but the CLIP pair .* expects 16/.test(r.stderr)) {
     throw new Error(`${r.code} ${r.stderr}`);
   }
+});
+
+Deno.test("with --steps 0, personalize reports the starting similarity and changes nothing", async () => {
+  const r = await run(["--prompt", "a cat", "--steps", "0", "--json"]);
+  if (r.code !== 0) throw new Error(r.stderr);
+  const report = JSON.parse(r.stdout);
+  const two = JSON.parse((await run(["--prompt", "a cat", "--steps", "2", "--json"])).stdout);
+  // The forward graph and the gradient graph compute it in a different order: equal to float32 rounding.
+  if (report.similarity.length !== 1 || Math.abs(report.similarity[0] - two.similarity[0]) > 1e-6) {
+    throw new Error(`${r.stdout} vs ${JSON.stringify(two.similarity)}`);
+  }
+  if (report.conditioning_delta_l2 !== 0) throw new Error(r.stdout);
 });
 
 Deno.test("personalize refuses negative steps", async () => {

@@ -3,22 +3,26 @@
 // --aesthetic_embedding) plus --model --clip --sampler --negative --aesthetic_weight --json (img2img: --init-img
 // --strength). Every input is checked before a model runs; images are written only when the whole job
 // succeeded, each as a PNG with A1111's infotext, through a temporary file and a rename.
-import { basename, dirname, extname, isAbsolute, join, relative, resolve } from "node:path";
+import { basename, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import sharp from "sharp";
 import { loadImage, type RgbImage } from "../io/image.ts";
-import { readEmbedding, validateEmbedding } from "../io/embedding.ts";
-import { aestheticParams, formatInfotext, type ParamValue } from "../io/infotext.ts";
+import { readEmbedding } from "../io/embedding.ts";
+import { formatInfotext, type ParamValue } from "../io/infotext.ts";
 import { withPngTexts, writeFileAtomic } from "../io/png.ts";
-import { DEFAULT_CLIP_DIR, DEFAULT_EMBEDDING, DEFAULT_MODEL_DIR, MODELS_DIR } from "../models/defaults.ts";
+import { DEFAULT_EMBEDDING, DEFAULT_MODEL_DIR, MODELS_DIR } from "../models/defaults.ts";
 import { DEVICE_ARG_OPTIONS, deviceFromArgs, sessionOptions } from "../models/device.ts";
 import { inspectModelDir } from "../models/inspect.ts";
 import { modelSha256, shortHash } from "../models/model_hash.ts";
-import { chooseClip, listModels } from "../models/registry.ts";
-import { AESTHETIC_DEFAULTS, AestheticPersonalizer } from "../personalize/aesthetic.ts";
-import { pairLayer, textLayers } from "../personalize/sources.ts";
+import { clipDirFor } from "../models/registry.ts";
+import { AESTHETIC_DEFAULTS, type AestheticSettings } from "../personalize/aesthetic.ts";
+import {
+  type AestheticHook,
+  aestheticIsOff,
+  AestheticSession,
+  checkAestheticSettings,
+} from "../personalize/aesthetic_session.ts";
 import { generate, type GenerationRequest, type GenerationResult } from "./pipeline.ts";
-import type { ConditioningHook } from "./conditioning.ts";
 import { resolveRequest } from "./request.ts";
 import { SdModel } from "./sd_model.ts";
 
@@ -78,64 +82,36 @@ function samplerName(values: { plms: boolean; ddim: boolean; sampler?: string })
   return values.sampler ?? (values.plms ? "PLMS" : "DDIM");
 }
 
-interface Aesthetic {
-  steps: number;
-  lr: number;
-  weight: number;
-  embeddingPath: string;
-}
-
+/** The personalization of a run: its hook and infotext fields, and the similarity the hook saw. */
 interface Personalization {
-  hook: ConditioningHook;
-  params: [string, string][];
+  aesthetic: AestheticHook;
   /** Per prompt chunk, cos(text, embedding) before each step and after the last (the positive prompt's). */
   similarity: number[][];
-  release(): Promise<void>;
+  session: AestheticSession;
 }
 
-async function matchingClip(model: string): Promise<string> {
-  const entry = await inspectModelDir(model);
-  if (!entry) throw new Error(`${model} is not a model folder (no model_index.json)`);
-  const { models } = await listModels([MODELS_DIR, dirname(model)], { hash: false });
-  const clip = chooseClip(entry, models);
-  if (!clip) throw new Error(`no CLIP pair fits ${model}: pass --clip DIR`);
-  return clip.path;
-}
-
+/** The aesthetic hook for the run, or undefined when the settings switch personalization off. */
 async function personalization(
-  model: SdModel,
-  clipDir: string,
-  a: Aesthetic,
+  modelDir: string,
+  clip: string | undefined,
+  embeddingPath: string,
+  settings: AestheticSettings,
   session: ReturnType<typeof sessionOptions>,
-): Promise<Personalization> {
-  const embedding = await readEmbedding(a.embeddingPath);
-  const layer = pairLayer(
-    textLayers(join(model.dir, "text_encoder", "config.json")),
-    textLayers(join(clipDir, "config.json")),
-    1,
-    "clip",
-  );
-  const personalizer = await AestheticPersonalizer.load(clipDir, model.tokenizer, { layer, session });
+): Promise<Personalization | undefined> {
+  if (aestheticIsOff(settings)) return undefined;
+  const embedding = await readEmbedding(embeddingPath);
+  const s = await AestheticSession.open({ modelDir, clipDir: clip ?? await clipDirFor(modelDir), session });
   try {
-    validateEmbedding(embedding, personalizer.engine.info.embedDim, `the CLIP pair ${clipDir}`);
+    const seen: { similarity: number[][] } = { similarity: [] };
+    const name = basename(embeddingPath, extname(embeddingPath));
+    const aesthetic = s.hook({ name, embedding }, settings, {
+      onSimilarity: (sim) => (seen.similarity = sim),
+    })!;
+    return Object.assign(seen, { aesthetic, session: s });
   } catch (e) {
-    await personalizer.release();
+    await s.release();
     throw e;
   }
-  const settings = { ...AESTHETIC_DEFAULTS, steps: a.steps, lr: a.lr, weight: a.weight };
-  const name = basename(a.embeddingPath, extname(a.embeddingPath));
-  const out: Personalization = {
-    similarity: [],
-    params: aestheticParams({ ...settings, embedding: name }),
-    // As the paper's encoder and the A1111 extension do, every prompt text is personalized, the negative too.
-    hook: async ({ z, chunkIds, negative }) => {
-      const result = await personalizer.apply(z, chunkIds, embedding.data, settings);
-      if (!negative) out.similarity = result.similarity;
-      return result.conditioning.get(a.steps)!;
-    },
-    release: () => personalizer.release(),
-  };
-  return out;
 }
 
 /** The next free A1111-style number in a folder: one more than the largest NNNNN- prefix there. */
@@ -186,17 +162,18 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
   }
   if (mode === "img2img" && values["init-img"] === undefined) throw new Error("--init-img FILE is required");
 
-  const aesthetic: Aesthetic = {
+  const settings: AestheticSettings = {
+    ...AESTHETIC_DEFAULTS,
     steps: num(values, "aesthetic_steps"),
     lr: num(values, "aesthetic_lr"),
     weight: num(values, "aesthetic_weight"),
-    embeddingPath: values.aesthetic_embedding ?? DEFAULT_EMBEDDING,
   };
-  if (!Number.isInteger(aesthetic.steps) || aesthetic.steps < 0) {
-    throw new Error(`--aesthetic_steps must be a whole number ≥ 0, got ${values.aesthetic_steps}`);
-  }
-  if (aesthetic.lr < 0) throw new Error(`--aesthetic_lr must be ≥ 0, got ${values.aesthetic_lr}`);
-  const personalize = aesthetic.steps > 0 && aesthetic.lr > 0 && aesthetic.weight !== 0;
+  checkAestheticSettings(settings, {
+    steps: "--aesthetic_steps",
+    lr: "--aesthetic_lr",
+    weight: "--aesthetic_weight",
+  });
+  const embeddingPath = values.aesthetic_embedding ?? DEFAULT_EMBEDDING;
 
   let initImage: RgbImage | undefined;
   if (mode === "img2img") {
@@ -234,13 +211,10 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSigint);
   try {
-    if (personalize) {
-      const clipDir = values.clip ?? (values.model ? await matchingClip(modelDir) : DEFAULT_CLIP_DIR);
-      p = await personalization(model, clipDir, aesthetic, session);
-    }
+    p = await personalization(modelDir, values.clip, embeddingPath, settings, session);
     const progress = !values.json && Deno.stderr.isTerminal();
     result = await generate(model, request, {
-      conditioning: p ? [p.hook] : [],
+      conditioning: p ? [p.aesthetic.hook] : [],
       control,
       onStep: progress
         ? (s) => {
@@ -251,7 +225,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     });
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
-    await p?.release();
+    await p?.session.release();
     await model.release();
   }
 
@@ -272,7 +246,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
       ["Model", basename(resolve(modelDir))],
       ["Denoising strength", mode === "img2img" ? r.denoisingStrength : undefined],
       ["Eta DDIM", r.sampler.toUpperCase().startsWith("DDIM") && r.eta !== 0 ? r.eta : undefined],
-      ...(p?.params ?? []),
+      ...(p?.aesthetic.params ?? []),
     ];
     const infotext = formatInfotext({ prompt: r.prompt, negativePrompt: r.negativePrompt, params });
     const path = join(outdir, `${String(n++).padStart(5, "0")}-${img.seed}.png`);

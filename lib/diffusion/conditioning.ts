@@ -3,21 +3,10 @@
 // (aesthetic personalization), and the shorter of the two padded with encodings of the empty prompt so both
 // have the same number of tokens.
 import { type ChunkedPrompt, chunkIds, emptyChunk, encodeChunks, promptChunks } from "../clip/chunks.ts";
+import type { ConditioningHook, PromptConditioning } from "../clip/conditioning_hook.ts";
 import type { SdModel } from "./sd_model.ts";
 
-/** One prompt's conditioning: (77·chunks) × hidden, row-major, and the ids of each chunk. */
-export interface PromptConditioning {
-  z: Float32Array;
-  chunkIds: Int32Array[];
-  /** True for the negative prompt (the unconditional side of classifier-free guidance). */
-  negative: boolean;
-}
-
-/**
- * Rewrites a prompt's conditioning; must return as many values as `z` has. The aesthetic extension passes one
- * built by AestheticSession.hook; WebUI extensions push theirs onto the job (lib/extensions/job.ts).
- */
-export type ConditioningHook = (c: PromptConditioning) => Promise<Float32Array>;
+export type { ConditioningHook, PromptConditioning };
 
 export interface PromptPair {
   /** Both tokens × hidden with the same token count. */

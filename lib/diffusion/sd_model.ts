@@ -8,6 +8,7 @@ import { ClipTokenizer } from "../clip/tokenizer.ts";
 import { ClipTextEncoder } from "../clip/text_encoder.ts";
 import { openSession, type Session, type SessionOptions } from "../onnx/session.ts";
 import { inspectModelDir } from "../models/inspect.ts";
+import { SDXL_UNSUPPORTED } from "../models/registry.ts";
 import type { ConfigInput, PredictionType } from "./schedulers/index.ts";
 
 export type SdVersion = "sd1" | "sd2";
@@ -123,7 +124,7 @@ export class SdModel {
     if (entry.kind === "clip") throw new Error(`${dir} is a CLIP pair, not a Stable Diffusion pipeline`);
     if (entry.problems.length > 0) throw new Error(`${dir}: ${entry.problems.join("; ")}`);
     if (entry.kind === "sdxl") {
-      throw new Error(`${dir} is an SDXL pipeline; txt2img/img2img run SD 1.x and 2.x`);
+      throw new Error(`${dir} is an SDXL pipeline: ${SDXL_UNSUPPORTED}`);
     }
     const session = opts.session ?? {};
     const vaeConfig = await readJson(dir, join("vae_decoder", "config.json"));

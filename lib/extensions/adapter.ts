@@ -101,6 +101,8 @@ export interface Extension {
   process(job: Job, values: Values): Promise<void>;
   tabs?: ExtensionTab[];
   axes?: GridAxis[];
+  /** Frees what the extension keeps open between jobs (the server calls it when it shuts down). */
+  close?(): Promise<void>;
 }
 
 export class ExtensionInputError extends Error {

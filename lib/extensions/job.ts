@@ -1,6 +1,6 @@
 // One generation as extensions see it: the validated request, the loaded model, and the places an extension
 // hooks into (conditioning), reports to (infotext fields, charts) or reads shared work from (an X/Y sweep).
-import type { ConditioningHook } from "../diffusion/conditioning.ts";
+import type { ConditioningHook } from "../clip/conditioning_hook.ts";
 import type { ParamValue } from "../io/infotext.ts";
 
 export type Mode = "txt2img" | "img2img";
@@ -24,6 +24,8 @@ export interface JobRequest {
   initImage?: Uint8Array;
   /** A model name from the registry; the default model when empty. */
   model: string;
+  /** A1111's "Clip skip" (1 or 2); the Settings tab's value when absent. */
+  clipSkip?: number;
 }
 
 /** The pipeline's own hook type: extensions rewrite a prompt's conditioning on its way to the UNet. */

@@ -1,8 +1,10 @@
 // The models the app can use: every folder under models/ (and any extra folders) that holds a Stable Diffusion
 // pipeline or a CLIP pair, with its kind, dimensions, short hash and problems; and the rules that pair a
 // checkpoint with a CLIP model and an aesthetic embedding with a CLIP model.
-import { join, resolve } from "node:path";
-import { inspectModelDir, type ModelEntry } from "./inspect.ts";
+import { dirname, join, resolve } from "node:path";
+import { InputError } from "../io/input_error.ts";
+import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR, MODELS_DIR } from "./defaults.ts";
+import { inspectModelDir, type ModelEntry, type ModelKind } from "./inspect.ts";
 import { modelSha256, shortHash } from "./model_hash.ts";
 
 export type { ModelDims, ModelEntry, ModelKind } from "./inspect.ts";
@@ -78,11 +80,21 @@ export async function listModels(dirs: string[], opts: ListOptions = {}): Promis
       if (opts.hash !== false && entry.unetFiles && entry.problems.length === 0) {
         entry.hash = shortHash(await modelSha256(entry.unetFiles, { cacheFile: hashCache }));
       }
+      // Usable means the pipeline can run it: a well-formed SDXL folder is listed, with why it cannot be.
+      entry.problems.push(...pipelineProblems(entry.kind));
       listing.models.push(entry);
     }
   }
   listing.models.sort((a, b) => a.name.localeCompare(b.name));
   return listing;
+}
+
+export const SDXL_UNSUPPORTED =
+  "SDXL is not supported by the pipeline yet (txt2img/img2img run SD 1.x and 2.x)";
+
+/** What the diffusion pipeline cannot run, whatever the folder holds (SdModel.open refuses the same). */
+export function pipelineProblems(kind: ModelKind): string[] {
+  return kind === "sdxl" ? [SDXL_UNSUPPORTED] : [];
 }
 
 /** A model by name (or by its short hash, as A1111 accepts). */
@@ -121,4 +133,18 @@ export function chooseClip(checkpoint: ModelEntry, models: ModelEntry[]): ModelE
     ? usable.find((m) => m.textFingerprint === checkpoint.textFingerprint)
     : undefined;
   return same ?? usable[0];
+}
+
+/**
+ * The CLIP pair for a checkpoint folder, as the CLIs default it: the embedded demo's own pair for the demo,
+ * otherwise chooseClip among the models folder and the checkpoint's siblings.
+ */
+export async function clipDirFor(modelDir: string): Promise<string> {
+  if (resolve(modelDir) === resolve(DEFAULT_MODEL_DIR)) return DEFAULT_CLIP_DIR;
+  const entry = await inspectModelDir(modelDir);
+  if (!entry) throw new InputError(`${modelDir} is not a model folder (no model_index.json)`, "model");
+  const { models } = await listModels([MODELS_DIR, dirname(modelDir)], { hash: false });
+  const clip = chooseClip(entry, models);
+  if (!clip) throw new InputError(`no CLIP pair fits ${modelDir}: pass --clip DIR`, "clip");
+  return clip.path;
 }

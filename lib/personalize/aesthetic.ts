@@ -151,11 +151,16 @@ export class AestheticPersonalizer {
     }
     const steps = [...new Set([settings.steps, ...sweep])].sort((a, b) => a - b);
     const maxSteps = steps.at(-1)!;
-    if (maxSteps === 0 || settings.lr === 0 || settings.weight === 0) {
-      return { conditioning: new Map(steps.map((s) => [s, z.slice()])), similarity: [], deltaL2: 0 };
-    }
     const text = settings.text ? await this.textFeatures(settings.text) : undefined;
     const target = aestheticTarget(embedding, text, settings.slerpAngle, settings.textNegative);
+    if (maxSteps === 0 || settings.lr === 0 || settings.weight === 0) {
+      // Nothing moves, but how close each chunk already is (one forward run) is still worth reporting.
+      const similarity: number[][] = [];
+      for (const ids of chunkIds) {
+        similarity.push((await this.#personalize(ids, target, 0, 0, [])).similarity);
+      }
+      return { conditioning: new Map(steps.map((s) => [s, z.slice()])), similarity, deltaL2: 0 };
+    }
     const runs: CachedRun[] = [];
     for (const ids of chunkIds) runs.push(await this.#personalize(ids, target, settings.lr, maxSteps, steps));
 

@@ -2,14 +2,12 @@
 // through the JobQueue with A1111's progress/interrupt/skip state, lets extensions process each job, runs X/Y
 // sweeps, and writes each image's infotext into its PNG.
 import { join } from "node:path";
-import { ClipTokenizer } from "../clip/tokenizer.ts";
 import { SAMPLER_NAMES } from "../diffusion/schedulers/index.ts";
 import { formatInfotext, type ParamValue } from "../io/infotext.ts";
+import { InputError } from "../io/input_error.ts";
 import { withPngTexts, writeFileAtomic } from "../io/png.ts";
 import { chooseClip, findModel, listModels } from "../models/registry.ts";
 import type { ModelEntry } from "../models/inspect.ts";
-import { AestheticPersonalizer } from "../personalize/aesthetic.ts";
-import { pairLayer, textLayers } from "../personalize/sources.ts";
 import type { Extension, Values } from "../extensions/adapter.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { Chart, ConditioningHook, Job, JobModel, JobRequest, Mode } from "../extensions/job.ts";
@@ -65,24 +63,11 @@ export interface GenerationOutput {
   jobTimestamp: string;
 }
 
-export class InputError extends Error {
-  constructor(message: string, readonly field: string[] = []) {
-    super(message);
-    this.name = "InputError";
-  }
-}
-
-interface Personalizers {
-  key: string;
-  personalizer: AestheticPersonalizer;
-}
-
 export class WebUIService {
   readonly queue = new JobQueue();
   readonly state = new GenerationState();
   extensions: Extension[] = [];
   #models: ModelEntry[] = [];
-  #personalizer: Personalizers | undefined;
 
   private constructor(readonly config: ServiceConfig, public options: WebUIOptions) {}
 
@@ -117,6 +102,15 @@ export class WebUIService {
     return m && m.kind !== "clip" && m.problems.length === 0 ? m : undefined;
   }
 
+  /** Why a model cannot be a checkpoint: not listed, a CLIP pair, or its problems (SDXL among them). */
+  #unusable(name: string, loc: string[]): InputError {
+    const m = findModel(this.#models, name);
+    const known = this.checkpoints().map((c) => c.name).join(", ");
+    if (!m) return new InputError(`unknown model ${JSON.stringify(name)} (known: ${known})`, loc);
+    const why = m.kind === "clip" ? ["it is a CLIP pair, not a Stable Diffusion pipeline"] : m.problems;
+    return new InputError(`${m.name} cannot be used: ${why.join("; ")}`, loc);
+  }
+
   samplers(): readonly string[] {
     return SAMPLER_NAMES;
   }
@@ -135,40 +129,17 @@ export class WebUIService {
 
   async setOptions(update: Partial<WebUIOptions>): Promise<void> {
     if (update.sd_model_checkpoint !== undefined && !this.checkpoint(update.sd_model_checkpoint)) {
-      throw new InputError(`unknown model ${JSON.stringify(update.sd_model_checkpoint)}`, [
-        "sd_model_checkpoint",
-      ]);
+      throw this.#unusable(update.sd_model_checkpoint, ["sd_model_checkpoint"]);
     }
     this.options = { ...this.options, ...update };
     await saveOptions(this.config.settingsFile, this.options);
   }
 
-  /** The personalizer for a model's CLIP pair, kept while consecutive jobs use the same pair and layer. */
-  async personalizer(model: JobModel): Promise<AestheticPersonalizer> {
-    const layer = pairLayer(
-      textLayers(join(model.dir, "text_encoder", "config.json")),
-      textLayers(join(model.clipDir, "config.json")),
-      this.options.CLIP_stop_at_last_layers,
-      "clip",
-    );
-    const key = JSON.stringify([model.dir, model.clipDir, layer]);
-    if (this.#personalizer?.key !== key) {
-      await this.#personalizer?.personalizer.release();
-      this.#personalizer = undefined;
-      const tokenizer = await ClipTokenizer.load(model.dir);
-      const personalizer = await AestheticPersonalizer.load(model.clipDir, tokenizer, {
-        layer,
-        threads: this.config.threads,
-      });
-      this.#personalizer = { key, personalizer };
-    }
-    return this.#personalizer.personalizer;
-  }
-
   /** Queues a generation; resolves when it has run (after every job queued before it). */
-  generate(input: GenerationInput): Promise<GenerationOutput> {
-    const model = this.checkpoint(input.request.model || this.options.sd_model_checkpoint);
-    if (!model) throw new InputError(`unknown model ${JSON.stringify(input.request.model)}`, ["model"]);
+  async generate(input: GenerationInput): Promise<GenerationOutput> {
+    const name = input.request.model || this.options.sd_model_checkpoint;
+    const model = this.checkpoint(name);
+    if (!model) throw this.#unusable(name, ["model"]);
     if (input.mode === "img2img" && model.warnings.some((w) => /encoder/i.test(w))) {
       throw new InputError(`${model.name} cannot do img2img: ${model.warnings.join("; ")}`);
     }
@@ -182,11 +153,14 @@ export class WebUIService {
         throw new InputError("the X/Y grid has no values", ["xy_grid", "values"]);
       }
     }
-    return this.queue.enqueue((id) => this.#run(input, model, id)).result;
+    return await this.queue.enqueue((id) => this.#run(input, model, id)).result;
   }
 
   async #run(input: GenerationInput, model: ModelEntry, queueId: number): Promise<GenerationOutput> {
-    const { request } = input;
+    const request = {
+      ...input.request,
+      clipSkip: input.request.clipSkip ?? this.options.CLIP_stop_at_last_layers,
+    };
     const runs = input.grid?.values.length ?? 1;
     this.state.begin(input.mode, runs * request.batchCount, request.steps);
     const clip = this.clipFor(model);
@@ -236,7 +210,7 @@ export class WebUIService {
           conditioningHooks: hooks,
           state: this.state,
           threads: this.config.threads,
-          clipSkip: this.options.CLIP_stop_at_last_layers,
+          clipSkip: request.clipSkip,
         });
         for (const img of rendered.images) {
           const params: [string, ParamValue][] = [
@@ -248,10 +222,7 @@ export class WebUIService {
             ["Model hash", model.hash],
             ["Model", model.name],
             ["Denoising strength", input.mode === "img2img" ? request.denoisingStrength : undefined],
-            [
-              "Clip skip",
-              this.options.CLIP_stop_at_last_layers > 1 ? this.options.CLIP_stop_at_last_layers : undefined,
-            ],
+            ["Clip skip", request.clipSkip > 1 ? request.clipSkip : undefined],
             ...extraParams,
           ];
           const infotext = formatInfotext({
@@ -299,6 +270,6 @@ export class WebUIService {
   async close(): Promise<void> {
     this.queue.close();
     await this.queue.idle();
-    await this.#personalizer?.personalizer.release();
+    for (const ext of this.extensions) await ext.close?.();
   }
 }

@@ -1,14 +1,19 @@
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert";
 import { join } from "node:path";
 import { Hono } from "hono";
-import { checkChoices, defaultValues, valuesFromArgs, valuesFromInfotext } from "../../lib/extensions/adapter.ts";
+import {
+  checkChoices,
+  defaultValues,
+  valuesFromArgs,
+  valuesFromInfotext,
+} from "../../lib/extensions/adapter.ts";
 import { AESTHETIC_TITLE, aestheticExtension, NO_EMBEDDING } from "../../extension/aesthetic.ts";
 import { promptChunks } from "../../lib/clip/chunks.ts";
 import { ClipTextEncoder } from "../../lib/clip/text_encoder.ts";
 import { ClipTokenizer } from "../../lib/clip/tokenizer.ts";
 import { formatInfotext, parseInfotext } from "../../lib/io/infotext.ts";
 import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR, EMBEDDINGS_DIR } from "../../lib/models/defaults.ts";
-import { AestheticPersonalizer } from "../../lib/personalize/aesthetic.ts";
+import { AestheticSession } from "../../lib/personalize/aesthetic_session.ts";
 import type { ConditioningHook, Job, JobRequest } from "../../lib/extensions/job.ts";
 import { FIXTURES } from "../fixtures.ts";
 
@@ -44,10 +49,11 @@ function job(sweep?: { axis: string; values: number[] }) {
 
 async function setup() {
   const tokenizer = await ClipTokenizer.load(DEFAULT_MODEL_DIR);
-  const personalizer = await AestheticPersonalizer.load(DEFAULT_CLIP_DIR, tokenizer);
+  const session = await AestheticSession.open({ modelDir: DEFAULT_MODEL_DIR, clipDir: DEFAULT_CLIP_DIR });
+  const personalizer = session.personalizer;
   const ext = aestheticExtension({
     embeddingsDir: EMBEDDINGS_DIR,
-    personalizer: () => Promise.resolve(personalizer),
+    openSession: () => Promise.resolve(session),
     clipDir: () => DEFAULT_CLIP_DIR,
   });
   const encoder = await ClipTextEncoder.open(DEFAULT_MODEL_DIR);
@@ -59,7 +65,7 @@ async function setup() {
 Deno.test("the A1111 extension's title, defaults and alwayson_scripts args order", () => {
   const ext = aestheticExtension({
     embeddingsDir: EMBEDDINGS_DIR,
-    personalizer: () => Promise.reject(new Error("unused")),
+    openSession: () => Promise.reject(new Error("unused")),
     clipDir: () => DEFAULT_CLIP_DIR,
   });
   assertEquals(ext.title, "Aesthetic embeddings");
@@ -91,7 +97,7 @@ Deno.test("the A1111 extension's title, defaults and alwayson_scripts args order
 Deno.test("embedding names: listed ones pass, unknown and escaping ones are refused", async () => {
   const ext = aestheticExtension({
     embeddingsDir: EMBEDDINGS_DIR,
-    personalizer: () => Promise.reject(new Error("unused")),
+    openSession: () => Promise.reject(new Error("unused")),
     clipDir: () => DEFAULT_CLIP_DIR,
   });
   await checkChoices(ext, { ...defaultValues(ext), embedding: "tiny-demo" });
@@ -165,7 +171,7 @@ Deno.test("the tab makes an embedding from a folder, with progress, and refuses 
     }
     const ext = aestheticExtension({
       embeddingsDir: dir,
-      personalizer: () => Promise.reject(new Error("unused")),
+      openSession: () => Promise.reject(new Error("unused")),
       clipDir: () => DEFAULT_CLIP_DIR,
     });
     const app = new Hono();

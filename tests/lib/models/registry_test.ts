@@ -12,6 +12,7 @@ import {
   findModel,
   listModels,
   pairingProblems,
+  SDXL_UNSUPPORTED,
 } from "../../../lib/models/registry.ts";
 import { MODELS } from "../../fixtures.ts";
 import { linkFixture } from "./model_dirs.ts";
@@ -110,4 +111,16 @@ Deno.test("pairing and embedding mismatches are named", async () => {
   assertEquals(pairingProblems(sd1, sd1), ["tiny-sd1 is not a CLIP pair (it is a sd1 pipeline)"], "not clip");
   assertEquals(embeddingProblems(768, sd1Clip), ["this embedding is 768-d but the CLIP pair is 16-d"], "emb");
   assertEquals(embeddingProblems(16, sd1Clip), [], "good embedding");
+});
+
+Deno.test("an SDXL folder is listed with why the pipeline cannot run it, so it is not usable", async () => {
+  const tmp = await Deno.makeTempDir();
+  try {
+    await linkFixture("tiny-sdxl", join(tmp, "xl"));
+    const { models } = await listModels([tmp], { hash: false });
+    assertEquals(models.map((m) => [m.name, m.kind, m.problems]), [["xl", "sdxl", [SDXL_UNSUPPORTED]]], "xl");
+    assertEquals(SDXL_UNSUPPORTED.startsWith("SDXL is not supported by the pipeline yet"), true, "plain");
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
 });
