@@ -8,6 +8,7 @@ import type { WebUIService } from "../lib/server/service.ts";
 import { docsRoutes } from "./docs.ts";
 import { sdapiRoutes } from "./sdapi.ts";
 import { uiRoutes } from "./ui.tsx";
+import { inputErrorResponse } from "./validation.ts";
 
 export interface AppOptions {
   /** "user:pass" for HTTP basic authentication of everything. */
@@ -55,8 +56,12 @@ export function createApp(svc: WebUIService, opts: AppOptions): Hono {
     }
   }
   app.route("/", uiRoutes(svc, SCRIPT_URL));
+  // The one place errors become answers: input problems from any layer are 422 naming the field; the rest
+  // are faults of the server, logged, and 500.
   app.onError((e, c) => {
     if (e instanceof HTTPException) return e.getResponse();
+    const input = inputErrorResponse(c, e);
+    if (input) return input;
     console.error(e);
     return c.json({ error: "internal error", detail: e.message }, 500);
   });

@@ -2,6 +2,7 @@
 // AUTOMATIC1111's /sdapi/v1 models so existing clients work; unknown fields are ignored as A1111 ignores them.
 // The OpenAPI document is generated from these (z.toJSONSchema).
 import { z } from "zod";
+import type { JobRequest } from "../lib/extensions/job.ts";
 
 const scriptArgs = z.object({ args: z.array(z.unknown()).default([]) }).meta({
   description: "An always-on script's positional args, in the order of its ui().",
@@ -55,6 +56,57 @@ export const Img2ImgRequest = z.object({
 
 export type Txt2ImgRequest = z.infer<typeof Txt2ImgRequest>;
 export type Img2ImgRequest = z.infer<typeof Img2ImgRequest>;
+export type ApiRequest = Txt2ImgRequest | Img2ImgRequest;
+type ApiField = keyof Txt2ImgRequest | keyof Img2ImgRequest;
+
+/**
+ * The API fields that are job fields (lib/extensions/job.ts JobRequest, the pipeline's request), copied by
+ * this table alone. Every other field is placed in OTHER_FIELDS: a field in neither fails the type check, so
+ * none can be dropped silently.
+ */
+export const JOB_FIELDS = {
+  prompt: "prompt",
+  negative_prompt: "negativePrompt",
+  steps: "steps",
+  cfg_scale: "cfgScale",
+  width: "width",
+  height: "height",
+  seed: "seed",
+  batch_size: "batchSize",
+  n_iter: "batchCount",
+  eta: "eta",
+  denoising_strength: "denoisingStrength",
+} as const satisfies Partial<Record<ApiField, keyof JobRequest>>;
+
+/** What uses each API field that is not copied by JOB_FIELDS. */
+export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, string> = {
+  sampler_name: "the job's sampler, checked against the sampler list",
+  sampler_index: "the job's sampler when sampler_name is absent (A1111's older name)",
+  init_images: "the job's initImage (img2img), decoded from base64",
+  override_settings: "sd_model_checkpoint: the job's model; CLIP_stop_at_last_layers: its Clip skip",
+  override_settings_restore_afterwards: "always true here: overrides apply to the one request",
+  alwayson_scripts: "each extension's values (process() before sampling)",
+  xy_grid: "the X/Y grid: one run per value of an extension's axis",
+  script_name: "refused unless empty: xy_grid runs X/Y sweeps",
+  script_args: "unused (no scripts besides always-on ones)",
+  styles: "echoed in info.styles",
+  send_images: "whether the response carries the images",
+  save_images: "also write the images to the outputs folder",
+  enable_hr: "refused unless false (no hires fix)",
+  mask: "refused unless null (no inpainting)",
+};
+
+/** Where a job field came from in the API, for errors found after the mapping (the pipeline's, the model's). */
+export const API_LOCATION: Record<string, (string | number)[]> = {
+  ...Object.fromEntries(Object.entries(JOB_FIELDS).map(([api, job]) => [job, [api]])),
+  sampler: ["sampler_name"],
+  initImage: ["init_images", 0],
+  model: ["override_settings", "sd_model_checkpoint"],
+  clipSkip: ["override_settings", "CLIP_stop_at_last_layers"],
+  // The pipeline's RequestError names these as people read them.
+  "batch size": ["batch_size"],
+  "batch count": ["n_iter"],
+};
 
 export const GenerationResponse = z.object({
   images: z.array(z.string()).meta({ description: "base64 PNGs, each with its infotext in 'parameters'" }),

@@ -13,11 +13,16 @@ import {
 } from "../lib/extensions/adapter.ts";
 import type { JobRequest, Mode } from "../lib/extensions/job.ts";
 import { InputError } from "../lib/io/input_error.ts";
-import { type GenerationOutput, type WebUIService } from "../lib/server/service.ts";
-import { Img2ImgRequest, OptionsUpdate, PngInfoRequest, Txt2ImgRequest } from "./schemas.ts";
-import { type FieldError, unprocessable, validBody } from "./validation.ts";
-
-type ApiRequest = Txt2ImgRequest | Img2ImgRequest;
+import type { GenerationOutput, WebUIService } from "../lib/server/service.ts";
+import {
+  type ApiRequest,
+  Img2ImgRequest,
+  JOB_FIELDS,
+  OptionsUpdate,
+  PngInfoRequest,
+  Txt2ImgRequest,
+} from "./schemas.ts";
+import { validBody } from "./validation.ts";
 
 /** base64 (or a data: URL) → bytes; undefined when it is not base64. */
 export function decodeBase64Image(s: string): Uint8Array | undefined {
@@ -37,12 +42,6 @@ export function encodeBase64(bytes: Uint8Array): string {
   return btoa(s);
 }
 
-class FieldsError extends Error {
-  constructor(readonly detail: FieldError[]) {
-    super(detail.map((d) => d.msg).join("; "));
-  }
-}
-
 /** Extension values from alwayson_scripts (titles compared case-insensitively, as A1111 does). */
 export async function scriptValues(
   extensions: Extension[],
@@ -51,13 +50,12 @@ export async function scriptValues(
   const byTitle = new Map(extensions.map((e) => [e.title.toLowerCase(), e]));
   for (const title of Object.keys(alwayson)) {
     if (!byTitle.has(title.toLowerCase())) {
-      throw new FieldsError([{
-        loc: ["body", "alwayson_scripts", title],
-        msg: `always-on script ${JSON.stringify(title)} not found (known: ${
+      throw new InputError(
+        `always-on script ${JSON.stringify(title)} not found (known: ${
           extensions.map((e) => e.title).join(", ")
         })`,
-        type: "value_error",
-      }]);
+        ["alwayson_scripts", title],
+      );
     }
   }
   const out: [Extension, Values][] = [];
@@ -69,11 +67,7 @@ export async function scriptValues(
       out.push([ext, values]);
     } catch (e) {
       if (!(e instanceof ExtensionInputError)) throw e;
-      throw new FieldsError([{
-        loc: ["body", "alwayson_scripts", key ?? ext.title, "args"],
-        msg: e.message,
-        type: "value_error",
-      }]);
+      throw new InputError(e.message, ["alwayson_scripts", key ?? ext.title, "args"]);
     }
   }
   return out;
@@ -83,74 +77,45 @@ function gridValues(v: string | number[]): number[] {
   const list = typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean).map(Number) : v;
   const bad = list.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) {
-    throw new FieldsError([{
-      loc: ["body", "xy_grid", "values"],
-      msg: `value ${bad + 1} is not a number`,
-      type: "value_error",
-    }]);
+    throw new InputError(`value ${bad + 1} is not a number`, ["xy_grid", "values"]);
   }
   if (list.length > 16) {
-    throw new FieldsError([{
-      loc: ["body", "xy_grid", "values"],
-      msg: "at most 16 values",
-      type: "value_error",
-    }]);
+    throw new InputError("at most 16 values", ["xy_grid", "values"]);
   }
   return list;
 }
 
-function jobRequest(svc: WebUIService, mode: Mode, r: ApiRequest): JobRequest {
+/** The job an API request asks for: JOB_FIELDS copied as they are, then the fields that need a decision. */
+export function jobRequest(svc: WebUIService, mode: Mode, r: ApiRequest): JobRequest {
+  const copied = Object.fromEntries(
+    Object.entries(JOB_FIELDS).map(([api, field]) => [field, r[api as keyof ApiRequest] ?? undefined]),
+  ) as { [K in keyof typeof JOB_FIELDS as (typeof JOB_FIELDS)[K]]: JobRequest[(typeof JOB_FIELDS)[K]] };
   const sampler = r.sampler_name ?? r.sampler_index ?? "Euler a";
   if (!svc.samplers().includes(sampler)) {
-    throw new FieldsError([{
-      loc: ["body", r.sampler_name ? "sampler_name" : "sampler_index"],
-      msg: `unknown sampler ${JSON.stringify(sampler)} (known: ${svc.samplers().join(", ")})`,
-      type: "value_error",
-    }]);
+    throw new InputError(
+      `unknown sampler ${JSON.stringify(sampler)} (known: ${svc.samplers().join(", ")})`,
+      [r.sampler_name ? "sampler_name" : "sampler_index"],
+    );
   }
-  const model = r.override_settings.sd_model_checkpoint;
-  if (model !== undefined && (typeof model !== "string" || !svc.checkpoint(model))) {
-    throw new FieldsError([{
-      loc: ["body", "override_settings", "sd_model_checkpoint"],
-      msg: `unknown model ${JSON.stringify(model)} (known: ${
-        svc.checkpoints().map((m) => m.name).join(", ")
-      })`,
-      type: "value_error",
-    }]);
+  const { sd_model_checkpoint: model, CLIP_stop_at_last_layers: clipSkip } = r.override_settings;
+  if (model !== undefined && typeof model !== "string") {
+    throw new InputError("the model must be a name", ["override_settings", "sd_model_checkpoint"]);
+  }
+  if (clipSkip !== undefined && typeof clipSkip !== "number") {
+    throw new InputError("Clip skip must be 1 or 2", ["override_settings", "CLIP_stop_at_last_layers"]);
   }
   if (r.script_name) {
-    throw new FieldsError([{
-      loc: ["body", "script_name"],
-      msg: `script ${JSON.stringify(r.script_name)} is not available; use xy_grid for X/Y sweeps`,
-      type: "value_error",
-    }]);
+    throw new InputError(
+      `script ${JSON.stringify(r.script_name)} is not available; use xy_grid for X/Y sweeps`,
+      ["script_name"],
+    );
   }
   let initImage: Uint8Array | undefined;
   if (mode === "img2img") {
     initImage = decodeBase64Image((r as Img2ImgRequest).init_images[0]);
-    if (!initImage) {
-      throw new FieldsError([{
-        loc: ["body", "init_images", 0],
-        msg: "not a base64 image",
-        type: "value_error",
-      }]);
-    }
+    if (!initImage) throw new InputError("not a base64 image", ["init_images", 0]);
   }
-  return {
-    prompt: r.prompt,
-    negativePrompt: r.negative_prompt,
-    sampler,
-    steps: r.steps,
-    width: r.width,
-    height: r.height,
-    cfgScale: r.cfg_scale,
-    seed: r.seed,
-    batchCount: r.n_iter,
-    batchSize: r.batch_size,
-    denoisingStrength: r.denoising_strength ?? 0.75,
-    initImage,
-    model: typeof model === "string" ? model : svc.options.sd_model_checkpoint,
-  };
+  return { ...copied, sampler, initImage, model: model ?? svc.options.sd_model_checkpoint, clipSkip };
 }
 
 /** A1111's Processed.js(): the `info` string. */
@@ -200,29 +165,16 @@ export function sdapiRoutes(svc: WebUIService): Hono {
   const app = new Hono();
 
   const generate = (mode: Mode) => async (c: Context) => {
-    const body = await validBody(c, mode === "txt2img" ? Txt2ImgRequest : Img2ImgRequest);
-    if (!body.ok) return body.response;
-    const r = body.value as ApiRequest;
-    let job: JobRequest;
-    let out: GenerationOutput;
-    try {
-      job = jobRequest(svc, mode, r);
-      const scripts = await scriptValues(svc.extensions, r.alwayson_scripts);
-      const grid = r.xy_grid ? { axis: r.xy_grid.axis, values: gridValues(r.xy_grid.values) } : undefined;
-      out = await svc.generate({ mode, request: job, scripts, grid, save: r.save_images || undefined });
-    } catch (e) {
-      if (e instanceof FieldsError) return unprocessable(c, e.detail);
-      if (e instanceof InputError) {
-        return unprocessable(c, [{ loc: ["body", ...e.loc], msg: e.message, type: "value_error" }]);
-      }
-      console.error(e);
-      return c.json({ error: "generation failed", detail: (e as Error).message }, 500);
-    }
+    const r: ApiRequest = await validBody(c, mode === "txt2img" ? Txt2ImgRequest : Img2ImgRequest);
+    const job = jobRequest(svc, mode, r);
+    const scripts = await scriptValues(svc.extensions, r.alwayson_scripts);
+    const grid = r.xy_grid ? { axis: r.xy_grid.axis, values: gridValues(r.xy_grid.values) } : undefined;
+    const out = await svc.generate({ mode, request: job, scripts, grid, save: r.save_images || undefined });
     const parameters = { ...r, init_images: mode === "img2img" ? null : undefined };
     return c.json({
       images: r.send_images ? out.images.map(encodeBase64) : [],
       parameters,
-      info: infoJson(r, job, out, svc.options.CLIP_stop_at_last_layers),
+      info: infoJson(r, job, out, job.clipSkip ?? svc.options.CLIP_stop_at_last_layers),
     });
   };
   app.post("/txt2img", generate("txt2img"));
@@ -259,28 +211,18 @@ export function sdapiRoutes(svc: WebUIService): Hono {
   });
   app.get("/options", (c) => c.json(svc.options));
   app.post("/options", async (c) => {
-    const body = await validBody(c, OptionsUpdate);
-    if (!body.ok) return body.response;
-    try {
-      await svc.setOptions(body.value);
-    } catch (e) {
-      if (e instanceof InputError) {
-        return unprocessable(c, [{ loc: ["body", ...e.loc], msg: e.message, type: "value_error" }]);
-      }
-      throw e;
-    }
+    await svc.setOptions(await validBody(c, OptionsUpdate));
     return c.json({});
   });
   app.post("/png-info", async (c) => {
-    const body = await validBody(c, PngInfoRequest);
-    if (!body.ok) return body.response;
-    const bytes = decodeBase64Image(body.value.image);
-    if (!bytes) return unprocessable(c, [{ loc: ["body", "image"], msg: "not base64", type: "value_error" }]);
+    const { image } = await validBody(c, PngInfoRequest);
+    const bytes = decodeBase64Image(image);
+    if (!bytes) throw new InputError("not base64", ["image"]);
     let texts: Map<string, string>;
     try {
       texts = readPngTextMap(bytes);
     } catch (e) {
-      return unprocessable(c, [{ loc: ["body", "image"], msg: (e as Error).message, type: "value_error" }]);
+      throw new InputError((e as Error).message, ["image"]);
     }
     const info = texts.get("parameters") ?? "";
     const items = Object.fromEntries([...texts].filter(([k]) => k !== "parameters"));

@@ -105,9 +105,8 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
   });
 
   app.post("/ui/paste", async (c) => {
-    const body = await validBody(c, PasteBody);
-    if (!body.ok) return body.response;
-    const { prompt, negative_prompt, fields, params } = pasteFields(body.value.infotext, svc.samplers());
+    const { infotext } = await validBody(c, PasteBody);
+    const { prompt, negative_prompt, fields, params } = pasteFields(infotext, svc.samplers());
     const extensions: Record<string, Values> = {};
     for (const ext of svc.extensions) {
       const v = valuesFromInfotext(ext, params);

@@ -1,11 +1,22 @@
-// FastAPI-shaped validation errors, as A1111 clients expect: 422 {detail: [{loc, msg, type}]}.
+// Input problems answered once, FastAPI-shaped as A1111 clients expect: 422 {detail: [{loc, msg, type}]}.
+// Handlers throw (a schema's issues, or an InputError from any layer); app.onError turns them into the answer.
 import type { Context } from "hono";
 import type { z } from "zod";
+import { InputError } from "../lib/io/input_error.ts";
+import { API_LOCATION } from "./schemas.ts";
 
 export interface FieldError {
   loc: (string | number)[];
   msg: string;
   type: string;
+}
+
+/** A body that failed its schema: every issue, each with where it is. */
+export class BodyInvalid extends Error {
+  constructor(readonly detail: FieldError[]) {
+    super(detail.map((d) => d.msg).join("; "));
+    this.name = "BodyInvalid";
+  }
 }
 
 export function fieldErrors(error: z.ZodError, root = "body"): FieldError[] {
@@ -16,37 +27,36 @@ export function fieldErrors(error: z.ZodError, root = "body"): FieldError[] {
   }));
 }
 
-export function unprocessable(c: Context, detail: FieldError[]): Response {
-  return c.json({ detail }, 422);
+/** An InputError's place in the request body: job fields (the pipeline's, the model's) by their API names. */
+export function apiLocation(e: InputError): (string | number)[] {
+  const [first, ...rest] = e.loc;
+  const api = typeof first === "string" ? API_LOCATION[first] : undefined;
+  return ["body", ...(api ? [...api, ...rest] : e.loc)];
 }
 
-/** Parses the JSON body; malformed JSON becomes a 422 naming where it broke. */
-export async function readJson(
-  c: Context,
-): Promise<{ ok: true; value: unknown } | { ok: false; response: Response }> {
-  const text = await c.req.text();
-  try {
-    return { ok: true, value: JSON.parse(text) };
-  } catch (e) {
-    return {
-      ok: false,
-      response: unprocessable(c, [{
-        loc: ["body"],
-        msg: `JSON decode error: ${(e as Error).message}`,
-        type: "json_invalid",
-      }]),
-    };
+/** The 422 answer for an input problem; undefined for anything else (a fault: 500). */
+export function inputErrorResponse(c: Context, e: Error): Response | undefined {
+  if (e instanceof BodyInvalid) return c.json({ detail: e.detail }, 422);
+  if (e instanceof InputError) {
+    return c.json({ detail: [{ loc: apiLocation(e), msg: e.message, type: "value_error" }] }, 422);
   }
+  return undefined;
 }
 
-/** Body parsed and validated against `schema`, or the 422 response to return. */
-export async function validBody<S extends z.ZodType>(
-  c: Context,
-  schema: S,
-): Promise<{ ok: true; value: z.infer<S> } | { ok: false; response: Response }> {
-  const body = await readJson(c);
-  if (!body.ok) return body;
-  const r = schema.safeParse(body.value);
-  if (!r.success) return { ok: false, response: unprocessable(c, fieldErrors(r.error)) };
-  return { ok: true, value: r.data };
+/** Parses the JSON body and validates it against `schema`; throws BodyInvalid naming what is wrong. */
+export async function validBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
+  const text = await c.req.text();
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new BodyInvalid([{
+      loc: ["body"],
+      msg: `JSON decode error: ${(e as Error).message}`,
+      type: "json_invalid",
+    }]);
+  }
+  const r = schema.safeParse(value);
+  if (!r.success) throw new BodyInvalid(fieldErrors(r.error));
+  return r.data;
 }

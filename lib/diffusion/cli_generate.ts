@@ -23,7 +23,7 @@ import {
   checkAestheticSettings,
 } from "../personalize/aesthetic_session.ts";
 import { generate, type GenerationRequest, type GenerationResult } from "./pipeline.ts";
-import { resolveRequest } from "./request.ts";
+import { generationParams, resolveRequest } from "./request.ts";
 import { SdModel } from "./sd_model.ts";
 
 export type Mode = "txt2img" | "img2img";
@@ -237,15 +237,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
   const r = resolveRequest(request);
   for (const img of result.images.filter((i) => i.complete)) {
     const params: [string, ParamValue][] = [
-      ["Steps", r.steps],
-      ["Sampler", r.sampler],
-      ["CFG scale", r.cfgScale],
-      ["Seed", img.seed],
-      ["Size", `${r.width}x${r.height}`],
-      ["Model hash", hash],
-      ["Model", basename(resolve(modelDir))],
-      ["Denoising strength", mode === "img2img" ? r.denoisingStrength : undefined],
-      ["Eta DDIM", r.sampler.toUpperCase().startsWith("DDIM") && r.eta !== 0 ? r.eta : undefined],
+      ...generationParams(r, img.seed, { name: basename(resolve(modelDir)), hash }),
       ...(p?.aesthetic.params ?? []),
     ];
     const infotext = formatInfotext({ prompt: r.prompt, negativePrompt: r.negativePrompt, params });

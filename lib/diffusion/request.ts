@@ -1,6 +1,8 @@
 // What one generation asks for, with A1111's names and meanings, and the checks that turn bad values into one
 // sentence naming the field before any model runs.
 import type { RgbImage } from "../io/image.ts";
+import type { ParamValue } from "../io/infotext.ts";
+import { InputError } from "../io/input_error.ts";
 import { createScheduler } from "./schedulers/index.ts";
 
 export interface GenerationRequest {
@@ -33,9 +35,9 @@ export interface GenerationRequest {
 }
 
 /** A request that cannot run; the message names the field and what is accepted. */
-export class RequestError extends Error {
+export class RequestError extends InputError {
   constructor(message: string, readonly field: string) {
-    super(message);
+    super(message, field);
     this.name = "RequestError";
   }
 }
@@ -97,4 +99,34 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
     throw new RequestError((e as Error).message, "sampler");
   }
   return out;
+}
+
+/** What the standard infotext fields say about the model, beside the request. */
+export interface ModelLabel {
+  name: string;
+  /** A1111's short hash of the UNet weights. */
+  hash?: string;
+}
+
+/**
+ * A1111's standard infotext fields of one image, in its order; fields that do not apply (denoising strength
+ * of a txt2img, Clip skip 1, the eta of a sampler without one) are left out.
+ */
+export function generationParams(
+  r: Omit<ResolvedRequest, "initImage"> & { initImage?: unknown },
+  seed: number,
+  model: ModelLabel,
+): [string, ParamValue][] {
+  return [
+    ["Steps", r.steps],
+    ["Sampler", r.sampler],
+    ["CFG scale", r.cfgScale],
+    ["Seed", seed],
+    ["Size", `${r.width}x${r.height}`],
+    ["Model hash", model.hash],
+    ["Model", model.name],
+    ["Denoising strength", r.initImage ? r.denoisingStrength : undefined],
+    ["Clip skip", r.clipSkip > 1 ? r.clipSkip : undefined],
+    ["Eta DDIM", r.sampler.toUpperCase().startsWith("DDIM") && r.eta !== 0 ? r.eta : undefined],
+  ];
 }

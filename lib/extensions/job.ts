@@ -1,32 +1,25 @@
 // One generation as extensions see it: the validated request, the loaded model, and the places an extension
 // hooks into (conditioning), reports to (infotext fields, charts) or reads shared work from (an X/Y sweep).
 import type { ConditioningHook } from "../clip/conditioning_hook.ts";
+import type { GenerationRequest } from "../diffusion/request.ts";
 import type { ParamValue } from "../io/infotext.ts";
 
 export type Mode = "txt2img" | "img2img";
 
-/** The parameters of a generation, as the form and /sdapi/v1 give them. */
-export interface JobRequest {
-  prompt: string;
-  negativePrompt: string;
-  sampler: string;
-  steps: number;
-  width: number;
-  height: number;
-  cfgScale: number;
-  /** -1 for random. */
-  seed: number;
-  batchCount: number;
-  batchSize: number;
-  /** img2img only. */
-  denoisingStrength: number;
-  /** img2img only: the encoded source image. */
-  initImage?: Uint8Array;
-  /** A model name from the registry; the default model when empty. */
-  model: string;
-  /** A1111's "Clip skip" (1 or 2); the Settings tab's value when absent. */
-  clipSkip?: number;
-}
+/**
+ * The pipeline's request as a job carries it (lib/diffusion/request.ts, the one list of generation fields):
+ * the img2img source still encoded (the render worker decodes it), the seed -1 for random, and the model by
+ * name. The API maps its fields onto this once (routes/schemas.ts), and the render worker gets it whole.
+ */
+export type JobRequest =
+  & Omit<GenerationRequest, "initImage">
+  & Required<Pick<GenerationRequest, "negativePrompt" | "batchSize" | "batchCount">>
+  & {
+    /** img2img only: the encoded source image. */
+    initImage?: Uint8Array;
+    /** A model name from the registry; the default model when empty. */
+    model: string;
+  };
 
 /** The pipeline's own hook type: extensions rewrite a prompt's conditioning on its way to the UNet. */
 export type { ConditioningHook };

@@ -23,7 +23,6 @@ export const renderImages: Renderer = (input) => {
   const w = renderWorker();
   const control = new SharedArrayBuffer(8);
   const flags = new Int32Array(control);
-  const r = input.request;
   return new Promise<RenderOutput>((resolve, reject) => {
     // The state's flags are set by HTTP handlers on this thread; copy them where the worker can see them.
     const mirror = setInterval(() => {
@@ -76,26 +75,15 @@ export const renderImages: Renderer = (input) => {
           );
       }
     };
+    // The pipeline's request goes as it is; only the model's name stays here (the worker gets its folder).
+    const { model: _name, initImage, ...request } = input.request;
     const job: ToWorker = {
       type: "render",
       mode: input.mode,
       modelDir: input.model.path,
       threads: input.threads ?? 0,
-      request: {
-        prompt: r.prompt,
-        negativePrompt: r.negativePrompt,
-        sampler: r.sampler,
-        steps: r.steps,
-        cfgScale: r.cfgScale,
-        width: r.width,
-        height: r.height,
-        seed: r.seed,
-        batchSize: r.batchSize,
-        batchCount: r.batchCount,
-        clipSkip: input.clipSkip,
-        ...(input.mode === "img2img" ? { denoisingStrength: r.denoisingStrength } : {}),
-      },
-      initImage: r.initImage,
+      request,
+      initImage,
       hooks: input.conditioningHooks.length,
       control,
     };

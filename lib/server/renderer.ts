@@ -7,12 +7,11 @@ import type { GenerationState } from "./progress.ts";
 
 export interface RenderInput {
   mode: Mode;
-  /** The request with its seed resolved (never -1). */
+  /** The request with its seed resolved (never -1) and its Clip skip set. */
   request: JobRequest;
   model: ModelEntry;
   conditioningHooks: ConditioningHook[];
   state: GenerationState;
-  clipSkip: number;
   threads?: number;
 }
 

@@ -2,6 +2,7 @@
 // through the JobQueue with A1111's progress/interrupt/skip state, lets extensions process each job, runs X/Y
 // sweeps, and writes each image's infotext into its PNG.
 import { join } from "node:path";
+import { generationParams, resolveRequest } from "../diffusion/request.ts";
 import { SAMPLER_NAMES } from "../diffusion/schedulers/index.ts";
 import { formatInfotext, type ParamValue } from "../io/infotext.ts";
 import { InputError } from "../io/input_error.ts";
@@ -61,6 +62,16 @@ export interface GenerationOutput {
   /** images[0] is an X/Y grid of the others. */
   hasGrid: boolean;
   jobTimestamp: string;
+}
+
+/** Runs an extension; an input problem it finds is placed in its alwayson_scripts args. */
+async function processScript(ext: Extension, job: Job, values: Values): Promise<void> {
+  try {
+    await ext.process(job, values);
+  } catch (e) {
+    if (!(e instanceof InputError)) throw e;
+    throw new InputError(`${ext.title}: ${e.message}`, ["alwayson_scripts", ext.title, "args"]);
+  }
 }
 
 export class WebUIService {
@@ -153,19 +164,27 @@ export class WebUIService {
         throw new InputError("the X/Y grid has no values", ["xy_grid", "values"]);
       }
     }
-    return await this.queue.enqueue((id) => this.#run(input, model, id)).result;
-  }
-
-  async #run(input: GenerationInput, model: ModelEntry, queueId: number): Promise<GenerationOutput> {
     const request = {
       ...input.request,
       clipSkip: input.request.clipSkip ?? this.options.CLIP_stop_at_last_layers,
     };
+    // Every field but the size is checked before the job queues; the worker checks the size against the model.
+    resolveRequest({ ...request, seed: Math.max(request.seed, 0), initImage: undefined });
+    return await this.queue.enqueue((id) => this.#run({ ...input, request }, model, id)).result;
+  }
+
+  async #run(input: GenerationInput, model: ModelEntry, queueId: number): Promise<GenerationOutput> {
+    const { request } = input;
     const runs = input.grid?.values.length ?? 1;
     this.state.begin(input.mode, runs * request.batchCount, request.steps);
     const clip = this.clipFor(model);
     const jobModel: JobModel = { name: model.name, dir: model.path, clipDir: clip.path };
     const seed = request.seed === -1 ? Math.floor(Math.random() * 2 ** 32) : request.seed;
+    // The defaults as the pipeline fills them in, for the infotext.
+    const resolved = {
+      ...resolveRequest({ ...request, seed, initImage: undefined }),
+      initImage: request.initImage,
+    };
     const out: GenerationOutput = {
       images: [],
       infotexts: [],
@@ -200,7 +219,7 @@ export class WebUIService {
           const v = { ...values };
           const axis = ext.axes?.find((a) => a.label === input.grid?.axis);
           if (axis) v[axis.control] = input.grid!.values[g];
-          await ext.process(job, v);
+          await processScript(ext, job, v);
         }
         const label = input.grid ? `${input.grid.axis}: ${input.grid.values[g]}` : undefined;
         const rendered = await this.config.render({
@@ -210,19 +229,10 @@ export class WebUIService {
           conditioningHooks: hooks,
           state: this.state,
           threads: this.config.threads,
-          clipSkip: request.clipSkip,
         });
         for (const img of rendered.images) {
           const params: [string, ParamValue][] = [
-            ["Steps", request.steps],
-            ["Sampler", request.sampler],
-            ["CFG scale", request.cfgScale],
-            ["Seed", img.seed],
-            ["Size", `${request.width}x${request.height}`],
-            ["Model hash", model.hash],
-            ["Model", model.name],
-            ["Denoising strength", input.mode === "img2img" ? request.denoisingStrength : undefined],
-            ["Clip skip", request.clipSkip > 1 ? request.clipSkip : undefined],
+            ...generationParams(resolved, img.seed, model),
             ...extraParams,
           ];
           const infotext = formatInfotext({
