@@ -219,22 +219,34 @@ export async function listEmbeddings(dir: string): Promise<EmbeddingListing> {
   for (const file of files.sort()) {
     const name = stems.get(stem(file))! > 1 ? file : stem(file);
     const path = join(dir, file);
-    try {
-      const e = await readEmbedding(path);
-      listing.embeddings.push({
-        name,
-        path,
-        shape: e.shape,
-        dtype: e.dtype,
-        norm: embeddingNorm(e),
-        format: e.format,
-      });
-    } catch (err) {
-      listing.skipped.push({ name, path, reason: (err as Error).message });
-    }
+    const read = await describeEmbedding(path);
+    if ("reason" in read) listing.skipped.push({ name, path, reason: read.reason });
+    else listing.embeddings.push({ name, path, ...read });
   }
   listing.embeddings.sort((a, b) => a.name.localeCompare(b.name));
   return listing;
+}
+
+type Description = Omit<EmbeddingInfo, "name" | "path"> | { reason: string };
+
+// Listing runs on every generation that names an embedding (its dropdown's choices): each file is read once
+// and described again only when its size or modification time changes.
+const described = new Map<string, { key: string; description: Description }>();
+
+async function describeEmbedding(path: string): Promise<Description> {
+  const stat = await Deno.stat(path).catch(() => undefined);
+  const key = JSON.stringify([stat?.size, stat?.mtime?.getTime(), stat?.ino]);
+  const hit = described.get(path);
+  if (stat && hit?.key === key) return hit.description;
+  let description: Description;
+  try {
+    const e = await readEmbedding(path);
+    description = { shape: e.shape, dtype: e.dtype, norm: embeddingNorm(e), format: e.format };
+  } catch (err) {
+    description = { reason: (err as Error).message };
+  }
+  if (stat) described.set(path, { key, description });
+  return description;
 }
 
 function isVectorShape(shape: number[]): boolean {

@@ -202,3 +202,22 @@ Deno.test("listEmbeddings lists readable embeddings and says why others were ski
     assertEquals(await listEmbeddings(join(dir, "nowhere")), { embeddings: [], skipped: [] });
   });
 });
+
+Deno.test("listEmbeddings reads a file again only when its size, time or inode changes", async () => {
+  await withDir(async (dir) => {
+    const path = join(dir, "a.pt");
+    await writeEmbedding(path, new Float32Array([0, 2]));
+    assertEquals((await listEmbeddings(dir)).embeddings.map((e) => e.norm), [2]);
+    // Same bytes count, same inode, same times: the cached description stands (the file is not read).
+    const { mtime, atime } = await Deno.stat(path);
+    const bytes = await Deno.readFile(path);
+    const f = await Deno.open(path, { write: true });
+    await f.write(new Uint8Array(bytes.length));
+    f.close();
+    await Deno.utime(path, atime!, mtime!);
+    assertEquals((await listEmbeddings(dir)).embeddings.map((e) => e.norm), [2], "cached");
+    await Deno.utime(path, atime!, new Date(mtime!.getTime() + 1000));
+    const again = await listEmbeddings(dir);
+    assertEquals([again.embeddings.length, again.skipped.map((s) => s.name)], [0, ["a"]], "read again");
+  });
+});
