@@ -1,7 +1,7 @@
 // Makes an aesthetic embedding from a folder of images, or describes an embedding file (--inspect).
 //   deno task embed --src ~/pictures/sunsets --name sunsets
 //   deno task embed --inspect embeddings/sunsets.pt --json
-import { basename, join, resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import {
   blendEmbeddings,
@@ -14,12 +14,13 @@ import {
 import {
   DEFAULT_BATCH_SIZE,
   DEFAULT_CLIP_DIR,
-  makeEmbedding,
   NoImagesError,
   type Progress,
   type SkippedImage,
 } from "./lib/embed/make_embedding.ts";
 import { formatDuration, formatProgress } from "./lib/embed/progress_bar.ts";
+import { embeddingTarget, saveEmbedding } from "./lib/embed/save_embedding.ts";
+import { InputError } from "./lib/io/input_error.ts";
 import { EMBEDDINGS_DIR } from "./lib/models/defaults.ts";
 import { DEVICE_ARG_OPTIONS, deviceFromArgs, sessionOptions } from "./lib/models/device.ts";
 import type { SessionOptions } from "./lib/onnx/session.ts";
@@ -122,6 +123,10 @@ export async function main(args: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof UsageError) return usageError(e.message);
+    if (e instanceof InputError) {
+      console.error(`error: ${e.message}`);
+      return 2;
+    }
     console.error(`error: ${(e as Error).message}`);
     if (e instanceof NoImagesError) printSkipped(e.skipped, console.error);
     return 1;
@@ -142,16 +147,10 @@ function parseBatchSize(s: string | undefined): number {
   return n;
 }
 
-function parseFormat(s: string | undefined): EmbeddingFormat {
-  if (s === undefined) return "pt";
+function parseFormat(s: string | undefined): EmbeddingFormat | undefined {
+  if (s === undefined) return undefined;
   if (s !== "pt" && s !== "safetensors") throw new UsageError(`--format must be pt or safetensors, got ${s}`);
   return s;
-}
-
-function checkName(name: string): void {
-  if (name === "" || name === "." || name === ".." || /[\/\\\0]/.test(name)) {
-    throw new UsageError(`--name ${JSON.stringify(name)} is not a usable file name`);
-  }
 }
 
 interface GenerateOptions {
@@ -160,63 +159,35 @@ interface GenerateOptions {
   outDir: string;
   clipDir: string;
   batchSize: number;
-  format: EmbeddingFormat;
+  format?: EmbeddingFormat;
   overwrite: boolean;
   session: SessionOptions;
 }
 
 async function generate(o: GenerateOptions): Promise<void> {
-  checkName(o.name);
-  const out = join(o.outDir, `${o.name}.${o.format}`);
-  // Refuse up front rather than after minutes of work (writeEmbedding checks again when it writes).
-  if (!o.overwrite && await exists(out)) {
-    throw new Error(`${out} already exists; pass --overwrite to replace it`);
-  }
+  // Refuse a bad name or an existing file up front rather than after minutes of work.
+  const target = embeddingTarget({ ...o, overwriteHint: "pass --overwrite" });
   const progress = progressPrinter();
-  const result = await makeEmbedding({
+  const result = await saveEmbedding(target, {
     src: o.src,
     clipDir: o.clipDir,
     batchSize: o.batchSize,
     session: o.session,
+    overwrite: o.overwrite,
     onProgress: progress.update,
   });
   progress.finish();
-  await Deno.mkdir(o.outDir, { recursive: true });
-  await writeEmbedding(out, result.embedding, {
-    format: o.format,
-    dtype: "float32",
-    shape: [1, result.dim],
-    overwrite: o.overwrite,
-    metadata: {
-      kind: "aesthetic-embedding",
-      description: "mean CLIP image_embeds of the source images, unnormalized",
-      source_model: basename(resolve(o.clipDir)),
-      image_count: String(result.used),
-      skipped_count: String(result.skipped.length),
-      created: new Date().toISOString(),
-    },
-  });
   let sq = 0;
   for (const x of result.embedding) sq += x * x;
   console.log(`Used ${result.used} image${result.used === 1 ? "" : "s"} (CLIP model ${result.clipDir}).`);
   printSkipped(result.skipped, console.log);
-  console.log(`Wrote ${out}: shape [1, ${result.dim}], float32, norm ${Math.sqrt(sq).toFixed(6)}`);
+  console.log(`Wrote ${target.path}: shape [1, ${result.dim}], float32, norm ${Math.sqrt(sq).toFixed(6)}`);
 }
 
 function printSkipped(skipped: SkippedImage[], print: (s: string) => void): void {
   if (skipped.length === 0) return;
   print(`Skipped ${skipped.length} file${skipped.length === 1 ? "" : "s"}:`);
   for (const s of skipped) print(`  ${s.path}: skipped: ${s.skip.message}`);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return false;
-    throw e;
-  }
 }
 
 /** Redraws one line on a terminal; elsewhere (logs, pipes) prints a line at most every 2 s, and the last one. */
@@ -294,20 +265,19 @@ async function blend(
   spec: string,
   name: string,
   outDir: string,
-  format: EmbeddingFormat,
+  format: EmbeddingFormat | undefined,
   overwrite: boolean,
 ) {
-  checkName(name);
+  const target = embeddingTarget({ name, outDir, format, overwrite, overwriteHint: "pass --overwrite" });
   const entries = parseBlendList(spec);
   const inputs = [];
   for (const e of entries) {
     inputs.push({ embedding: await readEmbedding(e.path), weight: e.weight, name: e.path });
   }
   const result = blendEmbeddings(inputs);
-  const out = join(outDir, `${name}.${format}`);
-  await Deno.mkdir(outDir, { recursive: true });
+  const out = target.path;
   await writeEmbedding(out, result.data, {
-    format,
+    format: target.format,
     dtype: "float32",
     shape: [1, result.data.length],
     overwrite,

@@ -16,7 +16,7 @@ import {
 } from "../lib/personalize/aesthetic_session.ts";
 import type { Job } from "../lib/extensions/job.ts";
 import { EmbeddingMaker } from "../lib/server/embedding_maker.ts";
-import { pathIn } from "../lib/server/safe_name.ts";
+import { pathIn } from "../lib/io/safe_name.ts";
 import type { Extension, Values } from "../lib/extensions/adapter.ts";
 
 export const AESTHETIC_TITLE = "Aesthetic embeddings";

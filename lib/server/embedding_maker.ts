@@ -1,9 +1,7 @@
 // Makes one aesthetic embedding at a time in the background for the WebUI: the mean CLIP image embedding of a
 // folder, written into the embeddings folder under a confined name, with progress to poll and a result message.
-import { extname } from "node:path";
-import { writeEmbedding } from "../io/embedding.ts";
-import { makeEmbedding, NoImagesError, type Progress } from "../embed/make_embedding.ts";
-import { pathIn } from "./safe_name.ts";
+import { NoImagesError, type Progress } from "../embed/make_embedding.ts";
+import { checkSourceFolder, embeddingTarget, saveEmbedding } from "../embed/save_embedding.ts";
 
 export interface MakeRequest {
   name: string;
@@ -48,47 +46,31 @@ export class EmbeddingMaker {
     if (this.busy) {
       throw new Error(`an embedding (${this.#status.name}) is being made; wait for it to finish`);
     }
-    const ext = extname(req.name).toLowerCase();
-    const file = ext === ".pt" || ext === ".safetensors" ? req.name : `${req.name}.pt`;
-    const path = pathIn(this.dir, file, "embedding name");
-    let info: Deno.FileInfo;
-    try {
-      info = Deno.statSync(req.source);
-    } catch {
-      throw new Error(`source folder ${req.source} does not exist`);
-    }
-    if (!info.isDirectory) throw new Error(`source ${req.source} is not a folder`);
-    if (!req.overwrite) {
-      try {
-        Deno.statSync(path);
-        throw new Error(`an embedding named ${file} already exists; tick "overwrite" to replace it`);
-      } catch (e) {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      }
-    }
-    const name = file.slice(0, file.length - extname(file).length);
-    this.#status = { running: true, name, progress: null, message: "Starting…", ok: null };
-    this.#done = this.#run(req, path, name);
+    const target = embeddingTarget({
+      name: req.name,
+      outDir: this.dir,
+      overwrite: req.overwrite,
+      overwriteHint: 'tick "overwrite"',
+    });
+    checkSourceFolder(req.source);
+    this.#status = { running: true, name: target.name, progress: null, message: "Starting…", ok: null };
+    this.#done = this.#run(req, target);
   }
 
-  async #run(req: MakeRequest, path: string, name: string): Promise<void> {
+  async #run(req: MakeRequest, target: ReturnType<typeof embeddingTarget>): Promise<void> {
     try {
-      const result = await makeEmbedding({
+      const result = await saveEmbedding(target, {
         src: req.source,
         clipDir: req.clipDir,
         batchSize: req.batchSize,
+        overwrite: req.overwrite,
         onProgress: (p) => {
           this.#status.progress = p;
           this.#status.message = `${p.done}/${p.total} images`;
         },
       });
-      await Deno.mkdir(this.dir, { recursive: true });
-      await writeEmbedding(path, result.embedding, {
-        overwrite: req.overwrite,
-        metadata: { images: String(result.used), clip: req.clipDir },
-      });
       const skipped = result.skipped.length ? `, ${result.skipped.length} skipped` : "";
-      this.#status.message = `Created ${name} from ${result.used} images${skipped} (${result.dim}-d)`;
+      this.#status.message = `Created ${target.name} from ${result.used} images${skipped} (${result.dim}-d)`;
       this.#status.ok = true;
     } catch (e) {
       const why = e instanceof NoImagesError && e.skipped.length

@@ -1,6 +1,6 @@
 import { deepStrictEqual as assertEquals, throws } from "node:assert";
 import { join } from "node:path";
-import { checkName, pathIn, UnsafeNameError } from "../../../lib/server/safe_name.ts";
+import { checkName, pathIn, UnsafeNameError } from "../../../lib/io/safe_name.ts";
 
 Deno.test("plain names pass, unchanged", () => {
   for (const n of ["sunsets", "my style.pt", "a-b_c.safetensors", "日本"]) {

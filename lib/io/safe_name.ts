@@ -2,8 +2,9 @@
 // no separators, no "." or "..", no leading dot, no control characters — so joining it to the folder cannot
 // leave the folder, whatever the platform.
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { InputError } from "./input_error.ts";
 
-export class UnsafeNameError extends Error {
+export class UnsafeNameError extends InputError {
   constructor(message: string) {
     super(message);
     this.name = "UnsafeNameError";
