@@ -7,7 +7,7 @@ import { z } from "zod";
 import { type EmbeddingInfo, listEmbeddings, readEmbedding } from "../lib/io/embedding.ts";
 import { InputError } from "../lib/io/input_error.ts";
 import type { SessionOptions } from "../lib/onnx/session.ts";
-import { AESTHETIC_DEFAULTS } from "../lib/personalize/aesthetic.ts";
+import { AESTHETIC_DEFAULTS, type AestheticSettings } from "../lib/personalize/aesthetic.ts";
 import {
   aestheticIsOff,
   type AestheticSession,
@@ -34,17 +34,8 @@ export interface AestheticExtensionOptions {
   openSession?: (opts: AestheticSessionOptions) => Promise<AestheticSession>;
 }
 
-/** Values of this extension, typed. */
-export interface AestheticValues {
-  weight: number;
-  steps: number;
-  lr: number;
-  slerp: boolean;
-  embedding: string;
-  text: string;
-  slerpAngle: number;
-  textNegative: boolean;
-}
+/** Values of this extension, typed: the engine's settings and the embedding's listed name. */
+export type AestheticValues = AestheticSettings & { embedding: string };
 
 export function aestheticValues(v: Values): AestheticValues {
   return {

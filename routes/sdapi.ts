@@ -73,7 +73,7 @@ export async function scriptValues(
   return out;
 }
 
-function gridValues(v: string | number[]): number[] {
+function sweepValues(v: string | number[]): number[] {
   const list = typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean).map(Number) : v;
   const bad = list.findIndex((x) => !Number.isFinite(x));
   if (bad >= 0) {
@@ -168,8 +168,8 @@ export function sdapiRoutes(svc: WebUIService): Hono {
     const r: ApiRequest = await validBody(c, mode === "txt2img" ? Txt2ImgRequest : Img2ImgRequest);
     const job = jobRequest(svc, mode, r);
     const scripts = await scriptValues(svc.extensions, r.alwayson_scripts);
-    const grid = r.xy_grid ? { axis: r.xy_grid.axis, values: gridValues(r.xy_grid.values) } : undefined;
-    const out = await svc.generate({ mode, request: job, scripts, grid, save: r.save_images || undefined });
+    const sweep = r.xy_grid ? { axis: r.xy_grid.axis, values: sweepValues(r.xy_grid.values) } : undefined;
+    const out = await svc.generate({ mode, request: job, scripts, sweep, save: r.save_images || undefined });
     const parameters = { ...r, init_images: mode === "img2img" ? null : undefined };
     return c.json({
       images: r.send_images ? out.images.map(encodeBase64) : [],

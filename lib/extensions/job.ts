@@ -24,6 +24,13 @@ export type JobRequest =
 /** The pipeline's own hook type: extensions rewrite a prompt's conditioning on its way to the UNet. */
 export type { ConditioningHook };
 
+/** An X/Y sweep (the API's xy_grid): the job runs once per value, with the axis's control set to it. */
+export interface Sweep {
+  /** The axis's label, as an extension declares it ("Aesthetic steps"). */
+  axis: string;
+  values: number[];
+}
+
 /** A line chart shown beside the images (and returned in the API's info). */
 export interface Chart {
   title: string;
@@ -50,7 +57,7 @@ export interface Job {
   readonly extraParams: [string, ParamValue][];
   readonly charts: Chart[];
   /** When an X/Y grid runs the job once per value of an axis: every value, so work can be shared. */
-  readonly sweep?: { axis: string; values: number[] };
+  readonly sweep?: Sweep;
   /** A line for the progress display ("Aesthetic optimization…"). */
   status(text: string | null): void;
 }

@@ -11,7 +11,7 @@ import { chooseClip, findModel, listModels } from "../models/registry.ts";
 import type { ModelEntry } from "../models/inspect.ts";
 import type { Extension, Values } from "../extensions/adapter.ts";
 import { JobQueue } from "./job_queue.ts";
-import type { Chart, ConditioningHook, Job, JobModel, JobRequest, Mode } from "../extensions/job.ts";
+import type { Chart, ConditioningHook, Job, JobModel, JobRequest, Mode, Sweep } from "../extensions/job.ts";
 import { GenerationState } from "./progress.ts";
 import { loadOptions, saveOptions, type WebUIOptions } from "./options.ts";
 import type { Renderer } from "./renderer.ts";
@@ -29,17 +29,13 @@ export interface ServiceConfig {
   render: Renderer;
 }
 
-export interface GridRequest {
-  axis: string;
-  values: number[];
-}
-
 export interface GenerationInput {
   mode: Mode;
   request: JobRequest;
   /** Each always-on extension with its validated values. */
   scripts: [Extension, Values][];
-  grid?: GridRequest;
+  /** Run once per value of an extension's axis; the images come after a grid of them. */
+  sweep?: Sweep;
   save?: boolean;
 }
 
@@ -154,13 +150,13 @@ export class WebUIService {
     if (input.mode === "img2img" && model.warnings.some((w) => /encoder/i.test(w))) {
       throw new InputError(`${model.name} cannot do img2img: ${model.warnings.join("; ")}`);
     }
-    if (input.grid) {
+    if (input.sweep) {
       const axis = input.scripts.flatMap(([e]) => (e.axes ?? []).map((a) => [e, a] as const))
-        .find(([, a]) => a.label === input.grid!.axis);
+        .find(([, a]) => a.label === input.sweep!.axis);
       if (!axis) {
-        throw new InputError(`unknown X/Y axis ${JSON.stringify(input.grid.axis)}`, ["xy_grid", "axis"]);
+        throw new InputError(`unknown X/Y axis ${JSON.stringify(input.sweep.axis)}`, ["xy_grid", "axis"]);
       }
-      if (input.grid.values.length === 0) {
+      if (input.sweep.values.length === 0) {
         throw new InputError("the X/Y grid has no values", ["xy_grid", "values"]);
       }
     }
@@ -175,7 +171,7 @@ export class WebUIService {
 
   async #run(input: GenerationInput, model: ModelEntry, queueId: number): Promise<GenerationOutput> {
     const { request } = input;
-    const runs = input.grid?.values.length ?? 1;
+    const runs = input.sweep?.values.length ?? 1;
     this.state.begin(input.mode, runs * request.batchCount, request.steps);
     const clip = this.clipFor(model);
     const jobModel: JobModel = { name: model.name, dir: model.path, clipDir: clip.path };
@@ -212,16 +208,16 @@ export class WebUIService {
           conditioningHooks: hooks,
           extraParams,
           charts,
-          sweep: input.grid,
+          sweep: input.sweep,
           status: (t) => this.state.setText(t),
         };
         for (const [ext, values] of input.scripts) {
           const v = { ...values };
-          const axis = ext.axes?.find((a) => a.label === input.grid?.axis);
-          if (axis) v[axis.control] = input.grid!.values[g];
+          const axis = ext.axes?.find((a) => a.label === input.sweep?.axis);
+          if (axis) v[axis.control] = input.sweep!.values[g];
           await processScript(ext, job, v);
         }
-        const label = input.grid ? `${input.grid.axis}: ${input.grid.values[g]}` : undefined;
+        const label = input.sweep ? `${input.sweep.axis}: ${input.sweep.values[g]}` : undefined;
         const rendered = await this.config.render({
           mode: input.mode,
           request: { ...request, seed },
@@ -252,7 +248,7 @@ export class WebUIService {
         if (rendered.interrupted) out.interrupted = true;
         out.stepsDone = rendered.stepsDone;
       }
-      if (input.grid && out.images.length > 1) {
+      if (input.sweep && out.images.length > 1) {
         // A1111 puts the grid first, with the first image's infotext.
         const grid = withPngTexts(await gridImage(out.images, out.images.length), [[
           "parameters",
@@ -262,7 +258,7 @@ export class WebUIService {
         out.hasGrid = true;
         out.infotexts.unshift(out.infotexts[0]);
         out.seeds.unshift(out.seeds[0]);
-        out.labels.unshift(`${input.grid.axis}: ${input.grid.values.join(", ")}`);
+        out.labels.unshift(`${input.sweep.axis}: ${input.sweep.values.join(", ")}`);
       }
       return out;
     } finally {

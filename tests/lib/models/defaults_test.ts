@@ -1,4 +1,5 @@
 // The embedded demo is where defaults.ts says, complete, and its embedding fits its CLIP pair.
+import { ok } from "node:assert";
 import {
   DEFAULT_CLIP_DIR,
   DEFAULT_EMBEDDING,
@@ -12,19 +13,18 @@ import { readEmbedding } from "../../../lib/io/embedding.ts";
 import { dirname } from "node:path";
 
 Deno.test("the default model, CLIP pair and embedding are the embedded demo and fit together", async () => {
-  if (dirname(DEFAULT_MODEL_DIR) !== MODELS_DIR || dirname(DEFAULT_CLIP_DIR) !== MODELS_DIR) {
-    throw new Error("defaults are not under MODELS_DIR");
-  }
-  if (dirname(DEFAULT_EMBEDDING) !== EMBEDDINGS_DIR) throw new Error("embedding not under EMBEDDINGS_DIR");
+  ok(
+    dirname(DEFAULT_MODEL_DIR) === MODELS_DIR && dirname(DEFAULT_CLIP_DIR) === MODELS_DIR,
+    "defaults are not under MODELS_DIR",
+  );
+  ok(dirname(DEFAULT_EMBEDDING) === EMBEDDINGS_DIR, "embedding not under EMBEDDINGS_DIR");
   const model = await inspectModelDir(DEFAULT_MODEL_DIR);
   const clip = await inspectModelDir(DEFAULT_CLIP_DIR);
-  if (model?.kind !== "sd1" || model.problems.length) throw new Error(`demo model: ${JSON.stringify(model)}`);
-  if (clip?.kind !== "clip" || clip.problems.length) throw new Error(`demo clip: ${JSON.stringify(clip)}`);
-  if (pairingProblems(model, clip).length) throw new Error("demo pair does not fit");
-  if (model.textFingerprint !== clip.textFingerprint) {
-    throw new Error("demo CLIP pair has other text weights");
-  }
+  ok(!(model?.kind !== "sd1" || model.problems.length), `demo model: ${JSON.stringify(model)}`);
+  ok(!(clip?.kind !== "clip" || clip.problems.length), `demo clip: ${JSON.stringify(clip)}`);
+  ok(pairingProblems(model, clip).length === 0, "demo pair does not fit");
+  ok(model.textFingerprint === clip.textFingerprint, "demo CLIP pair has other text weights");
   const e = await readEmbedding(DEFAULT_EMBEDDING);
   const problems = embeddingProblems(e.data.length, clip);
-  if (problems.length) throw new Error(problems.join("; "));
+  ok(problems.length === 0, problems.join("; "));
 });

@@ -1,4 +1,5 @@
 // The in-graph Adam equals torch.optim.Adam's update formulas, written out here in float64.
+import { ok } from "node:assert";
 import { AdamKernel, BETA1, BETA2, EPS, FlatAdam } from "../../../lib/personalize/adam.ts";
 import { assertClose } from "../../fixtures.ts";
 
@@ -25,6 +26,6 @@ Deno.test("FlatAdam follows torch's Adam for several steps with changing gradien
     assertClose(p, ref, 1e-6, `step ${step}`);
   }
   adam.reset();
-  if (adam.m.some((x) => x !== 0) || adam.v.some((x) => x !== 0)) throw new Error("reset left moments");
+  ok(!(adam.m.some((x) => x !== 0) || adam.v.some((x) => x !== 0)), "reset left moments");
   await kernel.release();
 });

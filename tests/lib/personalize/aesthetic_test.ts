@@ -1,4 +1,5 @@
 // The A1111-style application: mixing, sweeps from one run, the cache, and chunk-by-chunk personalization.
+import { ok } from "node:assert";
 import { join } from "node:path";
 import { promptChunks } from "../../../lib/clip/chunks.ts";
 import { ClipTextEncoder } from "../../../lib/clip/text_encoder.ts";
@@ -64,11 +65,11 @@ Deno.test({
     for (const s of [0, 2, 5, 10, 20]) {
       const one = await personalizer.apply(z, ids, e, { ...settings, steps: s });
       const d = maxAbsDiff(one.conditioning.get(s)!, sweep.conditioning.get(s)!);
-      if (d > 1e-6) throw new Error(`step ${s}: sweep differs by ${d}`);
+      ok(!(d > 1e-6), `step ${s}: sweep differs by ${d}`);
     }
     const before = personalizer.cacheSize;
     await personalizer.apply(z, ids, e, settings, [0, 2, 5, 10]);
-    if (personalizer.cacheSize !== before) throw new Error("a repeated request ran again");
+    ok(personalizer.cacheSize === before, "a repeated request ran again");
   },
 });
 
@@ -79,10 +80,10 @@ Deno.test({
     const { personalizer } = await setup;
     const long = refs().tokenizer.find((t: { name: string }) => t.name === "long").prompt;
     const { z, ids } = await condition(long);
-    if (ids.length < 2) throw new Error("the long prompt should need two chunks");
+    ok(ids.length >= 2, "the long prompt should need two chunks");
     const e = readRef(refs().images.mean_image_embeds);
     const r = await personalizer.apply(z, ids, e, { ...AESTHETIC_DEFAULTS, weight: 1, lr: 1e-3 });
-    if (r.similarity.length !== ids.length) throw new Error("one similarity trace per chunk expected");
+    ok(r.similarity.length === ids.length, "one similarity trace per chunk expected");
     const hidden = personalizer.engine.info.hiddenSize;
     for (let c = 0; c < ids.length; c++) {
       const alone = await personalizer.engine.personalize(ids[c], e, { steps: 5, lr: 1e-3 });

@@ -1,4 +1,5 @@
 // Parity of the ONNX personalization with the paper's PyTorch loop (tests/fixtures/fx_refs.py personalize()).
+import { ok } from "node:assert";
 import { join } from "node:path";
 import { PENULTIMATE, withPenultimateOutput } from "../../../lib/clip/clip_skip.ts";
 import { openSession, Tensor } from "../../../lib/onnx/session.ts";
@@ -67,9 +68,7 @@ Deno.test({
     const eng = await engine(c.model, false);
     const r = await eng.personalize(c.input_ids, readRef(c.embedding), { steps: 5, lr: 1e-4 });
     for (let i = 1; i < r.similarity.length; i++) {
-      if (!(r.similarity[i] > r.similarity[i - 1])) {
-        throw new Error(`similarity fell at step ${i}: ${r.similarity}`);
-      }
+      ok(r.similarity[i] > r.similarity[i - 1], `similarity fell at step ${i}: ${r.similarity}`);
     }
   },
 });
@@ -88,7 +87,7 @@ Deno.test({
     for (const o of [{ steps: 0, lr: 1e-3 }, { steps: 4, lr: 0 }]) {
       const r = await eng.personalize(c.input_ids, e, o);
       const d = maxAbsDiff(r.conditioning.get(o.steps)!, base);
-      if (d !== 0) throw new Error(`${JSON.stringify(o)} differs from the plain encoder by ${d}`);
+      ok(d === 0, `${JSON.stringify(o)} differs from the plain encoder by ${d}`);
     }
   },
 });
@@ -112,9 +111,7 @@ Deno.test({
       try {
         await eng.personalize(c.input_ids, emb, o);
       } catch (err) {
-        if (!pattern.test((err as Error).message)) {
-          throw new Error(`wrong message: ${(err as Error).message}`);
-        }
+        ok(pattern.test((err as Error).message), `wrong message: ${(err as Error).message}`);
         continue;
       }
       throw new Error(`accepted ${JSON.stringify(o)}`);

@@ -1,4 +1,5 @@
 // SDXL's two text encoders: the second (with a projection) is personalized in its own columns.
+import { ok } from "node:assert";
 import { join } from "node:path";
 import { ClipTextEncoder } from "../../../lib/clip/text_encoder.ts";
 import { ClipTokenizer } from "../../../lib/clip/tokenizer.ts";
@@ -46,7 +47,7 @@ Deno.test({
     }
     assertClose(left, h1, 0, "text_encoder's columns");
     assertClose(right, alone.conditioning.get(4)!, 1e-6, "text_encoder_2's columns");
-    if (!(r.similarity[1]![0].at(-1)! > r.similarity[1]![0][0])) throw new Error("similarity did not rise");
+    ok(r.similarity[1]![0].at(-1)! > r.similarity[1]![0][0], "similarity did not rise");
     await p2.release();
   },
 });

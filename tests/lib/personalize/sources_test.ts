@@ -1,4 +1,5 @@
 // Finding the pair's projection and grafting it onto a checkpoint's text encoder.
+import { ok } from "node:assert";
 import { join } from "node:path";
 import { decodeModel, encodeModel } from "../../../lib/onnx/proto.ts";
 import { openSession, Tensor } from "../../../lib/onnx/session.ts";
@@ -9,7 +10,7 @@ const load = (p: string) => decodeModel(Deno.readFileSync(join(MODELS, p)));
 
 Deno.test("the SD 1.x encoder with the pair's projection gives the pair's text_embeds", async () => {
   const pair = load("tiny-sd1-clip/onnx/text_model.onnx");
-  if ((textProjection(pair).weight.dims ?? []).length !== 2) throw new Error("projection is not a matrix");
+  ok((textProjection(pair).weight.dims ?? []).length === 2, "projection is not a matrix");
   const model = withPairProjection(load("tiny-sd1/text_encoder/model.onnx"), pair);
   const session = await openSession(encodeModel(model));
   const e = refs().text_encoders.find((e: { model: string; prompt: string }) =>
@@ -46,7 +47,7 @@ Deno.test("which layer of the pair matches the checkpoint's conditioning", async
     [pairLayer(sd1, sd1Pair, 2, "checkpoint"), "penultimate"],
   ];
   cases.forEach(([got, want], i) => {
-    if (got !== want) throw new Error(`case ${i}: ${got} != ${want}`);
+    ok(got === want, `case ${i}: ${got} != ${want}`);
   });
   try {
     pairLayer(5, 2, 1, "clip");
