@@ -3,6 +3,7 @@
 // of alwayson_scripts args, optional tabs with their own routes, and X/Y grid axes.
 import type { Hono } from "hono";
 import { z } from "zod";
+import { InputError } from "../io/input_error.ts";
 import type { Job } from "./job.ts";
 
 interface ControlBase {
@@ -105,9 +106,9 @@ export interface Extension {
   close?(): Promise<void>;
 }
 
-export class ExtensionInputError extends Error {
+export class ExtensionInputError extends InputError {
   constructor(message: string, readonly field: string) {
-    super(message);
+    super(message, field);
     this.name = "ExtensionInputError";
   }
 }

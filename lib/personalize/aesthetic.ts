@@ -32,6 +32,11 @@ export const AESTHETIC_DEFAULTS: AestheticSettings = {
   textNegative: false,
 };
 
+/** As in the A1111 extension: zero steps, learning rate or weight leave the conditioning as it is. */
+export function aestheticIsOff(s: Pick<AestheticSettings, "steps" | "lr" | "weight">): boolean {
+  return s.steps === 0 || s.lr === 0 || s.weight === 0;
+}
+
 export interface AestheticResult {
   /** The mixed conditioning, tokens × hidden, for each requested step count. */
   conditioning: Map<number, Float32Array>;
@@ -153,7 +158,7 @@ export class AestheticPersonalizer {
     const maxSteps = steps.at(-1)!;
     const text = settings.text ? await this.textFeatures(settings.text) : undefined;
     const target = aestheticTarget(embedding, text, settings.slerpAngle, settings.textNegative);
-    if (maxSteps === 0 || settings.lr === 0 || settings.weight === 0) {
+    if (aestheticIsOff({ ...settings, steps: maxSteps })) {
       // Nothing moves, but how close each chunk already is (one forward run) is still worth reporting.
       const similarity: number[][] = [];
       for (const ids of chunkIds) {

@@ -10,12 +10,16 @@ import { aestheticParams } from "../io/infotext.ts";
 import { InputError } from "../io/input_error.ts";
 import type { SessionOptions } from "../onnx/session.ts";
 import {
+  aestheticIsOff,
   AestheticPersonalizer,
   type AestheticResult,
   type AestheticSettings,
   type Layer,
 } from "./aesthetic.ts";
 import { pairLayer, type PersonalizationSource, textLayers } from "./sources.ts";
+
+/** The off-switch, for front ends that skip work (reading the embedding) when it is off. */
+export { aestheticIsOff };
 
 export interface AestheticSessionOptions {
   /** The checkpoint (diffusers layout): its tokenizer, and its text encoder's depth. */
@@ -65,11 +69,6 @@ export function checkAestheticSettings(s: AestheticSettings, names: SettingNames
   if (!Number.isFinite(s.weight)) {
     throw new InputError(`${name("weight")} must be a number, got ${s.weight}`, name("weight"));
   }
-}
-
-/** As in the A1111 extension: zero steps, learning rate or weight leave the conditioning as it is. */
-export function aestheticIsOff(s: AestheticSettings): boolean {
-  return s.steps === 0 || s.lr === 0 || s.weight === 0;
 }
 
 /** The pair's layer that matches the checkpoint's conditioning (see pairLayer). */
