@@ -14,23 +14,11 @@ import { ClipTokenizer } from "../../lib/clip/tokenizer.ts";
 import { formatInfotext, parseInfotext } from "../../lib/io/infotext.ts";
 import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR, EMBEDDINGS_DIR } from "../../lib/models/defaults.ts";
 import { AestheticSession } from "../../lib/personalize/aesthetic_session.ts";
-import type { ConditioningHook, Job, JobRequest } from "../../lib/extensions/job.ts";
+import type { ConditioningHook, Job } from "../../lib/extensions/job.ts";
 import { FIXTURES } from "../fixtures.ts";
+import { jobRequest } from "../job_request.ts";
 
-const REQUEST: JobRequest = {
-  prompt: "a painting of a lighthouse",
-  negativePrompt: "",
-  sampler: "Euler a",
-  steps: 2,
-  width: 64,
-  height: 64,
-  cfgScale: 7,
-  seed: 1,
-  batchCount: 1,
-  batchSize: 1,
-  denoisingStrength: 0.75,
-  model: "tiny-demo",
-};
+const REQUEST = jobRequest();
 
 function job(sweep?: { axis: string; values: number[] }) {
   const hooks: ConditioningHook[] = [];

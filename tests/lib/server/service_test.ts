@@ -6,6 +6,7 @@ import { InputError } from "../../../lib/io/input_error.ts";
 import { SDXL_UNSUPPORTED } from "../../../lib/models/registry.ts";
 import { WebUIService } from "../../../lib/server/service.ts";
 import type { RenderInput } from "../../../lib/server/renderer.ts";
+import { jobRequest } from "../../job_request.ts";
 import { linkFixture } from "../models/model_dirs.ts";
 
 Deno.test("an SDXL folder is never offered as a checkpoint; asking for it says why", async () => {
@@ -27,20 +28,7 @@ Deno.test("an SDXL folder is never offered as a checkpoint; asking for it says w
     });
     assertEquals(svc.checkpoints().map((m) => m.name), ["sd15"]);
     assertEquals(svc.options.sd_model_checkpoint, "sd15", "an unusable default falls back to a usable one");
-    const request = {
-      prompt: "a cat",
-      negativePrompt: "",
-      sampler: "Euler",
-      steps: 2,
-      width: 64,
-      height: 64,
-      cfgScale: 7,
-      seed: 1,
-      batchCount: 1,
-      batchSize: 1,
-      denoisingStrength: 0.75,
-      model: "xl",
-    };
+    const request = jobRequest({ model: "xl" });
     await rejects(
       () => svc.generate({ mode: "txt2img", request, scripts: [] }),
       (e: Error) =>
