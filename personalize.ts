@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { promptChunks } from "./lib/clip/chunks.ts";
+import { encodeChunks, promptChunks } from "./lib/clip/chunks.ts";
 import { ClipTextEncoder } from "./lib/clip/text_encoder.ts";
 import { readEmbedding } from "./lib/io/embedding.ts";
 import { AESTHETIC_DEFAULTS, type AestheticSettings } from "./lib/personalize/aesthetic.ts";
@@ -71,11 +71,8 @@ async function main(): Promise<number> {
     const encoder = await ClipTextEncoder.open(model, session, { clipSkip: clipSkip === 2 });
     const { chunks } = promptChunks(values.prompt!, aesthetic.tokenizer);
     const encode = encoder.chunkEncoder(clipSkip === 2 ? "clip_skip" : "last");
-    const zs: Float32Array[] = [];
-    for (const c of chunks) zs.push(await encode(c.ids));
-    const z = new Float32Array(zs.reduce((n, a) => n + a.length, 0));
-    zs.reduce((off, a) => (z.set(a, off), off + a.length), 0);
-    const result = await aesthetic.apply(z, chunks.map((c) => c.ids), embedding, settings);
+    const { data: z, chunkIds } = await encodeChunks(chunks, encode, { weighted: false });
+    const result = await aesthetic.apply(z, chunkIds, embedding, settings);
     report({
       similarity: result.similarity[0] ?? [],
       similarity_per_chunk: result.similarity,

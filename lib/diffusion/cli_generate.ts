@@ -5,8 +5,7 @@
 // succeeded, each as a PNG with A1111's infotext, through a temporary file and a rename.
 import { basename, extname, isAbsolute, join, relative, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import sharp from "sharp";
-import { loadImage, type RgbImage } from "../io/image.ts";
+import { encodePng, loadImage, type RgbImage } from "../io/image.ts";
 import { readEmbedding } from "../io/embedding.ts";
 import { formatInfotext, type ParamValue } from "../io/infotext.ts";
 import { withPngTexts, writeFileAtomic } from "../io/png.ts";
@@ -122,12 +121,6 @@ async function nextNumber(dir: string): Promise<number> {
     if (m) next = Math.max(next, Number(m[1]) + 1);
   }
   return next;
-}
-
-async function encodePng(image: RgbImage): Promise<Uint8Array> {
-  const buf = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .png().toBuffer();
-  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
 }
 
 async function modelHash(dir: string): Promise<string | undefined> {

@@ -1,9 +1,8 @@
 // The render worker: runs the diffusion pipeline for one job at a time, asking the main thread to apply the
 // extensions' conditioning hooks, and reporting batches, steps and previews back.
-import sharp from "sharp";
 import { type ConditioningHook, generate } from "../diffusion/pipeline.ts";
 import { SdModel } from "../diffusion/sd_model.ts";
-import { decodeImage, type RgbImage } from "../io/image.ts";
+import { decodeImage, encodePng, type RgbImage } from "../io/image.ts";
 import { type FromWorker, INTERRUPTED, type RenderJob, SKIPPED, type ToWorker } from "./render_protocol.ts";
 
 const scope = self as unknown as {
@@ -23,12 +22,6 @@ async function modelFor(dir: string, threads: number): Promise<SdModel> {
     open = { key, model: await SdModel.open(dir, { session: { threads } }) };
   }
   return open.model;
-}
-
-async function png(img: RgbImage): Promise<Uint8Array> {
-  const b = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 } }).png()
-    .toBuffer();
-  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
 async function render(job: RenderJob): Promise<void> {
@@ -63,7 +56,7 @@ async function render(job: RenderJob): Promise<void> {
       // A preview every half second is enough for the page and keeps encoding off most steps.
       if (performance.now() - lastPreview > 500 || p.step === p.steps) {
         lastPreview = performance.now();
-        png(p.preview()).then((preview) =>
+        encodePng(p.preview()).then((preview) =>
           scope.postMessage({ type: "step", step: p.step, steps: p.steps, preview })
         );
       } else {
@@ -80,7 +73,7 @@ async function render(job: RenderJob): Promise<void> {
     },
   });
   const images = [];
-  for (const img of result.images) images.push({ png: await png(img.image), seed: img.seed });
+  for (const img of result.images) images.push({ png: await encodePng(img.image), seed: img.seed });
   scope.postMessage({
     type: "done",
     images,
