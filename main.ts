@@ -2,6 +2,7 @@
 // AUTOMATIC1111-compatible API under /sdapi/v1, on 127.0.0.1 unless --listen.
 import { parseArgs } from "node:util";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { EMBEDDINGS_DIR, MODELS_DIR } from "./lib/models/defaults.ts";
 import { bundleIslands } from "./lib/server/bundle.ts";
 import { WebUIService } from "./lib/server/service.ts";
@@ -75,7 +76,7 @@ export async function serve(opts: ServeOptions): Promise<Server> {
       defaultModel: opts.model,
       render: renderImages,
     }),
-    bundleIslands(),
+    bundleIslands(fileURLToPath(new URL("./islands/client.ts", import.meta.url))),
   ]);
   service.extensions = [
     aestheticExtension({

@@ -4,9 +4,9 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-export const CLIENT_ENTRY = join(ROOT, "islands", "client.ts");
 
-export async function bundleIslands(entry = CLIENT_ENTRY): Promise<string> {
+/** Bundles the browser entry point the caller names (main.ts: islands/client.ts). */
+export async function bundleIslands(entry: string): Promise<string> {
   const out = await Deno.makeTempDir({ prefix: "islands-" });
   try {
     const file = join(out, "client.js");
