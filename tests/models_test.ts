@@ -1,5 +1,6 @@
 // The models CLI end to end: list (the embedded demo by default), pull from a fake hub named by HF_ENDPOINT,
 // rm, and its error messages and exit codes.
+import { ok } from "node:assert";
 import { join } from "node:path";
 import { MODELS } from "./fixtures.ts";
 import { readTree, startFakeHub } from "./lib/models/fake_hub.ts";
@@ -11,15 +12,16 @@ function run(args: string[], env: Record<string, string> = {}) {
 
 Deno.test("models list: the embedded demo and its CLIP pair, usable, with the demo's hash", async () => {
   const r = await run(["list", "--json"]);
-  if (r.code !== 0) throw new Error(r.stderr);
+  ok(r.code === 0, r.stderr);
   const { models } = JSON.parse(r.stdout);
   const demo = models.find((m: { name: string }) => m.name === "tiny-demo");
   const clip = models.find((m: { name: string }) => m.name === "tiny-demo-clip");
-  if (demo?.kind !== "sd1" || demo.problems.length || demo.clip !== "tiny-demo-clip" || !demo.default) {
-    throw new Error(JSON.stringify(demo));
-  }
-  if (!/^[0-9a-f]{10}$/.test(demo.hash)) throw new Error(`hash ${demo.hash}`);
-  if (clip?.kind !== "clip" || clip.dims.projection !== 16) throw new Error(JSON.stringify(clip));
+  ok(
+    !(demo?.kind !== "sd1" || demo.problems.length || demo.clip !== "tiny-demo-clip" || !demo.default),
+    JSON.stringify(demo),
+  );
+  ok(/^[0-9a-f]{10}$/.test(demo.hash), `hash ${demo.hash}`);
+  ok(!(clip?.kind !== "clip" || clip.dims.projection !== 16), JSON.stringify(clip));
 });
 
 Deno.test("models pull / list / rm against a fake hub from HF_ENDPOINT", async () => {
@@ -30,35 +32,31 @@ Deno.test("models pull / list / rm against a fake hub from HF_ENDPOINT", async (
   try {
     const env = { HF_ENDPOINT: hub.endpoint, HF_TOKEN: "hf_ok" };
     const pulled = await run(["pull", "someone/clip-tiny", "--models-dir", dir], env);
-    if (pulled.code !== 0) throw new Error(pulled.stderr);
-    if (!pulled.stdout.includes(`pulled someone/clip-tiny@main (commit ${commit.slice(0, 12)})`)) {
-      throw new Error(pulled.stdout);
-    }
-    if (!pulled.stderr.includes("onnx/text_model.onnx")) {
-      throw new Error(`no per-file progress: ${pulled.stderr}`);
-    }
+    ok(pulled.code === 0, pulled.stderr);
+    ok(
+      pulled.stdout.includes(`pulled someone/clip-tiny@main (commit ${commit.slice(0, 12)})`),
+      pulled.stdout,
+    );
+    ok(pulled.stderr.includes("onnx/text_model.onnx"), `no per-file progress: ${pulled.stderr}`);
     const listed = await run(["list", "--models-dir", dir]);
-    if (!/clip-tiny {2}clip {2}text 16, proj 16 {2} {2}ok/.test(listed.stdout)) {
-      throw new Error(listed.stdout);
-    }
+    ok(/clip-tiny {2}clip {2}text 16, proj 16 {2} {2}ok/.test(listed.stdout), listed.stdout);
 
     const again = await run(["pull", "someone/clip-tiny", "--models-dir", dir], env);
-    if (again.code !== 1 || !again.stderr.includes("already exists")) throw new Error(again.stderr);
+    ok(!(again.code !== 1 || !again.stderr.includes("already exists")), again.stderr);
     const noToken = await run(["pull", "someone/clip-tiny", "--models-dir", dir, "--name", "x"], {
       HF_ENDPOINT: hub.endpoint,
     });
-    if (noToken.code !== 1 || !noToken.stderr.includes("set HF_TOKEN")) throw new Error(noToken.stderr);
+    ok(!(noToken.code !== 1 || !noToken.stderr.includes("set HF_TOKEN")), noToken.stderr);
     const missing = await run(["pull", "someone/nothing", "--models-dir", dir], env);
-    if (missing.code !== 1 || !missing.stderr.includes("no such repo someone/nothing")) {
-      throw new Error(missing.stderr);
-    }
+    ok(!(missing.code !== 1 || !missing.stderr.includes("no such repo someone/nothing")), missing.stderr);
 
     const removed = await run(["rm", "clip-tiny", "--models-dir", dir]);
-    if (removed.code !== 0 || [...Deno.readDirSync(dir)].some((e) => e.name === "clip-tiny")) {
-      throw new Error(removed.stderr);
-    }
+    ok(
+      !(removed.code !== 0 || [...Deno.readDirSync(dir)].some((e) => e.name === "clip-tiny")),
+      removed.stderr,
+    );
     const gone = await run(["rm", "clip-tiny", "--models-dir", dir]);
-    if (gone.code !== 1 || !gone.stderr.includes("no model named clip-tiny")) throw new Error(gone.stderr);
+    ok(!(gone.code !== 1 || !gone.stderr.includes("no model named clip-tiny")), gone.stderr);
   } finally {
     await hub.close();
     await Deno.remove(dir, { recursive: true });
@@ -67,9 +65,9 @@ Deno.test("models pull / list / rm against a fake hub from HF_ENDPOINT", async (
 
 Deno.test("models rm refuses the embedded demo; bad usage exits 2", async () => {
   const demo = await run(["rm", "tiny-demo"]);
-  if (demo.code !== 1 || !demo.stderr.includes("embedded demo")) throw new Error(demo.stderr);
+  ok(!(demo.code !== 1 || !demo.stderr.includes("embedded demo")), demo.stderr);
   const bad = await run(["frobnicate"]);
-  if (bad.code !== 2 || !bad.stderr.includes("usage:")) throw new Error(bad.stderr);
+  ok(!(bad.code !== 2 || !bad.stderr.includes("usage:")), bad.stderr);
   const noRepo = await run(["pull"]);
-  if (noRepo.code !== 2) throw new Error(noRepo.stderr);
+  ok(noRepo.code === 2, noRepo.stderr);
 });

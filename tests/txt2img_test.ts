@@ -1,6 +1,6 @@
 // The txt2img and img2img CLIs as subprocesses in temp folders: PNGs whose infotext reads back field for field,
 // A1111 numbering, the --json report, and bad input refused with one clear line and no image written.
-import { deepStrictEqual as assertEquals } from "node:assert";
+import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import { join } from "node:path";
 import { readPngParameters } from "../lib/io/png.ts";
 import { parseInfotext } from "../lib/io/infotext.ts";
@@ -56,16 +56,17 @@ Deno.test("txt2img writes numbered PNGs whose infotext reads back field for fiel
       "--json",
     ];
     const r = await run("txt2img", args);
-    if (r.code !== 0) throw new Error(r.stderr);
+    ok(r.code === 0, r.stderr);
     const report = JSON.parse(r.stdout);
     assertEquals(report.images.map((i: { seed: number }) => i.seed), [7, 8]);
     assertEquals(await files(dir), ["00000-7.png", "00001-8.png"]);
     const first = report.images[0];
     assertEquals(first.path, join(dir, "00000-7.png"));
     assertEquals(first.aesthetic.similarity.length, 3); // before each of 2 steps and after the last
-    if (!(first.aesthetic.similarity[2] > first.aesthetic.similarity[0])) {
-      throw new Error(`similarity did not rise: ${first.aesthetic.similarity}`);
-    }
+    ok(
+      first.aesthetic.similarity[2] > first.aesthetic.similarity[0],
+      `similarity did not rise: ${first.aesthetic.similarity}`,
+    );
     const png = await Deno.readFile(first.path);
     const text = readPngParameters(png)!;
     assertEquals(text, first.infotext);
@@ -74,7 +75,7 @@ Deno.test("txt2img writes numbered PNGs whose infotext reads back field for fiel
     const fields = Object.fromEntries(info.params);
     delete fields["Model hash"];
     // "Aesthetic text: " (empty) is written, and dropped on reading as A1111's parser drops empty values.
-    if (!text.includes("Aesthetic text: ,")) throw new Error("the empty aesthetic text is not written");
+    ok(text.includes("Aesthetic text: ,"), "the empty aesthetic text is not written");
     assertEquals(fields, {
       "Steps": "3",
       "Sampler": "PLMS",
@@ -90,16 +91,14 @@ Deno.test("txt2img writes numbered PNGs whose infotext reads back field for fiel
       "Aesthetic text negative": "False",
       "Aesthetic slerp angle": "0.1",
     });
-    if (!/^[0-9a-f]{10}$/.test(info.params.find(([k]) => k === "Model hash")![1])) {
-      throw new Error("no model hash");
-    }
+    ok(/^[0-9a-f]{10}$/.test(info.params.find(([k]) => k === "Model hash")![1]), "no model hash");
     const img = await loadImage(first.path);
-    if (!img.ok) throw new Error(img.skip.message);
+    ok(img.ok, img.ok ? "" : img.skip.message);
     assertEquals([img.image.width, img.image.height], [48, 32]);
 
     // A second run continues the numbering; the same seed gives the same pixels.
     const again = await run("txt2img", args);
-    if (again.code !== 0) throw new Error(again.stderr);
+    ok(again.code === 0, again.stderr);
     assertEquals(await files(dir), ["00000-7.png", "00001-8.png", "00002-7.png", "00003-8.png"]);
     const same = await loadImage(join(dir, "00002-7.png"));
     assertEquals(same.ok && same.image.data, img.image.data);
@@ -127,7 +126,7 @@ Deno.test("img2img writes the denoising strength; without personalization the re
       dir,
       "--json",
     ]);
-    if (r.code !== 0) throw new Error(r.stderr);
+    ok(r.code === 0, r.stderr);
     const [image] = JSON.parse(r.stdout).images;
     assertEquals(image.aesthetic, null);
     const fields = Object.fromEntries(parseInfotext(image.infotext).params);
@@ -166,18 +165,15 @@ Deno.test("bad input: one clear error each, exit code 2, no image written", asyn
     ];
     for (const [extra, message] of cases) {
       const r = await run("txt2img", [...base, ...extra]);
-      if (r.code !== 2 || !message.test(r.stderr)) {
-        throw new Error(`${extra.join(" ")}: exit ${r.code}, stderr ${r.stderr}`);
-      }
+      ok(r.code === 2 && message.test(r.stderr), `${extra.join(" ")}: exit ${r.code}, stderr ${r.stderr}`);
     }
     const noInit = await run("img2img", base);
-    if (noInit.code !== 2 || !/--init-img FILE is required/.test(noInit.stderr)) {
-      throw new Error(noInit.stderr);
-    }
+    ok(noInit.code === 2 && /--init-img FILE is required/.test(noInit.stderr), noInit.stderr);
     const badInit = await run("img2img", [...base, "--init-img", join(dir, "missing.png")]);
-    if (badInit.code !== 2 || !/--init-img .*missing\.png: cannot read the file/.test(badInit.stderr)) {
-      throw new Error(badInit.stderr);
-    }
+    ok(
+      badInit.code === 2 && /--init-img .*missing\.png: cannot read the file/.test(badInit.stderr),
+      badInit.stderr,
+    );
     const written = await files(out).catch(() => []);
     assertEquals(written, []);
   } finally {

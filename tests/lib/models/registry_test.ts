@@ -1,6 +1,7 @@
 // listModels finds model folders with hashes and problems; chooseClip pairs a checkpoint with the CLIP pair of
 // the same text width, preferring the one with the checkpoint's own text weights; pairing and embedding
 // mismatches are named.
+import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { MODELS_DIR } from "../../../lib/models/defaults.ts";
@@ -16,12 +17,6 @@ import {
 } from "../../../lib/models/registry.ts";
 import { MODELS } from "../../fixtures.ts";
 import { linkFixture } from "./model_dirs.ts";
-
-function assertEquals(a: unknown, b: unknown, what: string) {
-  if (JSON.stringify(a) !== JSON.stringify(b)) {
-    throw new Error(`${what}: ${JSON.stringify(a)} != ${JSON.stringify(b)}`);
-  }
-}
 
 Deno.test("listModels: pipelines and CLIP pairs with kinds, dims, A1111-style hashes; non-models skipped", async () => {
   const tmp = await Deno.makeTempDir();
@@ -45,9 +40,7 @@ Deno.test("listModels: pipelines and CLIP pairs with kinds, dims, A1111-style ha
     assertEquals(findModel(models, expected)?.name, "sd15", "find by hash");
     assertEquals(findModel(models, "vit")?.hash, undefined, "CLIP pairs have no UNet hash");
     const cached = JSON.parse(await Deno.readTextFile(cache));
-    if (Object.keys(cached).length !== 3) {
-      throw new Error(`cache holds ${Object.keys(cached).length} entries`);
-    }
+    ok(Object.keys(cached).length === 3, `cache holds ${Object.keys(cached).length} entries`);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
