@@ -1,5 +1,5 @@
 // The A1111-style application: mixing, sweeps from one run, the cache, and chunk-by-chunk personalization.
-import { ok } from "node:assert";
+import { ok, rejects } from "node:assert";
 import { join } from "node:path";
 import { promptChunks } from "../../../lib/clip/chunks.ts";
 import { ClipTextEncoder } from "../../../lib/clip/text_encoder.ts";
@@ -98,18 +98,15 @@ Deno.test({
   ...opts,
   fn: async () => {
     const { personalizer } = await setup;
-    try {
-      await personalizer.apply(
+    await rejects(
+      personalizer.apply(
         new Float32Array(77 * 8),
         [new Int32Array(77)],
         new Float32Array(16).fill(1),
         AESTHETIC_DEFAULTS,
-      );
-    } catch (e) {
-      if (!/77 × 16 were expected/.test((e as Error).message)) throw e;
-      return;
-    }
-    throw new Error("accepted");
+      ),
+      /77 × 16 were expected/,
+    );
   },
 });
 

@@ -1,5 +1,5 @@
 // Finding the pair's projection and grafting it onto a checkpoint's text encoder.
-import { ok } from "node:assert";
+import { ok, throws } from "node:assert";
 import { join } from "node:path";
 import { decodeModel, encodeModel } from "../../../lib/onnx/proto.ts";
 import { openSession, Tensor } from "../../../lib/onnx/session.ts";
@@ -22,15 +22,14 @@ Deno.test("the SD 1.x encoder with the pair's projection gives the pair's text_e
 });
 
 Deno.test("a checkpoint whose hidden size differs from the pair's is refused, naming both", () => {
-  try {
-    withPairProjection(load("tiny-sd2/text_encoder/model.onnx"), load("tiny-sd1-clip/onnx/text_model.onnx"));
-  } catch (e) {
-    if (/hidden size 12 does not match the CLIP pair's projection input 16/.test((e as Error).message)) {
-      return;
-    }
-    throw e;
-  }
-  throw new Error("accepted");
+  throws(
+    () =>
+      withPairProjection(
+        load("tiny-sd2/text_encoder/model.onnx"),
+        load("tiny-sd1-clip/onnx/text_model.onnx"),
+      ),
+    /hidden size 12 does not match the CLIP pair's projection input 16/,
+  );
 });
 
 Deno.test("which layer of the pair matches the checkpoint's conditioning", async () => {
@@ -49,11 +48,5 @@ Deno.test("which layer of the pair matches the checkpoint's conditioning", async
   cases.forEach(([got, want], i) => {
     ok(got === want, `case ${i}: ${got} != ${want}`);
   });
-  try {
-    pairLayer(5, 2, 1, "clip");
-  } catch (e) {
-    if (/5 layers and the CLIP pair's 2/.test((e as Error).message)) return;
-    throw e;
-  }
-  throw new Error("accepted a mismatch");
+  throws(() => pairLayer(5, 2, 1, "clip"), /5 layers and the CLIP pair's 2/);
 });
