@@ -1,7 +1,8 @@
 // The aesthetic-gradients extension, written against lib/extensions/adapter.ts with the A1111 extension's controls,
 // defaults, alwayson_scripts args order and infotext fields. Its process() personalizes every prompt's
-// conditioning through AestheticPersonalizer (one run serves every step count of an X/Y sweep) and records the
-// similarity at each optimization step for the chart; its tab makes a new embedding from a folder of images.
+// conditioning through an AestheticSession (lib/personalize/aesthetic_session.ts, the seam the CLIs use too;
+// one run serves every step count of an X/Y sweep) and records the similarity at each optimization step for the
+// chart; its tab makes a new embedding from a folder of images.
 import type { Hono } from "hono";
 import { z } from "zod";
 import { type EmbeddingInfo, listEmbeddings, readEmbedding } from "../lib/io/embedding.ts";
