@@ -1,5 +1,6 @@
 // The short hash is the first 10 hex digits of the sha256 of the weight files in order; the cache is used
 // while the files are unchanged and ignored once they change.
+import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { modelSha256, sha256Files, shortHash } from "../../../lib/models/model_hash.ts";
@@ -11,8 +12,8 @@ Deno.test("sha256Files hashes the files' concatenation; shortHash keeps 10 digit
     await Deno.writeTextFile(a, "graph bytes");
     await Deno.writeTextFile(b, "x".repeat(200_000));
     const expected = createHash("sha256").update("graph bytes" + "x".repeat(200_000)).digest("hex");
-    if (await sha256Files([a, b]) !== expected) throw new Error("wrong sha256");
-    if (shortHash(expected) !== expected.slice(0, 10)) throw new Error("wrong short hash");
+    assertEquals(await sha256Files([a, b]), expected, "wrong sha256");
+    assertEquals(shortHash(expected), expected.slice(0, 10), "wrong short hash");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -29,14 +30,12 @@ Deno.test("modelSha256 reuses the cache while files are unchanged, recomputes wh
     const key = Object.keys(cache)[0];
     cache[key].sha256 = "f".repeat(64);
     await Deno.writeTextFile(cacheFile, JSON.stringify(cache));
-    if (await modelSha256([f], { cacheFile }) !== "f".repeat(64)) throw new Error("cache not used");
+    assertEquals(await modelSha256([f], { cacheFile }), "f".repeat(64), "cache not used");
     await Deno.writeTextFile(f, "two!");
     const changed = await modelSha256([f], { cacheFile });
-    if (changed === "f".repeat(64) || changed === first) throw new Error("stale cache entry used");
+    ok(changed !== "f".repeat(64) && changed !== first, "stale cache entry used");
     await Deno.writeTextFile(cacheFile, "{ corrupt");
-    if (await modelSha256([f], { cacheFile }) !== changed) {
-      throw new Error("a corrupt cache must only re-hash");
-    }
+    assertEquals(await modelSha256([f], { cacheFile }), changed, "a corrupt cache must only re-hash");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -1,4 +1,5 @@
 // The per-file download line.
+import { deepStrictEqual as assertEquals } from "node:assert";
 import { formatBytes, formatTransfer } from "../../../lib/models/transfer_bar.ts";
 
 Deno.test("formatBytes and formatTransfer", () => {
@@ -6,7 +7,7 @@ Deno.test("formatBytes and formatTransfer", () => {
     3.5 * 2 ** 30,
     "3.5 GiB",
   ]];
-  for (const [n, s] of cases) if (formatBytes(n) !== s) throw new Error(`${n}: ${formatBytes(n)}`);
+  for (const [n, s] of cases) assertEquals(formatBytes(n), s, `${n}: ${formatBytes(n)}`);
   const line = formatTransfer({ file: "unet/model.onnx", done: 512, total: 1024, bytesPerSecond: 2048 }, 10);
-  if (line !== "unet/model.onnx [#####-----] 512 B/1.0 KiB 2.0 KiB/s") throw new Error(line);
+  assertEquals(line, "unet/model.onnx [#####-----] 512 B/1.0 KiB 2.0 KiB/s");
 });

@@ -1,4 +1,5 @@
 // Every fixture ONNX file loads in onnxruntime-node and reproduces the PyTorch reference outputs.
+import { ok } from "node:assert";
 import { join } from "node:path";
 import { openSession, Tensor } from "../../../lib/onnx/session.ts";
 import { assertClose, MODELS, readRef, refs, type TensorRef } from "../../fixtures.ts";
@@ -13,7 +14,7 @@ for (const entry of refs().text_encoders) {
     const out = await session.run({ [session.inputNames[0]]: ids(entry.input_ids) });
     for (const [name, ref] of Object.entries(entry.outputs as Record<string, TensorRef>)) {
       const got = out[name];
-      if (!got) throw new Error(`${entry.model} has no output ${name}`);
+      ok(got, `${entry.model} has no output ${name}`);
       assertClose(got.data as Float32Array, readRef(ref), 1e-5, `${entry.model} ${name}`);
     }
   });
