@@ -1,5 +1,6 @@
 // --device/--threads parsing, and openSession's CPU fallback: on this CPU-only machine, cuda (and the
 // platform providers) fall back with one clear line, and the session still runs.
+import { deepStrictEqual as assertEquals, ok, throws } from "node:assert";
 import { join } from "node:path";
 import { deviceFromArgs, parseDevice, parseThreads, sessionOptions } from "../../../lib/models/device.ts";
 import { openSession, Tensor } from "../../../lib/onnx/session.ts";
@@ -8,25 +9,17 @@ import { MODELS } from "../../fixtures.ts";
 const decoder = join(MODELS, "tiny-sd1", "vae_decoder", "model.onnx");
 
 function throwsWith(f: () => unknown, text: string) {
-  try {
-    f();
-  } catch (e) {
-    if ((e as Error).message.includes(text)) return;
-    throw new Error(`wrong message: ${(e as Error).message}`);
-  }
-  throw new Error("did not throw");
+  throws(f, (e: Error) => e.message.includes(text));
 }
 
 Deno.test("parseDevice and parseThreads accept the documented values and name bad ones", () => {
-  if (parseDevice(undefined) !== "cpu" || parseDevice("CUDA") !== "cuda" || parseDevice("dml") !== "dml") {
-    throw new Error("parseDevice");
-  }
+  assertEquals([parseDevice(undefined), parseDevice("CUDA"), parseDevice("dml")], ["cpu", "cuda", "dml"]);
   throwsWith(() => parseDevice("gpu"), `unknown --device "gpu": use cpu, cuda, coreml, dml`);
-  if (parseThreads(undefined) !== 0 || parseThreads("4") !== 4) throw new Error("parseThreads");
+  assertEquals([parseThreads(undefined), parseThreads("4")], [0, 4]);
   throwsWith(() => parseThreads("-1"), "--threads must be a whole number");
   throwsWith(() => parseThreads("2.5"), "--threads must be a whole number");
   const c = deviceFromArgs({ device: "coreml", threads: "2" });
-  if (c.device !== "coreml" || c.threads !== 2) throw new Error("deviceFromArgs");
+  assertEquals([c.device, c.threads], ["coreml", 2]);
 });
 
 Deno.test("cuda on a CPU-only machine falls back to the CPU with one line, once per options object", async () => {
@@ -37,15 +30,14 @@ Deno.test("cuda on a CPU-only machine falls back to the CPU with one line, once 
   const out = await a.run({
     latent_sample: new Tensor("float32", new Float32Array(4 * 8 * 8), [1, 4, 8, 8]),
   });
-  if (out.sample.dims.join() !== "1,3,64,64") throw new Error(`ran wrong: ${out.sample.dims}`);
+  assertEquals(out.sample.dims.join(), "1,3,64,64", `ran wrong: ${out.sample.dims}`);
   await a.release();
   await b.release();
-  if (lines.length !== 1) throw new Error(`expected one line, got ${JSON.stringify(lines)}`);
-  if (
-    !/^cuda is not available \(.+\); running on the CPU instead$/.test(lines[0]) || lines[0].includes("\n")
-  ) {
-    throw new Error(`unclear message: ${lines[0]}`);
-  }
+  assertEquals(lines.length, 1, `expected one line, got ${JSON.stringify(lines)}`);
+  ok(
+    /^cuda is not available \(.+\); running on the CPU instead$/.test(lines[0]) && !lines[0].includes("\n"),
+    `unclear message: ${lines[0]}`,
+  );
 });
 
 Deno.test("coreml and dml fall back too; without onFallback a failing provider is an error as before", async () => {
@@ -53,11 +45,11 @@ Deno.test("coreml and dml fall back too; without onFallback a failing provider i
     const lines: string[] = [];
     await (await openSession(decoder, sessionOptions({ device, threads: 1 }, (l) => lines.push(l))))
       .release();
-    if (!lines[0]?.startsWith(`${device} is not available`)) throw new Error(`${device}: ${lines}`);
+    ok(lines[0]?.startsWith(`${device} is not available`), `${device}: ${lines}`);
   }
   let msg = "";
   await openSession(decoder, { device: "cuda" }).catch((e) => msg = (e as Error).message);
-  if (!msg.startsWith(`onnxruntime could not load ${decoder}`)) throw new Error(`got "${msg}"`);
+  ok(msg.startsWith(`onnxruntime could not load ${decoder}`), `got "${msg}"`);
 });
 
 Deno.test("a broken model is an error, not a fallback", async () => {
@@ -68,7 +60,8 @@ Deno.test("a broken model is an error, not a fallback", async () => {
     sessionOptions({ device: "cuda", threads: 1 }, (l) => lines.push(l)),
   )
     .catch((e) => msg = (e as Error).message);
-  if (!msg.startsWith("onnxruntime could not load an in-memory model") || lines.length) {
-    throw new Error(`got "${msg}" and ${JSON.stringify(lines)}`);
-  }
+  ok(
+    msg.startsWith("onnxruntime could not load an in-memory model") && lines.length === 0,
+    `got "${msg}" and ${JSON.stringify(lines)}`,
+  );
 });

@@ -1,21 +1,17 @@
 // inspectModelDir recognizes each fixture layout with its dimensions, and reports every missing or mismatched
 // part in plain words. Each case is a temp folder of symlinks to a fixture with one part removed or replaced.
+import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import { join } from "node:path";
 import { inspectModelDir, type ModelEntry } from "../../../lib/models/inspect.ts";
 import { MODELS } from "../../fixtures.ts";
 import { editJson, externalDataModel, linkFixture } from "./model_dirs.ts";
 
-function assertEquals(a: unknown, b: unknown, what: string) {
-  if (JSON.stringify(a) !== JSON.stringify(b)) {
-    throw new Error(`${what}: ${JSON.stringify(a)} != ${JSON.stringify(b)}`);
-  }
-}
-
 function assertProblem(entry: ModelEntry | undefined, expected: string) {
-  if (!entry) throw new Error("not recognized as a model");
-  if (!entry.problems.includes(expected)) {
-    throw new Error(`expected problem "${expected}", got ${JSON.stringify(entry.problems)}`);
-  }
+  ok(entry, "not recognized as a model");
+  ok(
+    entry.problems.includes(expected),
+    `expected problem "${expected}", got ${JSON.stringify(entry.problems)}`,
+  );
 }
 
 async function withCopy(
@@ -43,7 +39,7 @@ for (const [name, kind, dims] of complete) {
   Deno.test(`${name} is a complete ${kind} with its dimensions`, async () => {
     const e = await inspectModelDir(join(MODELS, name));
     assertEquals([e?.kind, e?.dims, e?.problems, e?.warnings], [kind, dims, [], []], name);
-    if (!e?.textFingerprint) throw new Error("no text fingerprint");
+    ok(e?.textFingerprint, "no text fingerprint");
   });
 }
 
@@ -52,7 +48,7 @@ Deno.test("the SD 1.x checkpoint and its CLIP pair share a text fingerprint; SD 
     ["tiny-sd1", "tiny-sd1-clip", "tiny-sd2"].map((n) => inspectModelDir(join(MODELS, n))),
   );
   assertEquals(sd1!.textFingerprint, clip1!.textFingerprint, "sd1 vs its clip");
-  if (sd1!.textFingerprint === sd2!.textFingerprint) throw new Error("different weights, same fingerprint");
+  ok(sd1!.textFingerprint !== sd2!.textFingerprint, "different weights, same fingerprint");
 });
 
 Deno.test("a folder that is no model is not recognized", async () => {
@@ -174,9 +170,10 @@ Deno.test("model_index.json that is broken or names another pipeline", async () 
     await Deno.remove(join(dir, "model_index.json"));
     await Deno.writeTextFile(join(dir, "model_index.json"), "{ not json");
   });
-  if (!bad?.problems.some((p) => p.startsWith("model_index.json is not valid JSON"))) {
-    throw new Error(JSON.stringify(bad?.problems));
-  }
+  ok(
+    bad?.problems.some((p) => p.startsWith("model_index.json is not valid JSON")),
+    JSON.stringify(bad?.problems),
+  );
   const other = await withCopy("tiny-sd1", (dir) =>
     editJson(join(dir, "model_index.json"), (c) => {
       c._class_name = "KandinskyPipeline";
@@ -192,9 +189,10 @@ Deno.test("a corrupt ONNX part is named", async () => {
       new Uint8Array([0x3a, 0xff, 0xff, 0xff, 0x0f]),
     );
   });
-  if (!e?.problems.some((p) => p.startsWith("vae_decoder/model.onnx cannot be read"))) {
-    throw new Error(JSON.stringify(e?.problems));
-  }
+  ok(
+    e?.problems.some((p) => p.startsWith("vae_decoder/model.onnx cannot be read")),
+    JSON.stringify(e?.problems),
+  );
 });
 
 Deno.test("external weight data: missing and truncated files are problems; complete data is hashed", async () => {
@@ -223,9 +221,7 @@ Deno.test("external weight data: missing and truncated files are problems; compl
 
 Deno.test("PyTorch folders are told how to export", async () => {
   const sd = await inspectModelDir(join(MODELS, "tiny-sd1-torch"));
-  if (!sd?.problems.some((p) => p.includes("optimum-cli export onnx"))) {
-    throw new Error(JSON.stringify(sd?.problems));
-  }
+  ok(sd?.problems.some((p) => p.includes("optimum-cli export onnx")), JSON.stringify(sd?.problems));
   const clip = await inspectModelDir(join(MODELS, "tiny-sd1-clip-torch"));
-  if (!clip?.problems.some((p) => p.includes("convert.py"))) throw new Error(JSON.stringify(clip?.problems));
+  ok(clip?.problems.some((p) => p.includes("convert.py")), JSON.stringify(clip?.problems));
 });
