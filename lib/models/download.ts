@@ -2,7 +2,15 @@
 // an HTTP Range from the part's size, and the file takes its final name only once its checksum matches (sha256
 // for LFS files, the git blob id for small ones).
 import { createHash, type Hash } from "node:crypto";
-import { authHeaders, type HubConfig, hubError, type HubFile } from "./hub_api.ts";
+import {
+  authHeaders,
+  type HubConfig,
+  HubError,
+  hubError,
+  type HubFile,
+  redirectTarget,
+  UnsafeHubError,
+} from "./hub_api.ts";
 
 export class IntegrityError extends Error {
   constructor(message: string) {
@@ -43,7 +51,7 @@ async function request(
     const location = res.headers.get("location");
     if (res.status >= 300 && res.status < 400 && location) {
       await res.body?.cancel();
-      url = new URL(location, url).toString();
+      url = redirectTarget(url, location);
       continue;
     }
     return { res, linkedEtag };
@@ -79,6 +87,12 @@ async function hashPrefix(hash: Hash, path: string, length: number) {
     left -= part.length;
     if (left === 0) break;
   }
+}
+
+/** Removes the part file and returns the error to throw: what was received is not the listed file. */
+async function discard(part: string, message: string): Promise<UnsafeHubError> {
+  await Deno.remove(part).catch(() => {});
+  return new UnsafeHubError(`${message}; discarded it`);
 }
 
 /**
@@ -130,11 +144,27 @@ export async function downloadFile(
         want = expected(file, linkedEtag);
         hash = want?.algo === "git" ? gitBlobHasher(file.size) : want ? createHash("sha256") : undefined;
         if (hash && have > 0) await hashPrefix(hash, part, have);
+        const declared = Number(res.headers.get("content-length") ?? NaN);
+        if (declared > file.size - have) {
+          await res.body?.cancel();
+          throw await discard(
+            part,
+            `${file.path}: the hub sends ${declared} bytes from byte ${have}, past the ${file.size} it lists`,
+          );
+        }
         using out = await Deno.open(part, { write: true, create: true, append: ranged, truncate: !ranged });
         let done = have;
         opts.onProgress?.(done, file.size);
         if (res.body) {
           for await (const chunk of res.body) {
+            // Stop at the listed size: an endless answer must not fill the disk.
+            if (done + chunk.length > file.size) {
+              await res.body.cancel().catch(() => {});
+              throw await discard(
+                part,
+                `${file.path}: the hub sent more than the ${file.size} bytes it lists`,
+              );
+            }
             hash?.update(chunk);
             for (let off = 0; off < chunk.length;) off += await out.write(chunk.subarray(off));
             done += chunk.length;
@@ -149,7 +179,7 @@ export async function downloadFile(
         if (hash) await hashPrefix(hash, part, have);
       }
     } catch (e) {
-      if ((e as Error).name === "HubError") throw e;
+      if (e instanceof HubError) throw e;
       lastError = e as Error;
       continue;
     }
