@@ -99,7 +99,8 @@ function checkListedPaths(files: HubFile[], repo: string): void {
   const paths = new Set(files.map((f) => f.path));
   for (const { path } of files) {
     const segments = path.split("/");
-    const bad = segments.some((s) => s === "" || s === "." || s === "..") || /[\\\x00-\x1f]/.test(path);
+    const bad = segments.some((s) => s === "" || s === "." || s === "..") || path.includes("\\") ||
+      [...path].some((c) => c.charCodeAt(0) < 0x20);
     // "a" listed as a file and "a/b" too: one of them cannot be written.
     const prefix = segments.slice(1).some((_, i) => paths.has(segments.slice(0, i + 1).join("/")));
     if (bad || prefix) {

@@ -13,6 +13,7 @@ import {
   writeFileAtomic,
 } from "../../../lib/io/png.ts";
 import { FIXTURES } from "../../fixtures.ts";
+import { seededRandom } from "../../seeded_random.ts";
 import { concatBytes, pngChunk, pngWith } from "./crafted_png.ts";
 
 // A 2x1 PNG saved by Pillow 11 with: iTXt "parameters" (uncompressed, because the prompt is not Latin-1),
@@ -179,18 +180,8 @@ Deno.test("text chunks are capped in total per file, as Pillow's MAX_TEXT_MEMORY
   if (readPngParameters(replaced) !== "fine") throw new Error("not replaced");
 });
 
-/** A seeded generator (mulberry32). */
-function random(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 Deno.test("fuzz: truncated and corrupt PNGs either read or fail with PngError, quickly", () => {
-  const rnd = random(3);
+  const rnd = seededRandom(3);
   const int = (n: number) => Math.floor(rnd() * n);
   const text = "a cat, photo\nNegative prompt: dog\nSteps: 20, Sampler: Euler a, Seed: 1, Size: 512x512";
   const bodies = [

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { inspectModelDir } from "../../../lib/models/inspect.ts";
 import { matchesGlob, pullModel } from "../../../lib/models/pull.ts";
 import { MODELS } from "../../fixtures.ts";
-import { type FakeHub, type Faults, readTree, startFakeHub } from "./fake_hub.ts";
+import { type FakeHub, type FakeRepo, type Faults, readTree, startFakeHub } from "./fake_hub.ts";
 
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const files = await readTree(join(MODELS, "tiny-sd1"));
@@ -15,11 +15,12 @@ const withExtras = new Map([...files, ["unet/diffusion_pytorch_model.safetensors
 const nested = new Map([...clipFiles].map(([k, v]) => [`clip/${k}`, v]));
 nested.set("clip/onnx/text_model_quantized.onnx", new Uint8Array(5));
 
-async function withHub(faults: Faults, f: (hub: FakeHub, modelsDir: string) => Promise<void>) {
-  const hub = await startFakeHub({
-    "demo/tiny-sd": { commit: COMMIT, refs: ["main", "v1"], files: withExtras },
-    "demo/private": { commit: COMMIT, refs: ["main"], files: nested, token: "hf_good" },
-  }, faults);
+async function withRepos(
+  repos: Record<string, FakeRepo>,
+  faults: Faults,
+  f: (hub: FakeHub, modelsDir: string) => Promise<void>,
+) {
+  const hub = await startFakeHub(repos, faults);
   const modelsDir = await Deno.makeTempDir();
   try {
     await f(hub, modelsDir);
@@ -27,6 +28,17 @@ async function withHub(faults: Faults, f: (hub: FakeHub, modelsDir: string) => P
     await hub.close();
     await Deno.remove(modelsDir, { recursive: true });
   }
+}
+
+function withHub(faults: Faults, f: (hub: FakeHub, modelsDir: string) => Promise<void>) {
+  return withRepos(
+    {
+      "demo/tiny-sd": { commit: COMMIT, refs: ["main", "v1"], files: withExtras },
+      "demo/private": { commit: COMMIT, refs: ["main"], files: nested, token: "hf_good" },
+    },
+    faults,
+    f,
+  );
 }
 
 async function rejects(p: Promise<unknown>, text: string): Promise<string> {
@@ -218,22 +230,12 @@ Deno.test("glob filters: names without a slash match file names anywhere; ** spa
 
 const small = (text: string) => new TextEncoder().encode(text);
 
-async function withRepo(
+function withRepo(
   repoFiles: Map<string, Uint8Array>,
   faults: Faults,
   f: (hub: FakeHub, modelsDir: string) => Promise<void>,
 ) {
-  const hub = await startFakeHub(
-    { "evil/repo": { commit: COMMIT, refs: ["main"], files: repoFiles } },
-    faults,
-  );
-  const modelsDir = await Deno.makeTempDir();
-  try {
-    await f(hub, modelsDir);
-  } finally {
-    await hub.close();
-    await Deno.remove(modelsDir, { recursive: true });
-  }
+  return withRepos({ "evil/repo": { commit: COMMIT, refs: ["main"], files: repoFiles } }, faults, f);
 }
 
 /** Nothing of a refused pull may stay: no model folder, no staging, no part files. */
