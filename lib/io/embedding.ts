@@ -45,7 +45,11 @@ export async function readEmbedding(path: string): Promise<Embedding> {
     throw new Error(`cannot read embedding ${path}: ${(e as Error).message}`);
   });
   if (isTorchZip(bytes)) {
-    const t = readTorchTensor(bytes, path, { maxElements: MAX_EMBEDDING_VALUES });
+    const t = readTorchTensor(bytes, path, {
+      maxElements: MAX_EMBEDDING_VALUES,
+      // torch stores storages uncompressed, so a real one is never larger than its file.
+      maxStorageBytes: MAX_EMBEDDING_FILE_BYTES,
+    });
     return checkShape({ data: t.data, shape: t.shape, dtype: t.dtype, format: "pt" }, path);
   }
   const ext = extname(path).toLowerCase();

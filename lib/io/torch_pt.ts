@@ -21,6 +21,11 @@ export class TorchFileError extends BadInputError {}
 export interface ReadTorchOptions {
   /** Refuse (InputLimitError) a tensor of more elements, before any is gathered. */
   maxElements?: number;
+  /**
+   * Refuse (InputLimitError) a storage of more bytes, before it is inflated (default 1 GiB). A zip entry may
+   * be compressed, so a small file can declare a huge storage.
+   */
+  maxStorageBytes?: number;
 }
 
 export type { FloatDtype };
@@ -103,7 +108,7 @@ export function readTorchTensor(
     );
   }
   checkView(spec, what, opts.maxElements ?? Infinity);
-  const raw = extract(bytes, dataEntry, MAX_STORAGE_BYTES, what);
+  const raw = extract(bytes, dataEntry, opts.maxStorageBytes ?? MAX_STORAGE_BYTES, what);
   const storage = decodeFloats(raw.subarray(0, declared), dtype, byteorder === "little");
   return { data: gather(storage, spec), shape: [...spec.shape], dtype, location: spec.storage.location };
 }
@@ -170,7 +175,9 @@ function listEntries(bytes: Uint8Array, what: string): Map<string, UnzipFileInfo
 
 function extract(bytes: Uint8Array, info: UnzipFileInfo, limit: number, what: string): Uint8Array {
   if (info.originalSize > limit) {
-    throw new TorchFileError(`${what}: ${info.name} is ${info.originalSize} bytes, over ${limit}`);
+    throw new InputLimitError(
+      `${what}: ${info.name} is ${info.originalSize} bytes, over the limit of ${limit}`,
+    );
   }
   let out: Uint8Array | undefined;
   try {

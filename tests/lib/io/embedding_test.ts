@@ -167,6 +167,28 @@ Deno.test("hostile embeddings are refused as input errors: stride-0 views, overs
       readEmbedding(stride0),
       check(BadInputError, /has 536870912 elements but its storage holds 1/),
     );
+    // A deflated zip entry: 32 MB of storage in a file of a few hundred KB, viewed as 4 values.
+    const deflated = join(dir, "deflated.pt");
+    const bigStorage = dumpTensorPickle({
+      type: storageTypeFor("float32"),
+      key: "0",
+      location: "cpu",
+      numel: 1 << 23,
+      offset: 0,
+      shape: [1, 4],
+      stride: [4, 1],
+    });
+    await Deno.writeFile(
+      deflated,
+      zipSync({
+        "a/data.pkl": [bigStorage, { level: 0 }],
+        "a/data/0": [new Uint8Array(1 << 25), { level: 1 }],
+      }),
+    );
+    await rejects(
+      readEmbedding(deflated),
+      check(InputLimitError, /a\/data\/0 is 33554432 bytes, over the limit of 16777216/),
+    );
     const wide = join(dir, "wide.pt");
     await writeEmbedding(wide, vector(20000));
     await rejects(
