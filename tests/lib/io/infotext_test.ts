@@ -222,7 +222,10 @@ Deno.test("fuzz: the scanner finds the same fields as the old pattern on random 
   const rnd = seededRandom(19);
   const pick = <T>(a: T[]) => a[Math.floor(rnd() * a.length)];
   const keys = ["Steps", "CFG scale", "Size-1", "Model hash", "a/b c", "Aesthetic text", "日本", "𝒜x"];
+  // Quoted values with commas inside, escapes of line terminators (which `.` does not match) and a trailing
+  // backslash: where the quoted and the plain alternative of the pattern part ways.
   const values = ["20", "Euler a", '"a, b"', '"q\\"uote"', '"open', '""', "", " ", '"x" y', '"\\\\"', "a:b"];
+  values.push('"\\\r,b"', '"\\\u2028,x"', '"a,\\', '"\\,", "', '"a\\",b"');
   for (let n = 0; n < 6000; n++) {
     let line = "";
     if (n % 2 === 0) {
@@ -246,6 +249,17 @@ Deno.test("fuzz: the scanner finds the same fields as the old pattern on random 
       }`);
     }
   }
+  const crafted = [
+    'k: "\\\r,a", x: 1, y: 2',
+    'k: "\\\u2029,a", x: 1',
+    'k: "a\\',
+    'k: "",x: 1',
+    "ab\t cd: 1, ef: 2",
+    "a-b: 1, -x: 2, /y: 3, _z: 4, 9a: 5",
+    "𝒜b: 1, é\u0301x: 2",
+    "  Steps: 20 ,Sampler: a:b,Size: 512x512",
+  ];
+  for (const line of crafted) assertEqual(findParams(line), oldFields(line), JSON.stringify(line));
   // Infotexts this project writes parse back the same through both.
   for (let n = 0; n < 300; n++) {
     const params: [string, string][] = [];
