@@ -2,15 +2,7 @@
 // an HTTP Range from the part's size, and the file takes its final name only once its checksum matches (sha256
 // for LFS files, the git blob id for small ones).
 import { createHash, type Hash } from "node:crypto";
-import {
-  authHeaders,
-  type HubConfig,
-  HubError,
-  hubError,
-  type HubFile,
-  redirectTarget,
-  UnsafeHubError,
-} from "./hub_api.ts";
+import { type HubConfig, HubError, hubError, hubFetch, type HubFile, UnsafeHubError } from "./hub_api.ts";
 
 export class IntegrityError extends Error {
   constructor(message: string) {
@@ -36,27 +28,19 @@ async function sizeOf(path: string): Promise<number> {
   }
 }
 
-/** Follows redirects by hand so the token goes to the hub only, never to the CDN it redirects to. */
+/** The file's answer (after the hub's redirects) and the hub's X-Linked-Etag from any of them. */
 async function request(
   url: string,
   config: HubConfig,
   range: number,
 ): Promise<{ res: Response; linkedEtag?: string }> {
   let linkedEtag: string | undefined;
-  for (let hop = 0; hop < 10; hop++) {
-    const headers: Record<string, string> = { ...authHeaders(config, url), "accept-encoding": "identity" };
-    if (range > 0) headers.range = `bytes=${range}-`;
-    const res = await fetch(url, { headers, redirect: "manual" });
-    linkedEtag ??= res.headers.get("x-linked-etag") ?? undefined;
-    const location = res.headers.get("location");
-    if (res.status >= 300 && res.status < 400 && location) {
-      await res.body?.cancel();
-      url = redirectTarget(url, location);
-      continue;
-    }
-    return { res, linkedEtag };
-  }
-  throw new Error(`too many redirects for ${url}`);
+  const headers: Record<string, string> = { "accept-encoding": "identity" };
+  if (range > 0) headers.range = `bytes=${range}-`;
+  const res = await hubFetch(url, config, headers, (r) => {
+    linkedEtag ??= r.headers.get("x-linked-etag") ?? undefined;
+  });
+  return { res, linkedEtag };
 }
 
 function gitBlobHasher(size: number): Hash {

@@ -138,6 +138,58 @@ export async function hubError(
   return new HubError(`the hub answered ${res.status} ${res.statusText} for ${repo}`, res.status);
 }
 
+/** Most redirects one request follows. */
+const MAX_REDIRECTS = 10;
+/** Most bytes one JSON answer (a revision, a page of the tree) may have. */
+const MAX_JSON_BYTES = 64 << 20;
+
+/**
+ * fetch, following redirects by hand: only to http(s) URLs and never from https to http (redirectTarget), and
+ * the token sent to the hub's own origin only, never to the CDN it redirects to. `onHop` sees every answer,
+ * the redirects included (the hub's X-Linked-Etag is on its redirect).
+ */
+export async function hubFetch(
+  url: string,
+  config: HubConfig,
+  headers: Record<string, string>,
+  onHop?: (res: Response) => void,
+): Promise<Response> {
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const res = await fetch(url, {
+      headers: { ...headers, ...authHeaders(config, url) },
+      redirect: "manual",
+    });
+    onHop?.(res);
+    const location = res.headers.get("location");
+    if (res.status < 300 || res.status >= 400 || !location) return res;
+    await res.body?.cancel();
+    url = redirectTarget(url, location);
+  }
+  throw new UnsafeHubError(`more than ${MAX_REDIRECTS} redirects for ${url}`);
+}
+
+/** The body as JSON, refused past `max` bytes (a hostile hub could stream forever). */
+async function cappedJson(res: Response, max: number, url: string): Promise<unknown> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of res.body ?? []) {
+    total += chunk.length;
+    if (total > max) {
+      await res.body?.cancel().catch(() => {});
+      throw new UnsafeHubError(`the hub's answer for ${url} runs past ${max} bytes; refused`);
+    }
+    parts.push(chunk);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) bytes.set(p, (at += p.length) - p.length);
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new HubError(`the hub's answer for ${url} is not JSON (${(e as Error).message})`, 0);
+  }
+}
+
 async function getJson(
   url: string,
   config: HubConfig,
@@ -145,12 +197,13 @@ async function getJson(
 ) {
   let res: Response;
   try {
-    res = await fetch(url, { headers: { accept: "application/json", ...authHeaders(config, url) } });
+    res = await hubFetch(url, config, { accept: "application/json" });
   } catch (e) {
+    if (e instanceof HubError) throw e;
     throw new HubError(`cannot reach the hub at ${config.endpoint}: ${(e as Error).message}`, 0);
   }
   if (!res.ok) throw await hubError(res, config, what);
-  return { body: await res.json() as unknown, res };
+  return { body: await cappedJson(res, MAX_JSON_BYTES, url), res };
 }
 
 /** The commit a branch, tag or commit id names. */
@@ -211,7 +264,7 @@ export async function listFiles(
         ...(e.lfs?.oid ? { sha256: e.lfs.oid } : { gitOid: e.oid }),
       });
     }
-    url = nextLink(res.headers.get("link"), url, config);
+    url = nextLink(res.headers.get("link"), res.url || url, config);
   }
   return files;
 }

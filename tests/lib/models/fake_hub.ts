@@ -27,6 +27,8 @@ export interface Faults {
   overlong?: { path: string; extra: number };
   /** Answer /resolve/ of this path with a 302 to this location (e.g. file:///etc/passwd). */
   redirect?: { path: string; location: string };
+  /** Answer the revision API with a 302 to this location. */
+  apiRedirect?: string;
   /** Tree pages link to themselves ("loop") or to one more empty page forever ("endless"). */
   pages?: "loop" | "endless";
   /** The tree API lists every file of the repo whatever folder was asked for. */
@@ -132,6 +134,9 @@ export function startFakeHub(repos: Record<string, FakeRepo>, faults: Faults = {
     );
     let m = p.match(/^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/);
     if (m) {
+      if (faults.apiRedirect) {
+        return new Response(null, { status: 302, headers: { location: faults.apiRedirect } });
+      }
       const r = repos[m[1]];
       const refused = refuse(r, req);
       if (refused) return refused;

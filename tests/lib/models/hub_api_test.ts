@@ -117,3 +117,28 @@ Deno.test("listFiles: pagination is capped and a self-referencing Link is refuse
     }
   }
 });
+
+Deno.test("the API calls follow redirects by the same rules: a file: URL is refused, a same-hub one followed", async () => {
+  const commit = "4".repeat(40);
+  const repos = { "o/r": { commit, refs: ["main"], files: new Map([["a.json", new Uint8Array(1)]]) } };
+  for (const location of ["file:///etc/passwd", "data:application/json,{}"]) {
+    const hub = await startFakeHub(repos, { apiRedirect: location });
+    try {
+      let err: unknown;
+      await resolveRevision({ endpoint: hub.endpoint }, "o/r", "main").catch((e) => err = e);
+      if (!(err instanceof UnsafeHubError) || !(err as Error).message.includes("only http(s) is followed")) {
+        throw err ?? new Error(`followed ${location}`);
+      }
+    } finally {
+      await hub.close();
+    }
+  }
+  const target = await startFakeHub(repos);
+  const hub = await startFakeHub(repos, { apiRedirect: `${target.endpoint}/api/models/o/r/revision/main` });
+  try {
+    eq(await resolveRevision({ endpoint: hub.endpoint }, "o/r", "main"), commit, "followed to the other hub");
+  } finally {
+    await hub.close();
+    await target.close();
+  }
+});
