@@ -81,7 +81,7 @@ async function discard(part: string, message: string): Promise<UnsafeHubError> {
 
 /**
  * Downloads `file` from `url` to `dest` (which appears only when complete and verified). A corrupt result
- * throws IntegrityError and leaves nothing behind; an interruption that outlasts the retries throws and keeps
+ * throws IntegrityError, more bytes than listed or an unsafe redirect UnsafeHubError; both leave nothing behind; an interruption that outlasts the retries throws and keeps
  * `dest.part` for the next run to resume.
  */
 export async function downloadFile(
@@ -141,9 +141,9 @@ export async function downloadFile(
         opts.onProgress?.(done, file.size);
         if (res.body) {
           for await (const chunk of res.body) {
-            // Stop at the listed size: an endless answer must not fill the disk.
+            // Stop at the listed size (leaving the loop cancels the stream): an endless answer must not fill
+            // the disk.
             if (done + chunk.length > file.size) {
-              await res.body.cancel().catch(() => {});
               throw await discard(
                 part,
                 `${file.path}: the hub sent more than the ${file.size} bytes it lists`,
