@@ -206,11 +206,12 @@ export function findParams(line: string): [string, string][] {
 /** Splits an infotext into prompt, negative prompt and the ordered fields of its last line. */
 export function parseInfotext(text: string): Infotext {
   const lines = text.trim().split("\n");
-  let last = lines.pop() ?? "";
+  const last = lines.pop() ?? "";
+  let fields = findParams(last);
   // The last line holds the fields only if at least three parse; otherwise it is still prompt text.
-  if (findParams(last).length < 3) {
+  if (fields.length < 3) {
     lines.push(last);
-    last = "";
+    fields = [];
   }
   let prompt = "";
   let negativePrompt = "";
@@ -225,7 +226,7 @@ export function parseInfotext(text: string): Infotext {
     else prompt += (prompt === "" ? "" : "\n") + line;
   }
   const params: [string, string][] = [];
-  for (const [k, v] of findParams(last)) {
+  for (const [k, v] of fields) {
     // A1111 indexes v[0], which fails on an empty value and drops the field.
     if (v.length === 0) continue;
     params.push([k, v[0] === '"' && v[v.length - 1] === '"' ? unquote(v) : v]);

@@ -291,10 +291,14 @@ Deno.test("fuzz: 1 MB hostile infotexts parse in linear time", () => {
     "a prompt of 1 MB and fields": fill("x") + "\nSteps: 20, Sampler: Euler a, Seed: 1",
   };
   for (const [name, text] of Object.entries(inputs)) {
-    const t0 = performance.now();
-    parseGenerationParameters(text);
-    const ms = performance.now() - t0;
-    // The old pattern took 29 s for 150 KB; linear time is a few tens of ms for 1 MB.
+    // Best of three: a busy machine can stall one run, but a quadratic parse is slow every time. The old
+    // pattern took 29 s for 150 KB; linear time is a few hundred ms at most for 1 MB.
+    let ms = Infinity;
+    for (let run = 0; run < 3 && ms > 1000; run++) {
+      const t0 = performance.now();
+      parseGenerationParameters(text);
+      ms = Math.min(ms, performance.now() - t0);
+    }
     if (ms > 1000) throw new Error(`${name}: ${ms.toFixed(0)} ms for ${text.length} characters`);
   }
 });
