@@ -4,6 +4,8 @@ import { basename, dirname, extname, join } from "node:path";
 import type { FloatDtype } from "./float_codec.ts";
 import { looksLikeSafetensors, readSafetensors, writeSafetensors } from "./safetensors.ts";
 import { isTorchZip, readTorchTensor, writeTorchTensor } from "./torch_pt.ts";
+import { BadInputError, InputLimitError } from "./bad_input.ts";
+import { readRegularFile } from "./read_capped.ts";
 
 export type EmbeddingFormat = "pt" | "safetensors";
 
@@ -30,21 +32,24 @@ export interface WriteEmbeddingOptions {
   metadata?: Record<string, string>;
 }
 
-// Embeddings are a few KB; anything this large is not one, and reading it whole would waste memory.
-const MAX_FILE_BYTES = 256 << 20;
+// Embeddings are a few KB (CLIP's widest projection, ViT-bigG, is 1280 values): anything past these is not an
+// embedding, and reading or gathering it whole would only waste memory.
+export const MAX_EMBEDDING_FILE_BYTES = 16 << 20;
+export const MAX_EMBEDDING_VALUES = 16384;
 
 /** Reads an embedding, recognizing the format by its magic bytes (then by extension, for the error). */
 export async function readEmbedding(path: string): Promise<Embedding> {
-  const info = await Deno.stat(path).catch((e) => {
+  // Only a regular file below the cap is read: a FIFO would block, a link to /dev/zero never end.
+  const bytes = await readRegularFile(path, MAX_EMBEDDING_FILE_BYTES, `embedding ${path}`).catch((e) => {
+    if (e instanceof BadInputError) throw e;
     throw new Error(`cannot read embedding ${path}: ${(e as Error).message}`);
   });
-  if (!info.isFile) throw new Error(`embedding ${path} is not a file`);
-  if (info.size > MAX_FILE_BYTES) {
-    throw new Error(`embedding ${path} is ${info.size} bytes, too large to be an embedding vector`);
-  }
-  const bytes = await Deno.readFile(path);
   if (isTorchZip(bytes)) {
-    const t = readTorchTensor(bytes, path);
+    const t = readTorchTensor(bytes, path, {
+      maxElements: MAX_EMBEDDING_VALUES,
+      // torch stores storages uncompressed, so a real one is never larger than its file.
+      maxStorageBytes: MAX_EMBEDDING_FILE_BYTES,
+    });
     return checkShape({ data: t.data, shape: t.shape, dtype: t.dtype, format: "pt" }, path);
   }
   const ext = extname(path).toLowerCase();
@@ -52,7 +57,7 @@ export async function readEmbedding(path: string): Promise<Embedding> {
     const file = readSafetensors(bytes, path);
     if (file.tensors.length !== 1) {
       const names = file.tensors.map((t) => t.name).join(", ") || "none";
-      throw new Error(
+      throw new BadInputError(
         `embedding ${path} must hold exactly one tensor, found ${file.tensors.length} (${names})`,
       );
     }
@@ -63,7 +68,7 @@ export async function readEmbedding(path: string): Promise<Embedding> {
     );
   }
   if (ext === ".pt" || ext === ".pth") readTorchTensor(bytes, path); // throws, saying why it is not a torch file
-  throw new Error(`embedding ${path} is neither a torch .pt (zip) nor a .safetensors file`);
+  throw new BadInputError(`embedding ${path} is neither a torch .pt (zip) nor a .safetensors file`);
 }
 
 /**
@@ -255,7 +260,12 @@ function isVectorShape(shape: number[]): boolean {
 
 function checkShape(e: Embedding, path: string): Embedding {
   if (!isVectorShape(e.shape)) {
-    throw new Error(`embedding ${path} has shape [${e.shape.join(", ")}]; expected (D,) or (1, D)`);
+    throw new BadInputError(`embedding ${path} has shape [${e.shape.join(", ")}]; expected (D,) or (1, D)`);
+  }
+  if (e.data.length > MAX_EMBEDDING_VALUES) {
+    throw new InputLimitError(
+      `embedding ${path} has ${e.data.length} values, over the limit of ${MAX_EMBEDDING_VALUES} for one vector`,
+    );
   }
   return e;
 }

@@ -3,6 +3,8 @@
 // embedded ICC profiles ignored, CMYK converted with PIL's formula, more than 8 bits per sample reduced to 8.
 import sharp, { type Sharp } from "sharp";
 import { release } from "./release.ts";
+import { NotRegularFileError, readRegularFile } from "./read_capped.ts";
+import { InputLimitError } from "./bad_input.ts";
 
 // Each image is decoded once: libvips' operation cache would only hold on to memory that grows with the number
 // of images ingested (up to its 50 MB default).
@@ -15,7 +17,14 @@ export interface RgbImage {
   data: Uint8Array;
 }
 
-export type SkipCode = "empty" | "unreadable" | "too-large" | "not-an-image" | "corrupt" | "unprocessable";
+export type SkipCode =
+  | "empty"
+  | "unreadable"
+  | "not-a-file"
+  | "too-large"
+  | "not-an-image"
+  | "corrupt"
+  | "unprocessable";
 
 /** Why a file was not used; `message` is meant for the user and names the problem. */
 export interface ImageSkip {
@@ -27,6 +36,9 @@ export type DecodeOutcome = { ok: true; image: RgbImage } | { ok: false; skip: I
 
 /** PIL's decompression-bomb error threshold (2 × Image.MAX_IMAGE_PIXELS): bigger images are refused. */
 export const DEFAULT_MAX_PIXELS = 178_956_970;
+
+/** Files larger than this are not read: no photo is near it, and reading it whole would cost that much memory. */
+export const DEFAULT_MAX_FILE_BYTES = 256 << 20;
 
 /** File name extensions treated as images when walking a folder (compared lower-case). */
 export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set([
@@ -53,15 +65,23 @@ export function hasImageExtension(name: string): boolean {
 export interface DecodeOptions {
   /** Images whose header declares more pixels than this are refused before any pixel is decoded. */
   maxPixels?: number;
+  /** loadImage: files larger than this are skipped unread (default DEFAULT_MAX_FILE_BYTES). */
+  maxFileBytes?: number;
 }
 
-/** Reads and decodes one file; never throws for bad image content, only reports why it was skipped. */
+/**
+ * Reads and decodes one file; never throws for bad image content, only reports why it was skipped. Only a
+ * regular file is read (a FIFO would block, a link to /dev/zero never end), and only up to maxFileBytes.
+ */
 export async function loadImage(path: string, opts: DecodeOptions = {}): Promise<DecodeOutcome> {
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    bytes = await readRegularFile(path, opts.maxFileBytes ?? DEFAULT_MAX_FILE_BYTES, "the file");
   } catch (e) {
-    return skipped("unreadable", `cannot read the file: ${(e as Error).message}`);
+    const message = (e as Error).message;
+    if (e instanceof NotRegularFileError) return skipped("not-a-file", message);
+    if (e instanceof InputLimitError) return skipped("too-large", `${message}; not read`);
+    return skipped("unreadable", `cannot read the file: ${message}`);
   }
   try {
     return await decodeImage(bytes, opts);

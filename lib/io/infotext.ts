@@ -85,13 +85,8 @@ export function unquote(text: string): string {
   }
 }
 
-// re_param of infotext_utils.py, with Python's Unicode \w spelled out for JavaScript.
+// Python's Unicode \w spelled out for JavaScript, and the characters a key may go on with.
 const W = String.raw`[\p{L}\p{M}\p{N}_]`;
-const PARAM = new RegExp(
-  String.raw`\s*(${W}[\p{L}\p{M}\p{N}_ \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)`,
-  "gu",
-);
-
 const KEY = new RegExp(String.raw`^${W}[\p{L}\p{M}\p{N}_ \-/]+$`, "u");
 
 function valueText(v: ParamValue): string | undefined {
@@ -126,18 +121,97 @@ export function formatInfotext(info: {
   return `${info.prompt}${negative}\n${fields.join(", ")}`.trim();
 }
 
-function findParams(line: string): [string, string][] {
-  return [...line.matchAll(PARAM)].map((m) => [m[1], m[2]]);
+const WORD_CHAR = new RegExp(`^${W}$`, "u");
+const KEY_CHAR = /^[\p{L}\p{M}\p{N}_ \-/]$/u;
+const SPACE = /^\s$/u;
+// ASCII answers from a table; other code points ask the regexes (the same sets).
+const ASCII_WORD = 1, ASCII_KEY = 2, ASCII_SPACE = 4;
+const ASCII = Uint8Array.from({ length: 128 }, (_, c) => {
+  const ch = String.fromCharCode(c);
+  return (WORD_CHAR.test(ch) ? ASCII_WORD : 0) | (KEY_CHAR.test(ch) ? ASCII_KEY : 0) |
+    (SPACE.test(ch) ? ASCII_SPACE : 0);
+});
+
+/** Width in UTF-16 units of the code point at `i` (2 for a surrogate pair). */
+function width(s: string, i: number): number {
+  const c = s.charCodeAt(i);
+  return c >= 0xd800 && c < 0xdc00 && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
+}
+
+function is(s: string, i: number, flag: number, re: RegExp): boolean {
+  const c = s.charCodeAt(i);
+  return c < 128 ? (ASCII[c] & flag) !== 0 : re.test(s.slice(i, i + width(s, i)));
+}
+
+function skipSpace(s: string, i: number): number {
+  while (i < s.length && is(s, i, ASCII_SPACE, SPACE)) i++; // every \s character is one UTF-16 unit
+  return i;
+}
+
+/** What `.` does not match: line terminators. */
+function isLineEnd(c: number): boolean {
+  return c === 10 || c === 13 || c === 0x2028 || c === 0x2029;
+}
+
+/** Index past the closing quote of `"(?:\\.|[^\\"])+"` starting at `i`, or -1 when there is none. */
+function quotedEnd(s: string, i: number): number {
+  if (s.charCodeAt(i) !== 34) return -1;
+  for (let j = i + 1; j < s.length; j++) {
+    const c = s.charCodeAt(j);
+    if (c === 34) return j > i + 1 ? j + 1 : -1;
+    if (c === 92) {
+      if (j + 1 >= s.length || isLineEnd(s.charCodeAt(j + 1))) return -1;
+      j++;
+    }
+  }
+  return -1;
+}
+
+/**
+ * The fields of a line as re_param of infotext_utils.py finds them with re.finditer,
+ *   \s*(\w[\w \-/]+):\s*("(?:\\.|[^\\"])+"|[^,]*)(?:,|$)
+ * in one linear pass. The regex retries from every position of a long run of key characters that no ":"
+ * ends, which is quadratic (150 KB of text took 29 s); every start inside such a run fails for the same
+ * reason, so the scanner skips the run whole.
+ */
+export function findParams(line: string): [string, string][] {
+  const out: [string, string][] = [];
+  const n = line.length;
+  let p = 0;
+  while (p < n) {
+    const q = skipSpace(line, p);
+    if (q >= n) break;
+    const first = width(line, q);
+    if (!is(line, q, ASCII_WORD, WORD_CHAR)) {
+      p = q + first;
+      continue;
+    }
+    let r = q + first;
+    while (r < n && is(line, r, ASCII_KEY, KEY_CHAR)) r += width(line, r);
+    if (r === q + first || line.charCodeAt(r) !== 58) {
+      p = r;
+      continue;
+    }
+    // From here the match cannot fail: a quoted value followed by "," or the end, else text up to ",".
+    const v = skipSpace(line, r + 1);
+    const qe = quotedEnd(line, v);
+    const end = qe >= 0 && (qe === n || line.charCodeAt(qe) === 44) ? qe : line.indexOf(",", v);
+    const valueEnd = end < 0 ? n : end;
+    out.push([line.slice(q, r), line.slice(v, valueEnd)]);
+    p = valueEnd + 1;
+  }
+  return out;
 }
 
 /** Splits an infotext into prompt, negative prompt and the ordered fields of its last line. */
 export function parseInfotext(text: string): Infotext {
   const lines = text.trim().split("\n");
-  let last = lines.pop() ?? "";
+  const last = lines.pop() ?? "";
+  let fields = findParams(last);
   // The last line holds the fields only if at least three parse; otherwise it is still prompt text.
-  if (findParams(last).length < 3) {
+  if (fields.length < 3) {
     lines.push(last);
-    last = "";
+    fields = [];
   }
   let prompt = "";
   let negativePrompt = "";
@@ -152,7 +226,7 @@ export function parseInfotext(text: string): Infotext {
     else prompt += (prompt === "" ? "" : "\n") + line;
   }
   const params: [string, string][] = [];
-  for (const [k, v] of findParams(last)) {
+  for (const [k, v] of fields) {
     // A1111 indexes v[0], which fails on an empty value and drops the field.
     if (v.length === 0) continue;
     params.push([k, v[0] === '"' && v[v.length - 1] === '"' ? unquote(v) : v]);

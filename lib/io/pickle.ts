@@ -5,6 +5,8 @@
 // resolves only the few globals a saved tensor needs, so loading never does more than build numbers,
 // strings, tuples, lists, dicts and tensor descriptions. Anything else is refused with an error naming it.
 
+import { BadInputError } from "./bad_input.ts";
+
 /** A torch storage type as it appears in a pickle (`torch.FloatStorage`), with its element layout. */
 export interface StorageType {
   readonly name: string;
@@ -175,7 +177,7 @@ const OPCODE_NAMES: Record<number, string> = {
   0x98: "READONLY_BUFFER",
 };
 
-export class PickleError extends Error {
+export class PickleError extends BadInputError {
   constructor(message: string) {
     super(message);
     this.name = "PickleError";
@@ -489,7 +491,9 @@ function storageRef(pid: PickleValue, fail: Fail): StorageRef {
 }
 
 function intTuple(v: PickleValue, what: string, fail: Fail): number[] {
-  if (!isTuple(v) || !v.every((x) => isInt(x) && x >= 0)) return fail(`${what} is not a tuple of sizes`);
+  if (!isTuple(v) || !v.every((x) => isInt(x) && x >= 0)) {
+    return fail(`${what} is not a tuple of non-negative integers`);
+  }
   return v as number[];
 }
 
@@ -513,7 +517,9 @@ function reduce(fn: PickleValue, args: PickleValue, fail: Fail): PickleValue {
       ) {
         return fail("_rebuild_tensor_v2: first argument is not a storage");
       }
-      if (!isInt(offset) || offset < 0) return fail("_rebuild_tensor_v2: storage offset is not an integer");
+      if (!isInt(offset) || offset < 0) {
+        return fail(`_rebuild_tensor_v2: storage offset ${String(offset)} is not a non-negative integer`);
+      }
       const shape = intTuple(size, "tensor size", fail);
       const strides = intTuple(stride, "tensor stride", fail);
       if (shape.length !== strides.length) {

@@ -1,8 +1,20 @@
 // PNG text metadata (tEXt, zTXt, iTXt) read and written at the chunk level, so the image data is never
 // decoded or re-encoded: adding A1111's "parameters" text to a PNG copies every other chunk byte for byte.
 import { crc32 } from "node:zlib";
-import { unzlibSync, zlibSync } from "fflate";
+import { Unzlib, zlibSync } from "fflate";
 import { basename, dirname, join } from "node:path";
+import { BadInputError, InputLimitError } from "./bad_input.ts";
+
+/** A PNG that is not one, or is truncated or corrupt. */
+export class PngError extends BadInputError {}
+
+/** A PNG whose text would exceed MAX_TEXT_CHUNK or MAX_TEXT_TOTAL once decompressed. */
+export class PngTextLimitError extends InputLimitError {}
+
+/** Most text one compressed chunk may inflate to (Pillow's MAX_TEXT_CHUNK). */
+export const MAX_TEXT_CHUNK = 1 << 20;
+/** Most text all chunks of a file may hold together (Pillow's MAX_TEXT_MEMORY). */
+export const MAX_TEXT_TOTAL = 64 * MAX_TEXT_CHUNK;
 
 const SIGNATURE = [137, 80, 78, 71, 13, 10, 26, 10];
 
@@ -37,66 +49,103 @@ function u32(b: Uint8Array, at: number): number {
 /** Walks the chunks, checking the signature, lengths and CRCs; stops after IEND. */
 function chunks(png: Uint8Array): Chunk[] {
   if (png.length < 8 || SIGNATURE.some((v, i) => png[i] !== v)) {
-    throw new Error("not a PNG file (bad signature)");
+    throw new PngError("not a PNG file (bad signature)");
   }
   const out: Chunk[] = [];
   let at = 8;
   while (at < png.length) {
-    if (at + 12 > png.length) throw new Error(`PNG truncated: chunk header at byte ${at} is incomplete`);
+    if (at + 12 > png.length) throw new PngError(`PNG truncated: chunk header at byte ${at} is incomplete`);
     const length = u32(png, at);
     const type = latin1.decode(png.subarray(at + 4, at + 8));
-    if (!/^[A-Za-z]{4}$/.test(type)) throw new Error(`PNG corrupt: bad chunk type at byte ${at}`);
+    if (!/^[A-Za-z]{4}$/.test(type)) throw new PngError(`PNG corrupt: bad chunk type at byte ${at}`);
     const end = at + 12 + length;
-    if (end > png.length) throw new Error(`PNG truncated: ${type} chunk at byte ${at} runs past the end`);
+    if (end > png.length) throw new PngError(`PNG truncated: ${type} chunk at byte ${at} runs past the end`);
     const crc = u32(png, end - 4);
     if (crc32(png.subarray(at + 4, end - 4)) !== crc) {
-      throw new Error(`PNG corrupt: CRC mismatch in ${type} chunk`);
+      throw new PngError(`PNG corrupt: CRC mismatch in ${type} chunk`);
     }
     out.push({ type, data: png.subarray(at + 8, end - 4), start: at, end });
     at = end;
     if (type === "IEND") break;
   }
-  if (out[0]?.type !== "IHDR") throw new Error("PNG corrupt: first chunk is not IHDR");
-  if (out[out.length - 1].type !== "IEND") throw new Error("PNG truncated: no IEND chunk");
+  if (out[0]?.type !== "IHDR") throw new PngError("PNG corrupt: first chunk is not IHDR");
+  if (out[out.length - 1].type !== "IEND") throw new PngError("PNG truncated: no IEND chunk");
   return out;
 }
 
 function nul(data: Uint8Array, from: number, what: string): number {
   const i = data.indexOf(0, from);
-  if (i < 0) throw new Error(`PNG corrupt: ${what} is not NUL-terminated`);
+  if (i < 0) throw new PngError(`PNG corrupt: ${what} is not NUL-terminated`);
   return i;
 }
 
-function inflate(data: Uint8Array, what: string): Uint8Array {
+// Deflate expands at most ~1032:1, so feeding this much compressed input at a time bounds each step's output
+// to about 1 MB: a bomb is stopped just past the cap instead of after inflating all of it.
+const INFLATE_STEP = 1024;
+
+/** zlib-inflates `data`, refusing (PngTextLimitError) output over `cap` bytes before it is produced. */
+function inflate(data: Uint8Array, what: string, cap: number): Uint8Array {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  const z = new Unzlib((chunk) => {
+    total += chunk.length;
+    if (total <= cap) parts.push(chunk);
+  });
   try {
-    return unzlibSync(data);
+    for (let at = 0; at < data.length || at === 0; at += INFLATE_STEP) {
+      const end = Math.min(at + INFLATE_STEP, data.length);
+      z.push(data.subarray(at, end), end === data.length);
+      if (total > cap) break;
+    }
   } catch (e) {
-    throw new Error(`PNG corrupt: ${what} does not decompress (${(e as Error).message})`);
+    throw new PngError(`PNG corrupt: ${what} does not decompress (${(e as Error).message})`);
   }
+  if (total > cap) {
+    // A cap below the per-chunk one is what is left of the file's total.
+    throw new PngTextLimitError(
+      cap < MAX_TEXT_CHUNK
+        ? `PNG text chunks hold more than ${MAX_TEXT_TOTAL} bytes of text (at ${what}); refused`
+        : `PNG ${what} inflates to more than ${cap} bytes of text; refused (limit ${MAX_TEXT_CHUNK} per chunk)`,
+    );
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const p of parts) out.set(p, (off += p.length) - p.length);
+  return out;
 }
 
-function parseText(c: Chunk): PngText {
+function keywordOf(c: Chunk): string {
+  return latin1.decode(c.data.subarray(0, nul(c.data, 0, `${c.type} keyword`)));
+}
+
+/** Decodes a text chunk; compressed text may inflate to at most `budget` bytes (and MAX_TEXT_CHUNK). */
+function parseText(c: Chunk, budget = MAX_TEXT_TOTAL): PngText {
   const d = c.data;
-  const k = nul(d, 0, `${c.type} keyword`);
-  const keyword = latin1.decode(d.subarray(0, k));
+  const keyword = keywordOf(c);
+  const k = keyword.length;
+  const cap = Math.min(MAX_TEXT_CHUNK, budget);
   if (c.type === "tEXt") return { type: "tEXt", keyword, text: latin1.decode(d.subarray(k + 1)) };
   if (c.type === "zTXt") {
-    if (d[k + 1] !== 0) throw new Error(`PNG zTXt "${keyword}": unknown compression method ${d[k + 1]}`);
-    return { type: "zTXt", keyword, text: latin1.decode(inflate(d.subarray(k + 2), `zTXt "${keyword}"`)) };
+    if (d[k + 1] !== 0) throw new PngError(`PNG zTXt "${keyword}": unknown compression method ${d[k + 1]}`);
+    return {
+      type: "zTXt",
+      keyword,
+      text: latin1.decode(inflate(d.subarray(k + 2), `zTXt "${keyword}"`, cap)),
+    };
   }
   const compressed = d[k + 1] === 1;
   if (compressed && d[k + 2] !== 0) {
-    throw new Error(`PNG iTXt "${keyword}": unknown compression method ${d[k + 2]}`);
+    throw new PngError(`PNG iTXt "${keyword}": unknown compression method ${d[k + 2]}`);
   }
   const l = nul(d, k + 3, "iTXt language tag");
   const t = nul(d, l + 1, "iTXt translated keyword");
   let body = d.subarray(t + 1);
-  if (compressed) body = inflate(body, `iTXt "${keyword}"`);
+  if (compressed) body = inflate(body, `iTXt "${keyword}"`, cap);
   let text: string;
   try {
     text = utf8.decode(body);
   } catch {
-    throw new Error(`PNG iTXt "${keyword}": text is not valid UTF-8`);
+    throw new PngError(`PNG iTXt "${keyword}": text is not valid UTF-8`);
   }
   return {
     type: "iTXt",
@@ -107,11 +156,24 @@ function parseText(c: Chunk): PngText {
   };
 }
 
-/** Every text chunk in file order. */
+const isText = (c: Chunk) => c.type === "tEXt" || c.type === "zTXt" || c.type === "iTXt";
+
+/**
+ * Every text chunk in file order. Throws PngError for a damaged file and PngTextLimitError when a chunk
+ * would inflate past MAX_TEXT_CHUNK or all text past MAX_TEXT_TOTAL (as Pillow refuses them).
+ */
 export function readPngTexts(png: Uint8Array): PngText[] {
-  return chunks(png).filter((c) => c.type === "tEXt" || c.type === "zTXt" || c.type === "iTXt").map(
-    parseText,
-  );
+  const out: PngText[] = [];
+  let left = MAX_TEXT_TOTAL;
+  for (const c of chunks(png).filter(isText)) {
+    const t = parseText(c, left);
+    left -= t.text.length;
+    if (left < 0) {
+      throw new PngTextLimitError(`PNG text chunks hold more than ${MAX_TEXT_TOTAL} bytes of text; refused`);
+    }
+    out.push(t);
+  }
+  return out;
 }
 
 /** Text by keyword; when a keyword repeats, the first chunk wins (as PIL's Image.info does not guarantee). */
@@ -200,8 +262,8 @@ export function withPngTexts(
   const all = chunks(png);
   const parts: Uint8Array[] = [png.subarray(0, 8)];
   for (const c of all) {
-    const isText = c.type === "tEXt" || c.type === "zTXt" || c.type === "iTXt";
-    if (isText && keywords.has(parseText(c).keyword)) continue;
+    // Only the keyword is read: the text itself is dropped or copied as it is, never inflated.
+    if (isText(c) && keywords.has(keywordOf(c))) continue;
     parts.push(png.subarray(c.start, c.end));
     if (c.type === "IHDR") parts.push(...fresh);
   }

@@ -3,6 +3,10 @@
 // The format is small enough that a hand-written reader that validates every field is clearer than adapting
 // a general npm package that targets Node buffers and hands back unchecked offsets.
 import { decodeFloats, encodeFloats, FLOAT_SIZES, type FloatDtype } from "./float_codec.ts";
+import { BadInputError } from "./bad_input.ts";
+
+/** A safetensors file that is malformed: bad header, offsets, dtype or shape. */
+export class SafetensorsError extends BadInputError {}
 
 export interface SafeTensor {
   name: string;
@@ -38,7 +42,7 @@ export function looksLikeSafetensors(bytes: Uint8Array): boolean {
 /** Parses and validates a whole safetensors file. `what` names it in error messages. */
 export function readSafetensors(bytes: Uint8Array, what = "safetensors file"): SafetensorsFile {
   const fail = (msg: string): never => {
-    throw new Error(`${what}: ${msg}`);
+    throw new SafetensorsError(`${what}: ${msg}`);
   };
   if (bytes.length < 8) fail("too short to be a safetensors file");
   const n = new DataView(bytes.buffer, bytes.byteOffset, 8).getBigUint64(0, true);

@@ -13,6 +13,20 @@ import {
   storageTypeFor,
   type TensorSpec,
 } from "./pickle.ts";
+import { BadInputError, InputLimitError } from "./bad_input.ts";
+
+/** A `.pt` file that is not a readable single tensor: wrong format, corrupt, or a view its storage cannot back. */
+export class TorchFileError extends BadInputError {}
+
+export interface ReadTorchOptions {
+  /** Refuse (InputLimitError) a tensor of more elements, before any is gathered. */
+  maxElements?: number;
+  /**
+   * Refuse (InputLimitError) a storage of more bytes, before it is inflated (default 1 GiB). A zip entry may
+   * be compressed, so a small file can declare a huge storage.
+   */
+  maxStorageBytes?: number;
+}
 
 export type { FloatDtype };
 
@@ -38,20 +52,24 @@ export function isTorchZip(bytes: Uint8Array): boolean {
 }
 
 /** Reads the single tensor stored in a torch zip `.pt` file. `what` names the file in error messages. */
-export function readTorchTensor(bytes: Uint8Array, what = "torch file"): TorchTensor {
+export function readTorchTensor(
+  bytes: Uint8Array,
+  what = "torch file",
+  opts: ReadTorchOptions = {},
+): TorchTensor {
   if (LEGACY_PREFIX.every((b, i) => bytes[i] === b)) {
-    throw new Error(
+    throw new TorchFileError(
       `${what}: legacy (torch < 1.6) .pt format is not supported; re-save it with a newer torch`,
     );
   }
-  if (!isTorchZip(bytes)) throw new Error(`${what}: not a torch .pt file (not a zip archive)`);
+  if (!isTorchZip(bytes)) throw new TorchFileError(`${what}: not a torch .pt file (not a zip archive)`);
 
   const entries = listEntries(bytes, what);
   const pkl = [...entries.values()].filter((e) =>
     e.name.endsWith("/data.pkl") && !e.name.slice(0, -9).includes("/")
   );
   if (pkl.length !== 1) {
-    throw new Error(
+    throw new TorchFileError(
       `${what}: ${pkl.length ? "several" : "no"} <archive>/data.pkl in the zip; not a torch .pt file`,
     );
   }
@@ -60,7 +78,7 @@ export function readTorchTensor(bytes: Uint8Array, what = "torch file"): TorchTe
   try {
     root = loadPickle(extract(bytes, pkl[0], MAX_PICKLE_BYTES, what));
   } catch (e) {
-    throw new Error(`${what}: ${(e as Error).message}`);
+    throw new TorchFileError(`${what}: ${(e as Error).message}`);
   }
   const spec = asTensor(root, what);
 
@@ -69,26 +87,28 @@ export function readTorchTensor(bytes: Uint8Array, what = "torch file"): TorchTe
     ? new TextDecoder().decode(extract(bytes, byteorderEntry, 16, what))
     : "little";
   if (byteorder !== "little" && byteorder !== "big") {
-    throw new Error(`${what}: unknown byteorder "${byteorder}"`);
+    throw new TorchFileError(`${what}: unknown byteorder "${byteorder}"`);
   }
 
   const dtype = spec.storage.type.dtype;
   if (dtype !== "float16" && dtype !== "float32" && dtype !== "bfloat16" && dtype !== "float64") {
-    throw new Error(`${what}: tensor has dtype ${dtype}; an embedding must be floating point`);
+    throw new TorchFileError(`${what}: tensor has dtype ${dtype}; an embedding must be floating point`);
   }
   const itemSize = spec.storage.type.itemSize;
   const dataName = `${prefix}data/${spec.storage.key}`;
   const dataEntry = entries.get(dataName);
-  if (!dataEntry) throw new Error(`${what}: storage ${dataName} named by data.pkl is missing from the zip`);
+  if (!dataEntry) {
+    throw new TorchFileError(`${what}: storage ${dataName} named by data.pkl is missing from the zip`);
+  }
   const declared = spec.storage.numel * itemSize;
   if (declared > dataEntry.originalSize) {
-    throw new Error(
+    throw new TorchFileError(
       `${what}: storage declares ${spec.storage.numel} ${dtype} values (${declared} bytes) ` +
         `but ${dataName} holds only ${dataEntry.originalSize} bytes`,
     );
   }
-  checkView(spec, what);
-  const raw = extract(bytes, dataEntry, MAX_STORAGE_BYTES, what);
+  checkView(spec, what, opts.maxElements ?? Infinity);
+  const raw = extract(bytes, dataEntry, opts.maxStorageBytes ?? MAX_STORAGE_BYTES, what);
   const storage = decodeFloats(raw.subarray(0, declared), dtype, byteorder === "little");
   return { data: gather(storage, spec), shape: [...spec.shape], dtype, location: spec.storage.location };
 }
@@ -148,24 +168,28 @@ function listEntries(bytes: Uint8Array, what: string): Map<string, UnzipFileInfo
       },
     });
   } catch (e) {
-    throw new Error(`${what}: corrupt or truncated zip archive (${(e as Error).message})`);
+    throw new TorchFileError(`${what}: corrupt or truncated zip archive (${(e as Error).message})`);
   }
   return entries;
 }
 
 function extract(bytes: Uint8Array, info: UnzipFileInfo, limit: number, what: string): Uint8Array {
   if (info.originalSize > limit) {
-    throw new Error(`${what}: ${info.name} is ${info.originalSize} bytes, over ${limit}`);
+    throw new InputLimitError(
+      `${what}: ${info.name} is ${info.originalSize} bytes, over the limit of ${limit}`,
+    );
   }
   let out: Uint8Array | undefined;
   try {
     out = unzipSync(bytes, { filter: (i) => i.name === info.name })[info.name];
   } catch (e) {
-    throw new Error(`${what}: cannot read ${info.name} from the zip (${(e as Error).message})`);
+    throw new TorchFileError(`${what}: cannot read ${info.name} from the zip (${(e as Error).message})`);
   }
   // fflate does not verify sizes or CRCs, so a truncated archive shows up as a short entry.
   if (!out || out.length !== info.originalSize) {
-    throw new Error(`${what}: ${info.name} is truncated (${out?.length ?? 0} of ${info.originalSize} bytes)`);
+    throw new TorchFileError(
+      `${what}: ${info.name} is truncated (${out?.length ?? 0} of ${info.originalSize} bytes)`,
+    );
   }
   return out;
 }
@@ -174,19 +198,33 @@ function asTensor(root: PickleValue, what: string): TensorSpec {
   if (typeof root === "object" && root !== null && "kind" in root && root.kind === "tensor") return root;
   if (root instanceof PickleDict) {
     const keys = [...root.entries.keys()].map(String).slice(0, 5).join(", ");
-    throw new Error(`${what}: holds a dict (keys: ${keys}) rather than a single tensor`);
+    throw new TorchFileError(`${what}: holds a dict (keys: ${keys}) rather than a single tensor`);
   }
-  throw new Error(`${what}: does not hold a single tensor`);
+  throw new TorchFileError(`${what}: does not hold a single tensor`);
 }
 
-function checkView(spec: TensorSpec, what: string) {
+/**
+ * A view may read only values its storage holds: at most as many elements as the storage has (a stride-0
+ * broadcast of one stored value to 2^29 elements would otherwise load as a 2 GB tensor), its last element
+ * inside the storage. Negative sizes, strides and offsets never get here (pickle.ts refuses them).
+ */
+function checkView(spec: TensorSpec, what: string, maxElements: number) {
   const numel = spec.shape.reduce((a, b) => a * b, 1);
+  const view = `offset ${spec.offset}, shape [${spec.shape.join(", ")}], stride [${spec.stride.join(", ")}]`;
+  if (numel > spec.storage.numel) {
+    throw new TorchFileError(
+      `${what}: tensor view (${view}) has ${numel} elements but its storage holds ${spec.storage.numel}; ` +
+        `a view must not repeat stored values`,
+    );
+  }
+  if (numel > maxElements) {
+    throw new InputLimitError(`${what}: tensor has ${numel} elements, over the limit of ${maxElements}`);
+  }
   if (numel === 0) return;
   const last = spec.shape.reduce((acc, d, i) => acc + (d - 1) * spec.stride[i], spec.offset);
   if (last >= spec.storage.numel) {
-    throw new Error(
-      `${what}: tensor view (offset ${spec.offset}, shape [${spec.shape.join(", ")}], ` +
-        `stride [${spec.stride.join(", ")}]) reaches past its storage of ${spec.storage.numel} values`,
+    throw new TorchFileError(
+      `${what}: tensor view (${view}) reaches past its storage of ${spec.storage.numel} values`,
     );
   }
 }

@@ -2,7 +2,7 @@
 // an HTTP Range from the part's size, and the file takes its final name only once its checksum matches (sha256
 // for LFS files, the git blob id for small ones).
 import { createHash, type Hash } from "node:crypto";
-import { authHeaders, type HubConfig, hubError, type HubFile } from "./hub_api.ts";
+import { type HubConfig, HubError, hubError, hubFetch, type HubFile, UnsafeHubError } from "./hub_api.ts";
 
 export class IntegrityError extends Error {
   constructor(message: string) {
@@ -28,27 +28,19 @@ async function sizeOf(path: string): Promise<number> {
   }
 }
 
-/** Follows redirects by hand so the token goes to the hub only, never to the CDN it redirects to. */
+/** The file's answer (after the hub's redirects) and the hub's X-Linked-Etag from any of them. */
 async function request(
   url: string,
   config: HubConfig,
   range: number,
 ): Promise<{ res: Response; linkedEtag?: string }> {
   let linkedEtag: string | undefined;
-  for (let hop = 0; hop < 10; hop++) {
-    const headers: Record<string, string> = { ...authHeaders(config, url), "accept-encoding": "identity" };
-    if (range > 0) headers.range = `bytes=${range}-`;
-    const res = await fetch(url, { headers, redirect: "manual" });
-    linkedEtag ??= res.headers.get("x-linked-etag") ?? undefined;
-    const location = res.headers.get("location");
-    if (res.status >= 300 && res.status < 400 && location) {
-      await res.body?.cancel();
-      url = new URL(location, url).toString();
-      continue;
-    }
-    return { res, linkedEtag };
-  }
-  throw new Error(`too many redirects for ${url}`);
+  const headers: Record<string, string> = { "accept-encoding": "identity" };
+  if (range > 0) headers.range = `bytes=${range}-`;
+  const res = await hubFetch(url, config, headers, (r) => {
+    linkedEtag ??= r.headers.get("x-linked-etag") ?? undefined;
+  });
+  return { res, linkedEtag };
 }
 
 function gitBlobHasher(size: number): Hash {
@@ -81,9 +73,15 @@ async function hashPrefix(hash: Hash, path: string, length: number) {
   }
 }
 
+/** Removes the part file and returns the error to throw: what was received is not the listed file. */
+async function discard(part: string, message: string): Promise<UnsafeHubError> {
+  await Deno.remove(part).catch(() => {});
+  return new UnsafeHubError(`${message}; discarded it`);
+}
+
 /**
  * Downloads `file` from `url` to `dest` (which appears only when complete and verified). A corrupt result
- * throws IntegrityError and leaves nothing behind; an interruption that outlasts the retries throws and keeps
+ * throws IntegrityError, more bytes than listed or an unsafe redirect UnsafeHubError; both leave nothing behind; an interruption that outlasts the retries throws and keeps
  * `dest.part` for the next run to resume.
  */
 export async function downloadFile(
@@ -130,11 +128,27 @@ export async function downloadFile(
         want = expected(file, linkedEtag);
         hash = want?.algo === "git" ? gitBlobHasher(file.size) : want ? createHash("sha256") : undefined;
         if (hash && have > 0) await hashPrefix(hash, part, have);
+        const declared = Number(res.headers.get("content-length") ?? NaN);
+        if (declared > file.size - have) {
+          await res.body?.cancel();
+          throw await discard(
+            part,
+            `${file.path}: the hub sends ${declared} bytes from byte ${have}, past the ${file.size} it lists`,
+          );
+        }
         using out = await Deno.open(part, { write: true, create: true, append: ranged, truncate: !ranged });
         let done = have;
         opts.onProgress?.(done, file.size);
         if (res.body) {
           for await (const chunk of res.body) {
+            // Stop at the listed size (leaving the loop cancels the stream): an endless answer must not fill
+            // the disk.
+            if (done + chunk.length > file.size) {
+              throw await discard(
+                part,
+                `${file.path}: the hub sent more than the ${file.size} bytes it lists`,
+              );
+            }
             hash?.update(chunk);
             for (let off = 0; off < chunk.length;) off += await out.write(chunk.subarray(off));
             done += chunk.length;
@@ -149,7 +163,7 @@ export async function downloadFile(
         if (hash) await hashPrefix(hash, part, have);
       }
     } catch (e) {
-      if ((e as Error).name === "HubError") throw e;
+      if (e instanceof HubError) throw e;
       lastError = e as Error;
       continue;
     }

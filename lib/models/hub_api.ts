@@ -28,6 +28,42 @@ export class HubError extends Error {
   }
 }
 
+/**
+ * The hub (or whatever answers at its address) did something a well-behaved hub never does: a redirect to a
+ * non-http(s) URL or from https to http, more bytes than it listed, a file list that loops or never ends, an
+ * unsafe path. Never retried; the pull is discarded.
+ */
+export class UnsafeHubError extends HubError {
+  constructor(message: string) {
+    super(message, 0);
+    this.name = "UnsafeHubError";
+  }
+}
+
+/** Most pages of the tree API a listing follows (the hub pages by 1000 files or so). */
+export const MAX_TREE_PAGES = 1000;
+
+/**
+ * Where a redirect from `from` to `location` leads, refused unless it is http(s) and does not downgrade https
+ * to http: fetch would otherwise follow `file:` URLs (copying local files into a model) or send the download
+ * in the clear.
+ */
+export function redirectTarget(from: string, location: string): string {
+  let to: URL;
+  try {
+    to = new URL(location, from);
+  } catch {
+    throw new UnsafeHubError(`the hub redirected ${from} to an invalid URL ${JSON.stringify(location)}`);
+  }
+  if (to.protocol !== "https:" && to.protocol !== "http:") {
+    throw new UnsafeHubError(`the hub redirected ${from} to a ${to.protocol} URL; only http(s) is followed`);
+  }
+  if (new URL(from).protocol === "https:" && to.protocol === "http:") {
+    throw new UnsafeHubError(`the hub redirected ${from} from https to http (${to.origin}); refused`);
+  }
+  return to.toString();
+}
+
 export function endpointFromEnv(env: { get(key: string): string | undefined } = Deno.env): HubConfig {
   const endpoint = (env.get("HF_ENDPOINT") || "https://huggingface.co").replace(/\/+$/, "");
   const token = env.get("HF_TOKEN") || env.get("HUGGING_FACE_HUB_TOKEN") || undefined;
@@ -102,6 +138,58 @@ export async function hubError(
   return new HubError(`the hub answered ${res.status} ${res.statusText} for ${repo}`, res.status);
 }
 
+/** Most redirects one request follows. */
+const MAX_REDIRECTS = 10;
+/** Most bytes one JSON answer (a revision, a page of the tree) may have. */
+const MAX_JSON_BYTES = 64 << 20;
+
+/**
+ * fetch, following redirects by hand: only to http(s) URLs and never from https to http (redirectTarget), and
+ * the token sent to the hub's own origin only, never to the CDN it redirects to. `onHop` sees every answer,
+ * the redirects included (the hub's X-Linked-Etag is on its redirect).
+ */
+export async function hubFetch(
+  url: string,
+  config: HubConfig,
+  headers: Record<string, string>,
+  onHop?: (res: Response) => void,
+): Promise<Response> {
+  for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
+    const res = await fetch(url, {
+      headers: { ...headers, ...authHeaders(config, url) },
+      redirect: "manual",
+    });
+    onHop?.(res);
+    const location = res.headers.get("location");
+    if (res.status < 300 || res.status >= 400 || !location) return res;
+    await res.body?.cancel();
+    url = redirectTarget(url, location);
+  }
+  throw new UnsafeHubError(`more than ${MAX_REDIRECTS} redirects for ${url}`);
+}
+
+/** The body as JSON, refused past `max` bytes (a hostile hub could stream forever). */
+async function cappedJson(res: Response, max: number, url: string): Promise<unknown> {
+  const parts: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of res.body ?? []) {
+    total += chunk.length;
+    if (total > max) {
+      await res.body?.cancel().catch(() => {});
+      throw new UnsafeHubError(`the hub's answer for ${url} runs past ${max} bytes; refused`);
+    }
+    parts.push(chunk);
+  }
+  const bytes = new Uint8Array(total);
+  let at = 0;
+  for (const p of parts) bytes.set(p, (at += p.length) - p.length);
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch (e) {
+    throw new HubError(`the hub's answer for ${url} is not JSON (${(e as Error).message})`, 0);
+  }
+}
+
 async function getJson(
   url: string,
   config: HubConfig,
@@ -109,12 +197,13 @@ async function getJson(
 ) {
   let res: Response;
   try {
-    res = await fetch(url, { headers: { accept: "application/json", ...authHeaders(config, url) } });
+    res = await hubFetch(url, config, { accept: "application/json" });
   } catch (e) {
+    if (e instanceof HubError) throw e;
     throw new HubError(`cannot reach the hub at ${config.endpoint}: ${(e as Error).message}`, 0);
   }
   if (!res.ok) throw await hubError(res, config, what);
-  return { body: await res.json() as unknown, res };
+  return { body: await cappedJson(res, MAX_JSON_BYTES, url), res };
 }
 
 /** The commit a branch, tag or commit id names. */
@@ -142,12 +231,21 @@ export async function listFiles(
   repo: string,
   commit: string,
   subfolder = "",
+  maxPages = MAX_TREE_PAGES,
 ): Promise<HubFile[]> {
   const files: HubFile[] = [];
   const sub = subfolder.replace(/^\/+|\/+$/g, "");
   let url: string | undefined = `${config.endpoint}/api/models/${repo}/tree/${commit}` +
     (sub ? `/${encodePath(sub)}` : "") + "?recursive=true";
+  const seen = new Set<string>();
   while (url) {
+    if (seen.has(url)) {
+      throw new UnsafeHubError(`the hub's file list for ${repo} links back to ${url}; refused`);
+    }
+    if (seen.size >= maxPages) {
+      throw new UnsafeHubError(`the hub's file list for ${repo} runs past ${maxPages} pages; refused`);
+    }
+    seen.add(url);
     const { body, res }: { body: unknown; res: Response } = await getJson(url, config, {
       repo,
       revision: commit,
@@ -157,18 +255,27 @@ export async function listFiles(
     for (const e of body as TreeEntry[]) {
       if (e.type !== "file" || typeof e.path !== "string") continue;
       const size = e.lfs?.size ?? e.size ?? 0;
+      if (!Number.isSafeInteger(size) || size < 0) {
+        throw new UnsafeHubError(`the hub lists ${e.path} in ${repo} with size ${JSON.stringify(size)}`);
+      }
       files.push({
         path: e.path,
         size,
         ...(e.lfs?.oid ? { sha256: e.lfs.oid } : { gitOid: e.oid }),
       });
     }
-    url = nextLink(res.headers.get("link"), url);
+    url = nextLink(res.headers.get("link"), res.url || url, config);
   }
   return files;
 }
 
-function nextLink(header: string | null, base: string): string | undefined {
+/** The next page, which must stay on the hub's own origin (the token goes there). */
+function nextLink(header: string | null, base: string, config: HubConfig): string | undefined {
   const m = header?.match(/<([^>]+)>\s*;\s*rel="?next"?/);
-  return m ? new URL(m[1], base).toString() : undefined;
+  if (!m) return undefined;
+  const next = new URL(m[1], base);
+  if (next.origin !== new URL(config.endpoint).origin) {
+    throw new UnsafeHubError(`the hub's file list continues on another origin (${next.origin}); refused`);
+  }
+  return next.toString();
 }

@@ -6,6 +6,8 @@
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { type InitializerInfo, type OnnxSummary, readInitializerPrefix, scanOnnx } from "./onnx_scan.ts";
+import { BadInputError } from "../io/bad_input.ts";
+import { readRegularFile } from "../io/read_capped.ts";
 
 export type ModelKind = "sd1" | "sd2" | "sdxl" | "clip";
 
@@ -50,11 +52,16 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+// Configs are a few KB; tokenizer.json, the largest JSON a model folder holds, a few MB.
+const MAX_JSON_BYTES = 64 << 20;
+
 async function readJson(path: string, rel: string, problems: string[]): Promise<Json | undefined> {
   let text: string;
   try {
-    text = await Deno.readTextFile(path);
-  } catch {
+    // A regular file of bounded size only: a FIFO named config.json would hang the listing.
+    text = new TextDecoder().decode(await readRegularFile(path, MAX_JSON_BYTES, rel));
+  } catch (e) {
+    if (e instanceof BadInputError) problems.push(e.message);
     return undefined;
   }
   try {

@@ -2,8 +2,49 @@
 // loading the weights: it walks the protobuf wire format through file seeks, skips every node and every tensor
 // payload, and hands only the small records to proto.ts's decoder. A 3.4 GB UNet costs a few thousand tiny reads
 // instead of a full read, which protobufjs (a whole-buffer decoder) cannot avoid on its own.
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join, sep } from "node:path";
+import { BadInputError } from "../io/bad_input.ts";
 import { decodeModel, num, type ValueInfoProto } from "../onnx/proto.ts";
+
+/**
+ * A model that would make a reader leave its folder or read something other than a file: external data whose
+ * location points outside the folder holding the .onnx (directly, through "..", or through a symlink), or a
+ * model or data path that is a FIFO, a device or a folder.
+ */
+export class UnsafeModelFileError extends BadInputError {}
+
+async function realPath(path: string): Promise<string | undefined> {
+  try {
+    return await Deno.realPath(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * The external data file `location` names, next to the model at `modelPath`, refused unless it stays in the
+ * model's folder once every link is resolved and is a regular file. A missing file passes (the caller reports
+ * it as missing): it can only be read once it exists, and then it is checked again here.
+ */
+async function confinedDataPath(modelPath: string, location: string, tensor: string): Promise<string> {
+  const base = dirname(modelPath);
+  const refuse = (why: string) =>
+    new UnsafeModelFileError(`${modelPath}: tensor ${tensor}'s external data "${location}" ${why}`);
+  if (isAbsolute(location) || location.split(/[\\/]/).includes("..") || location.includes("\0")) {
+    throw refuse("is not a path inside the model's folder");
+  }
+  const path = join(base, location);
+  const real = await realPath(path);
+  if (real === undefined) return path;
+  const realBase = await Deno.realPath(base);
+  if (!real.startsWith(realBase.endsWith(sep) ? realBase : realBase + sep)) {
+    throw refuse(`resolves to ${real}, outside the model's folder`);
+  }
+  const info = await Deno.stat(real);
+  if (!info.isFile) throw refuse("is not a regular file");
+  return path;
+}
 
 export interface ValueInfo {
   name: string;
@@ -122,6 +163,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /** Scans an ONNX model file; errors name the file. */
 export async function scanOnnx(path: string): Promise<OnnxSummary> {
+  // Checked before opening: opening a FIFO blocks until something writes to it.
+  const stat = await Deno.stat(path).catch((e) => {
+    throw new Error(`cannot open ${path}: ${(e as Error).message}`);
+  });
+  if (!stat.isFile) throw new UnsafeModelFileError(`${path} is not a regular file`);
   const file = await Deno.open(path, { read: true }).catch((e) => {
     throw new Error(`cannot open ${path}: ${(e as Error).message}`);
   });
@@ -178,9 +224,10 @@ export async function scanOnnx(path: string): Promise<OnnxSummary> {
     if (!sawGraph) throw new Error("no graph in the protobuf");
     // The kept records form a small, valid ModelProto: proto.ts decodes it like any other model.
     const model = decodeModel(record(MODEL_GRAPH, concat(graphRecords)));
-    const base = dirname(path);
     const externalFiles = new Set<string>();
-    const initializers = model.graph.initializer.map((t, i): InitializerInfo => {
+    const checked = new Map<string, string>();
+    const initializers: InitializerInfo[] = [];
+    for (const [i, t] of model.graph.initializer.entries()) {
       const info: InitializerInfo = {
         name: t.name ?? "",
         dims: (t.dims ?? []).map(num),
@@ -190,7 +237,11 @@ export async function scanOnnx(path: string): Promise<OnnxSummary> {
       if (t.dataLocation === 1) {
         const entry = Object.fromEntries((t.externalData ?? []).map((e) => [e.key, e.value]));
         if (!entry.location) throw new Error(`tensor ${info.name} has external data without a location`);
-        const external = join(base, entry.location);
+        let external = checked.get(entry.location);
+        if (external === undefined) {
+          external = await confinedDataPath(path, entry.location, info.name);
+          checked.set(entry.location, external);
+        }
         externalFiles.add(external);
         info.external = {
           path: external,
@@ -199,8 +250,8 @@ export async function scanOnnx(path: string): Promise<OnnxSummary> {
           ...(entry.length ? { length: Number(entry.length) } : {}),
         };
       }
-      return info;
-    });
+      initializers.push(info);
+    }
     return {
       inputs: model.graph.input.map(valueInfo),
       outputs: model.graph.output.map(valueInfo),
@@ -208,6 +259,7 @@ export async function scanOnnx(path: string): Promise<OnnxSummary> {
       externalFiles: [...externalFiles],
     };
   } catch (e) {
+    if (e instanceof UnsafeModelFileError) throw e;
     const msg = (e as Error).message;
     throw new Error(msg.startsWith("cannot open") ? msg : `${path} is not a readable ONNX model: ${msg}`);
   } finally {
@@ -237,6 +289,10 @@ export async function readInitializerPrefix(
     : undefined;
   if (!span) return undefined;
   const n = Math.min(maxBytes, span.length);
+  // The data file may have appeared (as anything) since the scan: read it only as a regular file.
+  if (!(await Deno.stat(span.path)).isFile) {
+    throw new UnsafeModelFileError(`${span.path} is not a regular file`);
+  }
   const file = await Deno.open(span.path, { read: true });
   try {
     await file.seek(span.offset, Deno.SeekMode.Start);

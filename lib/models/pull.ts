@@ -10,6 +10,7 @@ import {
   listFiles,
   parseRepoSpec,
   resolveRevision,
+  UnsafeHubError,
 } from "./hub_api.ts";
 
 /** Framework weights and transformers.js's quantized duplicates: not needed to run the ONNX export. */
@@ -89,6 +90,27 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/**
+ * Refuses (UnsafeHubError) a listing with any path that could leave the model folder or cannot be a file there:
+ * empty, "." or ".." segments, absolute, backslashes or control characters, a path that is also a folder of
+ * another.
+ */
+function checkListedPaths(files: HubFile[], repo: string): void {
+  const paths = new Set(files.map((f) => f.path));
+  for (const { path } of files) {
+    const segments = path.split("/");
+    const bad = segments.some((s) => s === "" || s === "." || s === "..") || path.includes("\\") ||
+      [...path].some((c) => c.charCodeAt(0) < 0x20);
+    // "a" listed as a file and "a/b" too: one of them cannot be written.
+    const prefix = segments.slice(1).some((_, i) => paths.has(segments.slice(0, i + 1).join("/")));
+    if (bad || prefix) {
+      throw new UnsafeHubError(
+        `the hub listed an unsafe path ${JSON.stringify(path)} in ${repo}; nothing was downloaded`,
+      );
+    }
+  }
+}
+
 /** Downloads `spec` (`owner/name[@revision]`) into `modelsDir/<name>`. */
 export async function pullModel(spec: string, opts: PullOptions): Promise<PullResult> {
   const { repo, revision } = parseRepoSpec(spec);
@@ -104,7 +126,11 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
   if (sub.split("/").includes("..")) throw new Error(`--subfolder "${sub}" must stay inside the repo`);
 
   const commit = await resolveRevision(opts.hub, repo, revision);
-  const listed = await listFiles(opts.hub, repo, commit, sub);
+  // Every path is checked before anything is downloaded; only those inside the subfolder (by whole path
+  // segments: "onnx" does not hold "onnxevil/x") are kept.
+  const all = await listFiles(opts.hub, repo, commit, sub);
+  checkListedPaths(all, repo);
+  const listed = all.filter((f) => !sub || f.path.startsWith(`${sub}/`));
   const excludes = opts.exclude ?? DEFAULT_EXCLUDES;
   const files = listed.filter((f) => {
     const rel = sub ? f.path.slice(sub.length + 1) : f.path;
@@ -127,9 +153,6 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
   try {
     for (const [i, file] of files.entries()) {
       const rel = sub ? file.path.slice(sub.length + 1) : file.path;
-      if (rel.split("/").some((s) => s === ".." || s === "")) {
-        throw new Error(`the hub listed an unsafe path ${file.path}`);
-      }
       const target = join(staging, rel);
       await Deno.mkdir(dirname(target), { recursive: true });
       opts.onFileStart?.(file, i, files.length);
@@ -152,8 +175,9 @@ export async function pullModel(spec: string, opts: PullOptions): Promise<PullRe
     }
     await Deno.rename(staging, dest);
   } catch (e) {
-    // A corrupt file poisons the whole pull: nothing of it is kept. Interruptions keep the staging folder.
-    if (e instanceof IntegrityError) {
+    // A corrupt file or a misbehaving hub poisons the whole pull: nothing of it is kept. Interruptions keep
+    // the staging folder, to resume.
+    if (e instanceof IntegrityError || e instanceof UnsafeHubError) {
       await Deno.remove(staging, { recursive: true }).catch(() => {});
       await Deno.remove(stagingRoot).catch(() => {}); // only when empty
     }

@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, rejects } from "node:assert";
 import { join, relative } from "node:path";
 import { listImageFiles } from "../../../lib/embed/list_images.ts";
+import { hostileEntries } from "../../hostile_files.ts";
 
 Deno.test("listImageFiles walks folders recursively, sorted, by extension, skipping hidden entries", async () => {
   const dir = await Deno.makeTempDir();
@@ -31,6 +32,16 @@ Deno.test("listImageFiles walks folders recursively, sorted, by extension, skipp
     assertEquals(await listImageFiles(rel), found.map((f) => join(rel, f)));
     await rejects(listImageFiles(join(dir, "a.png")), /is not a folder/);
     await rejects(listImageFiles(join(dir, "missing")), /cannot open the image folder/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("listImageFiles lists FIFOs and device links (for the reader to skip with a reason), not folder links", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const p = await hostileEntries(dir, ".jpg");
+    assertEquals(await listImageFiles(dir), [p.fifo, p.zero]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

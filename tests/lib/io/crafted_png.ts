@@ -10,7 +10,8 @@ function crc32(bytes: Uint8Array): number {
   return ~c >>> 0;
 }
 
-function pngChunk(type: string, body: Uint8Array): Uint8Array {
+/** One chunk: length, type, body and a correct CRC. */
+export function pngChunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, body.length);
@@ -30,6 +31,17 @@ export function pngHeader(width: number, height: number): Uint8Array {
   const parts = [new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), pngChunk("IHDR", ihdr)];
   parts.push(pngChunk("IDAT", deflateSync(new Uint8Array(1 + Math.min(width, 64) * 3))));
   parts.push(pngChunk("IEND", new Uint8Array(0)));
+  return concatBytes(parts);
+}
+
+/** A 1×1 PNG (a valid header and image) with these extra chunks between IHDR and IDAT. */
+export function pngWith(extra: Uint8Array[]): Uint8Array {
+  const png = pngHeader(1, 1);
+  const ihdrEnd = 8 + 25;
+  return concatBytes([png.subarray(0, ihdrEnd), ...extra, png.subarray(ihdrEnd)]);
+}
+
+export function concatBytes(parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let o = 0;
   for (const p of parts) out.set(p, (o += p.length) - p.length);

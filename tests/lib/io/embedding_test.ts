@@ -10,6 +10,11 @@ import {
   writeEmbedding,
 } from "../../../lib/io/embedding.ts";
 import { FIXTURES, readRef, refs, type TensorRef } from "../../fixtures.ts";
+import { BadInputError, InputLimitError } from "../../../lib/io/bad_input.ts";
+import { dumpTensorPickle, storageTypeFor } from "../../../lib/io/pickle.ts";
+import { writeSafetensors } from "../../../lib/io/safetensors.ts";
+import { zipSync } from "fflate";
+import { hostileEntries, within } from "../../hostile_files.ts";
 
 interface EmbeddingRef {
   file: string;
@@ -132,7 +137,80 @@ Deno.test("readEmbedding explains files it cannot use", async () => {
     await Deno.writeTextFile(other, "not a tensor");
     await rejects(readEmbedding(other), /neither a torch .pt \(zip\) nor a .safetensors file/);
     await rejects(readEmbedding(join(dir, "missing.pt")), /cannot read embedding .*missing.pt/);
-    await rejects(readEmbedding(dir), /is not a file/);
+    await rejects(readEmbedding(dir), /is a folder; only regular files are read/);
+  });
+});
+
+Deno.test("hostile embeddings are refused as input errors: stride-0 views, oversized vectors and files, FIFOs", async () => {
+  await withDir(async (dir) => {
+    // The issue's 602-byte file: one stored float viewed 2^29 times with stride 0 (it loaded as 2.2 GB).
+    const pickle = dumpTensorPickle({
+      type: storageTypeFor("float32"),
+      key: "0",
+      location: "cpu",
+      numel: 1,
+      offset: 0,
+      shape: [1, 1 << 29],
+      stride: [0, 0],
+    });
+    const stride0 = join(dir, "stride0.pt");
+    await Deno.writeFile(
+      stride0,
+      zipSync({ "a/data.pkl": pickle, "a/data/0": new Uint8Array(4) }, { level: 0 }),
+    );
+    const check = (type: typeof BadInputError, pattern: RegExp) => (e: unknown) => {
+      ok(e instanceof type, `${e}`);
+      ok(pattern.test((e as Error).message), (e as Error).message);
+      return true;
+    };
+    await rejects(
+      readEmbedding(stride0),
+      check(BadInputError, /has 536870912 elements but its storage holds 1/),
+    );
+    // A deflated zip entry: 32 MB of storage in a file of a few hundred KB, viewed as 4 values.
+    const deflated = join(dir, "deflated.pt");
+    const bigStorage = dumpTensorPickle({
+      type: storageTypeFor("float32"),
+      key: "0",
+      location: "cpu",
+      numel: 1 << 23,
+      offset: 0,
+      shape: [1, 4],
+      stride: [4, 1],
+    });
+    await Deno.writeFile(
+      deflated,
+      zipSync({
+        "a/data.pkl": [bigStorage, { level: 0 }],
+        "a/data/0": [new Uint8Array(1 << 25), { level: 1 }],
+      }),
+    );
+    await rejects(
+      readEmbedding(deflated),
+      check(InputLimitError, /a\/data\/0 is 33554432 bytes, over the limit of 16777216/),
+    );
+    const wide = join(dir, "wide.pt");
+    await writeEmbedding(wide, vector(20000));
+    await rejects(
+      readEmbedding(wide),
+      check(InputLimitError, /tensor has 20000 elements, over the limit of 16384/),
+    );
+    const wideSt = join(dir, "wide.safetensors");
+    await Deno.writeFile(
+      wideSt,
+      writeSafetensors([{ name: "e", data: vector(20000), shape: [20000], dtype: "float32" }]),
+    );
+    await rejects(readEmbedding(wideSt), check(InputLimitError, /has 20000 values, over the limit of 16384/));
+    const huge = join(dir, "huge.pt");
+    await Deno.writeFile(huge, new Uint8Array(0));
+    await Deno.truncate(huge, 17 << 20); // sparse: no disk used
+    await rejects(
+      readEmbedding(huge),
+      check(InputLimitError, /is 17825792 bytes, over the limit of 16777216/),
+    );
+    const p = await hostileEntries(dir, ".pt");
+    await within(5000, "a FIFO", rejects(readEmbedding(p.fifo), check(BadInputError, /is a FIFO/)));
+    await within(5000, "/dev/zero", rejects(readEmbedding(p.zero), check(BadInputError, /is a device/)));
   });
 });
 

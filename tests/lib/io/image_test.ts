@@ -11,6 +11,7 @@ import {
 } from "../../../lib/io/image.ts";
 import { FIXTURES, refs } from "../../fixtures.ts";
 import { pngHeader } from "./crafted_png.ts";
+import { hostileEntries, within } from "../../hostile_files.ts";
 
 const IMAGES = join(FIXTURES, "images");
 
@@ -122,6 +123,28 @@ Deno.test("the pixel limit is configurable", async () => {
 Deno.test("a missing file is reported as unreadable", async () => {
   const r = skipOf(await loadImage("/nonexistent/dir/x.jpg"));
   assertEquals(r.code, "unreadable");
+});
+
+Deno.test("only regular files below the size cap are read: FIFOs, devices and large files are skipped", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const p = await hostileEntries(dir, ".png");
+    const png = join(dir, "ok.png");
+    await Deno.writeFile(png, pngHeader(2, 2));
+    const codes = [];
+    for (const path of [p.fifo, p.zero, p.folder]) {
+      const r = await within(5000, path, loadImage(path));
+      codes.push(r.ok ? "ok" : r.skip.code);
+    }
+    assertEquals(codes, ["not-a-file", "not-a-file", "not-a-file"]);
+    const small = await loadImage(png, { maxFileBytes: 10 });
+    assert(
+      !small.ok && small.skip.code === "too-large" &&
+        /over the limit of 10; not read/.test(small.skip.message),
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("image extensions are recognized case-insensitively", () => {

@@ -1,5 +1,10 @@
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert";
-import { looksLikeSafetensors, readSafetensors, writeSafetensors } from "../../../lib/io/safetensors.ts";
+import {
+  looksLikeSafetensors,
+  readSafetensors,
+  SafetensorsError,
+  writeSafetensors,
+} from "../../../lib/io/safetensors.ts";
 
 const hex = (s: string) => new Uint8Array(s.match(/../g)!.map((b) => parseInt(b, 16)));
 
@@ -117,6 +122,7 @@ Deno.test("malformed files are refused with a reason", () => {
   ];
   for (const [bytes, text] of cases) {
     throws(() => readSafetensors(bytes, "e.safetensors"), (e: Error) => {
+      ok(e instanceof SafetensorsError, `${text}: ${e.name} is not an input error`);
       ok(
         e.message.startsWith("e.safetensors: ") && e.message.includes(text),
         `"${e.message}" should say "${text}"`,

@@ -2,7 +2,8 @@ import { deepStrictEqual as assertEquals, ok, throws } from "node:assert";
 import { join } from "node:path";
 import { unzipSync, zipSync } from "fflate";
 import { dumpTensorPickle, type StorageDtype, storageTypeFor } from "../../../lib/io/pickle.ts";
-import { isTorchZip, readTorchTensor, writeTorchTensor } from "../../../lib/io/torch_pt.ts";
+import { isTorchZip, readTorchTensor, TorchFileError, writeTorchTensor } from "../../../lib/io/torch_pt.ts";
+import { BadInputError, InputLimitError } from "../../../lib/io/bad_input.ts";
 import { FIXTURES, readRef, refs, type TensorRef } from "../../fixtures.ts";
 
 interface EmbeddingRef {
@@ -154,6 +155,31 @@ Deno.test("hostile and broken files are refused with clear errors", () => {
       "reaches past its storage of 3 values",
     ],
     [
+      "stride 0 repeating one stored value 2^29 times (a 2 GB tensor from 600 bytes)",
+      () => archive(tensorPickle("float32", 1, [1 << 29], [0]), { 0: new Uint8Array(4) }),
+      "has 536870912 elements but its storage holds 1",
+    ],
+    [
+      "stride 0 over a second axis",
+      () => archive(tensorPickle("float32", 4, [4, 1000], [1, 0]), { 0: new Uint8Array(16) }),
+      "has 4000 elements but its storage holds 4",
+    ],
+    [
+      "negative stride",
+      () => archive(tensorPickle("float32", 3, [3], [-1], 2), { 0: new Uint8Array(12) }),
+      "tensor stride is not a tuple of non-negative integers",
+    ],
+    [
+      "negative offset",
+      () => archive(tensorPickle("float32", 3, [3], [1], -1), { 0: new Uint8Array(12) }),
+      "storage offset -1 is not a non-negative integer",
+    ],
+    [
+      "negative size",
+      () => archive(tensorPickle("float32", 3, [-3], [1]), { 0: new Uint8Array(12) }),
+      "tensor size is not a tuple of non-negative integers",
+    ],
+    [
       "storage entry missing",
       () => archive(tensorPickle("float32", 3, [3], [1]), {}),
       "storage archive/data/0 named by data.pkl is missing",
@@ -195,6 +221,23 @@ Deno.test("hostile and broken files are refused with clear errors", () => {
       return true;
     });
   }
+});
+
+Deno.test("maxElements refuses a larger tensor before gathering it, as InputLimitError", () => {
+  const bytes = writeTorchTensor(new Float32Array(100), [1, 100]);
+  throws(() => readTorchTensor(bytes, "x.pt", { maxElements: 99 }), (e: Error) => {
+    ok(e instanceof InputLimitError, e.name);
+    ok(e.message.includes("x.pt: tensor has 100 elements, over the limit of 99"), e.message);
+    return true;
+  });
+  assertEquals(readTorchTensor(bytes, "x.pt", { maxElements: 100 }).data.length, 100);
+  // The view checks are input errors too, so a front end can answer them as such.
+  const repeated = archive(tensorPickle("float32", 1, [8], [0]), { 0: new Uint8Array(4) });
+  throws(() => readTorchTensor(repeated), (e: Error) => e instanceof TorchFileError);
+  throws(
+    () => readTorchTensor(archive(tensorPickle("float32", 1, [1], [-1]), {})),
+    (e: Error) => e instanceof BadInputError,
+  );
 });
 
 Deno.test("an entry whose declared size runs past the end of the file is refused", () => {

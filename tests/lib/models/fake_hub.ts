@@ -1,7 +1,8 @@
 // A Hugging Face hub stand-in on loopback with the real URL shapes and headers: the revision and tree APIs
 // (paginated), /resolve/ answering LFS files with a 302 to a "CDN" path (X-Linked-Etag, X-Linked-Size,
 // X-Repo-Commit, ETag) and small files directly, Range support (206, Accept-Ranges), tokens, X-Error-Code 404s,
-// and faults: a stream cut after N bytes, corrupted bytes.
+// and faults: a stream cut after N bytes, corrupted bytes; and a hostile hub's tricks: endless bodies, redirects
+// to other schemes, looping or endless pagination, a tree that ignores the folder asked for.
 import { createHash } from "node:crypto";
 
 export interface FakeRepo {
@@ -20,6 +21,18 @@ export interface Faults {
   corrupt?: string;
   /** Tree API page size (forces the Link header). */
   pageSize?: number;
+  /** Answer this path with an endless stream of bytes (no Content-Length). */
+  endless?: string;
+  /** Answer this path with a declared Content-Length this much larger than the file. */
+  overlong?: { path: string; extra: number };
+  /** Answer /resolve/ of this path with a 302 to this location (e.g. file:///etc/passwd). */
+  redirect?: { path: string; location: string };
+  /** Answer the revision API with a 302 to this location. */
+  apiRedirect?: string;
+  /** Tree pages link to themselves ("loop") or to one more empty page forever ("endless"). */
+  pages?: "loop" | "endless";
+  /** The tree API lists every file of the repo whatever folder was asked for. */
+  treeIgnoresFolder?: boolean;
 }
 
 export interface FakeHub {
@@ -65,6 +78,17 @@ export function startFakeHub(repos: Record<string, FakeRepo>, faults: Faults = {
     path: string,
     extra: Record<string, string>,
   ): Response {
+    if (faults.endless === path) {
+      const block = new Uint8Array(1 << 16).fill(0x41);
+      const endless = new ReadableStream<Uint8Array>({ pull: (c) => c.enqueue(block) });
+      return new Response(endless, { headers: { "content-type": "application/octet-stream", ...extra } });
+    }
+    if (faults.overlong?.path === path) {
+      const declared = bytes.length + faults.overlong.extra;
+      return new Response(new Uint8Array(declared), {
+        headers: { "content-length": String(declared), ...extra },
+      });
+    }
     if (faults.corrupt === path) {
       bytes = bytes.slice();
       bytes[bytes.length >> 1] ^= 0xff;
@@ -110,6 +134,9 @@ export function startFakeHub(repos: Record<string, FakeRepo>, faults: Faults = {
     );
     let m = p.match(/^\/api\/models\/([^/]+\/[^/]+)\/revision\/(.+)$/);
     if (m) {
+      if (faults.apiRedirect) {
+        return new Response(null, { status: 302, headers: { location: faults.apiRedirect } });
+      }
       const r = repos[m[1]];
       const refused = refuse(r, req);
       if (refused) return refused;
@@ -130,7 +157,7 @@ export function startFakeHub(repos: Record<string, FakeRepo>, faults: Faults = {
       const r = repos[m[1]];
       const refused = refuse(r, req);
       if (refused) return refused;
-      const prefix = m[3] ? `${m[3]}/` : "";
+      const prefix = m[3] && !faults.treeIgnoresFolder ? `${m[3]}/` : "";
       const all = [...r.files].filter(([path]) => path.startsWith(prefix)).map(([path, bytes]) => ({
         type: "file",
         path,
@@ -144,7 +171,12 @@ export function startFakeHub(repos: Record<string, FakeRepo>, faults: Faults = {
       const size = faults.pageSize ?? all.length;
       const at = Number(url.searchParams.get("cursor") ?? 0);
       const headers: Record<string, string> = {};
-      if (at + size < all.length) {
+      if (faults.pages === "loop") headers.link = `<${url}>; rel="next"`;
+      else if (faults.pages === "endless") {
+        const next = new URL(url);
+        next.searchParams.set("cursor", String(at + size));
+        headers.link = `<${next}>; rel="next"`;
+      } else if (at + size < all.length) {
         const next = new URL(url);
         next.searchParams.set("cursor", String(at + size));
         headers.link = `<${next}>; rel="next"`;
@@ -157,6 +189,9 @@ export function startFakeHub(repos: Record<string, FakeRepo>, faults: Faults = {
       const refused = refuse(r, req);
       if (refused) return refused;
       const bytes = r.files.get(m[3]);
+      if (faults.redirect?.path === m[3]) {
+        return new Response(null, { status: 302, headers: { location: faults.redirect.location } });
+      }
       if (!bytes) {
         return new Response("Entry not found", { status: 404, headers: { "x-error-code": "EntryNotFound" } });
       }

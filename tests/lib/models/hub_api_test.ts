@@ -4,7 +4,9 @@ import {
   endpointFromEnv,
   listFiles,
   parseRepoSpec,
+  redirectTarget,
   resolveRevision,
+  UnsafeHubError,
 } from "../../../lib/models/hub_api.ts";
 import { startFakeHub } from "./fake_hub.ts";
 
@@ -67,5 +69,76 @@ Deno.test("listFiles follows pagination, gives LFS files their sha256 and small 
     if (hub.log.filter((l) => l.includes("/tree/")).length !== 2) throw new Error("pagination not followed");
   } finally {
     await hub.close();
+  }
+});
+
+Deno.test("redirectTarget: http(s) only, never https → http", () => {
+  eq(redirectTarget("https://hub.test/a/resolve/x", "/cdn/1"), "https://hub.test/cdn/1", "relative");
+  eq(
+    redirectTarget("https://hub.test/a", "https://cdn.test/x?s=1"),
+    "https://cdn.test/x?s=1",
+    "cross-origin https",
+  );
+  eq(redirectTarget("http://127.0.0.1:1/a", "http://127.0.0.1:2/b"), "http://127.0.0.1:2/b", "http → http");
+  eq(redirectTarget("http://127.0.0.1:1/a", "https://x.test/b"), "https://x.test/b", "http → https");
+  const refused: [string, string, string][] = [
+    ["https://hub.test/a", "http://cdn.test/x", "from https to http"],
+    ["https://hub.test/a", "file:///etc/passwd", "to a file: URL"],
+    ["http://hub.test/a", "file:///etc/passwd", "to a file: URL"],
+    ["https://hub.test/a", "data:,x", "to a data: URL"],
+    ["https://hub.test/a", "javascript:alert(1)", "to a javascript: URL"],
+    ["https://hub.test/a", "http://[::1", "invalid URL"],
+  ];
+  for (const [from, to, text] of refused) {
+    try {
+      redirectTarget(from, to);
+    } catch (e) {
+      if (e instanceof UnsafeHubError && (e as Error).message.includes(text)) continue;
+      throw e;
+    }
+    throw new Error(`followed ${from} → ${to}`);
+  }
+});
+
+Deno.test("listFiles: pagination is capped and a self-referencing Link is refused", async () => {
+  const files = new Map([["a.json", new Uint8Array(1)], ["b.json", new Uint8Array(1)]]);
+  const commit = "3".repeat(40);
+  for (const [pages, text] of [["endless", "runs past 5 pages"], ["loop", "links back to"]] as const) {
+    const hub = await startFakeHub({ "o/r": { commit, refs: ["main"], files } }, { pageSize: 1, pages });
+    try {
+      let err: unknown;
+      await listFiles({ endpoint: hub.endpoint }, "o/r", commit, "", 5).catch((e) => err = e);
+      if (!(err instanceof UnsafeHubError) || !(err as Error).message.includes(text)) {
+        throw err ?? new Error(pages);
+      }
+      if (hub.log.length > 5) throw new Error(`${pages}: ${hub.log.length} requests`);
+    } finally {
+      await hub.close();
+    }
+  }
+});
+
+Deno.test("the API calls follow redirects by the same rules: a file: URL is refused, a same-hub one followed", async () => {
+  const commit = "4".repeat(40);
+  const repos = { "o/r": { commit, refs: ["main"], files: new Map([["a.json", new Uint8Array(1)]]) } };
+  for (const location of ["file:///etc/passwd", "data:application/json,{}"]) {
+    const hub = await startFakeHub(repos, { apiRedirect: location });
+    try {
+      let err: unknown;
+      await resolveRevision({ endpoint: hub.endpoint }, "o/r", "main").catch((e) => err = e);
+      if (!(err instanceof UnsafeHubError) || !(err as Error).message.includes("only http(s) is followed")) {
+        throw err ?? new Error(`followed ${location}`);
+      }
+    } finally {
+      await hub.close();
+    }
+  }
+  const target = await startFakeHub(repos);
+  const hub = await startFakeHub(repos, { apiRedirect: `${target.endpoint}/api/models/o/r/revision/main` });
+  try {
+    eq(await resolveRevision({ endpoint: hub.endpoint }, "o/r", "main"), commit, "followed to the other hub");
+  } finally {
+    await hub.close();
+    await target.close();
   }
 });

@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { inspectModelDir, type ModelEntry } from "../../../lib/models/inspect.ts";
 import { MODELS } from "../../fixtures.ts";
 import { editJson, externalDataModel, linkFixture } from "./model_dirs.ts";
+import { listModels } from "../../../lib/models/registry.ts";
+import { mkfifo, within } from "../../hostile_files.ts";
 
 function assertProblem(entry: ModelEntry | undefined, expected: string) {
   ok(entry, "not recognized as a model");
@@ -217,6 +219,78 @@ Deno.test("external weight data: missing and truncated files are problems; compl
     "unet/model.onnx",
     "unet/model.onnx_data",
   ], "unetFiles");
+});
+
+Deno.test("hostile external data: paths out of the folder, links to /dev/zero, FIFOs are listed with why", async () => {
+  const w = Float32Array.from({ length: 16 }, (_, i) => i);
+  const unetWith = (location: string, make?: (path: string) => Promise<void>) => async (dir: string) => {
+    await Deno.remove(join(dir, "unet", "model.onnx"));
+    await Deno.writeFile(join(dir, "unet", "model.onnx"), externalDataModel(location, w).model);
+    await make?.(join(dir, "unet", location));
+  };
+  const up = "../".repeat(12);
+  const cases: [string, ReturnType<typeof unetWith>, RegExp][] = [
+    // /etc/passwd was read for the hash and the model listed as usable; /dev/zero hung `models list`.
+    [
+      "a location up to /etc/passwd",
+      unetWith(`${up}etc/passwd`),
+      /"\.\.\/.*etc\/passwd" is not a path inside/,
+    ],
+    [
+      "a location up to /dev/zero",
+      unetWith(`${up}dev/zero`),
+      /dev\/zero" is not a path inside the model's folder/,
+    ],
+    ["an absolute location", unetWith("/dev/zero"), /"\/dev\/zero" is not a path inside the model's folder/],
+    [
+      "a link to /etc/passwd",
+      unetWith("model.onnx_data", (p) => Deno.symlink("/etc/passwd", p)),
+      /resolves to \/etc\/passwd, outside the model's folder/,
+    ],
+    [
+      "a link to /dev/zero",
+      unetWith("model.onnx_data", (p) => Deno.symlink("/dev/zero", p)),
+      /resolves to \/dev\/zero, outside the model's folder/,
+    ],
+    ["a FIFO", unetWith("model.onnx_data", mkfifo), /"model.onnx_data" is not a regular file/],
+    [
+      "a FIFO as a config",
+      async (dir) => {
+        await Deno.remove(join(dir, "unet", "config.json"));
+        await mkfifo(join(dir, "unet", "config.json"));
+      },
+      /^unet\/config.json is a FIFO; only regular files are read$/,
+    ],
+    [
+      "a FIFO as the model itself",
+      async (dir) => {
+        await Deno.remove(join(dir, "unet", "model.onnx"));
+        await mkfifo(join(dir, "unet", "model.onnx"));
+      },
+      /unet\/model.onnx cannot be read: unet\/model.onnx is not a regular file/,
+    ],
+  ];
+  for (const [what, change, problem] of cases) {
+    const tmp = await Deno.makeTempDir();
+    try {
+      const dir = await linkFixture("tiny-sd1", join(tmp, "m"));
+      await change(dir);
+      const entry = await within(10_000, what, inspectModelDir(dir));
+      if (!entry?.problems.some((p) => problem.test(p))) {
+        throw new Error(`${what}: expected ${problem}, got ${JSON.stringify(entry?.problems)}`);
+      }
+      // The registry lists it with that reason and never hashes it.
+      const { models } = await within(10_000, what, listModels([tmp], { hashCache: join(tmp, "h.json") }));
+      if (
+        models.length !== 1 || models[0].hash !== undefined ||
+        !models[0].problems.some((p) => problem.test(p))
+      ) {
+        throw new Error(`${what}: listed as ${JSON.stringify(models)}`);
+      }
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  }
 });
 
 Deno.test("PyTorch folders are told how to export", async () => {

@@ -1,7 +1,9 @@
 // scanOnnx reads the same interface and initializers as a full decode, without loading weights, and resolves
 // external data; onnxruntime opens a model whose weights live in an external file.
 import { join } from "node:path";
-import { readInitializerPrefix, scanOnnx } from "../../../lib/models/onnx_scan.ts";
+import { readInitializerPrefix, scanOnnx, UnsafeModelFileError } from "../../../lib/models/onnx_scan.ts";
+import { BadInputError } from "../../../lib/io/bad_input.ts";
+import { mkfifo, within } from "../../hostile_files.ts";
 import { decodeModel, num } from "../../../lib/onnx/proto.ts";
 import { openSession, Tensor } from "../../../lib/onnx/session.ts";
 import { MODELS } from "../../fixtures.ts";
@@ -90,5 +92,58 @@ Deno.test("scanOnnx names the file when it is not ONNX", async () => {
     if (!msg.includes("no graph")) throw new Error(`got "${msg}"`);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("scanOnnx confines external data to the model's folder, links resolved, and reads only regular files", async () => {
+  const root = await Deno.makeTempDir();
+  try {
+    const dir = join(root, "unet");
+    await Deno.mkdir(join(dir, "sub"), { recursive: true });
+    await Deno.writeFile(join(root, "outside.bin"), new Uint8Array(128));
+    await Deno.writeFile(join(dir, "sub", "w.bin"), new Uint8Array(128));
+    await Deno.symlink(join(dir, "sub", "w.bin"), join(dir, "inner-link.bin"));
+    await Deno.symlink(join(root, "outside.bin"), join(dir, "outer-link.bin"));
+    await Deno.symlink("/dev/zero", join(dir, "zero.bin"));
+    await mkfifo(join(dir, "fifo.bin"));
+    const w = new Float32Array(16);
+    const scanWith = async (location: string) => {
+      await Deno.writeFile(join(dir, "model.onnx"), externalDataModel(location, w).model);
+      return await within(5000, location, scanOnnx(join(dir, "model.onnx")));
+    };
+    // Allowed: a file in the folder or below it, a link that stays inside, a file not there yet.
+    for (const location of ["sub/w.bin", "inner-link.bin", "./sub/w.bin", "not-yet.bin"]) {
+      const scan = await scanWith(location);
+      assertEquals(scan.externalFiles, [join(dir, location)], location);
+    }
+    const refused: [string, string][] = [
+      ["../outside.bin", "is not a path inside the model's folder"],
+      ["sub/../../outside.bin", "is not a path inside the model's folder"],
+      [join(root, "outside.bin"), "is not a path inside the model's folder"],
+      ["outer-link.bin", `resolves to ${await Deno.realPath(join(root, "outside.bin"))}, outside`],
+      ["zero.bin", "resolves to /dev/zero, outside the model's folder"],
+      ["fifo.bin", "is not a regular file"],
+    ];
+    for (const [location, why] of refused) {
+      let err: unknown;
+      await scanWith(location).catch((e) => err = e);
+      if (!(err instanceof UnsafeModelFileError) || !(err instanceof BadInputError)) {
+        throw new Error(`${location}: expected UnsafeModelFileError, got ${err}`);
+      }
+      const msg = (err as Error).message;
+      if (!msg.includes(`tensor W's external data "${location}" ${why}`)) {
+        throw new Error(`${location}: ${msg}`);
+      }
+    }
+    // The model file itself: a FIFO is refused before it is opened (opening would block).
+    let msg = "";
+    await within(
+      5000,
+      "FIFO model",
+      scanOnnx(join(dir, "fifo.bin")).catch((e) => msg = (e as Error).message),
+    );
+    if (!msg.endsWith("fifo.bin is not a regular file")) throw new Error(msg);
+  } finally {
+    await Deno.remove(root, { recursive: true });
   }
 });

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { inspectModelDir } from "../../../lib/models/inspect.ts";
 import { matchesGlob, pullModel } from "../../../lib/models/pull.ts";
 import { MODELS } from "../../fixtures.ts";
-import { type FakeHub, type Faults, readTree, startFakeHub } from "./fake_hub.ts";
+import { type FakeHub, type FakeRepo, type Faults, readTree, startFakeHub } from "./fake_hub.ts";
 
 const COMMIT = "0123456789abcdef0123456789abcdef01234567";
 const files = await readTree(join(MODELS, "tiny-sd1"));
@@ -15,11 +15,12 @@ const withExtras = new Map([...files, ["unet/diffusion_pytorch_model.safetensors
 const nested = new Map([...clipFiles].map(([k, v]) => [`clip/${k}`, v]));
 nested.set("clip/onnx/text_model_quantized.onnx", new Uint8Array(5));
 
-async function withHub(faults: Faults, f: (hub: FakeHub, modelsDir: string) => Promise<void>) {
-  const hub = await startFakeHub({
-    "demo/tiny-sd": { commit: COMMIT, refs: ["main", "v1"], files: withExtras },
-    "demo/private": { commit: COMMIT, refs: ["main"], files: nested, token: "hf_good" },
-  }, faults);
+async function withRepos(
+  repos: Record<string, FakeRepo>,
+  faults: Faults,
+  f: (hub: FakeHub, modelsDir: string) => Promise<void>,
+) {
+  const hub = await startFakeHub(repos, faults);
   const modelsDir = await Deno.makeTempDir();
   try {
     await f(hub, modelsDir);
@@ -27,6 +28,17 @@ async function withHub(faults: Faults, f: (hub: FakeHub, modelsDir: string) => P
     await hub.close();
     await Deno.remove(modelsDir, { recursive: true });
   }
+}
+
+function withHub(faults: Faults, f: (hub: FakeHub, modelsDir: string) => Promise<void>) {
+  return withRepos(
+    {
+      "demo/tiny-sd": { commit: COMMIT, refs: ["main", "v1"], files: withExtras },
+      "demo/private": { commit: COMMIT, refs: ["main"], files: nested, token: "hf_good" },
+    },
+    faults,
+    f,
+  );
 }
 
 async function rejects(p: Promise<unknown>, text: string): Promise<string> {
@@ -211,5 +223,108 @@ Deno.test("glob filters: names without a slash match file names anywhere; ** spa
   ];
   for (const [path, pattern, want] of cases) {
     if (matchesGlob(path, pattern) !== want) throw new Error(`${pattern} on ${path}: expected ${want}`);
+  }
+});
+
+// ---------------------------------------------------------------------------------------- a hostile hub
+
+const small = (text: string) => new TextEncoder().encode(text);
+
+function withRepo(
+  repoFiles: Map<string, Uint8Array>,
+  faults: Faults,
+  f: (hub: FakeHub, modelsDir: string) => Promise<void>,
+) {
+  return withRepos({ "evil/repo": { commit: COMMIT, refs: ["main"], files: repoFiles } }, faults, f);
+}
+
+/** Nothing of a refused pull may stay: no model folder, no staging, no part files. */
+function assertNothingLeft(modelsDir: string) {
+  const left = [...Deno.readDirSync(modelsDir)].map((e) => e.name);
+  if (left.length) throw new Error(`left behind: ${left}`);
+}
+
+Deno.test("hostile hub: an endless or overlong answer stops at the listed size and is discarded", async () => {
+  for (
+    const [faults, text] of [
+      [{ endless: "model_index.json" }, "model_index.json: the hub sent more than the 17 bytes it lists"],
+      [
+        { overlong: { path: "model_index.json", extra: 1 << 20 } },
+        "sends 1048593 bytes from byte 0, past the 17",
+      ],
+    ] as [Faults, string][]
+  ) {
+    await withRepo(
+      new Map([["a.json", small("{}")], ["model_index.json", small('{"_class_name":1}')]]),
+      faults,
+      async (hub, modelsDir) => {
+        await rejects(pullModel("evil/repo", { hub: { endpoint: hub.endpoint }, modelsDir }), text);
+        assertNothingLeft(modelsDir);
+      },
+    );
+  }
+});
+
+Deno.test("hostile hub: redirects to file: URLs and other schemes are refused, nothing kept", async () => {
+  for (const location of ["file:///etc/passwd", "data:,hello", "ftp://127.0.0.1/x"]) {
+    const repoFiles = new Map([["a.json", small("{}")], ["unet/model.onnx", new Uint8Array(64)]]);
+    await withRepo(repoFiles, { redirect: { path: "unet/model.onnx", location } }, async (hub, modelsDir) => {
+      const scheme = new URL(location).protocol;
+      await rejects(
+        pullModel("evil/repo", { hub: { endpoint: hub.endpoint }, modelsDir }),
+        `to a ${scheme} URL; only http(s) is followed`,
+      );
+      assertNothingLeft(modelsDir);
+    });
+  }
+});
+
+Deno.test("hostile hub: a tree Link that loops is refused", async () => {
+  const repoFiles = new Map([["a.json", small("{}")], ["b.json", small("{}")]]);
+  await withRepo(repoFiles, { pageSize: 1, pages: "loop" }, async (hub, modelsDir) => {
+    await rejects(pullModel("evil/repo", { hub: { endpoint: hub.endpoint }, modelsDir }), "links back to");
+    assertNothingLeft(modelsDir);
+  });
+});
+
+Deno.test("hostile hub: --subfolder matches whole path segments (onnx does not hold onnxevil/)", async () => {
+  const repoFiles = new Map([
+    ["onnx/config.json", small("{}")],
+    ["onnxevil/x.json", small("evil")],
+    ["onnx.json", small("evil")],
+  ]);
+  await withRepo(repoFiles, { treeIgnoresFolder: true }, async (hub, modelsDir) => {
+    const r = await pullModel("evil/repo", { hub: { endpoint: hub.endpoint }, modelsDir, subfolder: "onnx" });
+    const got = await listDir(r.path);
+    if (got.join() !== ".hub.json,config.json") throw new Error(`got ${got}`);
+    if (hub.log.some((l) => l.includes("onnxevil"))) throw new Error("fetched a file outside the subfolder");
+  });
+});
+
+Deno.test("hostile hub: every listed path is checked before anything is downloaded", async () => {
+  const unsafe = [
+    "../evil.json",
+    "a/../../evil.json",
+    "/etc/evil.json",
+    "a//b.json",
+    "./a.json",
+    "a\\..\\b",
+    "a\nb",
+  ];
+  for (const path of [...unsafe, "conflict"]) {
+    // Safe files first: the old loop downloaded them and left them in staging before reaching the bad one.
+    const repoFiles = new Map([["a.json", small("{}")], ["b.json", small("{}")]]);
+    if (path === "conflict") repoFiles.set("a.json/c.json", small("{}"));
+    else repoFiles.set(path, small("x"));
+    await withRepo(repoFiles, {}, async (hub, modelsDir) => {
+      await rejects(
+        pullModel("evil/repo", { hub: { endpoint: hub.endpoint }, modelsDir }),
+        "the hub listed an unsafe path",
+      );
+      if (hub.log.some((l) => l.includes("/resolve/"))) {
+        throw new Error(`${path}: downloaded before checking`);
+      }
+      assertNothingLeft(modelsDir);
+    });
   }
 });
