@@ -4,7 +4,7 @@ import { basename, dirname, extname, join } from "node:path";
 import type { FloatDtype } from "./float_codec.ts";
 import { looksLikeSafetensors, readSafetensors, writeSafetensors } from "./safetensors.ts";
 import { isTorchZip, readTorchTensor, writeTorchTensor } from "./torch_pt.ts";
-import { BadInputError, InputLimitError } from "./bad_input.ts";
+import { InputError, InputLimitError } from "./input_error.ts";
 import { readRegularFile } from "./read_capped.ts";
 
 export type EmbeddingFormat = "pt" | "safetensors";
@@ -41,7 +41,7 @@ export const MAX_EMBEDDING_VALUES = 16384;
 export async function readEmbedding(path: string): Promise<Embedding> {
   // Only a regular file below the cap is read: a FIFO would block, a link to /dev/zero never end.
   const bytes = await readRegularFile(path, MAX_EMBEDDING_FILE_BYTES, `embedding ${path}`).catch((e) => {
-    if (e instanceof BadInputError) throw e;
+    if (e instanceof InputError) throw e;
     throw new Error(`cannot read embedding ${path}: ${(e as Error).message}`);
   });
   if (isTorchZip(bytes)) {
@@ -57,7 +57,7 @@ export async function readEmbedding(path: string): Promise<Embedding> {
     const file = readSafetensors(bytes, path);
     if (file.tensors.length !== 1) {
       const names = file.tensors.map((t) => t.name).join(", ") || "none";
-      throw new BadInputError(
+      throw new InputError(
         `embedding ${path} must hold exactly one tensor, found ${file.tensors.length} (${names})`,
       );
     }
@@ -68,7 +68,7 @@ export async function readEmbedding(path: string): Promise<Embedding> {
     );
   }
   if (ext === ".pt" || ext === ".pth") readTorchTensor(bytes, path); // throws, saying why it is not a torch file
-  throw new BadInputError(`embedding ${path} is neither a torch .pt (zip) nor a .safetensors file`);
+  throw new InputError(`embedding ${path} is neither a torch .pt (zip) nor a .safetensors file`);
 }
 
 /**
@@ -260,7 +260,7 @@ function isVectorShape(shape: number[]): boolean {
 
 function checkShape(e: Embedding, path: string): Embedding {
   if (!isVectorShape(e.shape)) {
-    throw new BadInputError(`embedding ${path} has shape [${e.shape.join(", ")}]; expected (D,) or (1, D)`);
+    throw new InputError(`embedding ${path} has shape [${e.shape.join(", ")}]; expected (D,) or (1, D)`);
   }
   if (e.data.length > MAX_EMBEDDING_VALUES) {
     throw new InputLimitError(

@@ -4,7 +4,7 @@
 import sharp, { type Sharp } from "sharp";
 import { release } from "./release.ts";
 import { NotRegularFileError, readRegularFile } from "./read_capped.ts";
-import { InputLimitError } from "./bad_input.ts";
+import { InputLimitError } from "./input_error.ts";
 
 // Each image is decoded once: libvips' operation cache would only hold on to memory that grows with the number
 // of images ingested (up to its 50 MB default).

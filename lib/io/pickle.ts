@@ -5,7 +5,7 @@
 // resolves only the few globals a saved tensor needs, so loading never does more than build numbers,
 // strings, tuples, lists, dicts and tensor descriptions. Anything else is refused with an error naming it.
 
-import { BadInputError } from "./bad_input.ts";
+import { InputError } from "./input_error.ts";
 
 /** A torch storage type as it appears in a pickle (`torch.FloatStorage`), with its element layout. */
 export interface StorageType {
@@ -177,7 +177,7 @@ const OPCODE_NAMES: Record<number, string> = {
   0x98: "READONLY_BUFFER",
 };
 
-export class PickleError extends BadInputError {
+export class PickleError extends InputError {
   constructor(message: string) {
     super(message);
     this.name = "PickleError";

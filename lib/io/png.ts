@@ -3,10 +3,10 @@
 import { crc32 } from "node:zlib";
 import { Unzlib, zlibSync } from "fflate";
 import { basename, dirname, join } from "node:path";
-import { BadInputError, InputLimitError } from "./bad_input.ts";
+import { InputError, InputLimitError } from "./input_error.ts";
 
 /** A PNG that is not one, or is truncated or corrupt. */
-export class PngError extends BadInputError {}
+export class PngError extends InputError {}
 
 /** A PNG whose text would exceed MAX_TEXT_CHUNK or MAX_TEXT_TOTAL once decompressed. */
 export class PngTextLimitError extends InputLimitError {}

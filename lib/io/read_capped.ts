@@ -2,10 +2,10 @@
 // size. Opening a FIFO blocks until something writes to it, and a link to /dev/zero reads forever; a file can
 // also grow after it was measured. So the target is checked before it is opened, and reading stops one byte
 // past the cap whatever the size said.
-import { BadInputError, InputLimitError } from "./bad_input.ts";
+import { InputError, InputLimitError } from "./input_error.ts";
 
 /** The path is a FIFO, a device, a socket or a folder (after following links), not a regular file. */
-export class NotRegularFileError extends BadInputError {}
+export class NotRegularFileError extends InputError {}
 
 function kind(info: Deno.FileInfo): string {
   if (info.isDirectory) return "a folder";

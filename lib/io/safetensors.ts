@@ -3,10 +3,10 @@
 // The format is small enough that a hand-written reader that validates every field is clearer than adapting
 // a general npm package that targets Node buffers and hands back unchecked offsets.
 import { decodeFloats, encodeFloats, FLOAT_SIZES, type FloatDtype } from "./float_codec.ts";
-import { BadInputError } from "./bad_input.ts";
+import { InputError } from "./input_error.ts";
 
 /** A safetensors file that is malformed: bad header, offsets, dtype or shape. */
-export class SafetensorsError extends BadInputError {}
+export class SafetensorsError extends InputError {}
 
 export interface SafeTensor {
   name: string;

@@ -13,10 +13,10 @@ import {
   storageTypeFor,
   type TensorSpec,
 } from "./pickle.ts";
-import { BadInputError, InputLimitError } from "./bad_input.ts";
+import { InputError, InputLimitError } from "./input_error.ts";
 
 /** A `.pt` file that is not a readable single tensor: wrong format, corrupt, or a view its storage cannot back. */
-export class TorchFileError extends BadInputError {}
+export class TorchFileError extends InputError {}
 
 export interface ReadTorchOptions {
   /** Refuse (InputLimitError) a tensor of more elements, before any is gathered. */

@@ -6,7 +6,7 @@
 import { createHash } from "node:crypto";
 import { basename, join } from "node:path";
 import { type InitializerInfo, type OnnxSummary, readInitializerPrefix, scanOnnx } from "./onnx_scan.ts";
-import { BadInputError } from "../io/bad_input.ts";
+import { InputError } from "../io/input_error.ts";
 import { readRegularFile } from "../io/read_capped.ts";
 
 export type ModelKind = "sd1" | "sd2" | "sdxl" | "clip";
@@ -61,7 +61,7 @@ async function readJson(path: string, rel: string, problems: string[]): Promise<
     // A regular file of bounded size only: a FIFO named config.json would hang the listing.
     text = new TextDecoder().decode(await readRegularFile(path, MAX_JSON_BYTES, rel));
   } catch (e) {
-    if (e instanceof BadInputError) problems.push(e.message);
+    if (e instanceof InputError) problems.push(e.message);
     return undefined;
   }
   try {

@@ -3,7 +3,7 @@
 // payload, and hands only the small records to proto.ts's decoder. A 3.4 GB UNet costs a few thousand tiny reads
 // instead of a full read, which protobufjs (a whole-buffer decoder) cannot avoid on its own.
 import { dirname, isAbsolute, join, sep } from "node:path";
-import { BadInputError } from "../io/bad_input.ts";
+import { InputError } from "../io/input_error.ts";
 import { decodeModel, num, type ValueInfoProto } from "../onnx/proto.ts";
 
 /**
@@ -11,7 +11,7 @@ import { decodeModel, num, type ValueInfoProto } from "../onnx/proto.ts";
  * location points outside the folder holding the .onnx (directly, through "..", or through a symlink), or a
  * model or data path that is a FIFO, a device or a folder.
  */
-export class UnsafeModelFileError extends BadInputError {}
+export class UnsafeModelFileError extends InputError {}
 
 async function realPath(path: string): Promise<string | undefined> {
   try {

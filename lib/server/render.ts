@@ -2,7 +2,7 @@
 // extensions' conditioning hooks when the worker asks, mirrors interrupt and skip into shared memory the worker
 // polls before every step, and forwards steps and previews to the GenerationState.
 import { Buffer } from "node:buffer";
-import { RequestError } from "../diffusion/pipeline.ts";
+import { InputError } from "../io/input_error.ts";
 import type { Renderer, RenderOutput } from "./renderer.ts";
 import { type FromWorker, INTERRUPTED, SKIPPED, type ToWorker } from "./render_protocol.ts";
 
@@ -68,11 +68,7 @@ export const renderImages: Renderer = (input) => {
           return;
         case "error":
           finish();
-          reject(
-            msg.name === "RequestError"
-              ? new RequestError(msg.message, msg.field ?? "")
-              : new Error(msg.message),
-          );
+          reject(msg.loc ? new InputError(msg.message, msg.loc) : new Error(msg.message));
       }
     };
     // The pipeline's request goes as it is; only the model's name stays here (the worker gets its folder).

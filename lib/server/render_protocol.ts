@@ -32,7 +32,8 @@ export type FromWorker =
   | { type: "batch-start" }
   | { type: "step"; step: number; steps: number; preview?: Uint8Array }
   | { type: "done"; images: { png: Uint8Array; seed: number }[]; interrupted: boolean; stepsDone: number }
-  | { type: "error"; message: string; name: string; field?: string };
+  /** `loc` is set when the job's input was at fault (an InputError), so the caller can answer 422. */
+  | { type: "error"; message: string; loc?: (string | number)[] };
 
 export const INTERRUPTED = 0;
 export const SKIPPED = 1;

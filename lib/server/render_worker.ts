@@ -3,6 +3,7 @@
 import { type ConditioningHook, generate } from "../diffusion/pipeline.ts";
 import { SdModel } from "../diffusion/sd_model.ts";
 import { decodeImage, encodePng, type RgbImage } from "../io/image.ts";
+import { InputError } from "../io/input_error.ts";
 import { type FromWorker, INTERRUPTED, type RenderJob, SKIPPED, type ToWorker } from "./render_protocol.ts";
 
 const scope = self as unknown as {
@@ -91,7 +92,11 @@ scope.onmessage = (e) => {
     else p?.resolve(msg.z!);
     return;
   }
-  render(msg).catch((err: Error & { field?: string }) =>
-    scope.postMessage({ type: "error", message: err.message, name: err.name, field: err.field })
+  render(msg).catch((err: Error) =>
+    scope.postMessage({
+      type: "error",
+      message: err.message,
+      loc: err instanceof InputError ? err.loc : undefined,
+    })
   );
 };

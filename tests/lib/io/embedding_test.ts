@@ -10,7 +10,7 @@ import {
   writeEmbedding,
 } from "../../../lib/io/embedding.ts";
 import { FIXTURES, readRef, refs, type TensorRef } from "../../fixtures.ts";
-import { BadInputError, InputLimitError } from "../../../lib/io/bad_input.ts";
+import { InputError, InputLimitError } from "../../../lib/io/bad_input.ts";
 import { dumpTensorPickle, storageTypeFor } from "../../../lib/io/pickle.ts";
 import { writeSafetensors } from "../../../lib/io/safetensors.ts";
 import { zipSync } from "fflate";
@@ -158,14 +158,14 @@ Deno.test("hostile embeddings are refused as input errors: stride-0 views, overs
       stride0,
       zipSync({ "a/data.pkl": pickle, "a/data/0": new Uint8Array(4) }, { level: 0 }),
     );
-    const check = (type: typeof BadInputError, pattern: RegExp) => (e: unknown) => {
+    const check = (type: typeof InputError, pattern: RegExp) => (e: unknown) => {
       ok(e instanceof type, `${e}`);
       ok(pattern.test((e as Error).message), (e as Error).message);
       return true;
     };
     await rejects(
       readEmbedding(stride0),
-      check(BadInputError, /has 536870912 elements but its storage holds 1/),
+      check(InputError, /has 536870912 elements but its storage holds 1/),
     );
     // A deflated zip entry: 32 MB of storage in a file of a few hundred KB, viewed as 4 values.
     const deflated = join(dir, "deflated.pt");
@@ -209,8 +209,8 @@ Deno.test("hostile embeddings are refused as input errors: stride-0 views, overs
       check(InputLimitError, /is 17825792 bytes, over the limit of 16777216/),
     );
     const p = await hostileEntries(dir, ".pt");
-    await within(5000, "a FIFO", rejects(readEmbedding(p.fifo), check(BadInputError, /is a FIFO/)));
-    await within(5000, "/dev/zero", rejects(readEmbedding(p.zero), check(BadInputError, /is a device/)));
+    await within(5000, "a FIFO", rejects(readEmbedding(p.fifo), check(InputError, /is a FIFO/)));
+    await within(5000, "/dev/zero", rejects(readEmbedding(p.zero), check(InputError, /is a device/)));
   });
 });
 

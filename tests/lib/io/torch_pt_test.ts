@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { unzipSync, zipSync } from "fflate";
 import { dumpTensorPickle, type StorageDtype, storageTypeFor } from "../../../lib/io/pickle.ts";
 import { isTorchZip, readTorchTensor, TorchFileError, writeTorchTensor } from "../../../lib/io/torch_pt.ts";
-import { BadInputError, InputLimitError } from "../../../lib/io/bad_input.ts";
+import { InputError, InputLimitError } from "../../../lib/io/bad_input.ts";
 import { FIXTURES, readRef, refs, type TensorRef } from "../../fixtures.ts";
 
 interface EmbeddingRef {
@@ -236,7 +236,7 @@ Deno.test("maxElements refuses a larger tensor before gathering it, as InputLimi
   throws(() => readTorchTensor(repeated), (e: Error) => e instanceof TorchFileError);
   throws(
     () => readTorchTensor(archive(tensorPickle("float32", 1, [1], [-1]), {})),
-    (e: Error) => e instanceof BadInputError,
+    (e: Error) => e instanceof InputError,
   );
 });
 

@@ -2,7 +2,7 @@
 // external data; onnxruntime opens a model whose weights live in an external file.
 import { join } from "node:path";
 import { readInitializerPrefix, scanOnnx, UnsafeModelFileError } from "../../../lib/models/onnx_scan.ts";
-import { BadInputError } from "../../../lib/io/bad_input.ts";
+import { InputError } from "../../../lib/io/bad_input.ts";
 import { mkfifo, within } from "../../hostile_files.ts";
 import { decodeModel, num } from "../../../lib/onnx/proto.ts";
 import { openSession, Tensor } from "../../../lib/onnx/session.ts";
@@ -127,7 +127,7 @@ Deno.test("scanOnnx confines external data to the model's folder, links resolved
     for (const [location, why] of refused) {
       let err: unknown;
       await scanWith(location).catch((e) => err = e);
-      if (!(err instanceof UnsafeModelFileError) || !(err instanceof BadInputError)) {
+      if (!(err instanceof UnsafeModelFileError) || !(err instanceof InputError)) {
         throw new Error(`${location}: expected UnsafeModelFileError, got ${err}`);
       }
       const msg = (err as Error).message;
