@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { generate, type GenerationRequest, RequestError } from "../../../lib/diffusion/pipeline.ts";
 import { SdModel } from "../../../lib/diffusion/sd_model.ts";
 import { loadImage, type RgbImage } from "../../../lib/io/image.ts";
-import { FIXTURES, maxAbsDiff, MODELS, readRef, refs } from "../../fixtures.ts";
+import { FIXTURES, type Manifest, maxAbsDiff, MODELS, readRef, refs } from "../../fixtures.ts";
 
 const SAMPLERS: Record<string, string> = {
   pndm: "PNDM", // the model's own config: PLMS on tiny-sd1 (skip_prk_steps), PRK warm-up on tiny-sd2
@@ -74,6 +74,62 @@ for (const e of refs().txt2img) {
     assertMatches(result.images[0], e, `${e.model} ${e.scheduler}`);
   });
 }
+
+// tests/fixtures/fx_noise.py: diffusers given the starting latents (and, for Euler a, the per-step noise) of a
+// Philox stream, and a 72×40 run whose 9×5 latents need the UNet's upsampling sized to its skip connections.
+const rngRefs: Manifest = JSON.parse(Deno.readTextFileSync(join(FIXTURES, "refs", "rng", "manifest.json")));
+const RNG_SAMPLERS: Record<string, string> = {
+  sd1_ddim_philox: "DDIM",
+  sd1_euler_a_philox: "Euler a",
+  sd1_euler_72x40: "Euler",
+};
+
+for (const e of rngRefs.txt2img) {
+  Deno.test(`txt2img ${e.name}: rngSource ${e.rng}, ${e.width}×${e.height} matches diffusers`, async () => {
+    const result = await generate(await model(e.model), {
+      prompt: e.prompt,
+      negativePrompt: e.negative_prompt,
+      sampler: RNG_SAMPLERS[e.name],
+      steps: e.steps,
+      cfgScale: e.guidance_scale,
+      eta: e.eta,
+      width: e.width,
+      height: e.height,
+      seed: e.seed,
+      rngSource: e.rng,
+    });
+    assertEquals([result.images[0].image.width, result.images[0].image.height], [e.width, e.height]);
+    assertMatches(result.images[0], e, e.name);
+  });
+}
+
+Deno.test("GPU and NV give the same image; CPU another", async () => {
+  const m = await model("tiny-sd1");
+  const [gpu, nv, cpu] = await Promise.all(
+    (["GPU", "NV", "CPU"] as const).map((rngSource) => generate(m, { ...BASE, rngSource })),
+  );
+  assertEquals(gpu.images[0].latents, nv.images[0].latents);
+  if (maxAbsDiff(gpu.images[0].latents, cpu.images[0].latents) < 1e-3) throw new Error("CPU equals GPU");
+});
+
+Deno.test("variation seeds: every image keeps the seed, subseed + k varies; strength 0 ignores the subseed", async () => {
+  const m = await model("tiny-sd1");
+  const v = { ...BASE, rngSource: "NV", subseed: 40, subseedStrength: 0.5 } as const;
+  const batch = await generate(m, { ...v, batchSize: 2 });
+  assertEquals(batch.images.map((i) => [i.seed, i.subseed]), [[5, 40], [5, 41]]);
+  const second = await generate(m, { ...v, subseed: 41 });
+  const d = maxAbsDiff(second.images[0].latents, batch.images[1].latents);
+  if (!(d <= 1e-5)) throw new Error(`image 1 of the batch differs from subseed 41 alone by ${d}`);
+  const full = await generate(m, { ...v, subseedStrength: 1, seed: 6 });
+  const subseedAsSeed = await generate(m, { ...BASE, rngSource: "NV", seed: 40 });
+  // Strength 1 starts from the subseed's noise; the sampler noise still follows the seed's stream.
+  if (maxAbsDiff(full.images[0].latents, subseedAsSeed.images[0].latents) < 1e-3) {
+    throw new Error("Euler a's per-step noise should come from the seed, not the subseed");
+  }
+  const off = await generate(m, { ...BASE, rngSource: "NV", subseed: 40 });
+  const plain = await generate(m, { ...BASE, rngSource: "NV" });
+  assertEquals(off.images[0].latents, plain.images[0].latents);
+});
 
 async function fixtureImage(rel: string): Promise<RgbImage> {
   const d = await loadImage(join(FIXTURES, rel));
@@ -191,6 +247,14 @@ Deno.test("bad requests are RequestErrors naming the field", async () => {
     [{ cfgScale: NaN }, /CFG scale must be a number/],
     [{ clipSkip: 3 }, /Clip skip must be 1 or 2/],
     [{ seed: -1 }, /seed must be a whole number from 0/],
+    [{ rngSource: "cuda" as "GPU" }, /rngSource must be one of CPU, GPU, NV, got "cuda"/],
+    [{ subseed: 1.5 }, /subseed must be a whole number from 0/],
+    [{ subseedStrength: 2 }, /subseedStrength must be a number from 0 to 1, got 2/],
+    [
+      { seedResizeFromW: 4 },
+      /seedResizeFromW must be a whole number from 8 to 16384, or 0 or −1 \(off\), got 4/,
+    ],
+    [{ seedResizeFromH: 8.5 }, /seedResizeFromH must be a whole number from 8/],
     [{ width: 40 }, /width 40 does not fit this model: its UNet needs sides that are multiples of 16/],
   ];
   for (const [change, message] of cases) {
