@@ -9,6 +9,8 @@
 // A1111's numpy code does the arithmetic in float64 and rounds the product to float32, as done here; CUDA's
 // fast float32 sin/log differ from it in the last bits (≈1e-6), which is A1111's "NV" versus "GPU".
 
+import { shapeNumel } from "./torch_rng.ts";
+
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
 const W0 = 0x9e3779b9;
@@ -74,13 +76,7 @@ export class PhiloxGenerator {
 
   /** torch.randn(shape, device="cuda", generator=this) as A1111's "NV" source computes it. */
   randn(shape: readonly number[]): Float32Array {
-    let n = 1;
-    for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) {
-        throw new Error(`randn shape must hold non-negative integers: [${shape}]`);
-      }
-      n *= d;
-    }
+    const n = shapeNumel(shape);
     if (n > 2 ** 32) throw new Error(`randn of ${n} values: Philox indexes at most 2^32 per call`);
     const out = new Float32Array(n);
     const words = new Uint32Array(4);

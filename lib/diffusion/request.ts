@@ -22,12 +22,12 @@ export interface GenerationRequest {
    * than 0 every image uses `seed` and image k uses subseed + k instead.
    */
   seed: number;
-  /** Where the noise comes from (noise_source.ts): "CPU" (torch's CPU generator), "GPU" or "NV" (CUDA's Philox). Default "CPU". */
+  /** Where the noise comes from (noise_source.ts): "CPU" (default), "GPU" or "NV" (CUDA's Philox stream). */
   rngSource?: RngSource;
   /** A1111's variation seed and strength in [0, 1] (0, the default, turns it off). */
   subseed?: number;
   subseedStrength?: number;
-  /** A1111's "Resize seed from width/height": the noise is drawn for this size and pasted centred; ≤ 0 is off. */
+  /** A1111's "Resize seed from width/height": noise drawn for this size, pasted centred; ≤ 0 is off. */
   seedResizeFromW?: number;
   seedResizeFromH?: number;
   /** Images denoised together in one UNet batch; default 1. */

@@ -132,7 +132,7 @@ export class DDIMScheduler implements Scheduler {
     if (this.eta > 0) {
       if (!rng) {
         throw new Error(
-          "DDIM with eta > 0 draws noise each step: pass the image's noise generator (a TorchGenerator or PhiloxGenerator)",
+          "DDIM with eta > 0 draws noise each step: pass a noise generator (TorchGenerator, PhiloxGenerator)",
         );
       }
       return combine([[1, prev], [std, rng.randn([prev.length])]]);

@@ -84,7 +84,7 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
     checkSameLength(modelOutput, sample, "Euler a step");
     if (!rng) {
       throw new Error(
-        "Euler a draws fresh noise every step: pass the image's noise generator (a TorchGenerator or PhiloxGenerator)",
+        "Euler a draws fresh noise every step: pass a noise generator (TorchGenerator, PhiloxGenerator)",
       );
     }
     const i = this.#index(t);

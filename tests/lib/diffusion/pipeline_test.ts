@@ -42,6 +42,21 @@ function assertMatches(
   if (!(d8 <= 1 / 255)) throw new Error(`${what}: 8-bit pixels differ by ${d8 * 255}/255`);
 }
 
+/** The request a txt2img reference ran (fx_refs.py run_pipe, fx_noise.py run). */
+function referenceRequest(e: Manifest, sampler: string): GenerationRequest {
+  return {
+    prompt: e.prompt,
+    negativePrompt: e.negative_prompt,
+    sampler,
+    steps: e.steps,
+    cfgScale: e.guidance_scale,
+    eta: e.eta,
+    width: e.width,
+    height: e.height,
+    seed: e.seed,
+  };
+}
+
 for (const e of refs().txt2img) {
   const label = e.personalization ? `personalized (${e.personalization})` : SAMPLERS[e.scheduler];
   Deno.test(`txt2img ${e.model} ${label} (${e.scheduler}) matches diffusers`, async () => {
@@ -57,17 +72,7 @@ for (const e of refs().txt2img) {
         Promise.resolve(negative ? z : cond)
       );
     }
-    const result = await generate(m, {
-      prompt: e.prompt,
-      negativePrompt: e.negative_prompt,
-      sampler: SAMPLERS[e.scheduler],
-      steps: e.steps,
-      cfgScale: e.guidance_scale,
-      eta: e.eta,
-      width: e.width,
-      height: e.height,
-      seed: e.seed,
-    }, { conditioning: hooks });
+    const result = await generate(m, referenceRequest(e, SAMPLERS[e.scheduler]), { conditioning: hooks });
     assertEquals(result.images.length, 1);
     assertEquals(result.images[0].complete, true);
     assertEquals([result.images[0].image.width, result.images[0].image.height], [e.width, e.height]);
@@ -87,15 +92,7 @@ const RNG_SAMPLERS: Record<string, string> = {
 for (const e of rngRefs.txt2img) {
   Deno.test(`txt2img ${e.name}: rngSource ${e.rng}, ${e.width}×${e.height} matches diffusers`, async () => {
     const result = await generate(await model(e.model), {
-      prompt: e.prompt,
-      negativePrompt: e.negative_prompt,
-      sampler: RNG_SAMPLERS[e.name],
-      steps: e.steps,
-      cfgScale: e.guidance_scale,
-      eta: e.eta,
-      width: e.width,
-      height: e.height,
-      seed: e.seed,
+      ...referenceRequest(e, RNG_SAMPLERS[e.name]),
       rngSource: e.rng,
     });
     assertEquals([result.images[0].image.width, result.images[0].image.height], [e.width, e.height]);
@@ -112,7 +109,7 @@ Deno.test("GPU and NV give the same image; CPU another", async () => {
   if (maxAbsDiff(gpu.images[0].latents, cpu.images[0].latents) < 1e-3) throw new Error("CPU equals GPU");
 });
 
-Deno.test("variation seeds: every image keeps the seed, subseed + k varies; strength 0 ignores the subseed", async () => {
+Deno.test("variation seeds: the seed stays, subseed + k varies; strength 0 ignores the subseed", async () => {
   const m = await model("tiny-sd1");
   const v = { ...BASE, rngSource: "NV", subseed: 40, subseedStrength: 0.5 } as const;
   const batch = await generate(m, { ...v, batchSize: 2 });
