@@ -153,6 +153,26 @@ for (const e of refs().img2img) {
   });
 }
 
+for (const e of rngRefs.img2img) {
+  Deno.test(`img2img ${e.name}: rngSource ${e.rng} draws in A1111's order and matches diffusers`, async () => {
+    // The reference gave diffusers the Philox stream's first draw as the noise and a CPU generator's draw as
+    // the posterior sample (tests/fixtures/fx_noise.py img2img_refs).
+    const result = await generate(await model(e.model), {
+      prompt: e.prompt,
+      sampler: "PNDM",
+      steps: e.steps,
+      cfgScale: e.guidance_scale,
+      width: 64,
+      height: 64,
+      seed: e.seed,
+      initImage: await fixtureImage(e.init_image),
+      denoisingStrength: e.strength,
+      rngSource: e.rng,
+    });
+    assertMatches(result.images[0], e, e.name);
+  });
+}
+
 const BASE: GenerationRequest = {
   prompt: "a lighthouse",
   sampler: "Euler a",
