@@ -1,5 +1,5 @@
 // Stable Diffusion txt2img and img2img over ONNX Runtime, step for step as diffusers' StableDiffusionPipeline and
-// StableDiffusionImg2ImgPipeline run them on the CPU generator, with A1111's prompt handling and batching.
+// StableDiffusionImg2ImgPipeline run them, with A1111's prompt handling, batching and noise sources.
 //
 //   const model = await SdModel.open("models/sd15");                  // lib/diffusion/sd_model.ts
 //   const result = await generate(model, {
