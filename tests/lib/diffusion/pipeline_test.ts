@@ -134,19 +134,24 @@ async function fixtureImage(rel: string): Promise<RgbImage> {
   return d.image;
 }
 
+/** The request an img2img reference ran: the model's PNDM (PLMS) on a 64×64 source. */
+async function img2imgRequest(e: Manifest): Promise<GenerationRequest> {
+  return {
+    prompt: e.prompt,
+    sampler: "PNDM",
+    steps: e.steps,
+    cfgScale: e.guidance_scale,
+    width: 64,
+    height: 64,
+    seed: e.seed,
+    initImage: await fixtureImage(e.init_image),
+    denoisingStrength: e.strength,
+  };
+}
+
 for (const e of refs().img2img) {
   Deno.test(`img2img ${e.model} strength ${e.strength} matches diffusers`, async () => {
-    const result = await generate(await model(e.model), {
-      prompt: e.prompt,
-      sampler: "PNDM",
-      steps: e.steps,
-      cfgScale: e.guidance_scale,
-      width: 64,
-      height: 64,
-      seed: e.seed,
-      initImage: await fixtureImage(e.init_image),
-      denoisingStrength: e.strength,
-    });
+    const result = await generate(await model(e.model), await img2imgRequest(e));
     // diffusers' get_timesteps: the last ⌊10·0.6⌋ = 6 steps of PLMS's 11 timesteps (one is repeated) → 7 calls.
     assertEquals(result.images[0].stepsDone, 7);
     assertMatches(result.images[0], e, "img2img");
@@ -157,18 +162,7 @@ for (const e of rngRefs.img2img) {
   Deno.test(`img2img ${e.name}: rngSource ${e.rng} draws in A1111's order and matches diffusers`, async () => {
     // The reference gave diffusers the Philox stream's first draw as the noise and a CPU generator's draw as
     // the posterior sample (tests/fixtures/fx_noise.py img2img_refs).
-    const result = await generate(await model(e.model), {
-      prompt: e.prompt,
-      sampler: "PNDM",
-      steps: e.steps,
-      cfgScale: e.guidance_scale,
-      width: 64,
-      height: 64,
-      seed: e.seed,
-      initImage: await fixtureImage(e.init_image),
-      denoisingStrength: e.strength,
-      rngSource: e.rng,
-    });
+    const result = await generate(await model(e.model), { ...await img2imgRequest(e), rngSource: e.rng });
     assertMatches(result.images[0], e, e.name);
   });
 }
