@@ -89,6 +89,51 @@ Deno.test("a Resize not followed by a channel Concat is left alone and reported"
   assertEquals([r.resized, r.unmatched], [[], ["resize"]]);
 });
 
+Deno.test("openUnet keeps a model's external weights: the rewritten bytes read them from its folder", async () => {
+  // The up block with the skip scaled by a weight kept in weights.bin, as exports over 2 GB keep theirs.
+  const base = upBlock(18);
+  const cat = base.graph.node.pop()!;
+  const dir = Deno.makeTempDirSync();
+  try {
+    Deno.writeFileSync(join(dir, "weights.bin"), new Uint8Array(Float32Array.of(3).buffer));
+    const w = {
+      name: "w",
+      dims: [1],
+      dataType: DataType.FLOAT,
+      dataLocation: 1,
+      externalData: [{ key: "location", value: "weights.bin" }, { key: "offset", value: "0" }, {
+        key: "length",
+        value: "4",
+      }],
+    };
+    const model: ModelProto = {
+      ...base,
+      graph: {
+        ...base.graph,
+        node: [
+          { opType: "Mul", input: ["skip", "w"], output: ["scaled"], name: "scale" },
+          ...base.graph.node,
+          { ...cat, input: ["act", "scaled"] },
+        ],
+        initializer: [...base.graph.initializer, w],
+      },
+    };
+    const path = join(dir, "model.onnx");
+    Deno.writeFileSync(path, encodeModel(model));
+    const { session, anySize } = await openUnet(path, { threads: 1 });
+    assertEquals(anySize, true);
+    const y = await session.run({
+      x: new Tensor("float32", new Float32Array(2 * 3 * 5), [1, 2, 3, 5]),
+      skip: new Tensor("float32", new Float32Array(3 * 5 * 9).fill(1), [1, 3, 5, 9]),
+    });
+    await session.release();
+    assertEquals(y.y.dims, [1, 5, 5, 9]);
+    assertEquals((y.y.data as Float32Array).slice(2 * 45), new Float32Array(3 * 45).fill(3));
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});
+
 for (const name of ["tiny-sd1", "tiny-sd2"]) {
   Deno.test(`${name}: every up-sampler of the optimum export is sized by its skip connection`, async () => {
     const path = join(MODELS, name, "unet", "model.onnx");
@@ -124,4 +169,30 @@ Deno.test("SD 1.5's layout (three up-samplers) at 768×432 equals diffusers", as
   const d = maxAbsDiff(out.data as Float32Array, readRef(e.out_sample));
   if (!(d <= 1e-4)) throw new Error(`out_sample differs by ${d}`);
   console.log(`  768×432: max abs difference ${d.toExponential(2)}`);
+});
+
+// The real-size SD 1.5 UNet of the benchmarks (`deno task fixtures --bench DIR --bench-parts sd15`, optimum's
+// export with 3.4 GB of external data), when it has been built: only its graph file is read.
+const benchUnet = join(
+  Deno.env.get("BENCH_DIR") ?? join(FIXTURES, "..", "..", ".bench-cache"),
+  "sd15",
+  "unet",
+);
+const hasBench = (() => {
+  try {
+    return Deno.statSync(join(benchUnet, "model.onnx")).isFile;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name: "real-size SD 1.5 export (bench weights): its three up-samplers are sized by their skips",
+  ignore: !hasBench,
+  fn() {
+    const model = decodeModel(Deno.readFileSync(join(benchUnet, "model.onnx")));
+    const r = sizeUpsamplingToSkips(model);
+    assertEquals(r.unmatched, []);
+    assertEquals(r.resized, [0, 1, 2].map((i) => `/up_blocks.${i}/upsamplers.0/Resize`));
+  },
 });
