@@ -1,17 +1,12 @@
 // The latent-space arithmetic of the diffusers pipelines, with torch's float32 rounding: starting noise
-// (randn_tensor on the CPU generator), classifier-free guidance, the VAE posterior sample img2img starts from
+// scaled to the scheduler's first sigma, classifier-free guidance, the VAE posterior sample img2img starts from
 // (DiagonalGaussianDistribution.sample), and img2img's cut of the schedule (get_timesteps).
-import type { TorchGenerator } from "./torch_rng.ts";
+import type { NoiseGenerator } from "./noise_source.ts";
 
 const f = Math.fround;
 
-/** txt2img's first latents: randn(shape) from the image's generator, times the scheduler's initial sigma. */
-export function initialLatents(
-  rng: TorchGenerator,
-  shape: readonly number[],
-  initNoiseSigma: number,
-): Float32Array {
-  const noise = rng.randn(shape);
+/** txt2img's first latents: the image's starting noise (scaled in place) times the scheduler's initial sigma. */
+export function initialLatents(noise: Float32Array, initNoiseSigma: number): Float32Array {
   if (initNoiseSigma !== 1) {
     const s = f(initNoiseSigma);
     for (let i = 0; i < noise.length; i++) noise[i] = f(noise[i] * s);
@@ -31,7 +26,7 @@ export function guide(uncond: Float32Array, cond: Float32Array, scale: number, o
  */
 export function sampleLatentDist(
   moments: Float32Array,
-  rng: TorchGenerator,
+  rng: NoiseGenerator,
   shape: readonly [number, number, number, number],
   scalingFactor: number,
 ): Float32Array {

@@ -1,5 +1,5 @@
 // Stable Diffusion txt2img and img2img over ONNX Runtime, step for step as diffusers' StableDiffusionPipeline and
-// StableDiffusionImg2ImgPipeline run them on the CPU generator, with A1111's prompt handling and batching.
+// StableDiffusionImg2ImgPipeline run them, with A1111's prompt handling, batching and noise sources.
 //
 //   const model = await SdModel.open("models/sd15");                  // lib/diffusion/sd_model.ts
 //   const result = await generate(model, {
@@ -14,9 +14,14 @@
 //   });
 //   result.images: [{ image: RgbImage, seed, latents, stepsDone, complete }], result.interrupted
 //
-// Image k of the job (counting across batches) uses seed + k: its own torch.Generator("cpu").manual_seed, which
-// draws its starting noise (and, for img2img, the VAE posterior sample first), then any sampler noise (Euler
-// a, DDIM with eta > 0). Each image has its own scheduler, so an image does not depend on the batch it ran in.
+// Image k of the job (counting across batches) uses seed + k (with a variation strength: the seed, and subseed
+// + k): its own generator of the request's rngSource (noise_source.ts) draws its starting noise (with A1111's
+// variation seed and seed resize, variation.ts), then any sampler noise (Euler a, DDIM with eta > 0). img2img's
+// VAE posterior sample: with "CPU", the image's generator draws it before the noise, as diffusers does; with
+// "GPU"/"NV" the noise is the generator's first draw, as A1111 draws it, and the posterior sample comes from a
+// CPU generator seeded with the image's seed (A1111 draws it from torch's global CPU generator, which its
+// torch.manual_seed(seed) calls leave seeded that way). Each image has its own scheduler, so an image does not
+// depend on the batch it ran in.
 // `skipped` abandons the running batch (the caller resets the flag, e.g. GenerationState.nextImage in
 // onBatchStart); `interrupted` abandons the rest of the job. As in A1111, the abandoned batch is still decoded
 // and returned with complete: false (A1111 shows such images but does not save them). Non-finite latents stop
@@ -30,8 +35,10 @@ import { type GenerationRequest, RequestError, type ResolvedRequest, resolveRequ
 import type { Scheduler } from "./schedulers/index.ts";
 import { schedulerFor } from "./sampler_schedule.ts";
 import type { SdModel } from "./sd_model.ts";
+import { createGenerator, type NoiseGenerator } from "./noise_source.ts";
 import { TorchGenerator } from "./torch_rng.ts";
 import { UnetBatch } from "./unet.ts";
+import { startingNoise } from "./variation.ts";
 import { decodeLatents, encodeImage, fitImage } from "./vae.ts";
 
 export type { ConditioningHook, PromptConditioning } from "./conditioning.ts";
@@ -65,6 +72,8 @@ export interface GenerationHooks {
 export interface GeneratedImage {
   image: RgbImage;
   seed: number;
+  /** The variation seed this image used (meaningful when the request's subseedStrength is not 0). */
+  subseed: number;
   /** The final latents (C × H/f × W/f), before division by the VAE scaling factor. */
   latents: Float32Array;
   /** The decoder's output in [0, 1], H × W × 3, before rounding to 8 bits. */
@@ -110,9 +119,10 @@ export async function generate(
       result.interrupted = true;
       break;
     }
-    const seeds = Array.from({ length: r.batchSize }, (_, i) => r.seed + batch * r.batchSize + i);
+    const ks = Array.from({ length: r.batchSize }, (_, i) => batch * r.batchSize + i);
+    const seeds = ks.map((k) => imageSeed(r, k));
     hooks.onBatchStart?.(batch, seeds);
-    const images = await runBatch(model, r, prompts, source, seeds, latentShape, batch, hooks);
+    const images = await runBatch(model, r, prompts, source, ks, latentShape, batch, hooks);
     result.images.push(...images);
     if (hooks.control?.interrupted) {
       result.interrupted = true;
@@ -122,6 +132,16 @@ export async function generate(
   return result;
 }
 
+/** Image k's seed: seed + k, or the seed itself when variation seeds vary the images (A1111's all_seeds). */
+export function imageSeed(r: ResolvedRequest, k: number): number {
+  return r.subseedStrength === 0 ? r.seed + k : r.seed;
+}
+
+/** Image k's variation seed (A1111's all_subseeds). */
+export function imageSubseed(r: ResolvedRequest, k: number): number {
+  return r.subseed + k;
+}
+
 async function encodeSource(model: SdModel, r: ResolvedRequest): Promise<Float32Array> {
   const encoder = await model.vaeEncoder();
   return encodeImage(encoder, await fitImage(r.initImage!, r.width, r.height));
@@ -129,7 +149,8 @@ async function encodeSource(model: SdModel, r: ResolvedRequest): Promise<Float32
 
 interface ImageRun {
   seed: number;
-  rng: TorchGenerator;
+  subseed: number;
+  rng: NoiseGenerator;
   scheduler: Scheduler;
   latents: Float32Array;
 }
@@ -139,7 +160,7 @@ async function runBatch(
   r: ResolvedRequest,
   prompts: Awaited<ReturnType<typeof encodePromptPair>>,
   source: Float32Array | undefined,
-  seeds: number[],
+  ks: number[],
   latentShape: readonly [number, number, number],
   batch: number,
   hooks: GenerationHooks,
@@ -147,8 +168,12 @@ async function runBatch(
   const shape = [1, ...latentShape] as const;
   // 3. Per image: its generator, its scheduler, its starting latents.
   let timesteps: number[] = [];
-  const runs: ImageRun[] = seeds.map((seed) => {
-    const rng = new TorchGenerator(seed);
+  const runs: ImageRun[] = ks.map((k) => {
+    const seed = imageSeed(r, k);
+    const subseed = imageSubseed(r, k);
+    const rng = createGenerator(r.rngSource, seed);
+    const noise = () =>
+      startingNoise(r.rngSource, rng, seed, latentShape, { ...r, subseed }, model.vaeScaleFactor);
     const scheduler = schedulerFor(r.sampler, model.schedulerConfig, r.eta);
     scheduler.setTimesteps(r.steps);
     let latents: Float32Array;
@@ -160,13 +185,14 @@ async function runBatch(
           "denoisingStrength",
         );
       }
-      const init = sampleLatentDist(source, rng, shape, model.scalingFactor);
-      latents = scheduler.addNoise(init, rng.randn(shape), timesteps[0]);
+      const posterior = r.rngSource === "CPU" ? rng : new TorchGenerator(seed);
+      const init = sampleLatentDist(source, posterior, shape, model.scalingFactor);
+      latents = scheduler.addNoise(init, noise(), timesteps[0]);
     } else {
       timesteps = scheduler.timesteps;
-      latents = initialLatents(rng, shape, scheduler.initNoiseSigma);
+      latents = initialLatents(noise(), scheduler.initNoiseSigma);
     }
-    return { seed, rng, scheduler, latents };
+    return { seed, subseed, rng, scheduler, latents };
   });
 
   // 4. Denoising: one UNet batch per step, guidance, then each image's scheduler step.
@@ -209,12 +235,15 @@ async function runBatch(
   );
   const bad = firstNonFinite(decoded.float);
   if (bad >= 0) {
-    throw new Error(`the VAE decoder produced NaN or infinite pixels (seed ${seeds[0]}); no image was made`);
+    throw new Error(
+      `the VAE decoder produced NaN or infinite pixels (seed ${runs[0].seed}); no image was made`,
+    );
   }
   const perImage = decoded.float.length / runs.length;
   return runs.map((run, i) => ({
     image: decoded.images[i],
     seed: run.seed,
+    subseed: run.subseed,
     latents: run.latents,
     pixels: decoded.float.subarray(i * perImage, (i + 1) * perImage),
     stepsDone,

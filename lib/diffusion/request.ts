@@ -3,6 +3,7 @@
 import type { RgbImage } from "../io/image.ts";
 import type { ParamValue } from "../io/infotext.ts";
 import { InputError } from "../io/input_error.ts";
+import { isRngSource, RNG_SOURCES, type RngSource } from "./noise_source.ts";
 import { createScheduler } from "./schedulers/index.ts";
 
 export interface GenerationRequest {
@@ -18,8 +19,19 @@ export interface GenerationRequest {
   /** Multiples of 8. */
   width: number;
   height: number;
-  /** Image k of the job (counting across batches) starts from torch.manual_seed(seed + k), as in A1111. */
+  /**
+   * Image k of the job (counting across batches) uses seed + k, as in A1111; with a variation strength other
+   * than 0 every image uses `seed` and image k uses subseed + k instead.
+   */
   seed: number;
+  /** Where the noise comes from (noise_source.ts): "CPU" (default), "GPU" or "NV" (CUDA's Philox stream). */
+  rngSource?: RngSource;
+  /** A1111's variation seed and strength in [0, 1] (0, the default, turns it off). */
+  subseed?: number;
+  subseedStrength?: number;
+  /** A1111's "Resize seed from width/height": noise drawn for this size, pasted centred; ≤ 0 is off. */
+  seedResizeFromW?: number;
+  seedResizeFromH?: number;
   /** Images denoised together in one UNet batch; default 1. */
   batchSize?: number;
   /** Batches run one after another; default 1. */
@@ -53,6 +65,19 @@ function wholeNumber(v: number, field: string, min: number, max = Number.MAX_SAF
   return v;
 }
 
+/** A seed-resize side: ≤ 0 (A1111 sends −1) is off, else a whole number of pixels from 8 to 16384. */
+function seedResize(v: number | undefined, field: string): number {
+  if (v === undefined) return 0;
+  if (Number.isInteger(v) && v <= 0) return 0;
+  if (!Number.isInteger(v) || v < 8 || v > 16384) {
+    throw new RequestError(
+      `${field} must be a whole number from 8 to 16384, or 0 or −1 (off), got ${v}`,
+      field,
+    );
+  }
+  return v;
+}
+
 /** Fills in defaults and checks every field; the sampler name is checked by building a scheduler. */
 export function resolveRequest(r: GenerationRequest, latentMultiple = 8): ResolvedRequest {
   const size = (v: number, field: string) => {
@@ -70,6 +95,11 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
     width: size(r.width, "width"),
     height: size(r.height, "height"),
     seed: wholeNumber(r.seed, "seed", 0),
+    rngSource: r.rngSource ?? "CPU",
+    subseed: wholeNumber(r.subseed ?? 0, "subseed", 0),
+    subseedStrength: r.subseedStrength ?? 0,
+    seedResizeFromW: seedResize(r.seedResizeFromW, "seedResizeFromW"),
+    seedResizeFromH: seedResize(r.seedResizeFromH, "seedResizeFromH"),
     batchSize: wholeNumber(r.batchSize ?? 1, "batch size", 1, 64),
     batchCount: wholeNumber(r.batchCount ?? 1, "batch count", 1, 10000),
     eta: r.eta ?? 0,
@@ -77,6 +107,18 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
     denoisingStrength: r.denoisingStrength ?? 0.75,
     initImage: r.initImage,
   };
+  if (!isRngSource(out.rngSource)) {
+    throw new RequestError(
+      `rngSource must be one of ${RNG_SOURCES.join(", ")}, got ${JSON.stringify(r.rngSource)}`,
+      "rngSource",
+    );
+  }
+  if (!(out.subseedStrength >= 0 && out.subseedStrength <= 1)) {
+    throw new RequestError(
+      `subseedStrength must be a number from 0 to 1, got ${r.subseedStrength}`,
+      "subseedStrength",
+    );
+  }
   if (typeof out.prompt !== "string") throw new RequestError("prompt must be text", "prompt");
   if (!Number.isFinite(out.cfgScale)) {
     throw new RequestError(`CFG scale must be a number, got ${r.cfgScale}`, "cfgScale");

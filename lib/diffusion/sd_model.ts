@@ -9,6 +9,7 @@ import { ClipTextEncoder } from "../clip/text_encoder.ts";
 import { openSession, type Session, type SessionOptions } from "../onnx/session.ts";
 import { inspectModelDir } from "../models/inspect.ts";
 import { SDXL_UNSUPPORTED } from "../models/registry.ts";
+import { openUnet } from "./unet_resize.ts";
 import type { ConfigInput, PredictionType } from "./schedulers/index.ts";
 
 export type SdVersion = "sd1" | "sd2";
@@ -110,8 +111,9 @@ export class SdModel {
     /** Whether vae_encoder/model.onnx exists (img2img). */
     readonly hasVaeEncoder: boolean,
     /**
-     * Image sides must be multiples of this: the VAE factor times the UNet's downsampling (2 per down block
-     * after the first). ONNX exports fix the upsampling sizes, so other sizes fail inside the UNet.
+     * Image sides must be multiples of this: the VAE factor (8), once the UNet's up-sampling is sized by its
+     * skip connections (unet_resize.ts); for an export that rewrite cannot read, also times the UNet's
+     * downsampling (2 per down block after the first), since traced exports fix the upsampling factor.
      */
     readonly sizeMultiple: number,
     private readonly sessionOptions: SessionOptions,
@@ -141,9 +143,9 @@ export class SdModel {
     const schedulerConfig = await readJson(dir, join("scheduler", "scheduler_config.json"));
     const tokenizer = await ClipTokenizer.load(dir);
     const unetPath = join(dir, "unet", "model.onnx");
-    const [textEncoder, unet, vaeDecoder] = await Promise.all([
+    const [textEncoder, { session: unet, anySize }, vaeDecoder] = await Promise.all([
       ClipTextEncoder.open(join(dir, "text_encoder", "model.onnx"), session),
-      openSession(unetPath, session),
+      openUnet(unetPath, session),
       openSession(join(dir, "vae_decoder", "model.onnx"), session),
     ]);
     const io = unetIO(unet, "unet/model.onnx");
@@ -169,7 +171,7 @@ export class SdModel {
       latentChannels,
       textEncoder.hiddenSize,
       !entry.warnings.some((w) => w.startsWith("vae_encoder/")),
-      2 ** (blocks.length - 1) * 2 ** (unetBlocks - 1),
+      2 ** (blocks.length - 1) * (anySize ? 1 : 2 ** (unetBlocks - 1)),
       session,
     );
   }

@@ -123,13 +123,7 @@ export class TorchGenerator {
 
   /** torch.randn(shape, generator=this) for float32 on the CPU, advancing the stream the same way. */
   randn(shape: readonly number[]): Float32Array {
-    let numel = 1;
-    for (const d of shape) {
-      if (!Number.isInteger(d) || d < 0) {
-        throw new Error(`randn shape must hold non-negative integers: [${shape}]`);
-      }
-      numel *= d;
-    }
+    const numel = shapeNumel(shape);
     const out = new Float32Array(numel);
     if (numel < 16) {
       for (let i = 0; i < numel; i++) out[i] = this.#normalDouble();
@@ -144,6 +138,18 @@ export class TorchGenerator {
     }
     return out;
   }
+}
+
+/** The element count of a randn shape; every generator refuses the same bad shapes. */
+export function shapeNumel(shape: readonly number[]): number {
+  let numel = 1;
+  for (const d of shape) {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new Error(`randn shape must hold non-negative integers: [${shape}]`);
+    }
+    numel *= d;
+  }
+  return numel;
 }
 
 /** torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed)). */

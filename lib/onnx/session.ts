@@ -18,8 +18,17 @@ export type Session = ort.InferenceSession;
 export const Tensor = ort.Tensor;
 export type Tensor = ort.Tensor;
 
-/** Opens a model from a path or from serialized bytes. */
-export async function openSession(model: string | Uint8Array, opts: SessionOptions = {}): Promise<Session> {
+/**
+ * Opens a model from a path or from serialized bytes. Bytes whose initializers live in external data files
+ * (models over 2 GB) need `dataDir`, the folder those files' relative locations start from (the model's own).
+ */
+export async function openSession(
+  model: string | Uint8Array,
+  opts: SessionOptions = {},
+  dataDir?: string,
+): Promise<Session> {
+  const session: Record<string, unknown> = { intra_op: { allow_spinning: "0" } };
+  if (dataDir !== undefined) session.model_external_initializers_file_folder_path = dataDir;
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [opts.device ?? "cpu"],
     intraOpNumThreads: opts.threads ?? 0,
@@ -28,7 +37,7 @@ export async function openSession(model: string | Uint8Array, opts: SessionOptio
     // Each session has its own thread pool, and idle pools spin by default: with several sessions taking turns
     // (the gradient graph and the Adam kernel, the text encoder and the UNet), spinning pools take the cores
     // from the one that is working.
-    extra: { session: { intra_op: { allow_spinning: "0" } } },
+    extra: { session },
   };
   const create = (o: ort.InferenceSession.SessionOptions) =>
     typeof model === "string" ? ort.InferenceSession.create(model, o) : ort.InferenceSession.create(model, o);

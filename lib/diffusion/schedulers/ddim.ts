@@ -12,7 +12,7 @@ import {
   type Schema,
 } from "./scheduler.ts";
 import { spacedTimesteps, SPACINGS, type TimestepSpacing } from "./timesteps.ts";
-import type { TorchGenerator } from "../torch_rng.ts";
+import type { NoiseGenerator } from "../noise_source.ts";
 
 export interface DDIMConfig extends BetaFields {
   clip_sample: boolean;
@@ -96,7 +96,7 @@ export class DDIMScheduler implements Scheduler {
     return t >= 0 ? this.#acp[t] : this.#finalAlphaCumprod;
   }
 
-  step(modelOutput: Float32Array, t: number, sample: Float32Array, rng?: TorchGenerator): Float32Array {
+  step(modelOutput: Float32Array, t: number, sample: Float32Array, rng?: NoiseGenerator): Float32Array {
     requireTimesteps(this.timesteps, "DDIMScheduler");
     checkSameLength(modelOutput, sample, "DDIM step");
     const prevT = t - Math.floor(this.config.num_train_timesteps / this.#steps);
@@ -130,7 +130,11 @@ export class DDIMScheduler implements Scheduler {
     const dirCoef = f(Math.sqrt(f(f(1 - ap) - f(std * std))));
     const prev = combine([[f(Math.sqrt(ap)), x0], [dirCoef, eps]]);
     if (this.eta > 0) {
-      if (!rng) throw new Error("DDIM with eta > 0 draws noise each step: pass a TorchGenerator");
+      if (!rng) {
+        throw new Error(
+          "DDIM with eta > 0 draws noise each step: pass a noise generator (TorchGenerator, PhiloxGenerator)",
+        );
+      }
       return combine([[1, prev], [std, rng.randn([prev.length])]]);
     }
     return prev;

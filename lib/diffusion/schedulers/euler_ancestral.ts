@@ -14,7 +14,7 @@ import {
 } from "./scheduler.ts";
 import { initSigma, predictOriginal, scaleBySigma, sigmaCumprod, trainSigmas } from "./sigmas.ts";
 import { interpIndex, spacedTimesteps, SPACINGS, type TimestepSpacing } from "./timesteps.ts";
-import type { TorchGenerator } from "../torch_rng.ts";
+import type { NoiseGenerator } from "../noise_source.ts";
 
 export interface EulerAncestralConfig extends BetaFields {
   prediction_type: "epsilon" | "v_prediction";
@@ -80,9 +80,13 @@ export class EulerAncestralDiscreteScheduler implements Scheduler {
     return scaleBySigma(sample, this.sigmas[this.#index(t)]);
   }
 
-  step(modelOutput: Float32Array, t: number, sample: Float32Array, rng?: TorchGenerator): Float32Array {
+  step(modelOutput: Float32Array, t: number, sample: Float32Array, rng?: NoiseGenerator): Float32Array {
     checkSameLength(modelOutput, sample, "Euler a step");
-    if (!rng) throw new Error("Euler a draws fresh noise every step: pass a TorchGenerator");
+    if (!rng) {
+      throw new Error(
+        "Euler a draws fresh noise every step: pass a noise generator (TorchGenerator, PhiloxGenerator)",
+      );
+    }
     const i = this.#index(t);
     const from = this.sigmas[i];
     const to = this.sigmas[i + 1];

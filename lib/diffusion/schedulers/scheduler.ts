@@ -1,6 +1,6 @@
 // What every sampler offers the pipeline, and the config handling they share: a diffusers
 // scheduler_config.json is read with the target class's defaults for missing keys, then overrides applied.
-import type { TorchGenerator } from "../torch_rng.ts";
+import type { NoiseGenerator } from "../noise_source.ts";
 
 export interface Scheduler {
   /** The timesteps to visit, set by setTimesteps. */
@@ -11,7 +11,7 @@ export interface Scheduler {
   setTimesteps(steps: number): void;
   scaleModelInput(sample: Float32Array, t: number): Float32Array;
   /** One denoising step: the sample at the previous (less noisy) timestep. */
-  step(modelOutput: Float32Array, t: number, sample: Float32Array, rng?: TorchGenerator): Float32Array;
+  step(modelOutput: Float32Array, t: number, sample: Float32Array, rng?: NoiseGenerator): Float32Array;
   /** Forward diffusion to timestep t (img2img's starting latents). */
   addNoise(original: Float32Array, noise: Float32Array, t: number): Float32Array;
 }

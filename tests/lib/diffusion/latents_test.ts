@@ -23,11 +23,12 @@ Deno.test("guidance: uncond + s·(cond − uncond)", () => {
   assertEquals(Array.from(out), [16, 28]);
 });
 
-Deno.test("starting latents are randn from the seed times the initial sigma", () => {
-  const plain = initialLatents(new TorchGenerator(7), [1, 4, 2, 2], 1);
-  assertEquals(plain, new TorchGenerator(7).randn([1, 4, 2, 2]));
-  const scaled = initialLatents(new TorchGenerator(7), [1, 4, 2, 2], 2);
-  assertEquals(scaled, plain.map((v) => 2 * v));
+Deno.test("starting latents are the noise times the initial sigma", () => {
+  const noise = new TorchGenerator(7).randn([1, 4, 2, 2]);
+  const plain = initialLatents(noise.slice(), 1);
+  assertEquals(plain, noise);
+  const scaled = initialLatents(noise.slice(), 2);
+  assertEquals(scaled, noise.map((v) => 2 * v));
 });
 
 Deno.test("posterior sample: scale·(mean + exp(logvar/2)·ε), logvar clamped to [−30, 20]", () => {

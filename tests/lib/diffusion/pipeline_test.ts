@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { generate, type GenerationRequest, RequestError } from "../../../lib/diffusion/pipeline.ts";
 import { SdModel } from "../../../lib/diffusion/sd_model.ts";
 import { loadImage, type RgbImage } from "../../../lib/io/image.ts";
-import { FIXTURES, maxAbsDiff, MODELS, readRef, refs } from "../../fixtures.ts";
+import { FIXTURES, type Manifest, maxAbsDiff, MODELS, readRef, refs } from "../../fixtures.ts";
 
 const SAMPLERS: Record<string, string> = {
   pndm: "PNDM", // the model's own config: PLMS on tiny-sd1 (skip_prk_steps), PRK warm-up on tiny-sd2
@@ -42,6 +42,21 @@ function assertMatches(
   if (!(d8 <= 1 / 255)) throw new Error(`${what}: 8-bit pixels differ by ${d8 * 255}/255`);
 }
 
+/** The request a txt2img reference ran (fx_refs.py run_pipe, fx_noise.py run). */
+function referenceRequest(e: Manifest, sampler: string): GenerationRequest {
+  return {
+    prompt: e.prompt,
+    negativePrompt: e.negative_prompt,
+    sampler,
+    steps: e.steps,
+    cfgScale: e.guidance_scale,
+    eta: e.eta,
+    width: e.width,
+    height: e.height,
+    seed: e.seed,
+  };
+}
+
 for (const e of refs().txt2img) {
   const label = e.personalization ? `personalized (${e.personalization})` : SAMPLERS[e.scheduler];
   Deno.test(`txt2img ${e.model} ${label} (${e.scheduler}) matches diffusers`, async () => {
@@ -57,17 +72,7 @@ for (const e of refs().txt2img) {
         Promise.resolve(negative ? z : cond)
       );
     }
-    const result = await generate(m, {
-      prompt: e.prompt,
-      negativePrompt: e.negative_prompt,
-      sampler: SAMPLERS[e.scheduler],
-      steps: e.steps,
-      cfgScale: e.guidance_scale,
-      eta: e.eta,
-      width: e.width,
-      height: e.height,
-      seed: e.seed,
-    }, { conditioning: hooks });
+    const result = await generate(m, referenceRequest(e, SAMPLERS[e.scheduler]), { conditioning: hooks });
     assertEquals(result.images.length, 1);
     assertEquals(result.images[0].complete, true);
     assertEquals([result.images[0].image.width, result.images[0].image.height], [e.width, e.height]);
@@ -75,28 +80,90 @@ for (const e of refs().txt2img) {
   });
 }
 
+// tests/fixtures/fx_noise.py: diffusers given the starting latents (and, for Euler a, the per-step noise) of a
+// Philox stream, and a 72×40 run whose 9×5 latents need the UNet's upsampling sized to its skip connections.
+const rngRefs: Manifest = JSON.parse(Deno.readTextFileSync(join(FIXTURES, "refs", "rng", "manifest.json")));
+const RNG_SAMPLERS: Record<string, string> = {
+  sd1_ddim_philox: "DDIM",
+  sd1_euler_a_philox: "Euler a",
+  sd1_euler_72x40: "Euler",
+};
+
+for (const e of rngRefs.txt2img) {
+  Deno.test(`txt2img ${e.name}: rngSource ${e.rng}, ${e.width}×${e.height} matches diffusers`, async () => {
+    const result = await generate(await model(e.model), {
+      ...referenceRequest(e, RNG_SAMPLERS[e.name]),
+      rngSource: e.rng,
+    });
+    assertEquals([result.images[0].image.width, result.images[0].image.height], [e.width, e.height]);
+    assertMatches(result.images[0], e, e.name);
+  });
+}
+
+Deno.test("GPU and NV give the same image; CPU another", async () => {
+  const m = await model("tiny-sd1");
+  const [gpu, nv, cpu] = await Promise.all(
+    (["GPU", "NV", "CPU"] as const).map((rngSource) => generate(m, { ...BASE, rngSource })),
+  );
+  assertEquals(gpu.images[0].latents, nv.images[0].latents);
+  if (maxAbsDiff(gpu.images[0].latents, cpu.images[0].latents) < 1e-3) throw new Error("CPU equals GPU");
+});
+
+Deno.test("variation seeds: the seed stays, subseed + k varies; strength 0 ignores the subseed", async () => {
+  const m = await model("tiny-sd1");
+  const v = { ...BASE, rngSource: "NV", subseed: 40, subseedStrength: 0.5 } as const;
+  const batch = await generate(m, { ...v, batchSize: 2 });
+  assertEquals(batch.images.map((i) => [i.seed, i.subseed]), [[5, 40], [5, 41]]);
+  const second = await generate(m, { ...v, subseed: 41 });
+  const d = maxAbsDiff(second.images[0].latents, batch.images[1].latents);
+  if (!(d <= 1e-5)) throw new Error(`image 1 of the batch differs from subseed 41 alone by ${d}`);
+  const full = await generate(m, { ...v, subseedStrength: 1, seed: 6 });
+  const subseedAsSeed = await generate(m, { ...BASE, rngSource: "NV", seed: 40 });
+  // Strength 1 starts from the subseed's noise; the sampler noise still follows the seed's stream.
+  if (maxAbsDiff(full.images[0].latents, subseedAsSeed.images[0].latents) < 1e-3) {
+    throw new Error("Euler a's per-step noise should come from the seed, not the subseed");
+  }
+  const off = await generate(m, { ...BASE, rngSource: "NV", subseed: 40 });
+  const plain = await generate(m, { ...BASE, rngSource: "NV" });
+  assertEquals(off.images[0].latents, plain.images[0].latents);
+});
+
 async function fixtureImage(rel: string): Promise<RgbImage> {
   const d = await loadImage(join(FIXTURES, rel));
   if (!d.ok) throw new Error(d.skip.message);
   return d.image;
 }
 
+/** The request an img2img reference ran: the model's PNDM (PLMS) on a 64×64 source. */
+async function img2imgRequest(e: Manifest): Promise<GenerationRequest> {
+  return {
+    prompt: e.prompt,
+    sampler: "PNDM",
+    steps: e.steps,
+    cfgScale: e.guidance_scale,
+    width: 64,
+    height: 64,
+    seed: e.seed,
+    initImage: await fixtureImage(e.init_image),
+    denoisingStrength: e.strength,
+  };
+}
+
 for (const e of refs().img2img) {
   Deno.test(`img2img ${e.model} strength ${e.strength} matches diffusers`, async () => {
-    const result = await generate(await model(e.model), {
-      prompt: e.prompt,
-      sampler: "PNDM",
-      steps: e.steps,
-      cfgScale: e.guidance_scale,
-      width: 64,
-      height: 64,
-      seed: e.seed,
-      initImage: await fixtureImage(e.init_image),
-      denoisingStrength: e.strength,
-    });
+    const result = await generate(await model(e.model), await img2imgRequest(e));
     // diffusers' get_timesteps: the last ⌊10·0.6⌋ = 6 steps of PLMS's 11 timesteps (one is repeated) → 7 calls.
     assertEquals(result.images[0].stepsDone, 7);
     assertMatches(result.images[0], e, "img2img");
+  });
+}
+
+for (const e of rngRefs.img2img) {
+  Deno.test(`img2img ${e.name}: rngSource ${e.rng} draws in A1111's order and matches diffusers`, async () => {
+    // The reference gave diffusers the Philox stream's first draw as the noise and a CPU generator's draw as
+    // the posterior sample (tests/fixtures/fx_noise.py img2img_refs).
+    const result = await generate(await model(e.model), { ...await img2imgRequest(e), rngSource: e.rng });
+    assertMatches(result.images[0], e, e.name);
   });
 }
 
@@ -191,7 +258,6 @@ Deno.test("bad requests are RequestErrors naming the field", async () => {
     [{ cfgScale: NaN }, /CFG scale must be a number/],
     [{ clipSkip: 3 }, /Clip skip must be 1 or 2/],
     [{ seed: -1 }, /seed must be a whole number from 0/],
-    [{ width: 40 }, /width 40 does not fit this model: its UNet needs sides that are multiples of 16/],
   ];
   for (const [change, message] of cases) {
     await rejects(

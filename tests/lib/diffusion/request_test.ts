@@ -12,6 +12,22 @@ Deno.test("defaults: empty negative prompt, one image, eta 0, clip skip 1, stren
   );
 });
 
+Deno.test("noise defaults: CPU source, no variation, no seed resize (A1111's −1 reads as off)", () => {
+  const r = resolveRequest({ ...BASE, seedResizeFromW: -1, seedResizeFromH: 0 });
+  assertEquals(
+    [r.rngSource, r.subseed, r.subseedStrength, r.seedResizeFromW, r.seedResizeFromH],
+    ["CPU", 0, 0, 0, 0],
+  );
+  const v = resolveRequest({
+    ...BASE,
+    rngSource: "NV",
+    subseed: 9,
+    subseedStrength: 0.25,
+    seedResizeFromW: 640,
+  });
+  assertEquals([v.rngSource, v.subseed, v.subseedStrength, v.seedResizeFromW], ["NV", 9, 0.25, 640]);
+});
+
 Deno.test("each bad field is a RequestError naming it", () => {
   const cases: [Record<string, unknown>, string, RegExp][] = [
     [{ sampler: "nope" }, "sampler", /unknown sampler "nope"/],
@@ -20,6 +36,10 @@ Deno.test("each bad field is a RequestError naming it", () => {
     [{ batchCount: 1.5 }, "batch count", /batch count must be a whole number/],
     [{ eta: -1 }, "eta", /eta must be a number ≥ 0/],
     [{ clipSkip: 0 }, "clipSkip", /Clip skip must be 1 or 2/],
+    [{ rngSource: "gpu" }, "rngSource", /rngSource must be one of CPU, GPU, NV, got "gpu"/],
+    [{ subseed: -1 }, "subseed", /subseed must be a whole number from 0/],
+    [{ subseedStrength: NaN }, "subseedStrength", /subseedStrength must be a number from 0 to 1/],
+    [{ seedResizeFromH: 20000 }, "seedResizeFromH", /seedResizeFromH must be a whole number from 8 to 16384/],
     [
       { initImage: { width: 1, height: 1, data: new Uint8Array(3) }, denoisingStrength: 0 },
       "denoisingStrength",

@@ -25,7 +25,7 @@ Deno.test("SD 1.x and 2.x fixtures: version, VAE factors, UNet inputs, predictio
     );
     assertEquals([sd2.version, sd2.hiddenSize, sd2.prediction], ["sd2", 12, "v_prediction"]);
     assertEquals(sd1.unetIO.timestep, { name: "timestep", type: "float32", perBatch: false });
-    assertEquals([sd1.hasVaeEncoder, sd1.sizeMultiple], [true, 16]);
+    assertEquals([sd1.hasVaeEncoder, sd1.sizeMultiple], [true, 8]);
   } finally {
     await sd1.release();
     await sd2.release();
