@@ -23,6 +23,7 @@
 // the job with an error; no image is returned for them.
 import { setImmediate } from "node:timers";
 import type { RgbImage } from "../io/image.ts";
+import { sampleA1111Batch } from "./a1111_batch.ts";
 import { type ConditioningHook, encodePromptPair } from "./conditioning.ts";
 import { firstNonFinite, img2imgTimesteps, initialLatents, sampleLatentDist } from "./latents.ts";
 import { latentPreview } from "./preview.ts";
@@ -144,6 +145,20 @@ async function runBatch(
   batch: number,
   hooks: GenerationHooks,
 ): Promise<GeneratedImage[]> {
+  if (r.sampling) {
+    // A1111's samplers (a schedule type was asked for, or a sampler only they provide).
+    const sampled = await sampleA1111Batch({
+      model,
+      request: r,
+      prompts,
+      source,
+      seeds,
+      latentShape,
+      control: hooks.control,
+      onStep: (p) => hooks.onStep?.({ batch, batches: r.batchCount, ...p }),
+    });
+    return decodeBatch(model, sampled.latents, seeds, latentShape, sampled.stepsDone, sampled.complete);
+  }
   const shape = [1, ...latentShape] as const;
   // 3. Per image: its generator, its scheduler, its starting latents.
   let timesteps: number[] = [];
@@ -198,26 +213,44 @@ async function runBatch(
     });
   }
 
-  // 5. Decoding: the whole batch through the VAE decoder.
-  const all = new Float32Array(runs.length * runs[0].latents.length);
-  runs.forEach((run, i) => all.set(run.latents, i * run.latents.length));
+  return decodeBatch(
+    model,
+    runs.map((run) => run.latents),
+    seeds,
+    latentShape,
+    stepsDone,
+    stepsDone === timesteps.length,
+  );
+}
+
+// 5. Decoding: the whole batch through the VAE decoder.
+async function decodeBatch(
+  model: SdModel,
+  latents: Float32Array[],
+  seeds: readonly number[],
+  latentShape: readonly [number, number, number],
+  stepsDone: number,
+  complete: boolean,
+): Promise<GeneratedImage[]> {
+  const all = new Float32Array(latents.length * latents[0].length);
+  latents.forEach((x, i) => all.set(x, i * x.length));
   const decoded = await decodeLatents(
     model.vaeDecoder,
     all,
-    [runs.length, ...latentShape],
+    [latents.length, ...latentShape],
     model.scalingFactor,
   );
   const bad = firstNonFinite(decoded.float);
   if (bad >= 0) {
     throw new Error(`the VAE decoder produced NaN or infinite pixels (seed ${seeds[0]}); no image was made`);
   }
-  const perImage = decoded.float.length / runs.length;
-  return runs.map((run, i) => ({
+  const perImage = decoded.float.length / latents.length;
+  return latents.map((x, i) => ({
     image: decoded.images[i],
-    seed: run.seed,
-    latents: run.latents,
+    seed: seeds[i],
+    latents: x,
     pixels: decoded.float.subarray(i * perImage, (i + 1) * perImage),
     stepsDone,
-    complete: stepsDone === timesteps.length,
+    complete,
   }));
 }
