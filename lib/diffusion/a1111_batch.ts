@@ -112,7 +112,9 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
   const bad = firstNonFinite(result.latents);
   if (bad >= 0) {
     const seed = seeds[Math.floor(bad / (result.latents.length / seeds.length))];
-    throw new Error(`the latents of seed ${seed} became NaN or infinite (${sampler.name}); no image was made`);
+    throw new Error(
+      `the latents of seed ${seed} became NaN or infinite (${sampler.name}); no image was made`,
+    );
   }
   return {
     latents: split(result.latents, seeds.length).map((x) => x.slice()),

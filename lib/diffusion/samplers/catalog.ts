@@ -91,8 +91,24 @@ export const SAMPLERS: readonly SamplerEntry[] = [
     etaDefault: 1,
     a1111Options: { uses_ensd: true },
   },
-  { name: "Euler", aliases: ["k_euler"], kind: "sigmas", sample: sampleEuler, options: CHURN, etaDefault: 1, a1111Options: {} },
-  { name: "LMS", aliases: ["k_lms"], kind: "sigmas", sample: sampleLms, options: [], etaDefault: 1, a1111Options: {} },
+  {
+    name: "Euler",
+    aliases: ["k_euler"],
+    kind: "sigmas",
+    sample: sampleEuler,
+    options: CHURN,
+    etaDefault: 1,
+    a1111Options: {},
+  },
+  {
+    name: "LMS",
+    aliases: ["k_lms"],
+    kind: "sigmas",
+    sample: sampleLms,
+    options: [],
+    etaDefault: 1,
+    a1111Options: {},
+  },
   {
     name: "Heun",
     aliases: ["k_heun"],
@@ -122,7 +138,12 @@ export const SAMPLERS: readonly SamplerEntry[] = [
     discardPenultimate: true,
     options: ["eta", "s_noise"],
     etaDefault: 1,
-    a1111Options: { scheduler: "karras", discard_next_to_last_sigma: true, uses_ensd: true, second_order: true },
+    a1111Options: {
+      scheduler: "karras",
+      discard_next_to_last_sigma: true,
+      uses_ensd: true,
+      second_order: true,
+    },
   },
   {
     name: "DPM fast",
@@ -171,7 +192,15 @@ export const SAMPLERS: readonly SamplerEntry[] = [
     etaDefault: 0,
     a1111Options: {},
   },
-  { name: "PLMS", aliases: ["plms"], kind: "timesteps", sample: samplePlms, options: [], etaDefault: 0, a1111Options: {} },
+  {
+    name: "PLMS",
+    aliases: ["plms"],
+    kind: "timesteps",
+    sample: samplePlms,
+    options: [],
+    etaDefault: 0,
+    a1111Options: {},
+  },
   {
     name: "LCM",
     aliases: ["k_lcm"],
@@ -213,7 +242,9 @@ export function describeSchedules(): ScheduleDescription[] {
 }
 
 /** What /sdapi/v1/samplers lists for each sampler. */
-export function describeSamplers(): Array<{ name: string; aliases: string[]; options: Record<string, string | boolean> }> {
+export function describeSamplers(): Array<
+  { name: string; aliases: string[]; options: Record<string, string | boolean> }
+> {
   return SAMPLERS.map((s) => ({ name: s.name, aliases: [...s.aliases], options: { ...s.a1111Options } }));
 }
 

@@ -6,7 +6,9 @@ import type { SigmaRun } from "./types.ts";
 export function churn(run: SigmaRun, i: number, x: Float32Array): { x: Float32Array; sigmaHat: number } {
   const { sChurn, sTmin, sTmax, sNoise } = run.settings;
   const sigma = run.sigmas[i];
-  const gamma = sTmin <= sigma && sigma <= sTmax ? Math.min(sChurn / (run.sigmas.length - 1), Math.SQRT2 - 1) : 0;
+  const gamma = sTmin <= sigma && sigma <= sTmax
+    ? Math.min(sChurn / (run.sigmas.length - 1), Math.SQRT2 - 1)
+    : 0;
   // k-diffusion draws this noise every step, used or not; with churn off nothing ever uses it, so skip it.
   const eps = sChurn > 0 ? scale(run.noise(), sNoise) : undefined;
   const sigmaHat = Math.fround(sigma * (gamma + 1));

@@ -112,7 +112,10 @@ export function lcmDenoiser(sigmas: LcmSigmas, call: ModelCall): Denoise {
 }
 
 /** The noise prediction at integer timestep t, and the negative prompt's alone (DDIM CFG++ needs it). */
-export type PredictNoise = (x: Float32Array, t: number) => Promise<{ eps: Float32Array; uncond?: Float32Array }>;
+export type PredictNoise = (
+  x: Float32Array,
+  t: number,
+) => Promise<{ eps: Float32Array; uncond?: Float32Array }>;
 
 /** A1111's CompVisTimestepsDenoiser / CompVisTimestepsVDenoiser: epsilon, converted from v when needed. */
 export function noisePredictor(

@@ -36,7 +36,9 @@ export async function sampleDpm2(run: SigmaRun): Promise<Float32Array> {
     const denoised = await run.denoise(x, c.sigmaHat);
     const d = toD(x, denoised, c.sigmaHat);
     run.onStep(i, denoised);
-    x = s[i + 1] === 0 ? axpy(x, s[i + 1] - c.sigmaHat, d) : await midpointStep(run, x, d, c.sigmaHat, s[i + 1]);
+    x = s[i + 1] === 0
+      ? axpy(x, s[i + 1] - c.sigmaHat, d)
+      : await midpointStep(run, x, d, c.sigmaHat, s[i + 1]);
   }
   return x;
 }

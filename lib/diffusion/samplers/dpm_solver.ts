@@ -57,7 +57,13 @@ async function step1(c: EpsCache, x: Float32Array, t: number, tNext: number): Pr
   return minus(x, [[sigmaOf(tNext) * Math.expm1(h), await c.eps("eps", x, t)]]);
 }
 
-async function step2(c: EpsCache, x: Float32Array, t: number, tNext: number, r1 = 1 / 2): Promise<Float32Array> {
+async function step2(
+  c: EpsCache,
+  x: Float32Array,
+  t: number,
+  tNext: number,
+  r1 = 1 / 2,
+): Promise<Float32Array> {
   const h = tNext - t;
   const eps = await c.eps("eps", x, t);
   const s1 = t + r1 * h;
@@ -104,7 +110,9 @@ function addScaled(x: Float32Array, amount: number, noise: Float32Array): Float3
 
 /** k-diffusion's sample_dpm_fast: n model calls in steps of order 3 (the last ones 2 and 1 as needed). */
 export async function sampleDpmFast(run: DpmSolverRun, n: number): Promise<Float32Array> {
-  if (!(run.sigmaMin > 0 && run.sigmaMax > 0)) throw new Error("DPM fast needs sigma_min and sigma_max above 0");
+  if (!(run.sigmaMin > 0 && run.sigmaMax > 0)) {
+    throw new Error("DPM fast needs sigma_min and sigma_max above 0");
+  }
   const tStart = f(tOf(run.sigmaMax));
   const tEnd = f(tOf(run.sigmaMin));
   const m = Math.floor(n / 3) + 1;
@@ -117,7 +125,11 @@ export async function sampleDpmFast(run: DpmSolverRun, n: number): Promise<Float
     const { to, up } = ancestralTarget(t, ts[i + 1], tEnd, run.eta);
     const eps = await c.eps("eps", x, t);
     run.onStep(i, minus(x, [[sigmaOf(t), eps]]));
-    x = orders[i] === 1 ? await step1(c, x, t, to) : orders[i] === 2 ? await step2(c, x, t, to) : await step3(c, x, t, to);
+    x = orders[i] === 1
+      ? await step1(c, x, t, to)
+      : orders[i] === 2
+      ? await step2(c, x, t, to)
+      : await step3(c, x, t, to);
     x = addScaled(x, up * run.sNoise, run.noise());
   }
   return x;
@@ -154,7 +166,11 @@ class StepSizeController {
 
   constructor(h: number, o: AdaptiveOptions, order: number, private readonly eps = 1e-8) {
     this.h = h;
-    this.#b = [(o.pcoeff + o.icoeff + o.dcoeff) / order, -(o.pcoeff + 2 * o.dcoeff) / order, o.dcoeff / order];
+    this.#b = [
+      (o.pcoeff + o.icoeff + o.dcoeff) / order,
+      -(o.pcoeff + 2 * o.dcoeff) / order,
+      o.dcoeff / order,
+    ];
   }
 
   propose(error: number, acceptSafety: number): boolean {

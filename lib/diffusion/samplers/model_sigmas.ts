@@ -33,13 +33,17 @@ function betasF64(c: BetaConfig): Float64Array {
       return Float64Array.from({ length: n }, (_, i) => Math.min(1 - bar((i + 1) / n) / bar(i / n), 0.999));
     }
   }
-  throw new Error(`beta_schedule "${c.beta_schedule}" is not one of linear, scaled_linear, squaredcos_cap_v2`);
+  throw new Error(
+    `beta_schedule "${c.beta_schedule}" is not one of linear, scaled_linear, squaredcos_cap_v2`,
+  );
 }
 
 /** The model's alphas_cumprod buffer: float64 cumulative product of (1 − β), stored as float32. */
 export function modelAlphasCumprod(c: BetaConfig): Float32Array {
   if (c.rescale_betas_zero_snr) {
-    throw new Error("zero-terminal-SNR schedules (rescale_betas_zero_snr) are not supported by these samplers");
+    throw new Error(
+      "zero-terminal-SNR schedules (rescale_betas_zero_snr) are not supported by these samplers",
+    );
   }
   const b = betasF64(c);
   const out = new Float32Array(b.length);

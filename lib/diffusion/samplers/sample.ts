@@ -4,7 +4,7 @@
 // model call and the noise source, so nothing here knows about the UNet or the random generators.
 import type { PredictionType } from "../schedulers/scheduler.ts";
 import type { DpmSolverEntry, SamplingChoice, SigmaSamplerEntry } from "./catalog.ts";
-import { compVisDenoiser, LcmSigmas, lcmDenoiser, type ModelCall, noisePredictor } from "./denoiser.ts";
+import { compVisDenoiser, lcmDenoiser, LcmSigmas, type ModelCall, noisePredictor } from "./denoiser.ts";
 import { sampleDpmAdaptive, sampleDpmFast } from "./dpm_solver.ts";
 import { ModelSigmas } from "./model_sigmas.ts";
 import { a1111Timesteps } from "./timestep_samplers.ts";
@@ -56,7 +56,12 @@ export function effectiveSettings(job: Pick<SamplingJob, "choice" | "settings">)
 }
 
 /** A1111's get_sigmas: the schedule's n + 1 levels (one more step when the penultimate is discarded). */
-export function scheduleSigmas(choice: SamplingChoice, steps: number, model: ModelSigmas, sdxl: boolean): Float32Array {
+export function scheduleSigmas(
+  choice: SamplingChoice,
+  steps: number,
+  model: ModelSigmas,
+  sdxl: boolean,
+): Float32Array {
   const discard = choice.sampler.kind === "sigmas" && choice.sampler.discardPenultimate === true;
   const n = steps + (discard ? 1 : 0);
   const sigmas = choice.schedule
@@ -113,9 +118,18 @@ export async function runSampler(job: SamplingJob): Promise<SamplingResult> {
     } else {
       x = scaleF32(job.start, sigmas[0]);
     }
-    if (sampler.kind === "dpm-solver") return await runDpmSolver(sampler, job, model, sched, x, settings, onStep);
+    if (sampler.kind === "dpm-solver") {
+      return await runDpmSolver(sampler, job, model, sched, x, settings, onStep);
+    }
     total = sched.length - 1;
-    return await (sampler as SigmaSamplerEntry).sample({ x, sigmas: sched, denoise, noise: job.noise, settings, onStep });
+    return await (sampler as SigmaSamplerEntry).sample({
+      x,
+      sigmas: sched,
+      denoise,
+      noise: job.noise,
+      settings,
+      onStep,
+    });
   };
   try {
     const latents = await run();

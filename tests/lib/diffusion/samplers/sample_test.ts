@@ -26,7 +26,9 @@ for (const c of samplerRefs().cases as Case[]) {
       steps: c.steps,
       settings: { eta: c.settings.eta, sChurn: c.settings.s_churn },
       model: { alphasCumprod: readRef(m.alphas_cumprod), prediction: c.prediction, sdxl: false },
-      call: fakeCall(m.scale * (choice.sampler.kind === "timesteps" ? choice.sampler.cfgScaleFactor ?? 1 : 1)),
+      call: fakeCall(
+        m.scale * (choice.sampler.kind === "timesteps" ? choice.sampler.cfgScaleFactor ?? 1 : 1),
+      ),
       noise,
       start,
       onStep: (done) => steps = done,

@@ -16,9 +16,17 @@ for (const type of SCHEDULE_TYPES) {
     const cases = (samplerRefs().schedules as ScheduleCase[]).filter((c) => c.name === type.name);
     if (cases.length !== 4) throw new Error(`no reference for ${type.name}`);
     for (const c of cases) {
-      const got = type.sigmas({ n: c.steps, sigmaMin: model.sigmaMin, sigmaMax: model.sigmaMax, model, sdxl: false });
+      const got = type.sigmas({
+        n: c.steps,
+        sigmaMin: model.sigmaMin,
+        sigmaMax: model.sigmaMax,
+        model,
+        sdxl: false,
+      });
       const err = relError(got, c.sigmas);
-      if (!(err <= 1e-6)) throw new Error(`${type.name} n=${c.steps}: [${got}] vs [${c.sigmas}] (rel ${err})`);
+      if (!(err <= 1e-6)) {
+        throw new Error(`${type.name} n=${c.steps}: [${got}] vs [${c.sigmas}] (rel ${err})`);
+      }
     }
   });
 }
