@@ -91,6 +91,7 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
     },
     call,
     noise: () => concat(rngs.map((rng) => rng.randn(shape))),
+    seeds,
     start,
     init: init && { latents: concat(init), strength: r.denoisingStrength },
     onStep: (done, total, denoised) => {

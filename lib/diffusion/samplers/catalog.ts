@@ -13,6 +13,7 @@ import { sampleLcm } from "./lcm.ts";
 import { sampleLms } from "./lms.ts";
 import { sampleRestart } from "./restart.ts";
 import { SCHEDULE_TYPES, type ScheduleType } from "./schedules.ts";
+import { dpmpp2mSde, sampleDpmpp3mSde, sampleDpmppSde } from "./sde.ts";
 import { sampleDdim, sampleDdimCfgpp, samplePlms, type TimestepSampler } from "./timestep_samplers.ts";
 import type { SigmaSampler } from "./types.ts";
 
@@ -40,6 +41,8 @@ export interface SigmaSamplerEntry extends Common {
   discardPenultimate?: boolean;
   /** LCM runs on its own 50-step schedule and boundary scalings. */
   denoiser?: "lcm";
+  /** The SDE samplers draw their noise from a Brownian tree per image, seeded with the image's seed. */
+  brownianNoise?: boolean;
 }
 
 /** DPM fast / adaptive: driven by the sigma range and a step count rather than a list of sigmas. */
@@ -73,6 +76,39 @@ export const SAMPLERS: readonly SamplerEntry[] = [
     a1111Options: { scheduler: "karras" },
   },
   {
+    name: "DPM++ SDE",
+    aliases: ["k_dpmpp_sde"],
+    kind: "sigmas",
+    sample: sampleDpmppSde,
+    defaultSchedule: "karras",
+    brownianNoise: true,
+    options: ["eta", "s_noise"],
+    etaDefault: 1,
+    a1111Options: { scheduler: "karras", second_order: true, brownian_noise: true },
+  },
+  {
+    name: "DPM++ 2M SDE",
+    aliases: ["k_dpmpp_2m_sde"],
+    kind: "sigmas",
+    sample: dpmpp2mSde("midpoint"),
+    defaultSchedule: "exponential",
+    brownianNoise: true,
+    options: ["eta", "s_noise"],
+    etaDefault: 1,
+    a1111Options: { scheduler: "exponential", brownian_noise: true },
+  },
+  {
+    name: "DPM++ 2M SDE Heun",
+    aliases: ["k_dpmpp_2m_sde_heun"],
+    kind: "sigmas",
+    sample: dpmpp2mSde("heun"),
+    defaultSchedule: "exponential",
+    brownianNoise: true,
+    options: ["eta", "s_noise"],
+    etaDefault: 1,
+    a1111Options: { scheduler: "exponential", brownian_noise: true, solver_type: "heun" },
+  },
+  {
     name: "DPM++ 2S a",
     aliases: ["k_dpmpp_2s_a"],
     kind: "sigmas",
@@ -81,6 +117,18 @@ export const SAMPLERS: readonly SamplerEntry[] = [
     options: ["eta", "s_noise"],
     etaDefault: 1,
     a1111Options: { scheduler: "karras", uses_ensd: true, second_order: true },
+  },
+  {
+    name: "DPM++ 3M SDE",
+    aliases: ["k_dpmpp_3m_sde"],
+    kind: "sigmas",
+    sample: sampleDpmpp3mSde,
+    defaultSchedule: "exponential",
+    discardPenultimate: true,
+    brownianNoise: true,
+    options: ["eta", "s_noise"],
+    etaDefault: 1,
+    a1111Options: { scheduler: "exponential", discard_next_to_last_sigma: true, brownian_noise: true },
   },
   {
     name: "Euler a",

@@ -6,6 +6,7 @@ import type { PredictionType } from "../schedulers/scheduler.ts";
 import type { DpmSolverEntry, SamplingChoice, SigmaSamplerEntry } from "./catalog.ts";
 import { compVisDenoiser, lcmDenoiser, LcmSigmas, type ModelCall, noisePredictor } from "./denoiser.ts";
 import { sampleDpmAdaptive, sampleDpmFast } from "./dpm_solver.ts";
+import { BrownianNoise } from "./brownian_tree.ts";
 import { ModelSigmas } from "./model_sigmas.ts";
 import { a1111Timesteps } from "./timestep_samplers.ts";
 import { DEFAULT_SETTINGS, type NoiseFn, type SamplerSettings, SamplingStopped } from "./types.ts";
@@ -29,6 +30,8 @@ export interface SamplingJob {
   model: SamplingModel;
   call: ModelCall;
   noise: NoiseFn;
+  /** Each image's seed: the SDE samplers' Brownian trees are seeded with them, as in A1111. */
+  seeds: readonly number[];
   /** txt2img: the starting noise (standard normal). img2img: the noise added to `init`. */
   start: Float32Array;
   /** img2img: the source image's latents and how much of the schedule to re-run. */
@@ -122,14 +125,9 @@ export async function runSampler(job: SamplingJob): Promise<SamplingResult> {
       return await runDpmSolver(sampler, job, model, sched, x, settings, onStep);
     }
     total = sched.length - 1;
-    return await (sampler as SigmaSamplerEntry).sample({
-      x,
-      sigmas: sched,
-      denoise,
-      noise: job.noise,
-      settings,
-      onStep,
-    });
+    const entry = sampler as SigmaSamplerEntry;
+    const brownian = entry.brownianNoise ? brownianFor(sigmas, job) : undefined;
+    return await entry.sample({ x, sigmas: sched, denoise, noise: job.noise, brownian, settings, onStep });
   };
   try {
     const latents = await run();
@@ -138,6 +136,18 @@ export async function runSampler(job: SamplingJob): Promise<SamplingResult> {
     if (!(e instanceof SamplingStopped)) throw e;
     return { latents: last ?? job.start, stepsDone, complete: false };
   }
+}
+
+/** A1111's create_noise_sampler: trees over the whole schedule's range (img2img's cut included). */
+function brownianFor(sigmas: Float32Array, job: SamplingJob): (sigma: number, next: number) => Float32Array {
+  let min = Infinity;
+  let max = 0;
+  for (const s of sigmas) {
+    if (s > 0) min = Math.min(min, s);
+    max = Math.max(max, s);
+  }
+  const noise = new BrownianNoise(min, max, job.seeds, job.start.length / job.seeds.length);
+  return (sigma, next) => noise.sample(sigma, next);
 }
 
 function runDpmSolver(

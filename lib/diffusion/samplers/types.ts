@@ -35,6 +35,11 @@ export interface SigmaRun {
   sigmas: Float32Array;
   denoise: Denoise;
   noise: NoiseFn;
+  /**
+   * The SDE samplers' noise between two noise levels: A1111 draws it from a Brownian tree per image seeded with
+   * the image's seed (lib/diffusion/samplers/brownian_tree.ts), so it does not depend on the steps taken.
+   */
+  brownian?: (sigma: number, sigmaNext: number) => Float32Array;
   settings: SamplerSettings;
   onStep: OnStep;
 }

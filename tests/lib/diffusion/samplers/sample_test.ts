@@ -30,6 +30,7 @@ for (const c of samplerRefs().cases as Case[]) {
         m.scale * (choice.sampler.kind === "timesteps" ? choice.sampler.cfgScaleFactor ?? 1 : 1),
       ),
       noise,
+      seeds: m.seeds,
       start,
       onStep: (done) => steps = done,
     });
