@@ -16,6 +16,7 @@ import { SCHEDULE_TYPES, type ScheduleType } from "./schedules.ts";
 import { dpmpp2mSde, sampleDpmpp3mSde, sampleDpmppSde } from "./sde.ts";
 import { sampleDdim, sampleDdimCfgpp, samplePlms, type TimestepSampler } from "./timestep_samplers.ts";
 import type { SigmaSampler } from "./types.ts";
+import { sampleUniPc } from "./unipc.ts";
 
 /** Request options a sampler reads (A1111's sampler_extra_params plus eta where the function takes it). */
 export type SamplerOption = "eta" | "s_churn" | "s_tmin" | "s_tmax" | "s_noise";
@@ -245,6 +246,15 @@ export const SAMPLERS: readonly SamplerEntry[] = [
     aliases: ["plms"],
     kind: "timesteps",
     sample: samplePlms,
+    options: [],
+    etaDefault: 0,
+    a1111Options: {},
+  },
+  {
+    name: "UniPC",
+    aliases: ["unipc"],
+    kind: "timesteps",
+    sample: sampleUniPc,
     options: [],
     etaDefault: 0,
     a1111Options: {},

@@ -190,5 +190,5 @@ function timestepPlan(job: SamplingJob) {
     x = init.map((v, i) => f(v * sa) + f(job.start[i] * s1a));
     timesteps = timesteps.slice(0, tEnc);
   }
-  return { x, timesteps, alphasCumprod: acp, predict };
+  return { x, timesteps, alphasCumprod: acp, predict, img2img: job.init !== undefined };
 }

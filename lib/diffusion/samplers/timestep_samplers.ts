@@ -14,6 +14,8 @@ export interface TimestepRun {
   predict: PredictNoise;
   noise: NoiseFn;
   eta: number;
+  /** img2img: the run starts part-way down the schedule (UniPC's t_start). */
+  img2img?: boolean;
   onStep: (step: number, denoised: Float32Array) => void;
 }
 
