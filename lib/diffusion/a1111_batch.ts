@@ -11,6 +11,7 @@ import { latentPreview } from "./preview.ts";
 import type { ResolvedRequest } from "./request.ts";
 import type { GuidedOutput, ModelCall } from "./samplers/denoiser.ts";
 import { modelAlphasCumprod } from "./samplers/model_sigmas.ts";
+import { concat } from "./samplers/ops.ts";
 import { runSampler } from "./samplers/sample.ts";
 import { SamplingStopped } from "./samplers/types.ts";
 import { BETA_SCHEMA } from "./schedulers/betas.ts";
@@ -35,16 +36,6 @@ export interface SampledBatch {
   latents: Float32Array[];
   stepsDone: number;
   complete: boolean;
-}
-
-function concat(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
 
 function split(x: Float32Array, count: number): Float32Array[] {

@@ -4,7 +4,7 @@
 // PLMS) get the noise prediction itself.
 import type { PredictionType } from "../schedulers/scheduler.ts";
 import type { Denoise } from "./types.ts";
-import { ModelSigmas } from "./model_sigmas.ts";
+import { linspace32, ModelSigmas } from "./model_sigmas.ts";
 
 const f = Math.fround;
 
@@ -82,12 +82,7 @@ export class LcmSigmas extends ModelSigmas {
     const start = this.sigmaToT(this.sigmaMax);
     const end = this.sigmaToT(this.sigmaMin);
     const out = new Float32Array(n + 1);
-    const step = n === 1 ? 0 : f(f(end - start) / (n - 1));
-    const half = Math.floor(n / 2);
-    for (let i = 0; i < n; i++) {
-      const t = n === 1 ? start : i < half ? f(start + step * i) : f(end - step * (n - i - 1));
-      out[i] = this.tToSigma(t);
-    }
+    linspace32(start, end, n).forEach((t, i) => out[i] = this.tToSigma(t));
     return out;
   }
 }

@@ -1,6 +1,6 @@
 // DPM-Solver-2 inspired steps (k-diffusion's sample_dpm_2): the derivative at the log-midpoint of sigma_hat
 // and the next sigma carries the whole step.
-import { churn } from "./churn.ts";
+import { churnedStep } from "./churn.ts";
 import { axpy, toD } from "./ops.ts";
 import type { SigmaRun } from "./types.ts";
 
@@ -31,14 +31,10 @@ export async function sampleDpm2(run: SigmaRun): Promise<Float32Array> {
   const s = run.sigmas;
   let x = run.x;
   for (let i = 0; i < s.length - 1; i++) {
-    const c = churn(run, i, x);
-    x = c.x;
-    const denoised = await run.denoise(x, c.sigmaHat);
-    const d = toD(x, denoised, c.sigmaHat);
-    run.onStep(i, denoised);
+    const c = await churnedStep(run, i, x);
     x = s[i + 1] === 0
-      ? axpy(x, s[i + 1] - c.sigmaHat, d)
-      : await midpointStep(run, x, d, c.sigmaHat, s[i + 1]);
+      ? axpy(c.x, s[i + 1] - c.sigmaHat, c.d)
+      : await midpointStep(run, c.x, c.d, c.sigmaHat, s[i + 1]);
   }
   return x;
 }

@@ -1,15 +1,14 @@
 // DPM-Solver++(2S) with ancestral noise ("DPM++ 2S a"), k-diffusion's sample_dpmpp_2s_ancestral: a
 // single-step second-order update in log-sigma time down to sigma_down, then noise of size sigma_up.
-import { addNoise, ancestralStep, axpy, lincomb, toD } from "./ops.ts";
+import { ancestralDenoise } from "./ancestral.ts";
+import { addNoise, axpy, lincomb, toD } from "./ops.ts";
 import type { SigmaRun } from "./types.ts";
 
 export async function sampleDpmpp2sAncestral(run: SigmaRun): Promise<Float32Array> {
   const s = run.sigmas;
   let x = run.x;
   for (let i = 0; i < s.length - 1; i++) {
-    const denoised = await run.denoise(x, s[i]);
-    const { down, up } = ancestralStep(s[i], s[i + 1], run.settings.eta);
-    run.onStep(i, denoised);
+    const { denoised, down, up } = await ancestralDenoise(run, i, x);
     if (down === 0) {
       x = axpy(x, down - s[i], toD(x, denoised, s[i]));
     } else {

@@ -1,6 +1,6 @@
 // Heun's second-order method (Karras et al. 2022, Algorithm 2), k-diffusion's sample_heun: an Euler step, the
 // derivative again at its end, and the step redone with their mean (plain Euler onto sigma = 0).
-import { churn } from "./churn.ts";
+import { churnedStep } from "./churn.ts";
 import { axpy, mean2, toD } from "./ops.ts";
 import type { SigmaRun } from "./types.ts";
 
@@ -8,13 +8,9 @@ export async function sampleHeun(run: SigmaRun): Promise<Float32Array> {
   const s = run.sigmas;
   let x = run.x;
   for (let i = 0; i < s.length - 1; i++) {
-    const c = churn(run, i, x);
-    x = c.x;
-    const denoised = await run.denoise(x, c.sigmaHat);
-    const d = toD(x, denoised, c.sigmaHat);
-    run.onStep(i, denoised);
+    const c = await churnedStep(run, i, x);
     const dt = s[i + 1] - c.sigmaHat;
-    x = s[i + 1] === 0 ? axpy(x, dt, d) : await heunCorrect(run, x, d, dt, s[i + 1]);
+    x = s[i + 1] === 0 ? axpy(c.x, dt, c.d) : await heunCorrect(run, c.x, c.d, dt, s[i + 1]);
   }
   return x;
 }

@@ -2,7 +2,10 @@
 // LatentDiffusion does (float64 betas and product, stored as float32), sigma = sqrt((1 − ᾱ) / ᾱ) per training
 // step, and k-diffusion's DiscreteSchedule maps between sigma and a fractional timestep by interpolating
 // log sigma. Every tensor operation is rounded to float32 as torch does.
-import type { BetaConfig } from "../schedulers/betas.ts";
+import { type BetaConfig, linspaceF32 } from "../schedulers/betas.ts";
+
+/** torch.linspace(start, end, steps) in float32. */
+export const linspace32 = linspaceF32;
 
 const f = Math.fround;
 
@@ -52,21 +55,6 @@ export function modelAlphasCumprod(c: BetaConfig): Float32Array {
     acc *= 1 - b[i];
     out[i] = acc;
   }
-  return out;
-}
-
-/** torch.linspace(start, end, steps) in float32. */
-export function linspace32(start: number, end: number, steps: number): Float32Array {
-  const out = new Float32Array(steps);
-  if (steps === 1) {
-    out[0] = start;
-    return out;
-  }
-  const s = f(start);
-  const e = f(end);
-  const step = f(f(e - s) / (steps - 1));
-  const half = Math.floor(steps / 2);
-  for (let i = 0; i < steps; i++) out[i] = i < half ? f(s + step * i) : f(e - step * (steps - i - 1));
   return out;
 }
 

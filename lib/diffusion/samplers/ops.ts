@@ -60,3 +60,14 @@ export function ancestralStep(from: number, to: number, eta: number): { down: nu
   const up = Math.min(to, eta * Math.sqrt(to ** 2 * (from ** 2 - to ** 2) / from ** 2));
   return { down: Math.sqrt(to ** 2 - up ** 2), up };
 }
+
+/** The parts one after another (a batch's per-image tensors as one). */
+export function concat(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -2,6 +2,7 @@
 // variant bh1, time-uniform steps, lower order at the end, data prediction): a predictor-corrector on the
 // discrete schedule's continuous time t ∈ [1/N, 1], whose model calls are A1111's timestep denoiser at
 // t_input = (t − 1/N)·1000 (fractional, as the UNet receives it).
+import { linspace32 } from "./model_sigmas.ts";
 import type { TimestepRun } from "./timestep_samplers.ts";
 
 const f = Math.fround;
@@ -17,14 +18,7 @@ class DiscreteVp {
   constructor(alphasCumprod: Float32Array) {
     this.n = alphasCumprod.length;
     this.#logAlpha = alphasCumprod.map((a) => f(0.5 * f(Math.log(a))));
-    // torch.linspace(0, 1, N + 1)[1:] in float32.
-    const steps = this.n + 1;
-    const step = f(1 / (steps - 1));
-    const half = Math.floor(steps / 2);
-    this.#t = Float32Array.from({ length: this.n }, (_, k) => {
-      const i = k + 1;
-      return i < half ? f(step * i) : f(1 - step * (steps - i - 1));
-    });
+    this.#t = linspace32(0, 1, this.n + 1).subarray(1);
   }
 
   logMeanCoeff(t: number): number {
@@ -80,13 +74,7 @@ export async function sampleUniPc(run: TimestepRun): Promise<Float32Array> {
   }
   const tT = run.img2img ? run.timesteps[steps - 1] / ns.n + 1 / ns.n : 1;
   const t0 = 1 / ns.n;
-  // torch.linspace(t_T, t_0, steps + 1) in float32.
-  const times = Array.from({ length: steps + 1 }, (_, i) => {
-    const s = f(tT);
-    const e = f(t0);
-    const step = f(f(e - s) / steps);
-    return i < Math.floor((steps + 1) / 2) ? f(s + step * i) : f(e - step * (steps - i));
-  });
+  const times = Array.from(linspace32(tT, t0, steps + 1));
 
   /** The data prediction x0 at continuous time t. */
   const model = async (x: Float32Array, t: number): Promise<Float32Array> => {

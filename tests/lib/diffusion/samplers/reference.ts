@@ -2,6 +2,7 @@
 // noise, and reads refs/samplers/.
 import { join } from "node:path";
 import type { GuidedOutput, ModelCall } from "../../../../lib/diffusion/samplers/denoiser.ts";
+import { concat } from "../../../../lib/diffusion/samplers/ops.ts";
 import type { NoiseFn } from "../../../../lib/diffusion/samplers/types.ts";
 import { TorchGenerator } from "../../../../lib/diffusion/torch_rng.ts";
 import { FIXTURES, type Manifest, readRef } from "../../../fixtures.ts";
@@ -41,16 +42,7 @@ export function fakeCall(scale: number): ModelCall {
 export function imageNoise(): { start: Float32Array; noise: NoiseFn } {
   const m = samplerRefs();
   const gens = (m.seeds as number[]).map((s) => new TorchGenerator(s));
-  const draw = () => {
-    const parts = gens.map((g) => g.randn(m.shape));
-    const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    return out;
-  };
+  const draw = () => concat(gens.map((g) => g.randn(m.shape)));
   return { start: draw(), noise: draw };
 }
 
