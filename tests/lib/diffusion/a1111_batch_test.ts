@@ -3,7 +3,8 @@
 import { join } from "node:path";
 import { generate } from "../../../lib/diffusion/pipeline.ts";
 import { SdModel } from "../../../lib/diffusion/sd_model.ts";
-import { MODELS, readRef } from "../../fixtures.ts";
+import { loadImage } from "../../../lib/io/image.ts";
+import { FIXTURES, MODELS, readRef } from "../../fixtures.ts";
 import { relError, samplerRefs } from "./samplers/reference.ts";
 
 interface UnetCase {
@@ -17,9 +18,15 @@ interface UnetCase {
   latents: { file: string; shape: number[] };
 }
 
+const opened = new Map<string, Promise<SdModel>>();
+function open(name: string): Promise<SdModel> {
+  if (!opened.has(name)) opened.set(name, SdModel.open(join(MODELS, name), { session: { threads: 1 } }));
+  return opened.get(name)!;
+}
+
 for (const c of samplerRefs().unet_cases as UnetCase[]) {
   Deno.test(`${c.model} ${c.sampler} (${c.schedule ?? "timesteps"}): final latents follow A1111 within 1e-4`, async () => {
-    const model = await SdModel.open(join(MODELS, c.model), { session: { threads: 1 } });
+    const model = await open(c.model);
     const steps: number[] = [];
     const result = await generate(model, {
       prompt: c.prompt,
@@ -38,3 +45,58 @@ for (const c of samplerRefs().unet_cases as UnetCase[]) {
     if (steps.length === 0 || !result.images[0].complete) throw new Error("no progress reported");
   });
 }
+
+interface Img2imgCase extends UnetCase {
+  strength: number;
+  init_image: string;
+}
+
+for (const c of samplerRefs().img2img_cases as Img2imgCase[]) {
+  Deno.test(`img2img ${c.model} ${c.sampler} (${c.schedule ?? "timesteps"}): A1111's cut of the schedule`, async () => {
+    const loaded = await loadImage(join(FIXTURES, c.init_image));
+    if (!loaded.ok) throw new Error(loaded.skip.message);
+    const result = await generate(await open(c.model), {
+      prompt: c.prompt,
+      negativePrompt: "",
+      sampler: c.sampler,
+      scheduler: c.schedule ?? "Automatic",
+      steps: c.steps,
+      cfgScale: c.cfg_scale,
+      width: 64,
+      height: 64,
+      seed: c.seed,
+      initImage: loaded.image,
+      denoisingStrength: c.strength,
+    });
+    const err = relError(result.images[0].latents, readRef(c.latents));
+    console.log(`  img2img ${c.model} ${c.sampler}: relative error ${err.toExponential(2)}`);
+    if (!(err <= 1e-4)) throw new Error(`relative error ${err}`);
+  });
+}
+
+Deno.test("interrupt stops A1111's samplers between model calls and keeps the last denoised estimate", async () => {
+  let calls = 0;
+  const control = {
+    get interrupted() {
+      return calls >= 2;
+    },
+    skipped: false,
+  };
+  const result = await generate(await open("tiny-sd1"), {
+    prompt: "a lighthouse",
+    sampler: "Heun",
+    scheduler: "Karras",
+    steps: 6,
+    cfgScale: 7,
+    width: 64,
+    height: 64,
+    seed: 3,
+    batchCount: 2,
+  }, { control, onStep: () => calls++ });
+  const [image] = result.images;
+  if (!result.interrupted || result.images.length !== 1) throw new Error("the second batch must not run");
+  if (image.complete || image.stepsDone !== 2) {
+    throw new Error(`stepsDone ${image.stepsDone}, complete ${image.complete}`);
+  }
+  if (!image.latents.every(Number.isFinite)) throw new Error("latents");
+});
