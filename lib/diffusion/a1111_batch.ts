@@ -20,6 +20,11 @@ import type { SdModel } from "./sd_model.ts";
 import { TorchGenerator } from "./torch_rng.ts";
 import { UnetBatch } from "./unet.ts";
 
+/** One image's random stream; torch's CPU generator (A1111's default "CPU" noise) unless the caller gives one. */
+export interface ImageNoiseSource {
+  randn(shape: readonly number[]): Float32Array;
+}
+
 export interface A1111Batch {
   model: SdModel;
   request: ResolvedRequest;
@@ -30,6 +35,8 @@ export interface A1111Batch {
   latentShape: readonly [number, number, number];
   control?: GenerationControl;
   onStep?: (p: Omit<StepProgress, "batch" | "batches">) => void;
+  /** The random stream of the image with this seed (default: torch.Generator("cpu").manual_seed(seed)). */
+  noiseSource?: (seed: number) => ImageNoiseSource;
 }
 
 export interface SampledBatch {
@@ -49,7 +56,7 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
   if (!sampling) throw new Error("sampleA1111Batch needs a request resolved to A1111's samplers");
   const { model, seeds } = b;
   const shape = [1, ...b.latentShape] as const;
-  const rngs = seeds.map((s) => new TorchGenerator(s));
+  const rngs = seeds.map((s) => b.noiseSource?.(s) ?? new TorchGenerator(s));
   const init = b.source
     ? rngs.map((rng) => sampleLatentDist(b.source!, rng, shape, model.scalingFactor))
     : undefined;

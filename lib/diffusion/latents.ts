@@ -31,7 +31,7 @@ export function guide(uncond: Float32Array, cond: Float32Array, scale: number, o
  */
 export function sampleLatentDist(
   moments: Float32Array,
-  rng: TorchGenerator,
+  rng: Pick<TorchGenerator, "randn">,
   shape: readonly [number, number, number, number],
   scalingFactor: number,
 ): Float32Array {
