@@ -97,13 +97,15 @@ export async function runSampler(job: SamplingJob): Promise<SamplingResult> {
   const onStep = (_: number, denoised: Float32Array) => {
     stepsDone++;
     last = denoised;
-    job.onStep?.(stepsDone, total, denoised);
+    // DPM adaptive decides its step count as it goes.
+    job.onStep?.(stepsDone, Math.max(total, stepsDone), denoised);
   };
   const { sampler } = job.choice;
   const run = async (): Promise<Float32Array> => {
     if (sampler.kind === "timesteps") {
       const plan = timestepPlan(job);
-      total = plan.timesteps.length - 1;
+      // UniPC makes one step per timestep; DDIM and PLMS step between them.
+      total = plan.timesteps.length - (sampler.name === "UniPC" ? 0 : 1);
       return await sampler.sample({ ...plan, noise: job.noise, eta: settings.eta, onStep });
     }
     const model = sampler.kind === "sigmas" && sampler.denoiser === "lcm"
@@ -122,6 +124,9 @@ export async function runSampler(job: SamplingJob): Promise<SamplingResult> {
       x = scaleF32(job.start, sigmas[0]);
     }
     if (sampler.kind === "dpm-solver") {
+      // DPM fast reports one step per solver step (orders 3, …, 2, 1): ⌊n/3⌋ + 1 of them.
+      const n = job.init ? sched.length - 1 : job.steps;
+      total = sampler.adaptive ? n : Math.floor(n / 3) + 1;
       return await runDpmSolver(sampler, job, model, sched, x, settings, onStep);
     }
     total = sched.length - 1;

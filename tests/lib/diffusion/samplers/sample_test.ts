@@ -40,3 +40,31 @@ for (const c of samplerRefs().cases as Case[]) {
     if (!result.complete || steps !== result.stepsDone || steps === 0) throw new Error("progress");
   });
 }
+
+Deno.test("progress: the planned step count is what each sampler reports, and never below the steps done", async () => {
+  const m = samplerRefs();
+  for (
+    const [sampler, steps, want] of [["UniPC", 8, 8], ["DDIM", 8, 7], ["DPM fast", 8, 3], [
+      "Heun",
+      5,
+      5,
+    ]] as const
+  ) {
+    const { start, noise } = imageNoise();
+    const seen: Array<[number, number]> = [];
+    await runSampler({
+      choice: resolveSampling(sampler),
+      steps,
+      settings: {},
+      model: { alphasCumprod: readRef(m.alphas_cumprod), prediction: "epsilon", sdxl: false },
+      call: fakeCall(m.scale),
+      noise,
+      seeds: m.seeds,
+      start,
+      onStep: (done, total) => seen.push([done, total]),
+    });
+    if (seen.length !== want || seen.some(([d, t]) => t !== want || d > t)) {
+      throw new Error(`${sampler}: ${JSON.stringify(seen)}`);
+    }
+  }
+});
