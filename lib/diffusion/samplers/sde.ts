@@ -13,7 +13,10 @@ function brownian(run: SigmaRun, sigma: number, sigmaNext: number): Float32Array
   return run.brownian(sigma, sigmaNext);
 }
 
-/** DPM-Solver++ (stochastic), "DPM++ SDE": two model calls per step, r = 1/2. */
+/** Where DPM++ SDE's intermediate evaluation sits in log-sigma time (k-diffusion's r). */
+const R = 1 / 2;
+
+/** DPM-Solver++ (stochastic), "DPM++ SDE": two model calls per step. */
 export async function sampleDpmppSde(run: SigmaRun): Promise<Float32Array> {
   const s = run.sigmas;
   const { eta, sNoise } = run.settings;
@@ -28,7 +31,7 @@ export async function sampleDpmppSde(run: SigmaRun): Promise<Float32Array> {
     const t = tOf(s[i]);
     const tNext = tOf(s[i + 1]);
     const h = f(tNext - t);
-    const sMid = f(t + f(h * 0.5));
+    const sMid = f(t + f(h * R));
     // Step 1: to the midpoint, ancestrally.
     const first = ancestralStep(sigmaOf(t), sigmaOf(sMid), eta);
     const sMid_ = tOf(first.down);
@@ -38,7 +41,8 @@ export async function sampleDpmppSde(run: SigmaRun): Promise<Float32Array> {
     // Step 2: the whole step with the midpoint's estimate.
     const second = ancestralStep(sigmaOf(t), sigmaOf(tNext), eta);
     const tNext_ = tOf(second.down);
-    const mixed = lincomb(0, denoised, 1, denoised2);
+    const fac = 1 / (2 * R);
+    const mixed = lincomb(1 - fac, denoised, fac, denoised2);
     x = lincomb(sigmaOf(tNext_) / sigmaOf(t), x, -Math.expm1(t - tNext_), mixed);
     x = addNoise(x, brownian(run, sigmaOf(t), sigmaOf(tNext)), sNoise * second.up);
   }
