@@ -8,6 +8,8 @@ import { SeedSequence } from "./seed_sequence.ts";
 
 const f = Math.fround;
 const POOL_SIZE = 24;
+/** Node increments kept (torchsde's LRU cache size): each is a latent-sized tensor, so the tree stays small. */
+const CACHE_SIZE = 45;
 
 /** Python's round(x, 6) for the positive times used here. */
 function round6(x: number): number {
@@ -25,7 +27,6 @@ class Node {
   wSeed = 0;
   key = 0;
   depth = 0;
-  #w: Float32Array | undefined;
 
   constructor(
     readonly start: number,
@@ -57,7 +58,8 @@ class Node {
 
   /** The Brownian increment over this node. */
   increment(): Float32Array {
-    if (this.#w) return this.#w;
+    const cached = this.tree.cached(this);
+    if (cached) return cached;
     const p = this.parent!;
     const w = p.increment();
     const hInv = 1 / (p.end - p.start);
@@ -72,7 +74,7 @@ class Node {
       const leftW = f(f(a * w[i]) * b) + f(sd * noise[i]);
       out[i] = this.isLeft ? leftW : w[i] - f(leftW);
     }
-    this.#w = out;
+    this.tree.remember(this, out);
     return out;
   }
 
@@ -96,15 +98,13 @@ class Node {
     this.left!.locate(ta, this.midway, out);
     this.right!.locate(this.midway, tb, out);
   }
-
-  setIncrement(w: Float32Array): void {
-    this.#w = w;
-  }
 }
 
 /** One image's Brownian motion on [t0, t1], fixed by its entropy (the image's seed). */
 export class BrownianTree {
   readonly #root: Node;
+  readonly #rootW: Float32Array;
+  readonly #cache = new Map<Node, Float32Array>();
   #last: Node;
 
   constructor(t0: number, t1: number, readonly entropy: number, readonly size: number) {
@@ -112,8 +112,24 @@ export class BrownianTree {
     this.#root = new Node(round6(t0), round6(t1), undefined, true, this);
     const [wSeed] = new SeedSequence(entropy, [], POOL_SIZE).generateState(3);
     const scale = f(Math.sqrt(t1 - t0));
-    this.#root.setIncrement(randn(wSeed, size).map((v) => v * scale));
+    this.#rootW = randn(wSeed, size).map((v) => v * scale);
     this.#last = this.#root;
+  }
+
+  /** A node's increment if still cached (the root's always is). */
+  cached(node: Node): Float32Array | undefined {
+    if (node === this.#root) return this.#rootW;
+    const w = this.#cache.get(node);
+    if (w) {
+      this.#cache.delete(node);
+      this.#cache.set(node, w);
+    }
+    return w;
+  }
+
+  remember(node: Node, w: Float32Array): void {
+    if (this.#cache.size >= CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
+    this.#cache.set(node, w);
   }
 
   /** W(tb) − W(ta), with ta ≤ tb clamped into [t0, t1]. */
