@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { sampleA1111Batch } from "../../../lib/diffusion/a1111_batch.ts";
 import { encodePromptPair } from "../../../lib/diffusion/conditioning.ts";
-import { generate } from "../../../lib/diffusion/pipeline.ts";
+import { generate, type GenerationRequest } from "../../../lib/diffusion/pipeline.ts";
 import { resolveRequest } from "../../../lib/diffusion/request.ts";
 import { TorchGenerator } from "../../../lib/diffusion/torch_rng.ts";
 import { SdModel } from "../../../lib/diffusion/sd_model.ts";
@@ -28,24 +28,32 @@ function open(name: string): Promise<SdModel> {
   return opened.get(name)!;
 }
 
+function requestOf(c: UnetCase): GenerationRequest {
+  return {
+    prompt: c.prompt,
+    negativePrompt: "",
+    sampler: c.sampler,
+    scheduler: c.schedule ?? "Automatic",
+    steps: c.steps,
+    cfgScale: c.cfg_scale,
+    width: 64,
+    height: 64,
+    seed: c.seed,
+  };
+}
+
+function checkLatents(what: string, latents: Float32Array, c: UnetCase): void {
+  const err = relError(latents, readRef(c.latents));
+  console.log(`  ${what} ${c.model} ${c.sampler}: relative error ${err.toExponential(2)}`);
+  if (!(err <= 1e-4)) throw new Error(`relative error ${err}`);
+}
+
 for (const c of samplerRefs().unet_cases as UnetCase[]) {
   Deno.test(`${c.model} ${c.sampler} (${c.schedule ?? "timesteps"}): final latents follow A1111 within 1e-4`, async () => {
     const model = await open(c.model);
     const steps: number[] = [];
-    const result = await generate(model, {
-      prompt: c.prompt,
-      negativePrompt: "",
-      sampler: c.sampler,
-      scheduler: c.schedule ?? "Automatic",
-      steps: c.steps,
-      cfgScale: c.cfg_scale,
-      width: 64,
-      height: 64,
-      seed: c.seed,
-    }, { onStep: (p) => steps.push(p.step) });
-    const err = relError(result.images[0].latents, readRef(c.latents));
-    console.log(`  ${c.model} ${c.sampler}: relative error ${err.toExponential(2)}`);
-    if (!(err <= 1e-4)) throw new Error(`relative error ${err}`);
+    const result = await generate(model, requestOf(c), { onStep: (p) => steps.push(p.step) });
+    checkLatents("txt2img", result.images[0].latents, c);
     if (steps.length === 0 || !result.images[0].complete) throw new Error("no progress reported");
   });
 }
@@ -59,22 +67,9 @@ for (const c of samplerRefs().img2img_cases as Img2imgCase[]) {
   Deno.test(`img2img ${c.model} ${c.sampler} (${c.schedule ?? "timesteps"}): A1111's cut of the schedule`, async () => {
     const loaded = await loadImage(join(FIXTURES, c.init_image));
     if (!loaded.ok) throw new Error(loaded.skip.message);
-    const result = await generate(await open(c.model), {
-      prompt: c.prompt,
-      negativePrompt: "",
-      sampler: c.sampler,
-      scheduler: c.schedule ?? "Automatic",
-      steps: c.steps,
-      cfgScale: c.cfg_scale,
-      width: 64,
-      height: 64,
-      seed: c.seed,
-      initImage: loaded.image,
-      denoisingStrength: c.strength,
-    });
-    const err = relError(result.images[0].latents, readRef(c.latents));
-    console.log(`  img2img ${c.model} ${c.sampler}: relative error ${err.toExponential(2)}`);
-    if (!(err <= 1e-4)) throw new Error(`relative error ${err}`);
+    const request = { ...requestOf(c), initImage: loaded.image, denoisingStrength: c.strength };
+    const result = await generate(await open(c.model), request);
+    checkLatents("img2img", result.images[0].latents, c);
   });
 }
 
