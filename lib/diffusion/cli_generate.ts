@@ -230,7 +230,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
   const r = resolveRequest(request);
   for (const img of result.images.filter((i) => i.complete)) {
     const params: [string, ParamValue][] = [
-      ...generationParams(r, img.seed, { name: basename(resolve(modelDir)), hash }),
+      ...generationParams(r, img, { name: basename(resolve(modelDir)), hash }),
       ...(p?.aesthetic.params ?? []),
     ];
     const infotext = formatInfotext({ prompt: r.prompt, negativePrompt: r.negativePrompt, params });

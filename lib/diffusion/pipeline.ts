@@ -15,19 +15,17 @@
 //   result.images: [{ image: RgbImage, seed, latents, stepsDone, complete }], result.interrupted
 //
 // Image k of the job (counting across batches) uses seed + k (with a variation strength: the seed, and subseed
-// + k): its own generator of the request's rngSource (noise_source.ts) draws its starting noise (with A1111's
-// variation seed and seed resize, variation.ts), then any sampler noise (Euler a, DDIM with eta > 0). img2img's
-// VAE posterior sample: with "CPU", the image's generator draws it before the noise, as diffusers does; with
-// "GPU"/"NV" the noise is the generator's first draw, as A1111 draws it, and the posterior sample comes from a
-// CPU generator seeded with the image's seed (A1111 draws it from torch's global CPU generator, which its
-// torch.manual_seed(seed) calls leave seeded that way). Each image has its own scheduler, so an image does not
-// depend on the batch it ran in.
+// + k): its own generator of the request's rngSource draws its starting noise (with A1111's variation seed and
+// seed resize), then any sampler noise (Euler a, DDIM with eta > 0); image_noise.ts says where img2img's VAE
+// posterior sample comes from. Each image has its own streams and scheduler, so an image does not depend on the
+// batch it ran in, whichever sampler runs it.
 // `skipped` abandons the running batch (the caller resets the flag, e.g. GenerationState.nextImage in
 // onBatchStart); `interrupted` abandons the rest of the job. As in A1111, the abandoned batch is still decoded
 // and returned with complete: false (A1111 shows such images but does not save them). Non-finite latents stop
 // the job with an error; no image is returned for them.
 import { setImmediate } from "node:timers";
 import type { RgbImage } from "../io/image.ts";
+import { sampleA1111Batch } from "./a1111_batch.ts";
 import { type ConditioningHook, encodePromptPair } from "./conditioning.ts";
 import { firstNonFinite, img2imgTimesteps, initialLatents, sampleLatentDist } from "./latents.ts";
 import { latentPreview } from "./preview.ts";
@@ -35,10 +33,8 @@ import { type GenerationRequest, RequestError, type ResolvedRequest, resolveRequ
 import type { Scheduler } from "./schedulers/index.ts";
 import { schedulerFor } from "./sampler_schedule.ts";
 import type { SdModel } from "./sd_model.ts";
-import { createGenerator, type NoiseGenerator } from "./noise_source.ts";
-import { TorchGenerator } from "./torch_rng.ts";
+import { type ImageNoise, imageNoise, imageSeed } from "./image_noise.ts";
 import { UnetBatch } from "./unet.ts";
-import { startingNoise } from "./variation.ts";
 import { decodeLatents, encodeImage, fitImage } from "./vae.ts";
 
 export type { ConditioningHook, PromptConditioning } from "./conditioning.ts";
@@ -132,25 +128,13 @@ export async function generate(
   return result;
 }
 
-/** Image k's seed: seed + k, or the seed itself when variation seeds vary the images (A1111's all_seeds). */
-export function imageSeed(r: ResolvedRequest, k: number): number {
-  return r.subseedStrength === 0 ? r.seed + k : r.seed;
-}
-
-/** Image k's variation seed (A1111's all_subseeds). */
-export function imageSubseed(r: ResolvedRequest, k: number): number {
-  return r.subseed + k;
-}
-
 async function encodeSource(model: SdModel, r: ResolvedRequest): Promise<Float32Array> {
   const encoder = await model.vaeEncoder();
   return encodeImage(encoder, await fitImage(r.initImage!, r.width, r.height));
 }
 
 interface ImageRun {
-  seed: number;
-  subseed: number;
-  rng: NoiseGenerator;
+  noise: ImageNoise;
   scheduler: Scheduler;
   latents: Float32Array;
 }
@@ -165,15 +149,25 @@ async function runBatch(
   batch: number,
   hooks: GenerationHooks,
 ): Promise<GeneratedImage[]> {
+  // 3. Per image: its random streams (the same for every sampler), then its scheduler and starting latents.
+  const noises = ks.map((k) => imageNoise(r, k, latentShape, model.vaeScaleFactor));
+  if (r.sampling) {
+    // A1111's samplers (a schedule type was asked for, or a sampler only they provide).
+    const sampled = await sampleA1111Batch({
+      model,
+      request: r,
+      prompts,
+      source,
+      images: noises,
+      latentShape,
+      control: hooks.control,
+      onStep: (p) => hooks.onStep?.({ batch, batches: r.batchCount, ...p }),
+    });
+    return decodeBatch(model, sampled.latents, noises, latentShape, sampled.stepsDone, sampled.complete);
+  }
   const shape = [1, ...latentShape] as const;
-  // 3. Per image: its generator, its scheduler, its starting latents.
   let timesteps: number[] = [];
-  const runs: ImageRun[] = ks.map((k) => {
-    const seed = imageSeed(r, k);
-    const subseed = imageSubseed(r, k);
-    const rng = createGenerator(r.rngSource, seed);
-    const noise = () =>
-      startingNoise(r.rngSource, rng, seed, latentShape, { ...r, subseed }, model.vaeScaleFactor);
+  const runs: ImageRun[] = noises.map((noise) => {
     const scheduler = schedulerFor(r.sampler, model.schedulerConfig, r.eta);
     scheduler.setTimesteps(r.steps);
     let latents: Float32Array;
@@ -185,14 +179,13 @@ async function runBatch(
           "denoisingStrength",
         );
       }
-      const posterior = r.rngSource === "CPU" ? rng : new TorchGenerator(seed);
-      const init = sampleLatentDist(source, posterior, shape, model.scalingFactor);
-      latents = scheduler.addNoise(init, noise(), timesteps[0]);
+      const init = sampleLatentDist(source, noise.posterior, shape, model.scalingFactor);
+      latents = scheduler.addNoise(init, noise.startingNoise(), timesteps[0]);
     } else {
       timesteps = scheduler.timesteps;
-      latents = initialLatents(noise(), scheduler.initNoiseSigma);
+      latents = initialLatents(noise.startingNoise(), scheduler.initNoiseSigma);
     }
-    return { seed, subseed, rng, scheduler, latents };
+    return { noise, scheduler, latents };
   });
 
   // 4. Denoising: one UNet batch per step, guidance, then each image's scheduler step.
@@ -206,10 +199,10 @@ async function runBatch(
     const inputs = runs.map((run) => run.scheduler.scaleModelInput(run.latents, t));
     const outputs = await unet.predict(inputs, t);
     runs.forEach((run, i) => {
-      run.latents = run.scheduler.step(outputs[i], t, run.latents, run.rng);
+      run.latents = run.scheduler.step(outputs[i], t, run.latents, run.noise.rng);
       if (firstNonFinite(run.latents) >= 0) {
         throw new Error(
-          `the latents of seed ${run.seed} became NaN or infinite at step ${stepsDone + 1} of ` +
+          `the latents of seed ${run.noise.seed} became NaN or infinite at step ${stepsDone + 1} of ` +
             `${timesteps.length} (${r.sampler}); the model produced non-finite values, so no image was made`,
         );
       }
@@ -224,29 +217,47 @@ async function runBatch(
     });
   }
 
-  // 5. Decoding: the whole batch through the VAE decoder.
-  const all = new Float32Array(runs.length * runs[0].latents.length);
-  runs.forEach((run, i) => all.set(run.latents, i * run.latents.length));
+  return decodeBatch(
+    model,
+    runs.map((run) => run.latents),
+    noises,
+    latentShape,
+    stepsDone,
+    stepsDone === timesteps.length,
+  );
+}
+
+// 5. Decoding: the whole batch through the VAE decoder.
+async function decodeBatch(
+  model: SdModel,
+  latents: Float32Array[],
+  noises: readonly ImageNoise[],
+  latentShape: readonly [number, number, number],
+  stepsDone: number,
+  complete: boolean,
+): Promise<GeneratedImage[]> {
+  const all = new Float32Array(latents.length * latents[0].length);
+  latents.forEach((x, i) => all.set(x, i * x.length));
   const decoded = await decodeLatents(
     model.vaeDecoder,
     all,
-    [runs.length, ...latentShape],
+    [latents.length, ...latentShape],
     model.scalingFactor,
   );
   const bad = firstNonFinite(decoded.float);
   if (bad >= 0) {
     throw new Error(
-      `the VAE decoder produced NaN or infinite pixels (seed ${runs[0].seed}); no image was made`,
+      `the VAE decoder produced NaN or infinite pixels (seed ${noises[0].seed}); no image was made`,
     );
   }
-  const perImage = decoded.float.length / runs.length;
-  return runs.map((run, i) => ({
+  const perImage = decoded.float.length / latents.length;
+  return latents.map((x, i) => ({
     image: decoded.images[i],
-    seed: run.seed,
-    subseed: run.subseed,
-    latents: run.latents,
+    seed: noises[i].seed,
+    subseed: noises[i].subseed,
+    latents: x,
     pixels: decoded.float.subarray(i * perImage, (i + 1) * perImage),
     stepsDone,
-    complete: stepsDone === timesteps.length,
+    complete,
   }));
 }

@@ -3,15 +3,28 @@
 import type { RgbImage } from "../io/image.ts";
 import type { ParamValue } from "../io/infotext.ts";
 import { InputError } from "../io/input_error.ts";
+import { rngParam, variationParams } from "./noise_infotext.ts";
 import { isRngSource, RNG_SOURCES, type RngSource } from "./noise_source.ts";
+import { findSchedule, resolveSampling, type SamplingChoice } from "./samplers/catalog.ts";
+import type { SamplerSettings } from "./samplers/types.ts";
 import { createScheduler } from "./schedulers/index.ts";
 
 export interface GenerationRequest {
   prompt: string;
   /** Default "". */
   negativePrompt?: string;
-  /** An A1111 sampler name ("Euler a", "DPM++ 2M Karras", "PLMS", …) or a diffusers scheduler class name. */
+  /**
+   * An A1111 sampler name or alias ("Euler a", "DPM++ 2M", "k_lms", "DPM++ 2M Karras", …; see
+   * lib/diffusion/samplers/catalog.ts) or a diffusers scheduler class name.
+   */
   sampler: string;
+  /**
+   * A1111's schedule type ("Automatic", "Karras", "Exponential", …, or its internal name "karras"). When it is
+   * given, or the sampler is not one of the diffusers-backed names (PLMS, DDIM, Euler, Euler a, LMS, DPM++ 2M,
+   * DPM++ 2M Karras and the diffusers class names), A1111's samplers run (lib/diffusion/samplers): k-diffusion
+   * as A1111 1.10 runs it. Without it those names keep their diffusers schedulers.
+   */
+  scheduler?: string;
   /** Sampling steps, ≥ 1 (img2img runs about steps × denoisingStrength of them). */
   steps: number;
   /** Classifier-free guidance scale; ≤ 1 runs the prompt alone, as diffusers does. */
@@ -36,8 +49,16 @@ export interface GenerationRequest {
   batchSize?: number;
   /** Batches run one after another; default 1. */
   batchCount?: number;
-  /** DDIM's eta (0 = deterministic); the other samplers ignore it. Default 0. */
+  /**
+   * Eta: DDIM's (0 = deterministic, the default) and, with A1111's samplers, the ancestral and DPM-Solver ones'
+   * (default 1). Samplers without eta ignore it.
+   */
   eta?: number;
+  /** A1111's s_churn, s_tmin, s_tmax (0 = no limit) and s_noise, for the A1111 samplers that take them. */
+  sChurn?: number;
+  sTmin?: number;
+  sTmax?: number;
+  sNoise?: number;
   /** A1111's "Clip skip": 1 (last layer) or 2 (penultimate layer through the final norm). Default 1. */
   clipSkip?: number;
   /** img2img: the source image, resized to width × height (Lanczos, A1111's "Just resize"). */
@@ -54,8 +75,12 @@ export class RequestError extends InputError {
   }
 }
 
-export interface ResolvedRequest extends Required<Omit<GenerationRequest, "initImage">> {
+type SamplingFields = "scheduler" | "sChurn" | "sTmin" | "sTmax" | "sNoise";
+
+export interface ResolvedRequest extends Required<Omit<GenerationRequest, "initImage" | SamplingFields>> {
   initImage?: RgbImage;
+  /** Set when A1111's samplers run the request; undefined: the diffusers scheduler named by `sampler`. */
+  sampling?: { choice: SamplingChoice; settings: Partial<SamplerSettings> };
 }
 
 function wholeNumber(v: number, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -135,12 +160,53 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
       "denoisingStrength",
     );
   }
+  out.sampling = resolveSampler(r);
+  return out;
+}
+
+function optionalNumber(v: number | undefined, field: string): number | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== "number" || !(v >= 0) || Number.isNaN(v)) {
+    throw new RequestError(`${field} must be a number ≥ 0, got ${v}`, field);
+  }
+  return v;
+}
+
+/** Which samplers run the request: undefined for the diffusers schedulers, else A1111's choice and options. */
+function resolveSampler(r: GenerationRequest): ResolvedRequest["sampling"] {
+  if (typeof r.sampler !== "string") throw new RequestError("sampler must be text", "sampler");
+  if (r.scheduler === undefined) {
+    try {
+      createScheduler(r.sampler);
+      return undefined;
+    } catch {
+      // not a diffusers-backed name: A1111's samplers, if they know it
+    }
+  } else {
+    if (typeof r.scheduler !== "string") throw new RequestError("scheduler must be text", "scheduler");
+    try {
+      findSchedule(r.scheduler);
+    } catch (e) {
+      throw new RequestError((e as Error).message, "scheduler");
+    }
+  }
+  let choice: SamplingChoice;
   try {
-    createScheduler(out.sampler);
+    choice = resolveSampling(r.sampler, r.scheduler);
   } catch (e) {
     throw new RequestError((e as Error).message, "sampler");
   }
-  return out;
+  const sTmax = optionalNumber(r.sTmax, "sTmax");
+  return {
+    choice,
+    settings: {
+      eta: r.eta,
+      sChurn: optionalNumber(r.sChurn, "sChurn"),
+      sTmin: optionalNumber(r.sTmin, "sTmin"),
+      sTmax: sTmax === 0 ? Infinity : sTmax,
+      sNoise: optionalNumber(r.sNoise, "sNoise"),
+    },
+  };
 }
 
 /** What the standard infotext fields say about the model, beside the request. */
@@ -152,23 +218,26 @@ export interface ModelLabel {
 
 /**
  * A1111's standard infotext fields of one image, in its order; fields that do not apply (denoising strength
- * of a txt2img, Clip skip 1, the eta of a sampler without one) are left out.
+ * of a txt2img, Clip skip 1, the eta of a sampler without one, variation seeds that are off) are left out.
  */
 export function generationParams(
   r: Omit<ResolvedRequest, "initImage"> & { initImage?: unknown },
-  seed: number,
+  image: { seed: number; subseed: number },
   model: ModelLabel,
 ): [string, ParamValue][] {
   return [
     ["Steps", r.steps],
     ["Sampler", r.sampler],
+    ["Schedule type", r.sampling?.choice.schedule?.label],
     ["CFG scale", r.cfgScale],
-    ["Seed", seed],
+    ["Seed", image.seed],
     ["Size", `${r.width}x${r.height}`],
     ["Model hash", model.hash],
     ["Model", model.name],
+    ...variationParams(r, image.subseed),
     ["Denoising strength", r.initImage ? r.denoisingStrength : undefined],
     ["Clip skip", r.clipSkip > 1 ? r.clipSkip : undefined],
+    ...rngParam(r),
     ["Eta DDIM", r.sampler.toUpperCase().startsWith("DDIM") && r.eta !== 0 ? r.eta : undefined],
   ];
 }

@@ -12,15 +12,19 @@ export class UnetBatch {
   readonly #rows: number;
   readonly #perImage: number;
 
-  /** `latentShape` is one image's C × h × w; guidance > 1 runs classifier-free guidance. */
+  /**
+   * `latentShape` is one image's C × h × w. `guide` runs classifier-free guidance; by default when guidance > 1,
+   * as diffusers does (A1111 guides at any scale).
+   */
   constructor(
     private readonly model: SdModel,
     private readonly batch: number,
     private readonly latentShape: readonly [number, number, number],
     prompts: PromptPair,
     private readonly guidance: number,
+    guide = guidance > 1,
   ) {
-    const cfg = guidance > 1;
+    const cfg = guide;
     this.#rows = cfg ? 2 * batch : batch;
     this.#perImage = latentShape[0] * latentShape[1] * latentShape[2];
     this.#sample = new Float32Array(this.#rows * this.#perImage);
@@ -39,6 +43,14 @@ export class UnetBatch {
 
   /** The guided model output for each image, given each image's scaled model input at timestep t. */
   async predict(inputs: readonly Float32Array[], t: number): Promise<Float32Array[]> {
+    return (await this.predictGuided(inputs, t)).guided;
+  }
+
+  /** As predict, with the negative prompt's own outputs too when guiding (DDIM CFG++ steps along them). */
+  async predictGuided(
+    inputs: readonly Float32Array[],
+    t: number,
+  ): Promise<{ guided: Float32Array[]; uncond?: Float32Array[] }> {
     const n = this.#perImage;
     const cfg = this.#rows === 2 * this.batch;
     inputs.forEach((x, b) => {
@@ -63,8 +75,8 @@ export class UnetBatch {
       );
     }
     const data = out.data as Float32Array;
-    return inputs.map((_, b) => {
-      if (!cfg) return data.slice(b * n, (b + 1) * n);
+    if (!cfg) return { guided: inputs.map((_, b) => data.slice(b * n, (b + 1) * n)) };
+    const guided = inputs.map((_, b) => {
       const guided = new Float32Array(n);
       guide(
         data.subarray(b * n, (b + 1) * n),
@@ -74,5 +86,6 @@ export class UnetBatch {
       );
       return guided;
     });
+    return { guided, uncond: inputs.map((_, b) => data.slice(b * n, (b + 1) * n)) };
   }
 }

@@ -31,7 +31,12 @@ export type FromWorker =
   | { type: "hook"; id: number; index: number; z: Float32Array; chunkIds: Int32Array[]; negative: boolean }
   | { type: "batch-start" }
   | { type: "step"; step: number; steps: number; preview?: Uint8Array }
-  | { type: "done"; images: { png: Uint8Array; seed: number }[]; interrupted: boolean; stepsDone: number }
+  | {
+    type: "done";
+    images: { png: Uint8Array; seed: number; subseed: number }[];
+    interrupted: boolean;
+    stepsDone: number;
+  }
   /** `loc` is set when the job's input was at fault (an InputError), so the caller can answer 422. */
   | { type: "error"; message: string; loc?: (string | number)[] };
 

@@ -74,7 +74,9 @@ async function render(job: RenderJob): Promise<void> {
     },
   });
   const images = [];
-  for (const img of result.images) images.push({ png: await encodePng(img.image), seed: img.seed });
+  for (const img of result.images) {
+    images.push({ png: await encodePng(img.image), seed: img.seed, subseed: img.subseed });
+  }
   scope.postMessage({
     type: "done",
     images,

@@ -19,6 +19,8 @@ export interface RenderedImage {
   /** Encoded PNG, without text chunks (the service adds the infotext). */
   png: Uint8Array;
   seed: number;
+  /** The variation seed it used (meaningful when the request's subseedStrength is not 0). */
+  subseed: number;
 }
 
 export interface RenderOutput {

@@ -228,7 +228,7 @@ export class WebUIService {
         });
         for (const img of rendered.images) {
           const params: [string, ParamValue][] = [
-            ...generationParams(resolved, img.seed, model),
+            ...generationParams(resolved, img, model),
             ...extraParams,
           ];
           const infotext = formatInfotext({

@@ -53,3 +53,46 @@ Deno.test("each bad field is a RequestError naming it", () => {
     );
   }
 });
+
+Deno.test("scheduler: A1111's schedule types route to its samplers; bad names name the field", () => {
+  const legacy = resolveRequest({ ...BASE, sampler: "Euler" });
+  if (legacy.sampling !== undefined) {
+    throw new Error("Euler without a scheduler keeps the diffusers scheduler");
+  }
+  const karras = resolveRequest({ ...BASE, sampler: "Euler", scheduler: "Karras" });
+  if (
+    karras.sampling?.choice.sampler.name !== "Euler" || karras.sampling.choice.schedule?.name !== "karras"
+  ) {
+    throw new Error("Euler + Karras");
+  }
+  const auto = resolveRequest({ ...BASE, sampler: "DPM++ 2M", scheduler: "Automatic" });
+  if (auto.sampling?.choice.schedule?.name !== "karras") throw new Error("DPM++ 2M's default is Karras");
+  const heun = resolveRequest({ ...BASE, sampler: "k_heun", sChurn: 0.5 });
+  if (heun.sampling?.choice.sampler.name !== "Heun" || heun.sampling.settings.sChurn !== 0.5) {
+    throw new Error("an alias of a sampler only A1111's path has");
+  }
+  const split = resolveRequest({ ...BASE, sampler: "DPM2 a Exponential", scheduler: "Automatic" });
+  if (
+    split.sampling?.choice.sampler.name !== "DPM2 a" || split.sampling.choice.schedule?.name !== "exponential"
+  ) {
+    throw new Error("a schedule label at the end of the sampler name");
+  }
+  for (
+    const [change, field] of [
+      [{ scheduler: "Karras-ish" }, "scheduler"],
+      [{ sampler: "Euler b", scheduler: "Karras" }, "sampler"],
+      [{ sampler: "Nope" }, "sampler"],
+      [{ sampler: "Heun", sChurn: -1 }, "sChurn"],
+    ] as const
+  ) {
+    try {
+      resolveRequest({ ...BASE, ...change });
+    } catch (e) {
+      if (!(e instanceof RequestError) || e.field !== field) {
+        throw new Error(`${JSON.stringify(change)}: ${e}`);
+      }
+      continue;
+    }
+    throw new Error(`${JSON.stringify(change)} was accepted`);
+  }
+});

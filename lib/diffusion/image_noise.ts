@@ -1,0 +1,51 @@
+// The random streams of image k of a job, the same for every sampler: its seed and variation seed (A1111's
+// all_seeds / all_subseeds), its generator of the request's noise source, where img2img's VAE posterior sample
+// comes from, and its starting noise (variation seed and seed resize applied).
+import { createGenerator, type NoiseGenerator } from "./noise_source.ts";
+import type { ResolvedRequest } from "./request.ts";
+import { TorchGenerator } from "./torch_rng.ts";
+import { startingNoise } from "./variation.ts";
+
+export interface ImageNoise {
+  seed: number;
+  subseed: number;
+  /** The image's stream: its starting noise, then the sampler's per-step noise. */
+  rng: NoiseGenerator;
+  /**
+   * img2img's posterior sample: with "CPU" the image's own stream, drawn before the noise as diffusers does;
+   * with "GPU"/"NV" a CPU generator seeded with the seed (A1111 draws it from torch's global CPU generator,
+   * which its torch.manual_seed(seed) leaves seeded that way), so the noise stays the stream's first draw.
+   */
+  posterior: NoiseGenerator;
+  /** Draws the starting noise (C × H × W) from `rng`. */
+  startingNoise(): Float32Array;
+}
+
+/** Image k's seed: seed + k, or the seed itself when variation seeds vary the images (A1111's all_seeds). */
+export function imageSeed(r: ResolvedRequest, k: number): number {
+  return r.subseedStrength === 0 ? r.seed + k : r.seed;
+}
+
+/** Image k's variation seed (A1111's all_subseeds). */
+export function imageSubseed(r: ResolvedRequest, k: number): number {
+  return r.subseed + k;
+}
+
+export function imageNoise(
+  r: ResolvedRequest,
+  k: number,
+  latentShape: readonly [number, number, number],
+  vaeScaleFactor: number,
+): ImageNoise {
+  const seed = imageSeed(r, k);
+  const subseed = imageSubseed(r, k);
+  const rng = createGenerator(r.rngSource, seed);
+  return {
+    seed,
+    subseed,
+    rng,
+    posterior: r.rngSource === "CPU" ? rng : new TorchGenerator(seed),
+    startingNoise: () =>
+      startingNoise(r.rngSource, rng, seed, latentShape, { ...r, subseed }, vaeScaleFactor),
+  };
+}
