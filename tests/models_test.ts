@@ -1,5 +1,6 @@
 // The models CLI end to end: list (the embedded demo by default), pull from a fake hub named by HF_ENDPOINT,
 // rm, and its error messages and exit codes.
+import assert from "node:assert/strict";
 import { join } from "node:path";
 import { MODELS } from "./fixtures.ts";
 import { readTree, startFakeHub } from "./lib/models/fake_hub.ts";
@@ -72,4 +73,22 @@ Deno.test("models rm refuses the embedded demo; bad usage exits 2", async () => 
   if (bad.code !== 2 || !bad.stderr.includes("usage:")) throw new Error(bad.stderr);
   const noRepo = await run(["pull"]);
   if (noRepo.code !== 2) throw new Error(noRepo.stderr);
+});
+
+Deno.test("models providers: the CPU is usable; install-cuda --dry-run shows the plan and changes nothing", async () => {
+  const providers = await run(["providers", "--json"]);
+  assert.equal(providers.code, 0, providers.stderr);
+  const rows: { name: string; state: string }[] = JSON.parse(providers.stdout).providers;
+  assert.equal(rows.find((r) => r.name === "cpu")?.state, "usable");
+  const list = await run(["list", "--json"]);
+  assert.ok(JSON.parse(list.stdout).devices.includes("cpu"));
+  if (process.platform !== "linux" || process.arch !== "x64") return;
+  const dry = await run(["install-cuda", "--dry-run"]);
+  assert.equal(dry.code, 0, dry.stderr);
+  assert.match(dry.stdout, /libonnxruntime_providers_cuda\.so/);
+  assert.match(dry.stdout, /--onnxruntime-node-install$/m);
+  assert.deepEqual(
+    JSON.parse((await run(["providers", "--json"])).stdout).providers,
+    JSON.parse(providers.stdout).providers,
+  );
 });
