@@ -6,12 +6,20 @@ import { endpointFromEnv } from "./lib/models/hub_api.ts";
 import { DEFAULT_EXCLUDES, pullModel } from "./lib/models/pull.ts";
 import { chooseClip, listModels, type ModelEntry } from "./lib/models/registry.ts";
 import { formatBytes, formatTransfer } from "./lib/models/transfer_bar.ts";
+import {
+  cudaInstallPlan,
+  installCudaProvider,
+  probeProvider,
+  providerReport,
+} from "./lib/models/providers.ts";
 
 const USAGE = `usage:
   deno task models list [--json] [--models-dir DIR] [--dir EXTRA_DIR]...
   deno task models pull <owner/name>[@revision] [--subfolder S] [--name NAME] [--include GLOB]...
                         [--exclude GLOB]... [--all-files] [--retries N] [--models-dir DIR]
   deno task models rm <name> [--models-dir DIR]
+  deno task models providers [--json]          which execution providers (--device) work here
+  deno task models install-cuda [--dry-run]    fetch onnxruntime's CUDA provider (Linux x64, NVIDIA GPU)
 
 pull reads HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN from the environment.`;
 
@@ -40,6 +48,7 @@ async function list(args: string[]) {
   const modelsDir = values["models-dir"] ?? MODELS_DIR;
   const { models, skipped } = await listModels([modelsDir, ...(values.dir ?? [])]);
   const clipFor = (m: ModelEntry) => m.kind === "clip" ? undefined : chooseClip(m, models)?.name;
+  const devices = (await providerReport()).filter((p) => p.state === "usable").map((p) => p.name);
   if (values.json) {
     const out = models.map((m) => ({
       name: m.name,
@@ -52,7 +61,7 @@ async function list(args: string[]) {
       ...(m.kind === "clip" ? {} : { clip: clipFor(m) ?? null }),
       default: resolve(m.path) === DEFAULT_MODEL_DIR || resolve(m.path) === DEFAULT_CLIP_DIR,
     }));
-    console.log(JSON.stringify({ models: out, skipped }, null, 2));
+    console.log(JSON.stringify({ models: out, skipped, devices }, null, 2));
     return;
   }
   if (models.length === 0) console.log(`no models in ${modelsDir}`);
@@ -64,6 +73,7 @@ async function list(args: string[]) {
     for (const w of m.warnings) console.log(`    note: ${w}`);
   }
   for (const s of skipped) console.log(`skipped ${s.path}: ${s.reason}`);
+  console.log(`devices: ${devices.join(", ")} (\`deno task models providers\` says why not others)`);
 }
 
 async function pull(args: string[]) {
@@ -149,12 +159,38 @@ async function rm(args: string[]) {
   console.log(`removed ${path}`);
 }
 
+async function providers(args: string[]) {
+  const { values } = parseArgs({ args, options: { json: { type: "boolean" } } });
+  const rows = await providerReport();
+  if (values.json) console.log(JSON.stringify({ providers: rows }, null, 2));
+  else for (const r of rows) console.log(`${r.name}  ${r.state}${r.reason ? `  (${r.reason})` : ""}`);
+}
+
+async function installCuda(args: string[]) {
+  const { values } = parseArgs({ args, options: { "dry-run": { type: "boolean" } } });
+  const plan = cudaInstallPlan();
+  console.log(`from ${plan.source} into ${plan.target}:`);
+  for (const f of plan.files) console.log(`  ${f.name}${f.present ? " (present)" : ""}`);
+  console.log(`command: ${plan.command.join(" ")}`);
+  if (values["dry-run"]) return;
+  const missing = await installCudaProvider(plan);
+  if (missing.length) throw new Error(`still missing after the install step: ${missing.join(", ")}`);
+  const probe = await probeProvider("cuda");
+  console.log(
+    probe.usable
+      ? "CUDA provider installed and usable: pass --device cuda"
+      : `CUDA provider installed, but no session opens on it: ${probe.reason} (CUDA 12 and cuDNN 9 must be installed)`,
+  );
+}
+
 if (import.meta.main) {
   const [command, ...rest] = Deno.args;
   try {
     if (command === "list") await list(rest);
     else if (command === "pull") await pull(rest);
     else if (command === "rm") await rm(rest);
+    else if (command === "providers") await providers(rest);
+    else if (command === "install-cuda") await installCuda(rest);
     else if (command === undefined || command === "help" || command === "--help") console.log(USAGE);
     else throw new UsageError(`unknown command "${command}"`);
   } catch (e) {

@@ -1,6 +1,6 @@
 // The models CLI end to end: list (the embedded demo by default), pull from a fake hub named by HF_ENDPOINT,
 // rm, and its error messages and exit codes.
-import { ok } from "node:assert";
+import { deepStrictEqual as assertEquals, match as assertMatch, ok } from "node:assert";
 import { join } from "node:path";
 import { MODELS } from "./fixtures.ts";
 import { readTree, startFakeHub } from "./lib/models/fake_hub.ts";
@@ -70,4 +70,22 @@ Deno.test("models rm refuses the embedded demo; bad usage exits 2", async () => 
   ok(!(bad.code !== 2 || !bad.stderr.includes("usage:")), bad.stderr);
   const noRepo = await run(["pull"]);
   ok(noRepo.code === 2, noRepo.stderr);
+});
+
+Deno.test("models providers: the CPU is usable; install-cuda --dry-run shows the plan and changes nothing", async () => {
+  const providers = await run(["providers", "--json"]);
+  assertEquals(providers.code, 0, providers.stderr);
+  const rows: { name: string; state: string }[] = JSON.parse(providers.stdout).providers;
+  assertEquals(rows.find((r) => r.name === "cpu")?.state, "usable");
+  const list = await run(["list", "--json"]);
+  ok(JSON.parse(list.stdout).devices.includes("cpu"));
+  if (process.platform !== "linux" || process.arch !== "x64") return;
+  const dry = await run(["install-cuda", "--dry-run"]);
+  assertEquals(dry.code, 0, dry.stderr);
+  assertMatch(dry.stdout, /libonnxruntime_providers_cuda\.so/);
+  assertMatch(dry.stdout, /--onnxruntime-node-install$/m);
+  assertEquals(
+    JSON.parse((await run(["providers", "--json"])).stdout).providers,
+    JSON.parse(providers.stdout).providers,
+  );
 });
