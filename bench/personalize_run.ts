@@ -3,7 +3,10 @@
 // The PyTorch side (bench/baselines/personalize.py) measures the same things the same way.
 import { AdamKernel } from "../lib/personalize/adam.ts";
 import { TextPersonalizer } from "../lib/personalize/engine.ts";
-import { processAgeS, stepIds } from "./personalize_common.ts";
+import { processAgeS } from "./process_age.ts";
+
+/** A prompt's ids padded to CLIP's 77 tokens; the baseline (personalize.py, IDS) uses the same. */
+const stepIds = [49406, 320, 3365, 539, 320, 2183, 530, 518, 3293, 49407, ...new Array(67).fill(49407)];
 
 const [path, threadsArg, stepsArg] = Deno.args;
 const threads = Number(threadsArg);
