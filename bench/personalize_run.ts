@@ -1,38 +1,59 @@
-// One measured personalization run in its own process, so its peak memory is its own.
-// Usage: personalize_run.ts TEXT_MODEL THREADS STEPS → one JSON line.
+// One side of `deno task bench personalize`: this project's personalization in its own process, so its set-up
+// time and peak memory are its own. Usage: personalize_run.ts TEXT_MODEL THREADS STEPS → one JSON line.
+// The PyTorch side (bench/baselines/personalize.py) measures the same things the same way.
+import { AdamKernel } from "../lib/personalize/adam.ts";
 import { TextPersonalizer } from "../lib/personalize/engine.ts";
+import { processAgeS } from "./process_age.ts";
+
+/** A prompt's ids padded to CLIP's 77 tokens; the baseline (personalize.py, IDS) uses the same. */
+const stepIds = [49406, 320, 3365, 539, 320, 2183, 530, 518, 3293, 49407, ...new Array(67).fill(49407)];
 
 const [path, threadsArg, stepsArg] = Deno.args;
 const threads = Number(threadsArg);
 const steps = Number(stepsArg);
 const engine = await TextPersonalizer.load(path, { threads });
-const ids = [49406, 320, 3365, 539, 320, 2183, 530, 518, 3293, 49407, ...new Array(67).fill(49407)];
 let seed = 1;
 const e = Float32Array.from(
   { length: engine.info.embedDim },
   () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5,
 );
+const run = (n: number, keep?: number[]) => engine.personalize(stepIds, e, { steps: n, lr: 1e-4, keep });
+// Ready = able to run the first step: imports, model load, gradient graph, sessions (torch: import,
+// from_pretrained, optimizer); the first step itself is the warm-up on both sides.
+await run(1);
+const setup = processAgeS();
 
-async function time(steps: number, keep?: number[]): Promise<number> {
+async function time(n: number, keep?: number[]): Promise<number> {
   const t = performance.now();
-  await engine.personalize(ids, e, { steps, lr: 1e-4, keep });
+  await run(n, keep);
   return (performance.now() - t) / 1000;
 }
+// A run of n steps is n gradient steps plus one forward pass; the difference of two runs is the steps alone.
+const one = await time(1);
+const many = await time(steps + 1);
+const run20 = await time(20);
+const sweep = await time(20, [0, 2, 5, 10, 20]);
 
-// Interleaved repeats, best of three: other load on the machine slows single runs unevenly.
-await time(1); // warm-up
-const best = { one: Infinity, many: Infinity, twenty: Infinity, sweep: Infinity };
-for (let r = 0; r < 3; r++) {
-  best.one = Math.min(best.one, await time(1));
-  best.many = Math.min(best.many, await time(steps + 1));
-  best.twenty = Math.min(best.twenty, await time(20));
-  best.sweep = Math.min(best.sweep, await time(20, [0, 2, 5, 10, 20]));
+// The Adam update alone, on buffers of the same size in the kernel's memory (as the engine keeps them).
+const dense = engine.info.denseParameters;
+const kernel = AdamKernel.create(4 * dense);
+const [p, m, v, g] = [0, 1, 2, 3].map(() => kernel.alloc(dense));
+g.fill(1e-3);
+kernel.update(p, m, v, g, 1, 1e-4);
+const updates: number[] = [];
+for (let s = 2; s < 2 + steps; s++) {
+  const t = performance.now();
+  kernel.update(p, m, v, g, s, 1e-4);
+  updates.push((performance.now() - t) / 1000);
 }
+updates.sort((a, b) => a - b);
+
 const status = Deno.readTextFileSync("/proc/self/status");
-const peakKb = Number(/VmHWM:\s+(\d+)/.exec(status)![1]);
 console.log(JSON.stringify({
-  per_step_s: (best.many - best.one) / steps,
-  run20_s: best.twenty,
-  sweep_0_2_5_10_20_s: best.sweep,
-  peak_rss_mb: peakKb / 1024,
+  setup_s: setup,
+  step_s: (many - one) / steps,
+  adam_s: updates[updates.length >> 1],
+  run20_s: run20,
+  sweep_s: sweep,
+  peak_rss_mb: Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024,
 }));

@@ -3,6 +3,7 @@
 import * as ort from "onnxruntime-node";
 import { generate } from "../lib/diffusion/pipeline.ts";
 import { SdModel } from "../lib/diffusion/sd_model.ts";
+import { processAgeS } from "./process_age.ts";
 
 const [dir, threadsArg, stepsArg, sizeArg] = Deno.args;
 const steps = Number(stepsArg);
@@ -47,5 +48,6 @@ console.log(JSON.stringify({
   ort_s: inOrt / 1000,
   outside_fraction: (wall - inOrt) / wall,
   unet_step_s: steady[Math.floor(steady.length / 2)] / 1000,
+  process_s: processAgeS(),
   steps,
 }));

@@ -1,13 +1,24 @@
 """PyTorch baseline for `deno task bench txt2img` (dev-time only): diffusers' StableDiffusionPipeline in eager
-mode on the same weights, Euler, CFG 7.5. Usage: txt2img.py MODEL_DIR THREADS STEPS SIZE → one JSON line."""
+mode (inference_mode, SDPA attention: its defaults) on the same weights, Euler, CFG 7.5.
+Usage: txt2img.py MODEL_DIR THREADS STEPS SIZE → one JSON line, measured as bench/txt2img_run.ts measures."""
 
 import json
+import os
 import statistics
 import sys
 import time
 
 import torch
 from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline
+
+def process_age_s() -> float:
+    with open("/proc/self/stat") as f:
+        stat = f.read()
+    start_ticks = int(stat[stat.rindex(")") + 2 :].split()[19])
+    with open("/proc/uptime") as f:
+        uptime = float(f.read().split()[0])
+    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+
 
 model_dir, threads, steps, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
@@ -19,8 +30,13 @@ starts = {}
 pipe.unet.register_forward_pre_hook(lambda m, a: starts.__setitem__("t", time.perf_counter()))
 pipe.unet.register_forward_hook(lambda m, a, o: times.append(time.perf_counter() - starts["t"]))
 t0 = time.perf_counter()
-with torch.no_grad():
+with torch.inference_mode():
     pipe("a photograph of a lighthouse at dusk", num_inference_steps=steps, guidance_scale=7.5, height=size,
          width=size, generator=torch.Generator().manual_seed(1))
 wall = time.perf_counter() - t0
-print(json.dumps({"wall_s": wall, "unet_step_s": statistics.median(times[1:]), "steps": steps}))
+print(json.dumps({
+    "wall_s": wall,
+    "unet_step_s": statistics.median(times[1:]),
+    "process_s": process_age_s(),
+    "steps": steps,
+}))

@@ -40,6 +40,9 @@ export interface TextModelInfo {
   embedDim: number;
   hiddenSize: number;
   tokens: number;
+  /** Weights personalized, and those of them updated densely (the rest are embedding rows, updated sparsely). */
+  parameters: number;
+  denseParameters: number;
 }
 
 /** Names the output the conditioning is read from; a CLIP-skip output may be added to the graph beforehand. */
@@ -119,9 +122,10 @@ export class TextPersonalizer {
     const session = opts.session ?? { threads: opts.threads ?? 0 };
     const grad = await openSession(encodeModel(gradient.model), session);
     const forward = await openSession(encodeModel(initializersToInputs(model, params)), session);
-    const current = new Float32Array(total);
-    const grads = new Float32Array(denseTotal);
-    const kernel = await AdamKernel.create(session);
+    // The weights, the dense gradient and the Adam moments live in the kernel's memory, updated in place.
+    const kernel = AdamKernel.create(total + 3 * denseTotal);
+    const current = kernel.alloc(total);
+    const grads = kernel.alloc(denseTotal);
     const adam = new FlatAdam(kernel, current.subarray(0, denseTotal), grads);
     // A rewritten output (CLIP skip) has no declared shape; the hidden width is last_hidden_state's.
     const hiddenSize = staticDim(
@@ -130,7 +134,7 @@ export class TextPersonalizer {
       -1,
     );
     return new TextPersonalizer(
-      { embedDim, hiddenSize, tokens },
+      { embedDim, hiddenSize, tokens, parameters: total, denseParameters: denseTotal },
       opts.modelName ?? path,
       condName,
       grad,
@@ -192,7 +196,7 @@ export class TextPersonalizer {
       const out = await this.grad.run(feeds(), fetches);
       similarity.push((out[SIMILARITY].data as Float32Array)[0]);
       if (keep.has(step)) conditioning.set(step, (out[this.conditioningOutput].data as Float32Array).slice());
-      await this.adam.step(opts.lr);
+      this.adam.step(opts.lr);
       for (const s of this.slots) {
         if (!s.sparse) continue;
         const table = this.params.subarray(s.offset, s.offset + s.size);
@@ -200,7 +204,7 @@ export class TextPersonalizer {
         const rows = out[s.sparse.rows].data as Float32Array;
         let state = rowStates.get(s.name);
         if (!state) rowStates.set(s.name, state = new SparseRows(indices, s.dims[0], s.size / s.dims[0]));
-        await state.step(this.kernel, table, indices, rows, step + 1, opts.lr);
+        state.step(this.kernel, table, indices, rows, step + 1, opts.lr);
       }
     }
     const out = await this.forward.run(feeds(), [SIMILARITY, this.conditioningOutput]);
@@ -211,7 +215,7 @@ export class TextPersonalizer {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.grad.release(), this.forward.release(), this.kernel.release()]);
+    await Promise.all([this.grad.release(), this.forward.release()]);
   }
 }
 
@@ -242,7 +246,7 @@ class SparseRows {
     this.#g = new Float32Array(n);
   }
 
-  async step(
+  step(
     kernel: AdamKernel,
     table: Float32Array,
     indices: BigInt64Array,
@@ -260,7 +264,7 @@ class SparseRows {
       for (let c = 0; c < w; c++) this.#g[k * w + c] += rows[r * w + c];
     });
     this.#ids.forEach((id, k) => this.#p.set(table.subarray(id * w, (id + 1) * w), k * w));
-    await kernel.update(this.#p, this.#m, this.#v, this.#g, step, lr);
+    kernel.update(this.#p, this.#m, this.#v, this.#g, step, lr);
     this.#ids.forEach((id, k) => table.set(this.#p.subarray(k * w, (k + 1) * w), id * w));
   }
 }

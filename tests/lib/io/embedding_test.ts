@@ -10,7 +10,7 @@ import {
   writeEmbedding,
 } from "../../../lib/io/embedding.ts";
 import { FIXTURES, readRef, refs, type TensorRef } from "../../fixtures.ts";
-import { InputError, InputLimitError } from "../../../lib/io/bad_input.ts";
+import { InputError, InputLimitError } from "../../../lib/io/input_error.ts";
 import { dumpTensorPickle, storageTypeFor } from "../../../lib/io/pickle.ts";
 import { writeSafetensors } from "../../../lib/io/safetensors.ts";
 import { zipSync } from "fflate";

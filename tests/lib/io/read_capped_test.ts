@@ -2,7 +2,7 @@
 // again while reading (a file may be longer than its size said).
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert";
 import { join } from "node:path";
-import { InputLimitError } from "../../../lib/io/bad_input.ts";
+import { InputLimitError } from "../../../lib/io/input_error.ts";
 import { NotRegularFileError, readRegularFile } from "../../../lib/io/read_capped.ts";
 import { hostileEntries, within } from "../../hostile_files.ts";
 

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { unzipSync, zipSync } from "fflate";
 import { dumpTensorPickle, type StorageDtype, storageTypeFor } from "../../../lib/io/pickle.ts";
 import { isTorchZip, readTorchTensor, TorchFileError, writeTorchTensor } from "../../../lib/io/torch_pt.ts";
-import { InputError, InputLimitError } from "../../../lib/io/bad_input.ts";
+import { InputError, InputLimitError } from "../../../lib/io/input_error.ts";
 import { FIXTURES, readRef, refs, type TensorRef } from "../../fixtures.ts";
 
 interface EmbeddingRef {

@@ -2,7 +2,7 @@
 // external data; onnxruntime opens a model whose weights live in an external file.
 import { join } from "node:path";
 import { readInitializerPrefix, scanOnnx, UnsafeModelFileError } from "../../../lib/models/onnx_scan.ts";
-import { InputError } from "../../../lib/io/bad_input.ts";
+import { InputError } from "../../../lib/io/input_error.ts";
 import { mkfifo, within } from "../../hostile_files.ts";
 import { decodeModel, num } from "../../../lib/onnx/proto.ts";
 import { openSession, Tensor } from "../../../lib/onnx/session.ts";
