@@ -83,6 +83,7 @@ Deno.test("txt2img writes numbered PNGs whose infotext reads back field for fiel
       "Seed": "7",
       "Size": "48x32",
       "Model": "tiny-sd1",
+      "RNG": "CPU",
       "Aesthetic LR": "0.001",
       "Aesthetic weight": "0.5",
       "Aesthetic steps": "2",

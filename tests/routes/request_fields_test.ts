@@ -155,15 +155,25 @@ Deno.test("eta reaches DDIM: the same seed gives other images for eta 0 and 1", 
 });
 
 Deno.test(
-  "a size the pipeline refuses, an unknown model or a bad Clip skip answer 422 naming the field",
+  "a request the pipeline refuses, a size off the grid, an unknown model or a bad Clip skip answer 422 naming the field",
   opts,
   async () => {
     const s = await startServer();
     try {
-      const r = await post(`${s.url}/sdapi/v1/txt2img`, { prompt: "x", steps: 1, width: 72, height: 64 });
+      // Any multiple of 8 runs now; what the pipeline still refuses is, e.g., a denoising strength too low
+      // for one of the steps.
+      const init = encodeBase64(await Deno.readFile(join(FIXTURES, "images", "rgb.png")));
+      const r = await post(`${s.url}/sdapi/v1/img2img`, {
+        prompt: "x",
+        steps: 2,
+        init_images: [init],
+        denoising_strength: 0.1,
+      });
       const body = await r.json();
-      assertEquals([r.status, body.detail[0].loc], [422, ["body", "width"]]);
-      ok(/width 72 does not fit this model/.test(body.detail[0].msg), body.detail[0].msg);
+      assertEquals([r.status, body.detail[0].loc], [422, ["body", "denoising_strength"]]);
+      ok(/leaves no step to run/.test(body.detail[0].msg), body.detail[0].msg);
+      const odd = await post(`${s.url}/sdapi/v1/txt2img`, { prompt: "x", steps: 1, width: 68, height: 64 });
+      assertEquals([odd.status, (await odd.json()).detail[0].loc], [422, ["body", "width"]]);
       const model = await post(`${s.url}/sdapi/v1/txt2img`, {
         steps: 1,
         override_settings: { sd_model_checkpoint: "nope" },
