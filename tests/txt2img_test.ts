@@ -83,7 +83,6 @@ Deno.test("txt2img writes numbered PNGs whose infotext reads back field for fiel
       "Seed": "7",
       "Size": "48x32",
       "Model": "tiny-sd1",
-      "RNG": "CPU",
       "Aesthetic LR": "0.001",
       "Aesthetic weight": "0.5",
       "Aesthetic steps": "2",
@@ -103,6 +102,59 @@ Deno.test("txt2img writes numbered PNGs whose infotext reads back field for fiel
     assertEquals(await files(dir), ["00000-7.png", "00001-8.png", "00002-7.png", "00003-8.png"]);
     const same = await loadImage(join(dir, "00002-7.png"));
     assertEquals(same.ok && same.image.data, img.image.data);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("noise flags: GPU noise by default, --rng CPU, variation seeds and a schedule type in the infotext", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const base = [
+      "--prompt",
+      "a lighthouse",
+      "--seed",
+      "3",
+      "--model",
+      SD1,
+      ...SMALL,
+      "--outdir",
+      dir,
+      "--json",
+    ];
+    const fields = async (extra: string[]) => {
+      const r = await run("txt2img", [...base, ...extra]);
+      ok(r.code === 0, r.stderr);
+      const image = JSON.parse(r.stdout).images[0];
+      return {
+        fields: Object.fromEntries(parseInfotext(image.infotext).params),
+        pixels: await Deno.readFile(image.path),
+      };
+    };
+    const gpu = await fields([]);
+    const cpu = await fields(["--rng", "cpu"]);
+    assertEquals([gpu.fields["RNG"], cpu.fields["RNG"]], [undefined, "CPU"]);
+    ok(gpu.pixels.some((b, i) => b !== cpu.pixels[i]), "GPU and CPU noise gave the same image");
+    const varied = await fields([
+      "--subseed",
+      "9",
+      "--subseed_strength",
+      "0.25",
+      "--sampler",
+      "Euler a",
+      "--scheduler",
+      "Karras",
+    ]);
+    assertEquals(
+      [
+        varied.fields["Variation seed"],
+        varied.fields["Variation seed strength"],
+        varied.fields["Schedule type"],
+      ],
+      ["9", "0.25", "Karras"],
+    );
+    const bad = await run("txt2img", [...base, "--rng", "TPU"]);
+    ok(bad.code === 2 && /--rng must be one of CPU, GPU, NV, got "TPU"/.test(bad.stderr), bad.stderr);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -21,6 +21,7 @@ import {
   AestheticSession,
   checkAestheticSettings,
 } from "../personalize/aesthetic_session.ts";
+import { A1111_DEFAULT_RNG, isRngSource, RNG_SOURCES, type RngSource } from "./noise_source.ts";
 import { generate, type GenerationRequest, type GenerationResult } from "./pipeline.ts";
 import { generationParams, resolveRequest } from "./request.ts";
 import { SdModel } from "./sd_model.ts";
@@ -34,8 +35,14 @@ const OPTIONS = {
   plms: { type: "boolean", default: false },
   ddim: { type: "boolean", default: false },
   sampler: { type: "string" },
+  scheduler: { type: "string" },
   ddim_steps: { type: "string", default: "50" },
-  ddim_eta: { type: "string", default: "0" },
+  ddim_eta: { type: "string" },
+  rng: { type: "string", default: A1111_DEFAULT_RNG },
+  subseed: { type: "string", default: "0" },
+  subseed_strength: { type: "string", default: "0" },
+  seed_resize_from_w: { type: "string", default: "0" },
+  seed_resize_from_h: { type: "string", default: "0" },
   scale: { type: "string", default: "7.5" },
   H: { type: "string", default: "512" },
   W: { type: "string", default: "512" },
@@ -58,18 +65,27 @@ const OPTIONS = {
 export function usage(mode: Mode): string {
   const i2i = mode === "img2img" ? " --init-img FILE [--strength S (0.75)]" : "";
   return `usage: deno task ${mode} --prompt P${i2i} [--negative P] [--seed N (42)]
-       [--plms | --ddim | --sampler NAME (default DDIM)] [--ddim_steps N (50)] [--ddim_eta E (0)] [--scale S (7.5)]
+       [--plms | --ddim | --sampler NAME (default DDIM)] [--scheduler TYPE (e.g. Karras)] [--ddim_steps N (50)]
+       [--ddim_eta E (DDIM: 0; A1111's ancestral samplers: 1)] [--scale S (7.5)] [--rng GPU|NV|CPU (GPU)]
+       [--subseed N --subseed_strength S] [--seed_resize_from_w PX --seed_resize_from_h PX]
        [--H PX (512)] [--W PX (512)] [--n_samples N (3, per batch)] [--n_iter N (2, batches)] [--outdir DIR]
        [--model DIR] [--clip DIR] [--aesthetic_steps N (0 = off)] [--aesthetic_lr LR (0.0001)]
        [--aesthetic_embedding FILE] [--aesthetic_weight W (1)] [--device cpu|cuda|coreml|dml] [--threads N] [--json]
 --model defaults to the embedded demo; --clip to the CLIP pair that matches the model; --aesthetic_embedding to
-the demo embedding. Images are written as <outdir>/NNNNN-<seed>.png with the A1111 infotext.`;
+the demo embedding. --rng GPU (the paper's and A1111's default) draws the noise as torch.randn does on a CUDA
+GPU, on any device; CPU as torch's CPU generator. Images are written as <outdir>/NNNNN-<seed>.png with the A1111 infotext.`;
 }
 
 function num(values: Record<string, unknown>, flag: string): number {
   const raw = values[flag] as string;
   const v = Number(raw);
   if (raw.trim() === "" || !Number.isFinite(v)) throw new Error(`--${flag} must be a number, got "${raw}"`);
+  return v;
+}
+
+function rngSource(flag: string): RngSource {
+  const v = flag.toUpperCase();
+  if (!isRngSource(v)) throw new Error(`--rng must be one of ${RNG_SOURCES.join(", ")}, got "${flag}"`);
   return v;
 }
 
@@ -185,7 +201,13 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     seed: num(values, "seed"),
     batchSize: num(values, "n_samples"),
     batchCount: num(values, "n_iter"),
-    eta: num(values, "ddim_eta"),
+    scheduler: values.scheduler,
+    eta: values.ddim_eta === undefined ? undefined : num(values, "ddim_eta"),
+    rngSource: rngSource(values.rng),
+    subseed: num(values, "subseed"),
+    subseedStrength: num(values, "subseed_strength"),
+    seedResizeFromW: num(values, "seed_resize_from_w"),
+    seedResizeFromH: num(values, "seed_resize_from_h"),
     initImage,
     denoisingStrength: mode === "img2img" ? num(values, "strength") : undefined,
   };
