@@ -6,6 +6,7 @@ import { PENULTIMATE, withPenultimateOutput } from "../clip/clip_skip.ts";
 import type { ClipTokenizer } from "../clip/tokenizer.ts";
 import { openSession, type Session, type SessionOptions, Tensor } from "../onnx/session.ts";
 import { TextPersonalizer } from "./engine.ts";
+import { defaultGraphCacheDir } from "./graph_cache.ts";
 import { aestheticTarget, linearMix, slerpA1111 } from "./mix.ts";
 import { type PersonalizationSource, withPairProjection } from "./sources.ts";
 import { decodeModel, type ModelProto } from "../onnx/proto.ts";
@@ -57,10 +58,13 @@ const CACHE_SIZE = 64;
 
 export class AestheticPersonalizer {
   readonly #cache = new Map<string, CachedRun>();
+  #plain?: Promise<Session>;
 
   private constructor(
     readonly engine: TextPersonalizer,
-    private readonly plain: Session,
+    /** The text model as it is, for aesthetic text only: opened the first time a job has one. */
+    private readonly plainPath: string,
+    private readonly session: SessionOptions,
     private readonly tokenizer: ClipTokenizer,
     /** Which output the conditioning is read from (part of the cache key). */
     readonly layer: string,
@@ -81,9 +85,9 @@ export class AestheticPersonalizer {
       conditioningOutput: output,
       session,
       modelName: path,
+      cache: { dir: defaultGraphCacheDir(), key: "" },
     });
-    const plain = await openSession(path, session);
-    return new AestheticPersonalizer(engine, plain, tokenizer, output);
+    return new AestheticPersonalizer(engine, path, session, tokenizer, output);
   }
 
   /** Opens a CLIP pair in the transformers.js layout (`onnx/text_model.onnx` with text_embeds). */
@@ -104,6 +108,7 @@ export class AestheticPersonalizer {
     let path = pairPath;
     let name = clipDir;
     let project = (m: ModelProto) => m;
+    let rewrite = ""; // names `project` for the graph cache
     if (opts.source === "checkpoint") {
       if (!opts.checkpointDir) {
         throw new Error("personalizing the checkpoint's text encoder needs its folder");
@@ -112,7 +117,10 @@ export class AestheticPersonalizer {
       name = `${opts.checkpointDir} (projection from ${clipDir})`;
       const pair = decodeModel(Deno.readFileSync(pairPath));
       project = (m) => withPairProjection(m, pair);
+      const info = await Deno.stat(pairPath);
+      rewrite = `projection of ${await Deno.realPath(pairPath)} ${info.size} ${info.mtime?.getTime()}`;
     }
+    const cache = { dir: defaultGraphCacheDir(), key: `${rewrite}|${layer}` };
     const engine = await TextPersonalizer.load(
       path,
       layer === "penultimate"
@@ -121,18 +129,20 @@ export class AestheticPersonalizer {
           conditioningOutput: PENULTIMATE,
           session,
           modelName: name,
+          cache,
         }
-        : { transform: project, session, modelName: name },
+        : { transform: project, session, modelName: name, cache },
     );
-    const plain = await openSession(pairPath, session);
-    return new AestheticPersonalizer(engine, plain, tokenizer, layer);
+    return new AestheticPersonalizer(engine, pairPath, session, tokenizer, layer);
   }
 
   /** CLIP text features of a short text, tokenized without padding as the extension does. */
   async textFeatures(text: string): Promise<Float32Array> {
     const ids = this.tokenizer.encode(text).slice(0, 77);
     const t = new Tensor("int64", BigInt64Array.from(ids.map(BigInt)), [1, ids.length]);
-    const out = await this.plain.run({ [this.plain.inputNames[0]]: t });
+    this.#plain ??= openSession(this.plainPath, this.session);
+    const plain = await this.#plain;
+    const out = await plain.run({ [plain.inputNames[0]]: t });
     return out.text_embeds.data as Float32Array;
   }
 
@@ -230,6 +240,6 @@ export class AestheticPersonalizer {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.engine.release(), this.plain.release()]);
+    await Promise.all([this.engine.release(), this.#plain?.then((p) => p.release())]);
   }
 }

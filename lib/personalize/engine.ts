@@ -7,6 +7,13 @@ import { decodeModel, encodeModel, type ModelProto, num } from "../onnx/proto.ts
 import { openSession, type Session, type SessionOptions, Tensor } from "../onnx/session.ts";
 import { readTensor } from "../onnx/tensor_data.ts";
 import { AdamKernel, FlatAdam } from "./adam.ts";
+import {
+  graphCacheEntry,
+  type PersonalizationGraphs,
+  readGraphs,
+  type Slot,
+  writeGraphs,
+} from "./graph_cache.ts";
 import { AESTHETIC_INPUT, LOSS, SIMILARITY, withAestheticLoss } from "./loss_graph.ts";
 import { dirname } from "node:path";
 
@@ -24,15 +31,6 @@ export interface PersonalizeResult {
   similarity: number[];
   /** The conditioning (tokens × hidden, row-major) after k steps, for each requested k. */
   conditioning: Map<number, Float32Array>;
-}
-
-interface Slot {
-  name: string;
-  dims: number[];
-  offset: number;
-  size: number;
-  /** An embedding table: only the rows the prompt uses get gradients, so only those are updated. */
-  sparse?: { indices: string; rows: string };
 }
 
 export interface TextModelInfo {
@@ -54,6 +52,11 @@ export interface EngineOptions {
   /** Rewrites the forward model before differentiation (e.g. to expose the penultimate layer). */
   transform?: (model: ModelProto) => ModelProto;
   modelName?: string;
+  /**
+   * Keep the built graphs in this folder (graph_cache.ts), with `key` naming what `transform` does (the same
+   * key must always mean the same rewrite). Without it every load builds them.
+   */
+  cache?: { dir: string; key: string };
 }
 
 export class TextPersonalizer {
@@ -74,13 +77,15 @@ export class TextPersonalizer {
     private readonly adam: FlatAdam,
   ) {}
 
-  /** Builds the gradient graph of a CLIP text model with projection (outputs text_embeds and last_hidden_state). */
+  /**
+   * Builds (or finds in `opts.cache`) the gradient graph of a CLIP text model with projection (outputs
+   * text_embeds and last_hidden_state), and loads its weights.
+   */
   static async load(path: string, opts: EngineOptions = {}): Promise<TextPersonalizer> {
     const decoded = decodeModel(Deno.readFileSync(path));
     const base = opts.transform ? opts.transform(decoded) : decoded;
     const outputs = base.graph.output.map((o) => o.name);
-    const embedsName = outputs.includes("text_embeds") ? "text_embeds" : undefined;
-    if (!embedsName) {
+    if (!outputs.includes("text_embeds")) {
       throw new Error(
         `${path} has no text_embeds output: personalization needs a CLIP text model with its projection ` +
           `(outputs: ${outputs.join(", ")})`,
@@ -88,53 +93,37 @@ export class TextPersonalizer {
     }
     const condName = opts.conditioningOutput ?? "last_hidden_state";
     if (!outputs.includes(condName)) throw new Error(`${path} has no ${condName} output`);
-    const embedDim = staticDim(base, embedsName, -1) || await probedWidth(base, embedsName);
-    const tokens = 77;
-    const model = withAestheticLoss(base, embedsName, embedDim);
-    // Every text-model weight, whichever layer the conditioning is read from (as the paper's loop does).
-    const params = trainableParams(
-      model,
-      outputs.includes("last_hidden_state") ? "last_hidden_state" : condName,
-    );
-
-    const ids = new Tensor("int64", new BigInt64Array(tokens), [1, tokens]);
-    const e = new Tensor("float32", new Float32Array(embedDim), [1, embedDim]);
-    const feeds = { [model.graph.input[0].name]: ids, [AESTHETIC_INPUT]: e };
-    const sparse = embeddingTables(model, params);
-    const gradient = await buildGradientModel({ model, params, loss: LOSS, feeds, sparse });
-
-    // Dense parameters first, so the dense gradient and Adam moments cover one prefix of the buffer.
-    const slots: Slot[] = [];
-    let total = 0;
-    const byName = new Map(model.graph.initializer.map((t) => [t.name!, t]));
-    const ordered = [...params.filter((p) => !sparse.includes(p)), ...sparse];
-    for (const name of ordered) {
-      const dims = (byName.get(name)!.dims ?? []).map(num);
-      const size = dims.reduce((p, d) => p * d, 1);
-      slots.push({ name, dims, offset: total, size, sparse: gradient.sparseOf[name] });
-      total += size;
+    const byName = new Map(base.graph.initializer.map((t) => [t.name!, t]));
+    const entry = opts.cache
+      ? await graphCacheEntry(opts.cache.dir, path, `${opts.cache.key}|${condName}`)
+      : undefined;
+    const session = opts.session ?? { threads: opts.threads ?? 0 };
+    const open = async (g: PersonalizationGraphs) =>
+      [g, await openSession(g.gradient, session), await openSession(g.forward, session)] as const;
+    let cached = entry ? await readGraphs(entry) : undefined;
+    // An entry whose parameters are not this model's, or whose graphs do not load, was damaged: rebuilt.
+    if (
+      cached && !cached.meta.slots.every((s) => byName.get(s.name)?.dims?.map(num).join() === s.dims.join())
+    ) {
+      cached = undefined;
     }
+    const opened = cached ? await open(cached).catch(() => undefined) : undefined;
+    const [graphs, grad, forward] = opened ?? await open(await buildGraphs(base, condName));
+    if (entry && !opened) await writeGraphs(entry, graphs);
+    const { slots, embedDim, hiddenSize, gradOf } = graphs.meta;
+    const total = slots.reduce((n, s) => n + s.size, 0);
     const denseTotal = slots.filter((s) => !s.sparse).reduce((n, s) => n + s.size, 0);
     const original = new Float32Array(total);
     for (const s of slots) {
       original.set(readTensor(byName.get(s.name)!, dirname(path)).data as Float32Array, s.offset);
     }
-    const session = opts.session ?? { threads: opts.threads ?? 0 };
-    const grad = await openSession(encodeModel(gradient.model), session);
-    const forward = await openSession(encodeModel(initializersToInputs(model, params)), session);
     // The weights, the dense gradient and the Adam moments live in the kernel's memory, updated in place.
     const kernel = AdamKernel.create(total + 3 * denseTotal);
     const current = kernel.alloc(total);
     const grads = kernel.alloc(denseTotal);
     const adam = new FlatAdam(kernel, current.subarray(0, denseTotal), grads);
-    // A rewritten output (CLIP skip) has no declared shape; the hidden width is last_hidden_state's.
-    const hiddenSize = staticDim(
-      base,
-      outputs.includes("last_hidden_state") ? "last_hidden_state" : condName,
-      -1,
-    );
     return new TextPersonalizer(
-      { embedDim, hiddenSize, tokens, parameters: total, denseParameters: denseTotal },
+      { embedDim, hiddenSize, tokens: TOKENS, parameters: total, denseParameters: denseTotal },
       opts.modelName ?? path,
       condName,
       grad,
@@ -143,7 +132,7 @@ export class TextPersonalizer {
       original,
       current,
       grads,
-      gradient.gradOf,
+      gradOf,
       kernel,
       adam,
     );
@@ -267,6 +256,50 @@ class SparseRows {
     kernel.update(this.#p, this.#m, this.#v, this.#g, step, lr);
     this.#ids.forEach((id, k) => table.set(this.#p.subarray(k * w, (k + 1) * w), id * w));
   }
+}
+
+const TOKENS = 77;
+
+/**
+ * The paper's loss appended to the text model, its gradient graph with respect to every text-model weight
+ * (embedding tables sparse), and the forward graph with the weights as inputs, for CLIP's fixed 77 tokens.
+ */
+async function buildGraphs(base: ModelProto, condName: string): Promise<PersonalizationGraphs> {
+  const outputs = base.graph.output.map((o) => o.name);
+  const embedDim = staticDim(base, "text_embeds", -1) || await probedWidth(base, "text_embeds");
+  const model = withAestheticLoss(base, "text_embeds", embedDim);
+  // Every text-model weight, whichever layer the conditioning is read from (as the paper's loop does).
+  const params = trainableParams(
+    model,
+    outputs.includes("last_hidden_state") ? "last_hidden_state" : condName,
+  );
+  const ids = new Tensor("int64", new BigInt64Array(TOKENS), [1, TOKENS]);
+  const e = new Tensor("float32", new Float32Array(embedDim), [1, embedDim]);
+  const feeds = { [model.graph.input[0].name]: ids, [AESTHETIC_INPUT]: e };
+  const sparse = embeddingTables(model, params);
+  const gradient = await buildGradientModel({ model, params, loss: LOSS, feeds, sparse });
+
+  // Dense parameters first, so the dense gradient and Adam moments cover one prefix of the buffer.
+  const slots: Slot[] = [];
+  let total = 0;
+  const byName = new Map(model.graph.initializer.map((t) => [t.name!, t]));
+  for (const name of [...params.filter((p) => !sparse.includes(p)), ...sparse]) {
+    const dims = (byName.get(name)!.dims ?? []).map(num);
+    const size = dims.reduce((p, d) => p * d, 1);
+    slots.push({ name, dims, offset: total, size, sparse: gradient.sparseOf[name] });
+    total += size;
+  }
+  // A rewritten output (CLIP skip) has no declared shape; the hidden width is last_hidden_state's.
+  const hiddenSize = staticDim(
+    base,
+    outputs.includes("last_hidden_state") ? "last_hidden_state" : condName,
+    -1,
+  );
+  return {
+    gradient: encodeModel(gradient.model),
+    forward: encodeModel(initializersToInputs(model, params)),
+    meta: { embedDim, hiddenSize, slots, gradOf: gradient.gradOf },
+  };
 }
 
 /** Parameters read only as rows by one Gather along axis 0 (token and position embeddings). */
