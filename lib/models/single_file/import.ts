@@ -1,0 +1,206 @@
+// Imports an A1111 single-file checkpoint into a diffusers ONNX pipeline folder: hash the file (A1111's
+// hashes), detect the family, build text encoder, UNet and VAE encoder/decoder graphs over the file's tensors,
+// stream the weights into each part's external-data file, write the configs and tokenizer, all in a staging
+// folder renamed into place at the end. The folder remembers its source file's hash (single_file.json), so
+// importing the same file again is a no-op.
+import { basename, dirname, extname, join } from "node:path";
+import { DEFAULT_MODEL_DIR } from "../defaults.ts";
+import { Net } from "../../onnx/nets/layers.ts";
+import { buildClipText } from "../../onnx/nets/clip_text.ts";
+import { buildUnet } from "../../onnx/nets/unet.ts";
+import { buildVaeDecoder, buildVaeEncoder } from "../../onnx/nets/vae.ts";
+import { type GraphIO, writeNet } from "../../onnx/nets/model_file.ts";
+import type { WeightSource } from "../../onnx/nets/weights.ts";
+import { a1111Hashes, type FileHashes } from "./a1111_hash.ts";
+import { Checkpoint, CheckpointError } from "./checkpoint.ts";
+import { type Detected, detectFamily, type Prediction, type TensorShapes, UNET_PREFIX } from "./detect.ts";
+import { VAE_PREFIXES, writeFolderFiles } from "./folder_files.ts";
+import { defaultHyper, type Hyper, hyperFromConfig, hyperFromYaml } from "./hyper.ts";
+
+export interface ImportOptions {
+  modelsDir: string;
+  /** Folder name under modelsDir (default: the file's stem). */
+  name?: string;
+  /** A separate VAE file (A1111's `.vae.safetensors`) to use instead of the checkpoint's own. */
+  vae?: string;
+  /** A diffusers folder whose configs give what the state dict cannot (heads, groups, scheduler). */
+  config?: string;
+  prediction?: Prediction;
+  /** Keep fp16 UNet/VAE weights fp16 on disk (default true). */
+  keepHalf?: boolean;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export interface ImportResult {
+  path: string;
+  name: string;
+  family: Detected["family"];
+  prediction: Prediction;
+  predictionSource: string;
+  inpainting: boolean;
+  hashes: FileHashes;
+  /** True when the folder already held this file's import. */
+  cached: boolean;
+}
+
+/** What an imported folder records about its source (single_file.json). */
+export interface SingleFileRecord {
+  source: string;
+  sha256: string;
+  shortHash: string;
+  legacyHash: string;
+  family: string;
+  prediction: Prediction;
+  vae?: string;
+}
+
+export const RECORD_FILE = "single_file.json";
+
+function source(ckpt: Checkpoint): WeightSource & TensorShapes {
+  return {
+    info: (k) => ckpt.tensors.get(k),
+    get: (k) => ckpt.tensors.get(k),
+    keys: () => ckpt.tensors.keys(),
+    read: (k) => ckpt.read(k),
+  };
+}
+
+async function readRecord(dir: string): Promise<SingleFileRecord | undefined> {
+  try {
+    return JSON.parse(await Deno.readTextFile(join(dir, RECORD_FILE))) as SingleFileRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+async function sidecarYaml(file: string): Promise<string | undefined> {
+  const yaml = join(dirname(file), `${basename(file, extname(file))}.yaml`);
+  return await Deno.readTextFile(yaml).catch(() => undefined);
+}
+
+export async function importSingleFile(file: string, opts: ImportOptions): Promise<ImportResult> {
+  const stem = basename(file, extname(file));
+  const name = opts.name ?? stem;
+  if (!/^[A-Za-z0-9][\w.-]*$/.test(name) || name.includes("..")) {
+    throw new CheckpointError(
+      `"${name}" cannot be a model folder name; pass --name with letters, digits, . _ -`,
+    );
+  }
+  const target = join(opts.modelsDir, name);
+  const progress = opts.onProgress ?? (() => {});
+  const ckpt = Checkpoint.open(file);
+  const vaeCkpt = opts.vae ? Checkpoint.open(opts.vae) : undefined;
+  try {
+    const yaml = await sidecarYaml(file);
+    const detected = detectFamily(source(ckpt), basename(file), { yaml, prediction: opts.prediction });
+    const hashes = a1111Hashes(file, (n) => progress("hashing", n, ckpt.size));
+    const existing = await readRecord(target);
+    const result = {
+      path: target,
+      name,
+      family: detected.family,
+      prediction: detected.prediction,
+      predictionSource: detected.predictionSource,
+      inpainting: detected.inpainting,
+      hashes,
+    };
+    if (existing?.sha256 === hashes.sha256 && existing.vae === (opts.vae && basename(opts.vae))) {
+      return { ...result, cached: true };
+    }
+    if (await Deno.stat(target).then(() => true, () => false)) {
+      throw new CheckpointError(
+        `${target} already exists${existing ? ` (imported from ${existing.source})` : ""}; ` +
+          `pass --name to import under another name, or remove it first`,
+      );
+    }
+    let hyper: Hyper = opts.config ? await hyperFromConfig(detected, opts.config) : defaultHyper(detected);
+    if (yaml) hyper = hyperFromYaml(hyper, yaml);
+
+    const main = source(ckpt);
+    const vaeSource = vaeCkpt ? source(vaeCkpt) : main;
+    const vaePrefix = VAE_PREFIXES.find((p) => vaeSource.get(`${p}decoder.conv_in.weight`));
+    if (vaePrefix === undefined) {
+      throw new CheckpointError(`${basename(opts.vae ?? file)} has no VAE decoder (decoder.conv_in.weight)`);
+    }
+    const staging = join(opts.modelsDir, ".staging", `import-${hashes.shortHash}-${Deno.pid}`);
+    await Deno.remove(staging, { recursive: true }).catch(() => {});
+    await Deno.mkdir(staging, { recursive: true });
+    try {
+      const keepHalf = opts.keepHalf ?? true;
+      type Built = { inputs: GraphIO[]; outputs: { io: GraphIO; value: string }[] };
+      const parts: [string, WeightSource, boolean, (net: Net) => Built][] = [
+        // The text encoder stays float32: personalization trains its float32 weights in place.
+        ["text_encoder", main, false, (net) =>
+          buildClipText(net, {
+            ...detected.text,
+            heads: hyper.textHeads,
+            eps: hyper.textEps,
+            act: hyper.textAct,
+            eosTokenId: 49407,
+          })],
+        [
+          "unet",
+          main,
+          keepHalf,
+          (net) =>
+            buildUnet(net, {
+              prefix: UNET_PREFIX,
+              heads: hyper.unetHeads,
+              groups: hyper.unetGroups,
+              eps: hyper.unetEps,
+            }),
+        ],
+        [
+          "vae_encoder",
+          vaeSource,
+          keepHalf,
+          (net) => buildVaeEncoder(net, { prefix: vaePrefix, groups: hyper.vaeGroups }),
+        ],
+        [
+          "vae_decoder",
+          vaeSource,
+          keepHalf,
+          (net) => buildVaeDecoder(net, { prefix: vaePrefix, groups: hyper.vaeGroups }),
+        ],
+      ];
+      for (const [part, src, half, build] of parts) {
+        const net = new Net(part, src, half);
+        const built = build(net);
+        const total = net.w.bytes;
+        await writeNet(
+          net,
+          join(staging, part),
+          built.inputs,
+          built.outputs,
+          (n) => progress(part, n, total),
+        );
+      }
+      await writeFolderFiles(staging, {
+        detected,
+        hyper,
+        tensors: main,
+        vaeTensors: vaeSource,
+        vaePrefix,
+        vocabDir: join(DEFAULT_MODEL_DIR, "tokenizer"),
+      });
+      const record: SingleFileRecord = {
+        source: basename(file),
+        sha256: hashes.sha256,
+        shortHash: hashes.shortHash,
+        legacyHash: hashes.legacyHash,
+        family: detected.family,
+        prediction: detected.prediction,
+        ...(opts.vae ? { vae: basename(opts.vae) } : {}),
+      };
+      await Deno.writeTextFile(join(staging, RECORD_FILE), JSON.stringify(record, null, 2) + "\n");
+      await Deno.rename(staging, target);
+    } catch (e) {
+      await Deno.remove(staging, { recursive: true }).catch(() => {});
+      throw e;
+    }
+    return { ...result, cached: false };
+  } finally {
+    ckpt.close();
+    vaeCkpt?.close();
+  }
+}
