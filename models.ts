@@ -1,4 +1,4 @@
-// deno task models list | pull <owner/name>[@revision] | rm <name>: the model folders under models/.
+// deno task models list | pull <owner/name>[@revision] | import <file> | rm <name>: the model folders under models/.
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR, MODELS_DIR } from "./lib/models/defaults.ts";
@@ -6,11 +6,14 @@ import { endpointFromEnv } from "./lib/models/hub_api.ts";
 import { DEFAULT_EXCLUDES, pullModel } from "./lib/models/pull.ts";
 import { chooseClip, listModels, type ModelEntry } from "./lib/models/registry.ts";
 import { formatBytes, formatTransfer } from "./lib/models/transfer_bar.ts";
+import { CheckpointError } from "./lib/models/single_file/checkpoint.ts";
+import { IMPORT_USAGE, importCommand } from "./lib/models/single_file/cli.ts";
 
 const USAGE = `usage:
   deno task models list [--json] [--models-dir DIR] [--dir EXTRA_DIR]...
   deno task models pull <owner/name>[@revision] [--subfolder S] [--name NAME] [--include GLOB]...
                         [--exclude GLOB]... [--all-files] [--retries N] [--models-dir DIR]
+${IMPORT_USAGE}
   deno task models rm <name> [--models-dir DIR]
 
 pull reads HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN from the environment.`;
@@ -154,6 +157,7 @@ if (import.meta.main) {
   try {
     if (command === "list") await list(rest);
     else if (command === "pull") await pull(rest);
+    else if (command === "import") await importCommand(rest, MODELS_DIR);
     else if (command === "rm") await rm(rest);
     else if (command === undefined || command === "help" || command === "--help") console.log(USAGE);
     else throw new UsageError(`unknown command "${command}"`);
@@ -163,6 +167,7 @@ if (import.meta.main) {
       Deno.exit(2);
     }
     console.error(`models: ${(e as Error).message}`);
+    if (e instanceof CheckpointError) Deno.exit(2);
     Deno.exit(1);
   }
 }

@@ -165,7 +165,13 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
       ];
       for (const [part, src, half, build] of parts) {
         const net = new Net(part, src, half);
-        const built = build(net);
+        let built: Built;
+        try {
+          built = build(net);
+        } catch (e) {
+          // A tensor the architecture needs is missing or misshapen: the file, not the program, is at fault.
+          throw new CheckpointError(`${basename(file)}: cannot build the ${part} (${(e as Error).message})`);
+        }
         const total = net.w.bytes;
         await writeNet(
           net,

@@ -95,7 +95,7 @@ const isTensor = (v: PickleValue): v is TensorSpec =>
 
 export function indexTorchZip(read: ReadAt, size: number, name: string): CheckpointTensor[] {
   const fail = (msg: string): never => {
-    throw new CheckpointError(`${name}: ${msg}`);
+    throw new CheckpointError(`${name} ${msg}`);
   };
   const entries = centralDirectory(read, size, fail);
   const pkl = entries.filter((e) => /^[^/]+\/data\.pkl$/.test(e.name));
@@ -109,7 +109,9 @@ export function indexTorchZip(read: ReadAt, size: number, name: string): Checkpo
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     return fail(
-      `its pickle was refused (${(e as Error).message.replace(/^pickle: /, "")}); only tensors are loaded ` +
+      `has a pickle that was refused (${
+        (e as Error).message.replace(/^pickle: /, "")
+      }); only tensors are loaded ` +
         `and nothing in the file was run`,
     );
   }
@@ -118,7 +120,7 @@ export function indexTorchZip(read: ReadAt, size: number, name: string): Checkpo
   for (const [key, value] of stateDict(root, fail).entries) {
     if (typeof key !== "string" || !isTensor(value)) continue;
     const storage = byName.get(`${prefix}data/${value.storage.key}`);
-    if (!storage) fail(`names storage ${value.storage.key} for ${key}, which is not in the archive`);
+    if (!storage) fail(`names storage ${value.storage.key} for ${key}, which the archive lacks`);
     if (storage!.method !== 0) fail(`stores ${key} compressed, which torch never does`);
     const dtype = value.storage.type.dtype as string;
     const known: TensorDtype = ["float16", "bfloat16", "float32", "float64", "int64", "int32"].includes(dtype)
@@ -128,7 +130,7 @@ export function indexTorchZip(read: ReadAt, size: number, name: string): Checkpo
     const numel = value.shape.reduce((a, b) => a * b, 1);
     const last = value.offset + value.shape.reduce((acc, d, i) => acc + (d - 1) * value.stride[i], 0);
     if (numel > 0 && (last >= value.storage.numel || value.storage.numel * item > storage!.size)) {
-      fail(`tensor ${key} reaches past its storage`);
+      fail(`has tensor ${key} reaching past its storage`);
     }
     tensors.push({
       name: key,

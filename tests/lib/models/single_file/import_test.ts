@@ -1,0 +1,138 @@
+// Importing A1111 single files against diffusers' from_single_file on the same files
+// (tests/fixtures/fx_single_file.py): txt2img latents and pixels, the VAE encoder; .ckpt and .safetensors give
+// byte-identical graphs; the folder passes the registry; A1111's hashes; re-import is a no-op.
+import { deepStrictEqual as assertEquals } from "node:assert";
+import { join } from "node:path";
+import { generate } from "../../../../lib/diffusion/pipeline.ts";
+import { SdModel } from "../../../../lib/diffusion/sd_model.ts";
+import { listModels } from "../../../../lib/models/registry.ts";
+import { importSingleFile } from "../../../../lib/models/single_file/import.ts";
+import { openSession, Tensor } from "../../../../lib/onnx/session.ts";
+import { FIXTURES, maxAbsDiff, MODELS, readRef } from "../../../fixtures.ts";
+
+const SINGLE = join(FIXTURES, "single_file");
+// deno-lint-ignore no-explicit-any -- JSON whose shape the tests assert
+const manifest: Record<string, any> = JSON.parse(
+  Deno.readTextFileSync(join(FIXTURES, "refs", "single_file", "manifest.json")),
+);
+const modelsDir = Deno.makeTempDirSync({ prefix: "single-file-" });
+
+const imported = new Map<string, ReturnType<typeof importSingleFile>>();
+function importOnce(file: string, name: string, config: string) {
+  if (!imported.has(name)) {
+    imported.set(
+      name,
+      importSingleFile(join(SINGLE, file), { modelsDir, name, config: join(MODELS, config) }),
+    );
+  }
+  return imported.get(name)!;
+}
+
+const CASES = [
+  { file: "tiny-sd1.safetensors", name: "sd1-st", ref: "tiny-sd1", config: "tiny-sd1-torch", kind: "sd1" },
+  { file: "tiny-sd1.ckpt", name: "sd1-ckpt", ref: "tiny-sd1", config: "tiny-sd1-torch", kind: "sd1" },
+  { file: "tiny-sd2.safetensors", name: "sd2-st", ref: "tiny-sd2", config: "tiny-sd2-torch", kind: "sd2" },
+];
+
+for (const c of CASES) {
+  Deno.test(`import ${c.file}: txt2img and the VAE encoder match diffusers' from_single_file`, async () => {
+    const result = await importOnce(c.file, c.name, c.config);
+    const e = manifest[c.ref];
+    const model = await SdModel.open(result.path, { session: { threads: 1 } });
+    const out = await generate(model, {
+      prompt: e.prompt,
+      negativePrompt: e.negative_prompt,
+      sampler: e.sampler,
+      steps: e.steps,
+      cfgScale: e.guidance_scale,
+      width: e.width,
+      height: e.height,
+      seed: e.seed,
+    });
+    const latents = readRef(e.latents);
+    const scale = latents.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    const rel = maxAbsDiff(out.images[0].latents, latents) / scale;
+    if (!(rel <= 1e-4)) throw new Error(`latents differ by ${rel} relative`);
+    const d = maxAbsDiff(out.images[0].pixels, readRef(e.image));
+    if (!(d <= 1 / 255)) throw new Error(`pixels differ by ${d * 255}/255`);
+
+    const encoder = await openSession(join(result.path, "vae_encoder", "model.onnx"), { threads: 1 });
+    const input = readRef(e.vae_input);
+    const moments = await encoder.run({ sample: new Tensor("float32", input, e.vae_input.shape) });
+    const m = moments.latent_parameters.data as Float32Array;
+    const expected = readRef(e.vae_moments);
+    const me = expected.reduce((a, v) => Math.max(a, Math.abs(v)), 0);
+    if (!(maxAbsDiff(m, expected) / me <= 1e-4)) {
+      throw new Error(`VAE moments differ by ${maxAbsDiff(m, expected)}`);
+    }
+  });
+}
+
+Deno.test("import: the registry lists imported folders as usable, with their kind and prediction", async () => {
+  for (const c of CASES) await importOnce(c.file, c.name, c.config);
+  const { models } = await listModels([modelsDir], { hash: false });
+  for (const c of CASES) {
+    const m = models.find((x) => x.name === c.name);
+    if (!m || m.kind !== c.kind || m.problems.length) throw new Error(JSON.stringify(m));
+  }
+  const scheduler = JSON.parse(
+    await Deno.readTextFile(join(modelsDir, "sd2-st", "scheduler", "scheduler_config.json")),
+  );
+  assertEquals(scheduler.prediction_type, "v_prediction");
+  assertEquals(
+    (await importOnce("tiny-sd2.safetensors", "sd2-st", "tiny-sd2-torch")).predictionSource,
+    "the sidecar .yaml",
+  );
+});
+
+Deno.test("import: a .ckpt and a .safetensors of the same weights give byte-identical graphs", async () => {
+  const a = await importOnce("tiny-sd1.safetensors", "sd1-st", "tiny-sd1-torch");
+  const b = await importOnce("tiny-sd1.ckpt", "sd1-ckpt", "tiny-sd1-torch");
+  for (const part of ["text_encoder", "unet", "vae_encoder", "vae_decoder"]) {
+    for (const file of ["model.onnx", "model.onnx_data"]) {
+      const x = await Deno.readFile(join(a.path, part, file));
+      const y = await Deno.readFile(join(b.path, part, file));
+      if (x.length !== y.length || !x.every((v, i) => v === y[i])) throw new Error(`${part}/${file} differ`);
+    }
+  }
+});
+
+Deno.test("import: A1111's sha256 and old model hash; the same file again is a no-op", async () => {
+  for (const c of CASES) {
+    const r = await importOnce(c.file, c.name, c.config);
+    const h = manifest.hashes[c.file];
+    assertEquals([r.hashes.sha256, r.hashes.shortHash, r.hashes.legacyHash], [
+      h.sha256,
+      h.sha256.slice(0, 10),
+      h.legacy,
+    ]);
+  }
+  const again = await importSingleFile(join(SINGLE, "tiny-sd1.safetensors"), {
+    modelsDir,
+    name: "sd1-st",
+    config: join(MODELS, "tiny-sd1-torch"),
+  });
+  assertEquals(again.cached, true);
+  const record = JSON.parse(await Deno.readTextFile(join(modelsDir, "sd1-st", "single_file.json")));
+  assertEquals([record.source, record.family, record.prediction], ["tiny-sd1.safetensors", "sd1", "epsilon"]);
+});
+
+Deno.test("import: fp16 UNet weights stay fp16 on disk; the text encoder is float32 for personalization", async () => {
+  const r = await importOnce("tiny-sd1.safetensors", "sd1-st", "tiny-sd1-torch");
+  const size = async (part: string) => (await Deno.stat(join(r.path, part, "model.onnx_data"))).size;
+  const st = await Deno.stat(join(SINGLE, "tiny-sd1.safetensors"));
+  // The UNet and VAE at 2 bytes a value, the text encoder (most of the file: the 49408-row table) at 4.
+  const total = await size("unet") + await size("vae_encoder") + await size("vae_decoder") +
+    await size("text_encoder");
+  if (!(total < 1.9 * st.size && total > 1.5 * st.size)) {
+    throw new Error(`${total} bytes for a ${st.size}-byte file`);
+  }
+});
+
+Deno.test({
+  name: "import: clean up the temporary models folder",
+  fn: async () => {
+    await Promise.allSettled([...imported.values()]);
+    await Deno.remove(modelsDir, { recursive: true });
+  },
+});

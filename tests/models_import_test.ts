@@ -1,0 +1,115 @@
+// `deno task models import` as a user runs it: an A1111 file becomes a listed model; bad files (truncated,
+// not Stable Diffusion, a pickle that asks to run code) get one plain sentence, exit code 2 and no folder.
+import { deepStrictEqual as assertEquals } from "node:assert";
+import { join } from "node:path";
+import { zipSync } from "fflate";
+import { writeSafetensors } from "../lib/io/safetensors.ts";
+import { FIXTURES, MODELS } from "./fixtures.ts";
+import { runCli } from "./run_cli.ts";
+
+const SD1 = join(FIXTURES, "single_file", "tiny-sd1.safetensors");
+
+async function importFails(file: string, expected: RegExp) {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await runCli("models.ts", ["import", file, "--models-dir", dir]);
+    assertEquals(r.code, 2, r.stderr);
+    const lines = r.stderr.trim().split("\n");
+    assertEquals(lines.length, 1, r.stderr);
+    if (!expected.test(lines[0])) throw new Error(`unexpected message: ${lines[0]}`);
+    const left = [];
+    for await (const e of Deno.readDir(dir)) if (e.name !== ".staging") left.push(e.name);
+    assertEquals(left, []);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+Deno.test("models import: an A1111 .safetensors becomes a listed SD 1.x model with its hashes", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const r = await runCli("models.ts", [
+      "import",
+      SD1,
+      "--name",
+      "tiny-a1111",
+      "--config",
+      join(MODELS, "tiny-sd1-torch"),
+      "--models-dir",
+      dir,
+    ]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    if (!/imported SD 1\.x \(epsilon.*hash \[d8d1ddf24d\].*old model hash adabd04c/s.test(r.stdout)) {
+      throw new Error(r.stdout);
+    }
+    for (const stage of ["text_encoder", "unet", "vae_decoder"]) {
+      if (!r.stderr.includes(stage)) throw new Error(`no progress for ${stage}: ${r.stderr}`);
+    }
+    const listed = await runCli("models.ts", ["list", "--json", "--models-dir", dir]);
+    const m = JSON.parse(listed.stdout).models.find((x: { name: string }) => x.name === "tiny-a1111");
+    assertEquals([m.kind, m.problems], ["sd1", []]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("models import: a truncated file is named as truncated", async () => {
+  const bytes = await Deno.readFile(SD1);
+  const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+  await Deno.writeFile(path, bytes.subarray(0, bytes.length - 1000));
+  try {
+    await importFails(path, /is truncated: it has \d+ bytes but its tensors need \d+/);
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("models import: an unknown architecture names the keys it lacks", async () => {
+  const path = await Deno.makeTempFile({ suffix: ".safetensors" });
+  await Deno.writeFile(
+    path,
+    writeSafetensors([{
+      name: "encoder.layer.0.weight",
+      data: new Float32Array(4),
+      shape: [2, 2],
+      dtype: "float32",
+    }]),
+  );
+  try {
+    await importFails(
+      path,
+      /not a Stable Diffusion .*it lacks model\.diffusion_model\.input_blocks\.0\.0\.weight, /,
+    );
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("models import: a .ckpt whose pickle asks for os.system is refused, nothing run", async () => {
+  // PROTO 2, GLOBAL os.system, the argument "touch <marker>", TUPLE1, REDUCE, STOP.
+  const marker = join(await Deno.makeTempDir(), "ran");
+  const enc = new TextEncoder();
+  const arg = enc.encode(`touch ${marker}`);
+  const pickle = new Uint8Array([
+    0x80,
+    0x02,
+    ...enc.encode("cos\nsystem\n"),
+    0x58,
+    ...new Uint8Array(new Uint32Array([arg.length]).buffer),
+    ...arg,
+    0x85,
+    0x52,
+    0x2e,
+  ]);
+  const path = await Deno.makeTempFile({ suffix: ".ckpt" });
+  await Deno.writeFile(path, zipSync({ "archive/data.pkl": [pickle, { level: 0 }] }));
+  try {
+    await importFails(
+      path,
+      /has a pickle that was refused \(refusing global os\.system.*nothing in the file was run/,
+    );
+    assertEquals(await Deno.stat(marker).then(() => true, () => false), false);
+  } finally {
+    await Deno.remove(path);
+  }
+});
