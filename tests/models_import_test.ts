@@ -113,3 +113,39 @@ Deno.test("models import: a .ckpt whose pickle asks for os.system is refused, no
     await Deno.remove(path);
   }
 });
+
+Deno.test("models import: the imported text encoder is personalizable (--source checkpoint)", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const config = join(MODELS, "tiny-sd1-torch");
+    const imported = await runCli("models.ts", ["import", SD1, "--config", config, "--models-dir", dir]);
+    if (imported.code !== 0) throw new Error(imported.stderr);
+    const personalize = (model: string) =>
+      runCli("personalize.ts", [
+        "--prompt",
+        "a lighthouse",
+        "--model",
+        model,
+        "--clip",
+        join(MODELS, "tiny-sd1-clip"),
+        "--embedding",
+        join(FIXTURES, "embeddings", "tiny-sd1-images.pt"),
+        "--source",
+        "checkpoint",
+        "--steps",
+        "2",
+        "--json",
+      ]);
+    const ours = await personalize(join(dir, "tiny-sd1"));
+    if (ours.code !== 0) throw new Error(ours.stderr);
+    const exported = await personalize(join(MODELS, "tiny-sd1"));
+    const a: number[] = JSON.parse(ours.stdout).similarity,
+      b: number[] = JSON.parse(exported.stdout).similarity;
+    // The same weights but for the file's fp16 rounding: the same objective to within 1e-3.
+    if (a.length !== 3 || !(a[2] > a[0]) || a.some((v, i) => Math.abs(v - b[i]) > 1e-3)) {
+      throw new Error(`imported ${a}, exported ${b}`);
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

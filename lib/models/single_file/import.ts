@@ -129,7 +129,8 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
       const keepHalf = opts.keepHalf ?? true;
       type Built = { inputs: GraphIO[]; outputs: { io: GraphIO; value: string }[] };
       const parts: [string, WeightSource, boolean, (net: Net) => Built][] = [
-        // The text encoder stays float32: personalization trains its float32 weights in place.
+        // The text encoder stays float32 and inside its graph: personalization reads it into memory and trains
+        // its float32 weights in place.
         ["text_encoder", main, false, (net) =>
           buildClipText(net, {
             ...detected.text,
@@ -179,6 +180,7 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
           built.inputs,
           built.outputs,
           (n) => progress(part, n, total),
+          part === "text_encoder",
         );
       }
       await writeFolderFiles(staging, {

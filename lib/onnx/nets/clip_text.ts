@@ -83,20 +83,10 @@ export function buildClipText(
   const positions = net.op("Range", [net.b.scalar(DataType.INT64, 0), seq, net.b.scalar(DataType.INT64, 1)]);
   const posTable = net.w.take(k.position, { name: `${hf}embeddings.position_embedding.weight` });
   let x = net.op("Add", [tokens, net.op("Gather", [posTable, positions])]);
-  // The causal mask: the float32 minimum above the diagonal, as transformers adds it to the scores.
-  const square = net.op("Concat", [
-    net.op("Unsqueeze", [seq, net.ints([0])]),
-    net.op("Unsqueeze", [seq, net.ints([0])]),
-  ], {
-    axis: 0,
-  });
-  const mask = net.op(
-    "Trilu",
-    [net.filled(square, -3.4028234663852886e38), net.b.scalar(DataType.INT64, 1)],
-    {
-      upper: 1,
-    },
-  );
+  // The causal mask: the float32 minimum above the diagonal (column > row), as transformers adds it to the scores.
+  const rows = net.op("Unsqueeze", [positions, net.ints([1])]);
+  const cols = net.op("Unsqueeze", [positions, net.ints([0])]);
+  const mask = net.op("Where", [net.op("Less", [rows, cols]), net.f(-3.4028234663852886e38), net.f(0)]);
 
   for (let i = 0; i < c.layers; i++) {
     const l = k.layer(i);

@@ -3,7 +3,6 @@
 // then the affine; GELU is erf-based), so imported graphs compute what exported ones do.
 import { GraphBuilder } from "../builder.ts";
 import { DataType } from "../proto.ts";
-import { makeTensor } from "../tensor_data.ts";
 import { Weights, type WeightSource } from "./weights.ts";
 
 export class Net {
@@ -128,13 +127,6 @@ export class Net {
       mode: "nearest",
       coordinate_transformation_mode: "asymmetric",
       nearest_mode: "floor",
-    });
-  }
-
-  /** A ConstantOfShape tensor attribute for a float fill value. */
-  filled(shape: string, value: number): string {
-    return this.b.op("ConstantOfShape", [shape], {
-      value: makeTensor(this.b.fresh("fill"), DataType.FLOAT, [1], Float32Array.of(value)),
     });
   }
 }

@@ -28,16 +28,27 @@ export function valueInfo(io: GraphIO): ValueInfoProto {
   };
 }
 
-/** Streams the weights, then writes the graph; `progress` gets bytes of weights written. */
+// protobuf's limit on one message; graphs under it may keep their weights inside.
+const INLINE_LIMIT = 2_000_000_000;
+
+/**
+ * Streams the weights into model.onnx_data, then writes the graph; `progress` gets bytes of weights written.
+ * `inline` keeps weights inside model.onnx instead when they fit under protobuf's 2 GB (as optimum does for
+ * text encoders), for graphs that are read into memory and rewritten (personalization of the text encoder).
+ */
 export async function writeNet(
   net: Net,
   dir: string,
   inputs: GraphIO[],
   outputs: { io: GraphIO; value: string }[],
   progress?: (bytes: number) => void,
+  inline = false,
 ): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  net.w.writeData(join(dir, DATA_FILE), DATA_FILE, progress);
+  if (inline && net.w.bytes < INLINE_LIMIT) {
+    net.w.inline();
+    progress?.(net.w.bytes);
+  } else net.w.writeData(join(dir, DATA_FILE), DATA_FILE, progress);
   const nodes = [...net.b.nodes];
   for (const o of outputs) nodes.push({ opType: "Identity", input: [o.value], output: [o.io.name] });
   const model: ModelProto = {

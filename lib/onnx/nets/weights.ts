@@ -128,6 +128,11 @@ export class Weights {
     }
   }
 
+  /** Puts every taken tensor's bytes inside the graph (for graphs that are loaded from memory and rewritten). */
+  inline(): void {
+    for (const p of this.#pending) p.tensor.rawData = this.#convert(p);
+  }
+
   #convert(p: Pending): Uint8Array {
     let raw = this.source.read(p.key);
     const item = p.source.dtype === "float16" || p.source.dtype === "bfloat16"
