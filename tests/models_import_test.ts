@@ -47,7 +47,7 @@ Deno.test("models import: an A1111 .safetensors becomes a listed SD 1.x model wi
     }
     const listed = await runCli("models.ts", ["list", "--json", "--models-dir", dir]);
     const m = JSON.parse(listed.stdout).models.find((x: { name: string }) => x.name === "tiny-a1111");
-    assertEquals([m.kind, m.problems], ["sd1", []]);
+    assertEquals([m.kind, m.problems, m.hash], ["sd1", [], "d8d1ddf24d"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

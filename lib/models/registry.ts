@@ -4,6 +4,7 @@
 import { join, resolve } from "node:path";
 import { inspectModelDir, type ModelEntry } from "./inspect.ts";
 import { modelSha256, shortHash } from "./model_hash.ts";
+import { readRecord } from "./single_file/record.ts";
 
 export type { ModelDims, ModelEntry, ModelKind } from "./inspect.ts";
 
@@ -76,7 +77,9 @@ export async function listModels(dirs: string[], opts: ListOptions = {}): Promis
       if (earlier) continue;
       seen.set(entry.name, path);
       if (opts.hash !== false && entry.unetFiles && entry.problems.length === 0) {
-        entry.hash = shortHash(await modelSha256(entry.unetFiles, { cacheFile: hashCache }));
+        // A folder imported from an A1111 single file goes by that file's hash, as A1111 shows it.
+        entry.hash = (await readRecord(path))?.shortHash ??
+          shortHash(await modelSha256(entry.unetFiles, { cacheFile: hashCache }));
       }
       listing.models.push(entry);
     }

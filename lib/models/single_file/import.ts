@@ -15,6 +15,7 @@ import { a1111Hashes, type FileHashes } from "./a1111_hash.ts";
 import { Checkpoint, CheckpointError } from "./checkpoint.ts";
 import { type Detected, detectFamily, type Prediction, type TensorShapes, UNET_PREFIX } from "./detect.ts";
 import { VAE_PREFIXES, writeFolderFiles } from "./folder_files.ts";
+import { readRecord, RECORD_FILE, type SingleFileRecord } from "./record.ts";
 import { defaultHyper, type Hyper, hyperFromConfig, hyperFromYaml } from "./hyper.ts";
 
 export interface ImportOptions {
@@ -43,19 +44,6 @@ export interface ImportResult {
   cached: boolean;
 }
 
-/** What an imported folder records about its source (single_file.json). */
-export interface SingleFileRecord {
-  source: string;
-  sha256: string;
-  shortHash: string;
-  legacyHash: string;
-  family: string;
-  prediction: Prediction;
-  vae?: string;
-}
-
-export const RECORD_FILE = "single_file.json";
-
 function source(ckpt: Checkpoint): WeightSource & TensorShapes {
   return {
     info: (k) => ckpt.tensors.get(k),
@@ -63,14 +51,6 @@ function source(ckpt: Checkpoint): WeightSource & TensorShapes {
     keys: () => ckpt.tensors.keys(),
     read: (k) => ckpt.read(k),
   };
-}
-
-async function readRecord(dir: string): Promise<SingleFileRecord | undefined> {
-  try {
-    return JSON.parse(await Deno.readTextFile(join(dir, RECORD_FILE))) as SingleFileRecord;
-  } catch {
-    return undefined;
-  }
 }
 
 async function sidecarYaml(file: string): Promise<string | undefined> {
