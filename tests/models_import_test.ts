@@ -3,7 +3,7 @@
 import { deepStrictEqual as assertEquals } from "node:assert";
 import { join } from "node:path";
 import { zipSync } from "fflate";
-import { writeSafetensors } from "../lib/io/safetensors.ts";
+import { readSafetensors, writeSafetensors } from "../lib/io/safetensors.ts";
 import { FIXTURES, MODELS } from "./fixtures.ts";
 import { runCli } from "./run_cli.ts";
 
@@ -146,6 +146,47 @@ Deno.test("models import: the imported text encoder is personalizable (--source 
       throw new Error(`imported ${a}, exported ${b}`);
     }
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("models import FOLDER: every checkpoint of an A1111 folder, with its <stem>.vae.safetensors", async () => {
+  const a1111 = await Deno.makeTempDir();
+  const dir = await Deno.makeTempDir();
+  try {
+    await Deno.copyFile(SD1, join(a1111, "tiny.safetensors"));
+    // A1111 VAE files hold the VAE alone, without the first_stage_model. prefix.
+    const { tensors } = readSafetensors(await Deno.readFile(SD1));
+    const vae = tensors.filter((t) => t.name.startsWith("first_stage_model."))
+      .map((t) => ({ ...t, name: t.name.slice("first_stage_model.".length), dtype: "float16" as const }));
+    await Deno.writeFile(join(a1111, "tiny.vae.safetensors"), writeSafetensors(vae));
+    await Deno.writeTextFile(join(a1111, "notes.ckpt"), "not a checkpoint");
+    const config = join(MODELS, "tiny-sd1-torch");
+    const r = await runCli("models.ts", ["import", a1111, "--config", config, "--models-dir", dir]);
+    assertEquals(r.code, 2, r.stderr);
+    if (!r.stderr.includes("notes.ckpt is neither a safetensors file nor a torch zip checkpoint")) {
+      throw new Error(r.stderr);
+    }
+    const record = JSON.parse(await Deno.readTextFile(join(dir, "tiny", "single_file.json")));
+    assertEquals(record.vae, "tiny.vae.safetensors");
+    const plain = await runCli("models.ts", [
+      "import",
+      SD1,
+      "--name",
+      "own",
+      "--config",
+      config,
+      "--models-dir",
+      dir,
+    ]);
+    if (plain.code !== 0) throw new Error(plain.stderr);
+    for (const part of ["vae_encoder", "vae_decoder"]) {
+      const a = await Deno.readFile(join(dir, "tiny", part, "model.onnx_data"));
+      const b = await Deno.readFile(join(dir, "own", part, "model.onnx_data"));
+      if (a.length !== b.length || !a.every((v, i) => v === b[i])) throw new Error(`${part} weights differ`);
+    }
+  } finally {
+    await Deno.remove(a1111, { recursive: true });
     await Deno.remove(dir, { recursive: true });
   }
 });

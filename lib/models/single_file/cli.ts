@@ -1,5 +1,6 @@
 // `deno task models import FILE …`: the command-line face of importSingleFile, with a progress line per stage
 // and the A1111 hashes in the summary.
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { formatBytes } from "../transfer_bar.ts";
 import { CheckpointError } from "./checkpoint.ts";
@@ -7,7 +8,7 @@ import type { Prediction } from "./detect.ts";
 import { importSingleFile } from "./import.ts";
 
 export const IMPORT_USAGE =
-  `  deno task models import <file.safetensors|file.ckpt> [--name NAME] [--vae FILE] [--config DIR]
+  `  deno task models import <file.safetensors|file.ckpt|A1111 folder> [--name NAME] [--vae FILE] [--config DIR]
                         [--prediction eps|v] [--models-dir DIR] [--json]`;
 
 const PREDICTIONS: Record<string, Prediction> = {
@@ -30,20 +31,65 @@ export async function importCommand(args: string[], modelsDirDefault: string): P
       json: { type: "boolean" },
     },
   });
-  if (positionals.length !== 1) throw new CheckpointError("import takes one checkpoint file");
+  if (positionals.length !== 1) {
+    throw new CheckpointError("import takes one checkpoint file (or a folder of them)");
+  }
   const prediction = values.prediction === undefined ? undefined : PREDICTIONS[values.prediction];
   if (values.prediction !== undefined && !prediction) {
     throw new CheckpointError(`--prediction must be eps or v, not "${values.prediction}"`);
   }
+  const modelsDir = values["models-dir"] ?? modelsDirDefault;
+  const target = positionals[0];
+  const isDir = await Deno.stat(target).then((s) => s.isDirectory, () => false);
+  if (!isDir) {
+    await importOne(target, { ...values, prediction, modelsDir });
+    return;
+  }
+  // An A1111 models/Stable-diffusion folder: every checkpoint in it (its .vae.* files go with their checkpoint).
+  const files: string[] = [];
+  for await (const e of Deno.readDir(target)) {
+    if (e.isFile && /\.(safetensors|ckpt)$/i.test(e.name) && !/\.vae\.[^.]+$/i.test(e.name)) {
+      files.push(join(target, e.name));
+    }
+  }
+  if (values.name || values.vae) {
+    throw new CheckpointError("--name and --vae apply to one file, not a folder");
+  }
+  let failed = 0;
+  for (const file of files.sort()) {
+    try {
+      await importOne(file, { ...values, prediction, modelsDir });
+    } catch (e) {
+      if (!(e instanceof CheckpointError)) throw e;
+      console.error(`models: ${e.message}`);
+      failed++;
+    }
+  }
+  if (failed) {
+    throw new CheckpointError(`${failed} of ${files.length} checkpoints in ${target} were not imported`);
+  }
+  if (!files.length) console.log(`no .safetensors or .ckpt files in ${target}`);
+}
+
+interface OneOptions {
+  name?: string;
+  vae?: string;
+  config?: string;
+  prediction?: Prediction;
+  modelsDir: string;
+  json?: boolean;
+}
+
+async function importOne(file: string, o: OneOptions): Promise<void> {
   const interactive = Deno.stderr.isTerminal();
   const encoder = new TextEncoder();
   let lastStage = "", lastDraw = 0;
-  const result = await importSingleFile(positionals[0], {
-    modelsDir: values["models-dir"] ?? modelsDirDefault,
-    name: values.name,
-    vae: values.vae,
-    config: values.config,
-    prediction,
+  const result = await importSingleFile(file, {
+    modelsDir: o.modelsDir,
+    name: o.name,
+    vae: o.vae,
+    config: o.config,
+    prediction: o.prediction,
     onProgress: (stage, done, total) => {
       const now = performance.now();
       if (stage === lastStage && now - lastDraw < 100 && done < total) return;
@@ -57,7 +103,7 @@ export async function importCommand(args: string[], modelsDirDefault: string): P
       lastStage = stage;
     },
   });
-  if (values.json) {
+  if (o.json) {
     console.log(JSON.stringify(result, null, 2));
     return;
   }

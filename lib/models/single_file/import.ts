@@ -22,7 +22,7 @@ export interface ImportOptions {
   modelsDir: string;
   /** Folder name under modelsDir (default: the file's stem). */
   name?: string;
-  /** A separate VAE file (A1111's `.vae.safetensors`) to use instead of the checkpoint's own. */
+  /** A separate VAE file to use instead of the checkpoint's own (default: A1111's `<stem>.vae.*` beside it). */
   vae?: string;
   /** A diffusers folder whose configs give what the state dict cannot (heads, groups, scheduler). */
   config?: string;
@@ -53,6 +53,15 @@ function source(ckpt: Checkpoint): WeightSource & TensorShapes {
   };
 }
 
+/** A1111's per-checkpoint VAE: `<stem>.vae.safetensors` (or .vae.pt/.vae.ckpt) beside the checkpoint. */
+export async function sidecarVae(file: string): Promise<string | undefined> {
+  const stem = join(dirname(file), basename(file, extname(file)));
+  for (const ext of [".vae.safetensors", ".vae.pt", ".vae.ckpt"]) {
+    if (await Deno.stat(stem + ext).then((s) => s.isFile, () => false)) return stem + ext;
+  }
+  return undefined;
+}
+
 async function sidecarYaml(file: string): Promise<string | undefined> {
   const yaml = join(dirname(file), `${basename(file, extname(file))}.yaml`);
   return await Deno.readTextFile(yaml).catch(() => undefined);
@@ -68,8 +77,9 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
   }
   const target = join(opts.modelsDir, name);
   const progress = opts.onProgress ?? (() => {});
+  const vaeFile = opts.vae ?? await sidecarVae(file);
   const ckpt = Checkpoint.open(file);
-  const vaeCkpt = opts.vae ? Checkpoint.open(opts.vae) : undefined;
+  const vaeCkpt = vaeFile ? Checkpoint.open(vaeFile) : undefined;
   try {
     const yaml = await sidecarYaml(file);
     const detected = detectFamily(source(ckpt), basename(file), { yaml, prediction: opts.prediction });
@@ -84,7 +94,7 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
       inpainting: detected.inpainting,
       hashes,
     };
-    if (existing?.sha256 === hashes.sha256 && existing.vae === (opts.vae && basename(opts.vae))) {
+    if (existing?.sha256 === hashes.sha256 && existing.vae === (vaeFile && basename(vaeFile))) {
       return { ...result, cached: true };
     }
     if (await Deno.stat(target).then(() => true, () => false)) {
@@ -100,7 +110,7 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
     const vaeSource = vaeCkpt ? source(vaeCkpt) : main;
     const vaePrefix = VAE_PREFIXES.find((p) => vaeSource.get(`${p}decoder.conv_in.weight`));
     if (vaePrefix === undefined) {
-      throw new CheckpointError(`${basename(opts.vae ?? file)} has no VAE decoder (decoder.conv_in.weight)`);
+      throw new CheckpointError(`${basename(vaeFile ?? file)} has no VAE decoder (decoder.conv_in.weight)`);
     }
     const staging = join(opts.modelsDir, ".staging", `import-${hashes.shortHash}-${Deno.pid}`);
     await Deno.remove(staging, { recursive: true }).catch(() => {});
@@ -178,7 +188,7 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
         legacyHash: hashes.legacyHash,
         family: detected.family,
         prediction: detected.prediction,
-        ...(opts.vae ? { vae: basename(opts.vae) } : {}),
+        ...(vaeFile ? { vae: basename(vaeFile) } : {}),
       };
       await Deno.writeTextFile(join(staging, RECORD_FILE), JSON.stringify(record, null, 2) + "\n");
       await Deno.rename(staging, target);
