@@ -78,7 +78,7 @@ Deno.test("models import: an unknown architecture names the keys it lacks", asyn
   try {
     await importFails(
       path,
-      /not a Stable Diffusion .*it lacks model\.diffusion_model\.input_blocks\.0\.0\.weight, /,
+      /not a Stable Diffusion 1\.x\/2\.x\/XL checkpoint .*it lacks model\.diffusion_model\.input_blocks\.0\.0\.weight, /,
     );
   } finally {
     await Deno.remove(path);

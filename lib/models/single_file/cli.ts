@@ -107,7 +107,8 @@ async function importOne(file: string, o: OneOptions): Promise<void> {
     console.log(JSON.stringify(result, null, 2));
     return;
   }
-  const kind = `${result.family === "sd1" ? "SD 1.x" : "SD 2.x"}${result.inpainting ? " inpainting" : ""}`;
+  const family = { sd1: "SD 1.x", sd2: "SD 2.x", sdxl: "SDXL" }[result.family];
+  const kind = `${family}${result.inpainting ? " inpainting" : ""}`;
   console.log(
     `${
       result.cached ? "already imported" : "imported"

@@ -12,6 +12,19 @@ export interface TensorShapes {
   keys(): Iterable<string>;
 }
 
+export interface TextSpec {
+  layout: "clip" | "open_clip";
+  prefix: string;
+  hidden: number;
+  /** Layers the text encoder graph runs (SD 2.x: the OpenCLIP tower minus its last layer). */
+  layers: number;
+  intermediate: number;
+  vocab: number;
+  positions: number;
+  /** Width of the OpenCLIP projection (SDXL's second encoder exports text_embeds through it). */
+  projection?: number;
+}
+
 export interface Detected {
   family: Family;
   /** The UNet takes 9 channels (latents, mask, masked image): an inpainting model. */
@@ -19,16 +32,9 @@ export interface Detected {
   prediction: Prediction;
   /** Where the prediction type came from, for the import's report. */
   predictionSource: string;
-  text: {
-    layout: "clip" | "open_clip";
-    prefix: string;
-    hidden: number;
-    /** Layers the text encoder graph runs (SD 2.x: the OpenCLIP tower minus its last layer). */
-    layers: number;
-    intermediate: number;
-    vocab: number;
-    positions: number;
-  };
+  text: TextSpec;
+  /** SDXL's second text encoder (OpenCLIP ViT-bigG). */
+  text2?: TextSpec;
 }
 
 export const UNET_PREFIX = "model.diffusion_model.";
@@ -60,29 +66,62 @@ function count(tensors: TensorShapes, at: (i: number) => string): number {
   return n;
 }
 
+function clipSpec(tensors: TensorShapes, prefix: string): TextSpec {
+  const shape = (k: string) => tensors.get(k)!.shape;
+  const t = `${prefix}text_model.`;
+  const [vocab, hidden] = shape(`${t}embeddings.token_embedding.weight`);
+  return {
+    layout: "clip",
+    prefix,
+    hidden,
+    layers: count(tensors, (i) => `${t}encoder.layers.${i}.mlp.fc1.weight`),
+    intermediate: shape(`${t}encoder.layers.0.mlp.fc1.weight`)[0],
+    vocab,
+    positions: shape(`${t}embeddings.position_embedding.weight`)[0],
+  };
+}
+
+/** OpenCLIP's tower; `dropLast` leaves out the last layer (SD 2.x conditions on the penultimate one). */
+function openClipSpec(tensors: TensorShapes, prefix: string, file: string, dropLast: boolean): TextSpec {
+  const shape = (k: string) => tensors.get(k)!.shape;
+  const blocks = count(tensors, (i) => `${prefix}transformer.resblocks.${i}.mlp.c_fc.weight`);
+  if (blocks < 2) throw new CheckpointError(`${file}: its OpenCLIP text encoder has ${blocks} layers`);
+  const [vocab, hidden] = shape(`${prefix}token_embedding.weight`);
+  const projection = tensors.get(`${prefix}text_projection`)?.shape[1];
+  return {
+    layout: "open_clip",
+    prefix,
+    hidden,
+    layers: dropLast ? blocks - 1 : blocks,
+    intermediate: shape(`${prefix}transformer.resblocks.0.mlp.c_fc.weight`)[0],
+    vocab,
+    positions: shape(`${prefix}positional_embedding`)[0],
+    ...(projection ? { projection } : {}),
+  };
+}
+
 export function detectFamily(
   tensors: TensorShapes,
   file: string,
   opts: { yaml?: string; prediction?: Prediction } = {},
 ): Detected {
   const keys = [...tensors.keys()];
-  const shape = (k: string) => tensors.get(k)!.shape;
-  if (tensors.get(`${XL[1]}token_embedding.weight`)) {
-    throw new CheckpointError(
-      `${file} is an SDXL checkpoint; importing SDXL single files is not supported yet`,
-    );
-  }
+  const xlText = `${XL[0]}text_model.embeddings.token_embedding.weight`;
+  const xlText2 = `${XL[1]}token_embedding.weight`;
+  const xl = tensors.get(xlText2) !== undefined;
   const missing = REQUIRED.filter((k) => !tensors.get(k));
-  const textKey = tensors.get(CLIP_TOKENS)
+  const textKey = xl
+    ? (tensors.get(xlText) ? xlText : "")
+    : tensors.get(CLIP_TOKENS)
     ? CLIP_TOKENS
     : tensors.get(OPEN_CLIP_TOKENS)
     ? OPEN_CLIP_TOKENS
     : "";
-  if (!textKey) missing.push(`${CLIP_TOKENS} (or ${OPEN_CLIP_TOKENS})`);
+  if (!textKey) missing.push(xl ? xlText : `${CLIP_TOKENS} (or ${OPEN_CLIP_TOKENS})`);
   if (missing.length) {
     const prefixes = [...new Set(keys.map((k) => k.split(".")[0]))].slice(0, 6);
     throw new CheckpointError(
-      `${file} is not a Stable Diffusion 1.x/2.x checkpoint in the original layout: it lacks ${
+      `${file} is not a Stable Diffusion 1.x/2.x/XL checkpoint in the original layout: it lacks ${
         missing.join(", ")
       }` +
         (keys.length
@@ -90,36 +129,17 @@ export function detectFamily(
           : " (it holds no tensors)"),
     );
   }
-  const inChannels = shape(`${UNET_PREFIX}input_blocks.0.0.weight`)[1];
-  const [vocab, hidden] = shape(textKey);
-  let text: Detected["text"];
-  if (textKey === CLIP_TOKENS) {
-    const layers = count(tensors, (i) => `${CLIP}text_model.encoder.layers.${i}.mlp.fc1.weight`);
-    text = {
-      layout: "clip",
-      prefix: CLIP,
-      hidden,
-      layers,
-      intermediate: shape(`${CLIP}text_model.encoder.layers.0.mlp.fc1.weight`)[0],
-      vocab,
-      positions: shape(`${CLIP}text_model.embeddings.position_embedding.weight`)[0],
-    };
-  } else {
-    const blocks = count(tensors, (i) => `${OPEN_CLIP}transformer.resblocks.${i}.mlp.c_fc.weight`);
-    if (blocks < 2) throw new CheckpointError(`${file}: its OpenCLIP text encoder has ${blocks} layers`);
-    text = {
-      layout: "open_clip",
-      prefix: OPEN_CLIP,
-      hidden,
-      layers: blocks - 1,
-      intermediate: shape(`${OPEN_CLIP}transformer.resblocks.0.mlp.c_fc.weight`)[0],
-      vocab,
-      positions: shape(`${OPEN_CLIP}positional_embedding`)[0],
-    };
+  const inChannels = tensors.get(`${UNET_PREFIX}input_blocks.0.0.weight`)!.shape[1];
+  const text = textKey === OPEN_CLIP_TOKENS
+    ? openClipSpec(tensors, OPEN_CLIP, file, true)
+    : clipSpec(tensors, xl ? XL[0] : CLIP);
+  const text2 = xl ? openClipSpec(tensors, XL[1], file, false) : undefined;
+  if (text2 && !text2.projection) {
+    throw new CheckpointError(`${file}: its second text encoder has no text_projection`);
   }
-  const family: Family = text.layout === "clip" ? "sd1" : "sd2";
+  const family: Family = xl ? "sdxl" : text.layout === "clip" ? "sd1" : "sd2";
   let prediction: Prediction = "epsilon";
-  let predictionSource = "SD 1.x predicts noise";
+  let predictionSource = `${family === "sd1" ? "SD 1.x" : "SDXL"} predicts noise`;
   if (opts.prediction) {
     prediction = opts.prediction;
     predictionSource = "--prediction";
@@ -129,8 +149,14 @@ export function detectFamily(
   } else if (family === "sd2") {
     // SD 2.x releases at 768 px (and most fine-tunes of them) are v-prediction; 512-base is the exception.
     prediction = "v_prediction";
-    predictionSource =
-      "SD 2.x default without a sidecar .yaml (pass --prediction epsilon for 512-base models)";
+    predictionSource = "SD 2.x default without a sidecar .yaml (pass --prediction eps for 512-base models)";
   }
-  return { family, inpainting: inChannels === 9, prediction, predictionSource, text };
+  return {
+    family,
+    inpainting: inChannels === 9,
+    prediction,
+    predictionSource,
+    text,
+    ...(text2 ? { text2 } : {}),
+  };
 }

@@ -3,7 +3,7 @@
 // vocabulary, the same for every SD family; SD 2.x pads with "!" as its OpenCLIP tokenizer does).
 import { copyFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { Detected } from "./detect.ts";
+import type { Detected, TextSpec } from "./detect.ts";
 import type { Hyper } from "./hyper.ts";
 import type { TensorShapes } from "./detect.ts";
 import { UNET_PREFIX, VAE_PREFIX } from "./detect.ts";
@@ -51,38 +51,92 @@ export interface FolderFacts {
   vocabDir: string;
 }
 
+/** A text encoder's transformers config; OpenCLIP towers pad with "!" (id 0), OpenAI CLIP with end-of-text. */
+function textConfig(spec: TextSpec, heads: number, eps: number, act: string) {
+  return {
+    architectures: [spec.projection ? "CLIPTextModelWithProjection" : "CLIPTextModel"],
+    model_type: "clip_text_model",
+    hidden_size: spec.hidden,
+    intermediate_size: spec.intermediate,
+    num_attention_heads: heads,
+    num_hidden_layers: spec.layers,
+    hidden_act: act,
+    layer_norm_eps: eps,
+    max_position_embeddings: spec.positions,
+    vocab_size: spec.vocab,
+    bos_token_id: 49406,
+    eos_token_id: 49407,
+    pad_token_id: spec.layout === "open_clip" ? 0 : 1,
+    ...(spec.projection ? { projection_dim: spec.projection } : {}),
+  };
+}
+
+async function writeTokenizer(dir: string, rel: string, spec: TextSpec, vocabDir: string): Promise<void> {
+  await Deno.mkdir(join(dir, rel), { recursive: true });
+  for (const file of ["vocab.json", "merges.txt"]) await copyFile(join(vocabDir, file), join(dir, rel, file));
+  const token = (content: string, normalized = true) => ({
+    content,
+    lstrip: false,
+    normalized,
+    rstrip: false,
+    single_word: false,
+  });
+  const pad = spec.layout === "open_clip" ? token("!", false) : token("<|endoftext|>");
+  await writeJson(dir, `${rel}/special_tokens_map.json`, {
+    bos_token: token("<|startoftext|>"),
+    eos_token: token("<|endoftext|>"),
+    pad_token: pad,
+    unk_token: token("<|endoftext|>"),
+  });
+  await writeJson(dir, `${rel}/tokenizer_config.json`, {
+    bos_token: "<|startoftext|>",
+    eos_token: "<|endoftext|>",
+    pad_token: pad.content,
+    unk_token: "<|endoftext|>",
+    model_max_length: spec.positions,
+    clean_up_tokenization_spaces: false,
+    errors: "replace",
+    tokenizer_class: "CLIPTokenizer",
+  });
+}
+
 export async function writeFolderFiles(dir: string, f: FolderFacts): Promise<void> {
   const { detected: d, hyper: h, tensors: t } = f;
   const { channels, layersPerBlock } = unetLevels(t);
   const heads = h.unetHeads;
-  const crossAttention = [...t.keys()].find((k) => k.endsWith("attn2.to_k.weight"));
+  const keys = [...t.keys()];
+  const crossAttention = keys.find((k) => k.endsWith("attn2.to_k.weight"));
+  const projIn = keys.find((k) => k.startsWith(UNET_PREFIX) && k.endsWith(".proj_in.weight"));
+  const xl = d.family === "sdxl";
   const inpaint = d.inpainting ? "Inpaint" : "";
   await writeJson(dir, "model_index.json", {
-    _class_name: `StableDiffusion${inpaint}Pipeline`,
+    _class_name: `StableDiffusion${xl ? "XL" : ""}${inpaint}Pipeline`,
     _diffusers_version: "0.36.0",
     scheduler: ["diffusers", h.scheduler._class_name],
     text_encoder: ["transformers", "CLIPTextModel"],
     tokenizer: ["transformers", "CLIPTokenizer"],
+    ...(d.text2
+      ? {
+        text_encoder_2: ["transformers", "CLIPTextModelWithProjection"],
+        tokenizer_2: ["transformers", "CLIPTokenizer"],
+      }
+      : {}),
     unet: ["diffusers", "UNet2DConditionModel"],
     vae_encoder: ["diffusers", "OnnxRuntimeModel"],
     vae_decoder: ["diffusers", "OnnxRuntimeModel"],
   });
   await writeJson(dir, "scheduler/scheduler_config.json", h.scheduler);
-  await writeJson(dir, "text_encoder/config.json", {
-    architectures: ["CLIPTextModel"],
-    model_type: "clip_text_model",
-    hidden_size: d.text.hidden,
-    intermediate_size: d.text.intermediate,
-    num_attention_heads: h.textHeads,
-    num_hidden_layers: d.text.layers,
-    hidden_act: h.textAct,
-    layer_norm_eps: h.textEps,
-    max_position_embeddings: d.text.positions,
-    vocab_size: d.text.vocab,
-    bos_token_id: 49406,
-    eos_token_id: 49407,
-    pad_token_id: d.family === "sd2" ? 0 : 1,
-  });
+  await writeJson(dir, "text_encoder/config.json", textConfig(d.text, h.textHeads, h.textEps, h.textAct));
+  await writeTokenizer(dir, "tokenizer", d.text, f.vocabDir);
+  if (d.text2) {
+    await writeJson(
+      dir,
+      "text_encoder_2/config.json",
+      textConfig(d.text2, h.text2Heads, h.text2Eps, h.text2Act),
+    );
+    await writeTokenizer(dir, "tokenizer_2", d.text2, f.vocabDir);
+  }
+  const label = t.get(`${UNET_PREFIX}label_emb.0.0.weight`);
   await writeJson(dir, "unet/config.json", {
     _class_name: "UNet2DConditionModel",
     in_channels: t.get(`${UNET_PREFIX}input_blocks.0.0.weight`)!.shape[1],
@@ -93,7 +147,14 @@ export async function writeFolderFiles(dir: string, f: FolderFacts): Promise<voi
     attention_head_dim: "count" in heads ? heads.count : channels.map((c) => c / heads.width),
     norm_num_groups: h.unetGroups,
     norm_eps: h.unetEps,
-    use_linear_projection: d.family === "sd2",
+    use_linear_projection: projIn !== undefined && t.get(projIn)!.shape.length === 2,
+    ...(label && d.text2?.projection
+      ? {
+        addition_embed_type: "text_time",
+        addition_time_embed_dim: (label.shape[1] - d.text2.projection) / 6,
+        projection_class_embeddings_input_dim: label.shape[1],
+      }
+      : {}),
   });
   const vae = {
     _class_name: "AutoencoderKL",
@@ -106,34 +167,6 @@ export async function writeFolderFiles(dir: string, f: FolderFacts): Promise<voi
   };
   await writeJson(dir, "vae_encoder/config.json", vae);
   await writeJson(dir, "vae_decoder/config.json", vae);
-  await Deno.mkdir(join(dir, "tokenizer"), { recursive: true });
-  for (const file of ["vocab.json", "merges.txt"]) {
-    await copyFile(join(f.vocabDir, file), join(dir, "tokenizer", file));
-  }
-  const token = (content: string, normalized = true) => ({
-    content,
-    lstrip: false,
-    normalized,
-    rstrip: false,
-    single_word: false,
-  });
-  const pad = d.family === "sd2" ? token("!", false) : token("<|endoftext|>");
-  await writeJson(dir, "tokenizer/special_tokens_map.json", {
-    bos_token: token("<|startoftext|>"),
-    eos_token: token("<|endoftext|>"),
-    pad_token: pad,
-    unk_token: token("<|endoftext|>"),
-  });
-  await writeJson(dir, "tokenizer/tokenizer_config.json", {
-    bos_token: "<|startoftext|>",
-    eos_token: "<|endoftext|>",
-    pad_token: pad.content,
-    unk_token: "<|endoftext|>",
-    model_max_length: d.text.positions,
-    clean_up_tokenization_spaces: false,
-    errors: "replace",
-    tokenizer_class: "CLIPTokenizer",
-  });
 }
 
 export const VAE_PREFIXES = [VAE_PREFIX, "vae.", ""];

@@ -14,6 +14,10 @@ export interface Hyper {
   textHeads: number;
   textEps: number;
   textAct: "quick_gelu" | "gelu";
+  /** SDXL's second (OpenCLIP) text encoder. */
+  text2Heads: number;
+  text2Eps: number;
+  text2Act: "quick_gelu" | "gelu";
   scheduler: Record<string, unknown>;
 }
 
@@ -27,17 +31,32 @@ const BETAS = {
 };
 
 export function defaultHyper(d: Detected): Hyper {
-  const sd2 = d.family === "sd2";
+  const sd2 = d.family === "sd2", xl = d.family === "sdxl";
   return {
-    unetHeads: sd2 ? { width: 64 } : { count: 8 },
+    unetHeads: sd2 || xl ? { width: 64 } : { count: 8 },
     unetGroups: 32,
     unetEps: 1e-5,
     vaeGroups: 32,
-    scalingFactor: 0.18215,
+    scalingFactor: xl ? 0.13025 : 0.18215,
     textHeads: d.text.hidden / 64,
     textEps: 1e-5,
     textAct: sd2 ? "gelu" : "quick_gelu",
-    scheduler: sd2
+    text2Heads: (d.text2?.hidden ?? 0) / 64,
+    text2Eps: 1e-5,
+    text2Act: "gelu",
+    scheduler: xl
+      ? {
+        _class_name: "EulerDiscreteScheduler",
+        ...BETAS,
+        interpolation_type: "linear",
+        set_alpha_to_one: false,
+        skip_prk_steps: true,
+        steps_offset: 1,
+        timestep_spacing: "leading",
+        use_karras_sigmas: false,
+        prediction_type: d.prediction,
+      }
+      : sd2
       ? {
         _class_name: "DDIMScheduler",
         ...BETAS,
@@ -88,6 +107,12 @@ export async function hyperFromConfig(d: Detected, dir: string): Promise<Hyper> 
   h.textHeads = num(text.num_attention_heads, h.textHeads);
   h.textEps = num(text.layer_norm_eps, h.textEps);
   if (text.hidden_act === "gelu" || text.hidden_act === "quick_gelu") h.textAct = text.hidden_act;
+  if (d.text2) {
+    const text2 = await readConfig(dir, "text_encoder_2/config.json");
+    h.text2Heads = num(text2.num_attention_heads, h.text2Heads);
+    h.text2Eps = num(text2.layer_norm_eps, h.text2Eps);
+    if (text2.hidden_act === "gelu" || text2.hidden_act === "quick_gelu") h.text2Act = text2.hidden_act;
+  }
   h.scheduler = { ...scheduler, prediction_type: d.prediction };
   return h;
 }

@@ -118,42 +118,52 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
     try {
       const keepHalf = opts.keepHalf ?? true;
       type Built = { inputs: GraphIO[]; outputs: { io: GraphIO; value: string }[] };
+      const xl = detected.family === "sdxl";
+      // Text encoders stay float32 and inside their graphs: personalization reads them into memory and trains
+      // their float32 weights in place.
       const parts: [string, WeightSource, boolean, (net: Net) => Built][] = [
-        // The text encoder stays float32 and inside its graph: personalization reads it into memory and trains
-        // its float32 weights in place.
         ["text_encoder", main, false, (net) =>
           buildClipText(net, {
             ...detected.text,
+            projection: undefined, // SD 2.x files carry OpenCLIP's projection; its text encoder export has none
             heads: hyper.textHeads,
             eps: hyper.textEps,
             act: hyper.textAct,
             eosTokenId: 49407,
+            hiddenStates: xl,
           })],
-        [
-          "unet",
-          main,
-          keepHalf,
-          (net) =>
-            buildUnet(net, {
-              prefix: UNET_PREFIX,
-              heads: hyper.unetHeads,
-              groups: hyper.unetGroups,
-              eps: hyper.unetEps,
-            }),
-        ],
-        [
-          "vae_encoder",
-          vaeSource,
-          keepHalf,
-          (net) => buildVaeEncoder(net, { prefix: vaePrefix, groups: hyper.vaeGroups }),
-        ],
-        [
-          "vae_decoder",
-          vaeSource,
-          keepHalf,
-          (net) => buildVaeDecoder(net, { prefix: vaePrefix, groups: hyper.vaeGroups }),
-        ],
       ];
+      const text2 = detected.text2;
+      if (text2) {
+        parts.push(["text_encoder_2", main, false, (net) =>
+          buildClipText(net, {
+            ...text2,
+            heads: hyper.text2Heads,
+            eps: hyper.text2Eps,
+            act: hyper.text2Act,
+            eosTokenId: 49407,
+            hiddenStates: true,
+            projection: { key: `${text2.prefix}text_projection`, width: text2.projection! },
+          })]);
+      }
+      const addition = text2 && main.get(`${UNET_PREFIX}label_emb.0.0.weight`)
+        ? {
+          textEmbeds: text2.projection!,
+          timeDim: (main.get(`${UNET_PREFIX}label_emb.0.0.weight`)!.shape[1] - text2.projection!) / 6,
+        }
+        : undefined;
+      const unet = {
+        prefix: UNET_PREFIX,
+        heads: hyper.unetHeads,
+        groups: hyper.unetGroups,
+        eps: hyper.unetEps,
+      };
+      const vae = { prefix: vaePrefix, groups: hyper.vaeGroups };
+      parts.push(
+        ["unet", main, keepHalf, (net) => buildUnet(net, { ...unet, ...(addition ? { addition } : {}) })],
+        ["vae_encoder", vaeSource, keepHalf, (net) => buildVaeEncoder(net, vae)],
+        ["vae_decoder", vaeSource, keepHalf, (net) => buildVaeDecoder(net, vae)],
+      );
       for (const [part, src, half, build] of parts) {
         const net = new Net(part, src, half);
         let built: Built;
@@ -170,7 +180,7 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
           built.inputs,
           built.outputs,
           (n) => progress(part, n, total),
-          part === "text_encoder",
+          part.startsWith("text_encoder"),
         );
       }
       await writeFolderFiles(staging, {

@@ -18,6 +18,10 @@ export interface ClipTextConfig {
   eps: number;
   act: "quick_gelu" | "gelu";
   eosTokenId: number;
+  /** Also output hidden_states.0 … hidden_states.N (SDXL reads the penultimate layer). */
+  hiddenStates?: boolean;
+  /** OpenCLIP's text_projection ([hidden, width], multiplied as stored): output text_embeds, not pooler_output. */
+  projection?: { key: string; width: number };
 }
 
 /** The checkpoint key of each weight, by transformers name, for the file's layout. */
@@ -88,6 +92,7 @@ export function buildClipText(
   const cols = net.op("Unsqueeze", [positions, net.ints([0])]);
   const mask = net.op("Where", [net.op("Less", [rows, cols]), net.f(-3.4028234663852886e38), net.f(0)]);
 
+  const states = [x];
   for (let i = 0; i < c.layers; i++) {
     const l = k.layer(i);
     const n = `${hf}encoder.layers.${i}.`;
@@ -106,6 +111,7 @@ export function buildClipText(
     const mid = net.linear(h2, l.fc1, `${n}mlp.fc1`);
     const act = c.act === "gelu" ? net.gelu(mid) : net.quickGelu(mid);
     x = net.op("Add", [x, net.linear(act, l.fc2, `${n}mlp.fc2`)]);
+    states.push(x);
   }
   const last = net.layerNorm(x, k.final, c.eps, `${hf}final_layer_norm`);
 
@@ -122,14 +128,25 @@ export function buildClipText(
   const flat = net.op("Reshape", [last, net.ints([-1, C])]);
   const pooled = net.op("Gather", [flat, net.op("Add", [rowStart, eosAt])], { axis: 0 });
 
+  const io = (name: string, dims: (number | string)[]) => ({ name, type: DataType.FLOAT, dims });
+  const seqDims = ["batch_size", "sequence_length", C];
+  const outputs = [];
+  if (c.projection) {
+    const w = net.w.take(c.projection.key, { name: "text_projection.weight" });
+    outputs.push({
+      io: io("text_embeds", ["batch_size", c.projection.width]),
+      value: net.op("MatMul", [pooled, w]),
+    });
+    outputs.push({ io: io("last_hidden_state", seqDims), value: last });
+  } else {
+    outputs.push({ io: io("last_hidden_state", seqDims), value: last });
+    outputs.push({ io: io("pooler_output", ["batch_size", C]), value: pooled });
+  }
+  if (c.hiddenStates) {
+    states.forEach((value, i) => outputs.push({ io: io(`hidden_states.${i}`, seqDims), value }));
+  }
   return {
     inputs: [{ name: ids, type: DataType.INT64, dims: ["batch_size", "sequence_length"] }],
-    outputs: [
-      {
-        io: { name: "last_hidden_state", type: DataType.FLOAT, dims: ["batch_size", "sequence_length", C] },
-        value: last,
-      },
-      { io: { name: "pooler_output", type: DataType.FLOAT, dims: ["batch_size", C] }, value: pooled },
-    ],
+    outputs,
   };
 }

@@ -9,6 +9,8 @@ import type { GraphIO } from "./model_file.ts";
 
 export interface UnetConfig {
   prefix: string;
+  /** SDXL's micro-conditioning: text_embeds (this wide) and six time_ids, each embedded `timeDim` wide. */
+  addition?: { textEmbeds: number; timeDim: number };
   /** Heads per transformer: a fixed count (SD 1.x: 8) or a fixed head width (SD 2.x: 64 channels). */
   heads: { count: number } | { width: number };
   groups: number;
@@ -28,20 +30,36 @@ export function buildUnet(
   const outChannels = net.w.shape(`${P}out.2.weight`)[0];
   const base = net.w.shape(`${P}time_embed.0.weight`)[1];
 
-  // Sinusoidal timestep embedding (flip_sin_to_cos, shift 0), as diffusers' get_timestep_embedding in float32.
-  const half = base / 2;
-  const freqs = Array.from({ length: half }, (_, i) => {
-    const exponent = Math.fround(Math.fround(-Math.log(10000) * i) / half);
-    return Math.fround(Math.exp(exponent));
-  });
+  // Sinusoidal embedding of each value of a 1-D tensor (flip_sin_to_cos, shift 0), as diffusers'
+  // get_timestep_embedding in float32: [n] → [n, width].
+  const sinusoid = (values: string, width: number) => {
+    const half = width / 2;
+    const freqs = Array.from({ length: half }, (_, i) => {
+      const exponent = Math.fround(Math.fround(-Math.log(10000) * i) / half);
+      return Math.fround(Math.exp(exponent));
+    });
+    const args = net.op("Mul", [
+      net.op("Unsqueeze", [values, net.ints([1])]),
+      net.b.const(F, [1, half], freqs),
+    ]);
+    return net.op("Concat", [net.op("Cos", [args]), net.op("Sin", [args])], { axis: -1 });
+  };
   const batch = net.op("Gather", [net.op("Shape", ["sample"]), net.b.scalar(DataType.INT64, 0)], { axis: 0 });
   const t = net.op("Expand", [
     net.op("Reshape", ["timestep", net.ints([-1])]),
     net.op("Unsqueeze", [batch, net.ints([0])]),
   ]);
-  const args = net.op("Mul", [net.op("Unsqueeze", [t, net.ints([1])]), net.b.const(F, [1, half], freqs)]);
-  const sinusoid = net.op("Concat", [net.op("Cos", [args]), net.op("Sin", [args])], { axis: -1 });
-  const temb = net.linear(net.silu(net.linear(sinusoid, `${P}time_embed.0`)), `${P}time_embed.2`);
+  let temb = net.linear(net.silu(net.linear(sinusoid(t, base), `${P}time_embed.0`)), `${P}time_embed.2`);
+  if (c.addition) {
+    // SDXL: [text_embeds, sinusoid(time_ids) flattened] through label_emb, added to the time embedding.
+    const times = sinusoid(net.op("Reshape", ["time_ids", net.ints([-1])]), c.addition.timeDim);
+    const flat = net.op("Reshape", [times, net.ints([-1, 6 * c.addition.timeDim])]);
+    const added = net.op("Concat", ["text_embeds", flat], { axis: -1 });
+    temb = net.op("Add", [
+      temb,
+      net.linear(net.silu(net.linear(added, `${P}label_emb.0.0`)), `${P}label_emb.0.2`),
+    ]);
+  }
   const tembAct = net.silu(temb);
   const ctx = "encoder_hidden_states";
 
@@ -126,6 +144,12 @@ export function buildUnet(
       { name: "sample", type: F, dims: ["batch_size", inChannels, "height", "width"] },
       { name: "timestep", type: F, dims: [] },
       { name: ctx, type: F, dims: ["batch_size", "sequence_length", ctxWidth] },
+      ...(c.addition
+        ? [
+          { name: "text_embeds", type: F, dims: ["batch_size", c.addition.textEmbeds] },
+          { name: "time_ids", type: F, dims: ["batch_size", 6] },
+        ]
+        : []),
     ],
     outputs: [{
       io: { name: "out_sample", type: F, dims: ["batch_size", outChannels, "height", "width"] },

@@ -74,18 +74,38 @@ Deno.test("detect: a 9-channel UNet input is an inpainting model", () => {
   assertEquals(detectFamily(sd(SD1_TEXT, 9), "inpaint.ckpt").inpainting, true);
 });
 
-Deno.test("detect: SDXL and foreign files get one sentence", () => {
-  throws(
-    () =>
-      detectFamily(
-        sd({ "conditioner.embedders.1.model.token_embedding.weight": [49408, 1280] }),
-        "xl.safetensors",
+Deno.test("detect: SDXL by its two embedders, every OpenCLIP layer kept, with its projection width", () => {
+  const C = "conditioner.embedders.0.transformer.text_model.", B = "conditioner.embedders.1.model.";
+  const d = detectFamily(
+    sd({
+      [`${C}embeddings.token_embedding.weight`]: [49408, 768],
+      [`${C}embeddings.position_embedding.weight`]: [77, 768],
+      [`${C}encoder.layers.0.mlp.fc1.weight`]: [3072, 768],
+      [`${B}token_embedding.weight`]: [49408, 1280],
+      [`${B}positional_embedding`]: [77, 1280],
+      [`${B}text_projection`]: [1280, 1280],
+      ...Object.fromEntries(
+        Array.from(
+          { length: 32 },
+          (_, i) => [`${B}transformer.resblocks.${i}.mlp.c_fc.weight`, [5120, 1280]],
+        ),
       ),
-    /xl\.safetensors is an SDXL checkpoint; importing SDXL single files is not supported yet/,
+    }),
+    "xl.safetensors",
   );
+  assertEquals([d.family, d.prediction, d.text.hidden, d.text2?.layers, d.text2?.projection], [
+    "sdxl",
+    "epsilon",
+    768,
+    32,
+    1280,
+  ]);
+});
+
+Deno.test("detect: a file that is not Stable Diffusion gets one sentence naming the keys it lacks", () => {
   throws(
     () => detectFamily(shapes({ "encoder.layer.0.weight": [2, 2] }), "bert.safetensors"),
-    /bert\.safetensors is not a Stable Diffusion 1\.x\/2\.x checkpoint in the original layout: it lacks model\.diffusion_model\.input_blocks\.0\.0\.weight, .* \(its 1 tensors start with encoder\)/,
+    /bert\.safetensors is not a Stable Diffusion 1\.x\/2\.x\/XL checkpoint in the original layout: it lacks model\.diffusion_model\.input_blocks\.0\.0\.weight, .* \(its 1 tensors start with encoder\)/,
   );
 });
 

@@ -68,10 +68,54 @@ for (const c of CASES) {
   });
 }
 
+Deno.test("import tiny-sdxl.safetensors: both text encoders, the UNet and the VAE decoder match diffusers", async () => {
+  const r = await importOnce("tiny-sdxl.safetensors", "sdxl-st", "tiny-sdxl-torch");
+  assertEquals([r.family, r.prediction], ["sdxl", "epsilon"]);
+  const e = manifest["tiny-sdxl"];
+  const close = (got: Float32Array, ref: { file: string; shape: number[] }, what: string) => {
+    const want = readRef(ref);
+    const rel = maxAbsDiff(got, want) / want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    if (!(rel <= 1e-4)) throw new Error(`${what} differs by ${rel} relative`);
+  };
+  const run = async (part: string, feeds: Record<string, Tensor>) => {
+    const session = await openSession(join(r.path, part, "model.onnx"), { threads: 1 });
+    const out = await session.run(feeds);
+    return (name: string) => out[name].data as Float32Array;
+  };
+  const ids = (k: string) => new Tensor("int64", BigInt64Array.from(e[k].map(BigInt)), [1, 77]);
+  const t = (k: string) => new Tensor("float32", readRef(e[k]), e[k].shape);
+  const te = await run("text_encoder", { input_ids: ids("input_ids") });
+  close(te("last_hidden_state"), e.text_last, "text_encoder last_hidden_state");
+  close(te("hidden_states.1"), e.text_penultimate, "text_encoder penultimate hidden state");
+  const te2 = await run("text_encoder_2", { input_ids: ids("input_ids_2") });
+  close(te2("text_embeds"), e.text2_embeds, "text_encoder_2 text_embeds");
+  close(te2("last_hidden_state"), e.text2_last, "text_encoder_2 last_hidden_state");
+  close(te2("hidden_states.1"), e.text2_penultimate, "text_encoder_2 penultimate hidden state");
+  const unet = await run("unet", {
+    sample: t("unet_sample"),
+    timestep: new Tensor("float32", Float32Array.of(e.timestep), []),
+    encoder_hidden_states: t("unet_context"),
+    text_embeds: t("unet_text_embeds"),
+    time_ids: t("unet_time_ids"),
+  });
+  close(unet("out_sample"), e.unet_out, "unet out_sample");
+  close(
+    (await run("vae_decoder", { latent_sample: t("vae_latents") }))("sample"),
+    e.vae_decoded,
+    "vae decoder",
+  );
+});
+
 Deno.test("import: the registry lists imported folders as usable, with their kind and prediction", async () => {
-  for (const c of CASES) await importOnce(c.file, c.name, c.config);
+  const all = [...CASES, {
+    file: "tiny-sdxl.safetensors",
+    name: "sdxl-st",
+    config: "tiny-sdxl-torch",
+    kind: "sdxl",
+  }];
+  for (const c of all) await importOnce(c.file, c.name, c.config);
   const { models } = await listModels([modelsDir], { hash: false });
-  for (const c of CASES) {
+  for (const c of all) {
     const m = models.find((x) => x.name === c.name);
     if (!m || m.kind !== c.kind || m.problems.length) throw new Error(JSON.stringify(m));
   }
