@@ -3,6 +3,8 @@
 // byte-identical graphs; the folder passes the registry; A1111's hashes; re-import is a no-op.
 import { deepStrictEqual as assertEquals } from "node:assert";
 import { join } from "node:path";
+import { ClipTokenizer } from "../../../../lib/clip/tokenizer.ts";
+import { AESTHETIC_DEFAULTS, AestheticPersonalizer } from "../../../../lib/personalize/aesthetic.ts";
 import { generate } from "../../../../lib/diffusion/pipeline.ts";
 import { SdModel } from "../../../../lib/diffusion/sd_model.ts";
 import { listModels } from "../../../../lib/models/registry.ts";
@@ -104,6 +106,37 @@ Deno.test("import tiny-sdxl.safetensors: both text encoders, the UNet and the VA
     e.vae_decoded,
     "vae decoder",
   );
+});
+
+Deno.test({
+  name: "import: the SDXL text_encoder_2 personalizes as the exported one does",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const r = await importOnce("tiny-sdxl.safetensors", "sdxl-st", "tiny-sdxl-torch");
+    const similarity = async (root: string) => {
+      const tok = await ClipTokenizer.load(join(root, "tokenizer_2"));
+      const p = await AestheticPersonalizer.fromTextModel(join(root, "text_encoder_2", "model.onnx"), tok, {
+        conditioningOutput: "hidden_states.1",
+      });
+      const embedding = Float32Array.from({ length: p.engine.info.embedDim }, (_, i) => Math.cos(i));
+      const ids = tok.encodePadded("a lighthouse in a storm");
+      const hidden = new Float32Array(77 * 8);
+      const out = await p.apply(hidden, [ids], embedding, {
+        ...AESTHETIC_DEFAULTS,
+        weight: 1,
+        steps: 3,
+        lr: 1e-3,
+      });
+      await p.release();
+      return out.similarity[0];
+    };
+    const ours = await similarity(r.path), exported = await similarity(join(MODELS, "tiny-sdxl"));
+    // The same weights but for the file's fp16 rounding.
+    if (!(ours.at(-1)! > ours[0]) || ours.some((v, i) => Math.abs(v - exported[i]) > 1e-3)) {
+      throw new Error(`imported ${ours}, exported ${exported}`);
+    }
+  },
 });
 
 Deno.test("import: the registry lists imported folders as usable, with their kind and prediction", async () => {
