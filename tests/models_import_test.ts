@@ -190,3 +190,23 @@ Deno.test("models import FOLDER: every checkpoint of an A1111 folder, with its <
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("models list: an A1111 file dropped into models/ is listed with how to import it, until it is", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const file = join(dir, "dropped.safetensors");
+    await Deno.copyFile(SD1, file);
+    const before = JSON.parse((await runCli("models.ts", ["list", "--json", "--models-dir", dir])).stdout);
+    assertEquals(before.skipped, [{
+      path: file,
+      reason: `an A1111 single-file checkpoint; \`deno task models import ${file}\` makes it a model folder`,
+    }]);
+    const config = join(MODELS, "tiny-sd1-torch");
+    const r = await runCli("models.ts", ["import", file, "--config", config, "--models-dir", dir]);
+    if (r.code !== 0) throw new Error(r.stderr);
+    const after = JSON.parse((await runCli("models.ts", ["list", "--json", "--models-dir", dir])).stdout);
+    assertEquals([after.skipped, after.models.map((m: { name: string }) => m.name)], [[], ["dropped"]]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
