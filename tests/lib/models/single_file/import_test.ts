@@ -7,6 +7,7 @@ import { ClipTokenizer } from "../../../../lib/clip/tokenizer.ts";
 import { AESTHETIC_DEFAULTS, AestheticPersonalizer } from "../../../../lib/personalize/aesthetic.ts";
 import { generate } from "../../../../lib/diffusion/pipeline.ts";
 import { SdModel } from "../../../../lib/diffusion/sd_model.ts";
+import { readSafetensors, writeSafetensors } from "../../../../lib/io/safetensors.ts";
 import { listModels } from "../../../../lib/models/registry.ts";
 import { importSingleFile } from "../../../../lib/models/single_file/import.ts";
 import { openSession, Tensor } from "../../../../lib/onnx/session.ts";
@@ -206,6 +207,24 @@ Deno.test("import: fp16 UNet weights stay fp16 on disk; the text encoder is floa
   if (!(total < 1.9 * st.size && total > 1.5 * st.size)) {
     throw new Error(`${total} bytes for a ${st.size}-byte file`);
   }
+});
+
+Deno.test("import: an inpainting checkpoint (9-channel UNet input) imports, and the registry says why it cannot run", async () => {
+  const { tensors } = readSafetensors(await Deno.readFile(join(SINGLE, "tiny-sd1.safetensors")));
+  const conv = tensors.find((t) => t.name === "model.diffusion_model.input_blocks.0.0.weight")!;
+  const [out, , kh, kw] = conv.shape;
+  const wide = new Float32Array(out * 9 * kh * kw).map((_, i) => Math.sin(i) / 10);
+  const inpaint = tensors.map((t) => t === conv ? { ...t, data: wide, shape: [out, 9, kh, kw] } : t).map((
+    t,
+  ) => ({ ...t, dtype: "float16" as const }));
+  const file = join(modelsDir, "inpaint.safetensors");
+  await Deno.writeFile(file, writeSafetensors(inpaint));
+  const r = await importSingleFile(file, { modelsDir, config: join(MODELS, "tiny-sd1-torch") });
+  assertEquals([r.family, r.inpainting], ["sd1", true]);
+  const { models } = await listModels([modelsDir], { hash: false });
+  assertEquals(models.find((m) => m.name === "inpaint")?.problems, [
+    "unet/model.onnx takes 9 input channels (an inpainting model); txt2img and img2img run 4",
+  ]);
 });
 
 Deno.test({
