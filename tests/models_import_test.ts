@@ -48,6 +48,27 @@ Deno.test("models import: an A1111 .safetensors becomes a listed SD 1.x model wi
     const listed = await runCli("models.ts", ["list", "--json", "--models-dir", dir]);
     const m = JSON.parse(listed.stdout).models.find((x: { name: string }) => x.name === "tiny-a1111");
     assertEquals([m.kind, m.problems, m.hash], ["sd1", [], "d8d1ddf24d"]);
+    // Images made with it carry the file's A1111 hash, as A1111 writes it for the same file.
+    const out = await runCli("txt2img.ts", [
+      "--prompt",
+      "a lighthouse",
+      "--model",
+      join(dir, "tiny-a1111"),
+      "--H",
+      "64",
+      "--W",
+      "64",
+      "--ddim_steps",
+      "1",
+      "--n_iter",
+      "1",
+      "--outdir",
+      join(dir, "outputs"),
+      "--json",
+    ]);
+    if (out.code !== 0) throw new Error(out.stderr);
+    const infotext: string = JSON.parse(out.stdout).images[0].infotext;
+    if (!infotext.includes("Model hash: d8d1ddf24d, Model: tiny-a1111")) throw new Error(infotext);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
