@@ -43,3 +43,14 @@ Deno.test("Checkpoint: safetensors tensors by offset; a file cut short is named 
     await Deno.remove(path);
   }
 });
+
+Deno.test("Checkpoint: a .ckpt cut short is named as truncated", async () => {
+  const bytes = await Deno.readFile(join(FIXTURES, "single_file", "tiny-sd1.ckpt"));
+  const path = await Deno.makeTempFile({ suffix: ".ckpt" });
+  try {
+    await Deno.writeFile(path, bytes.subarray(0, bytes.length - 5000));
+    throws(() => Checkpoint.open(path), /\.ckpt is truncated or not a zip archive/);
+  } finally {
+    await Deno.remove(path);
+  }
+});
