@@ -147,9 +147,9 @@ export function detectFamily(
     prediction = predictionFromYaml(opts.yaml);
     predictionSource = "the sidecar .yaml";
   } else if (family === "sd2") {
-    // SD 2.x releases at 768 px (and most fine-tunes of them) are v-prediction; 512-base is the exception.
+    // Until the import runs A1111's test on the UNet: the 768 releases and most fine-tunes are v-prediction.
     prediction = "v_prediction";
-    predictionSource = "SD 2.x default without a sidecar .yaml (pass --prediction eps for 512-base models)";
+    predictionSource = "SD 2.x default";
   }
   return {
     family,

@@ -16,6 +16,7 @@ import { Checkpoint, CheckpointError } from "./checkpoint.ts";
 import { type Detected, detectFamily, type Prediction, type TensorShapes, UNET_PREFIX } from "./detect.ts";
 import { VAE_PREFIXES, writeFolderFiles } from "./folder_files.ts";
 import { readRecord, RECORD_FILE, type SingleFileRecord } from "./record.ts";
+import { vPredictionTest } from "./v_test.ts";
 import { defaultHyper, type Hyper, hyperFromConfig, hyperFromYaml } from "./hyper.ts";
 
 export interface ImportOptions {
@@ -85,7 +86,7 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
     const detected = detectFamily(source(ckpt), basename(file), { yaml, prediction: opts.prediction });
     const hashes = a1111Hashes(file, (n) => progress("hashing", n, ckpt.size));
     const existing = await readRecord(target);
-    const result = {
+    const result = (cached: boolean): ImportResult => ({
       path: target,
       name,
       family: detected.family,
@@ -93,9 +94,12 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
       predictionSource: detected.predictionSource,
       inpainting: detected.inpainting,
       hashes,
-    };
+      cached,
+    });
     if (existing?.sha256 === hashes.sha256 && existing.vae === (vaeFile && basename(vaeFile))) {
-      return { ...result, cached: true };
+      detected.prediction = existing.prediction;
+      detected.predictionSource = "the earlier import";
+      return result(true);
     }
     if (await Deno.stat(target).then(() => true, () => false)) {
       throw new CheckpointError(
@@ -183,6 +187,15 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
           part.startsWith("text_encoder"),
         );
       }
+      if (detected.family === "sd2" && yaml === undefined && !opts.prediction) {
+        // Nothing says which SD 2.x this is: run A1111's test on the UNet just built.
+        const test = await vPredictionTest(join(staging, "unet", "model.onnx"), detected.text.hidden);
+        detected.prediction = test.v ? "v_prediction" : "epsilon";
+        detected.predictionSource = `A1111's test run of the UNet (mean output − input ${
+          test.score.toFixed(3)
+        })`;
+        hyper.scheduler = { ...hyper.scheduler, prediction_type: detected.prediction };
+      }
       await writeFolderFiles(staging, {
         detected,
         hyper,
@@ -206,7 +219,7 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
       await Deno.remove(staging, { recursive: true }).catch(() => {});
       throw e;
     }
-    return { ...result, cached: false };
+    return result(false);
   } finally {
     ckpt.close();
     vaeCkpt?.close();

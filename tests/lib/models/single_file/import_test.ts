@@ -10,6 +10,7 @@ import { SdModel } from "../../../../lib/diffusion/sd_model.ts";
 import { readSafetensors, writeSafetensors } from "../../../../lib/io/safetensors.ts";
 import { listModels } from "../../../../lib/models/registry.ts";
 import { importSingleFile } from "../../../../lib/models/single_file/import.ts";
+import { vPredictionTest } from "../../../../lib/models/single_file/v_test.ts";
 import { openSession, Tensor } from "../../../../lib/onnx/session.ts";
 import { FIXTURES, maxAbsDiff, MODELS, readRef } from "../../../fixtures.ts";
 
@@ -225,6 +226,34 @@ Deno.test("import: an inpainting checkpoint (9-channel UNet input) imports, and 
   assertEquals(models.find((m) => m.name === "inpaint")?.problems, [
     "unet/model.onnx takes 9 input channels (an inpainting model); txt2img and img2img run 4",
   ]);
+});
+
+Deno.test("import: without a .yaml, an SD 2.x file's prediction comes from A1111's test run of its UNet", async () => {
+  // The statistic itself against diffusers' UNet on the same weights.
+  for (const c of CASES) {
+    const r = await importOnce(c.file, c.name, c.config);
+    const test = await vPredictionTest(join(r.path, "unet", "model.onnx"), c.kind === "sd1" ? 16 : 12, {
+      threads: 1,
+    });
+    const want = manifest[c.ref].v_test_score;
+    if (!(Math.abs(test.score - want) <= 1e-4 * Math.abs(want))) {
+      throw new Error(`score ${test.score} != ${want}`);
+    }
+  }
+  const bare = join(modelsDir, "bare");
+  await Deno.mkdir(bare);
+  await Deno.copyFile(join(SINGLE, "tiny-sd2.safetensors"), join(bare, "tiny-sd2-bare.safetensors"));
+  const r = await importSingleFile(join(bare, "tiny-sd2-bare.safetensors"), {
+    modelsDir,
+    config: join(MODELS, "tiny-sd2-torch"),
+  });
+  // The tiny random UNet scores about −0.6: not v-prediction by A1111's rule (below −1).
+  assertEquals([r.prediction, r.predictionSource.startsWith("A1111's test run of the UNet")], [
+    "epsilon",
+    true,
+  ]);
+  const scheduler = JSON.parse(await Deno.readTextFile(join(r.path, "scheduler", "scheduler_config.json")));
+  assertEquals(scheduler.prediction_type, "epsilon");
 });
 
 Deno.test({
