@@ -6,14 +6,12 @@
 import { basename, dirname, extname, join } from "node:path";
 import { DEFAULT_MODEL_DIR } from "../defaults.ts";
 import { Net } from "../../onnx/nets/layers.ts";
-import { buildClipText } from "../../onnx/nets/clip_text.ts";
-import { buildUnet } from "../../onnx/nets/unet.ts";
-import { buildVaeDecoder, buildVaeEncoder } from "../../onnx/nets/vae.ts";
-import { type GraphIO, writeNet } from "../../onnx/nets/model_file.ts";
+import { writeNet } from "../../onnx/nets/model_file.ts";
 import type { WeightSource } from "../../onnx/nets/weights.ts";
 import { a1111Hashes, type FileHashes } from "./a1111_hash.ts";
 import { Checkpoint, CheckpointError } from "./checkpoint.ts";
-import { type Detected, detectFamily, type Prediction, type TensorShapes, UNET_PREFIX } from "./detect.ts";
+import { type Detected, detectFamily, type Prediction, type TensorShapes } from "./detect.ts";
+import { type Built, pipelineParts } from "./parts.ts";
 import { VAE_PREFIXES, writeFolderFiles } from "./folder_files.ts";
 import { readRecord, RECORD_FILE, type SingleFileRecord } from "./record.ts";
 import { vPredictionTest } from "./v_test.ts";
@@ -120,72 +118,27 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
     await Deno.remove(staging, { recursive: true }).catch(() => {});
     await Deno.mkdir(staging, { recursive: true });
     try {
-      const keepHalf = opts.keepHalf ?? true;
-      type Built = { inputs: GraphIO[]; outputs: { io: GraphIO; value: string }[] };
-      const xl = detected.family === "sdxl";
-      // Text encoders stay float32 and inside their graphs: personalization reads them into memory and trains
-      // their float32 weights in place.
-      const parts: [string, WeightSource, boolean, (net: Net) => Built][] = [
-        ["text_encoder", main, false, (net) =>
-          buildClipText(net, {
-            ...detected.text,
-            projection: undefined, // SD 2.x files carry OpenCLIP's projection; its text encoder export has none
-            heads: hyper.textHeads,
-            eps: hyper.textEps,
-            act: hyper.textAct,
-            eosTokenId: 49407,
-            hiddenStates: xl,
-          })],
-      ];
-      const text2 = detected.text2;
-      if (text2) {
-        parts.push(["text_encoder_2", main, false, (net) =>
-          buildClipText(net, {
-            ...text2,
-            heads: hyper.text2Heads,
-            eps: hyper.text2Eps,
-            act: hyper.text2Act,
-            eosTokenId: 49407,
-            hiddenStates: true,
-            projection: { key: `${text2.prefix}text_projection`, width: text2.projection! },
-          })]);
-      }
-      const addition = text2 && main.get(`${UNET_PREFIX}label_emb.0.0.weight`)
-        ? {
-          textEmbeds: text2.projection!,
-          timeDim: (main.get(`${UNET_PREFIX}label_emb.0.0.weight`)!.shape[1] - text2.projection!) / 6,
-        }
-        : undefined;
-      const unet = {
-        prefix: UNET_PREFIX,
-        heads: hyper.unetHeads,
-        groups: hyper.unetGroups,
-        eps: hyper.unetEps,
-      };
-      const vae = { prefix: vaePrefix, groups: hyper.vaeGroups };
-      parts.push(
-        ["unet", main, keepHalf, (net) => buildUnet(net, { ...unet, ...(addition ? { addition } : {}) })],
-        ["vae_encoder", vaeSource, keepHalf, (net) => buildVaeEncoder(net, vae)],
-        ["vae_decoder", vaeSource, keepHalf, (net) => buildVaeDecoder(net, vae)],
+      const parts = pipelineParts(
+        detected,
+        hyper,
+        main,
+        { source: vaeSource, prefix: vaePrefix },
+        opts.keepHalf ?? true,
       );
-      for (const [part, src, half, build] of parts) {
-        const net = new Net(part, src, half);
+      for (const part of parts) {
+        const net = new Net(part.name, part.source, part.keepHalf);
         let built: Built;
         try {
-          built = build(net);
+          built = part.build(net);
         } catch (e) {
           // A tensor the architecture needs is missing or misshapen: the file, not the program, is at fault.
-          throw new CheckpointError(`${basename(file)}: cannot build the ${part} (${(e as Error).message})`);
+          throw new CheckpointError(
+            `${basename(file)}: cannot build the ${part.name} (${(e as Error).message})`,
+          );
         }
         const total = net.w.bytes;
-        await writeNet(
-          net,
-          join(staging, part),
-          built.inputs,
-          built.outputs,
-          (n) => progress(part, n, total),
-          part.startsWith("text_encoder"),
-        );
+        const onBytes = (n: number) => progress(part.name, n, total);
+        await writeNet(net, join(staging, part.name), built.inputs, built.outputs, onBytes, part.inline);
       }
       if (detected.family === "sd2" && yaml === undefined && !opts.prediction) {
         // Nothing says which SD 2.x this is: run A1111's test on the UNet just built.
