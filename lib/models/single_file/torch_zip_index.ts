@@ -116,6 +116,11 @@ export function indexTorchZip(read: ReadAt, size: number, name: string): Checkpo
     );
   }
   const byName = new Map(entries.map((e) => [e.name, e]));
+  const order = byName.get(`${prefix}byteorder`);
+  if (order && order.size <= 16) {
+    const text = new TextDecoder().decode(read(dataOffset(read, order, fail), order.size)).trim();
+    if (text !== "little") fail(`stores its tensors ${text}-endian; only little-endian checkpoints are read`);
+  }
   const tensors: CheckpointTensor[] = [];
   for (const [key, value] of stateDict(root, fail).entries) {
     if (typeof key !== "string" || !isTensor(value)) continue;
