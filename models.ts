@@ -1,4 +1,5 @@
-// deno task models list | pull <owner/name>[@revision] | rm <name>: the model folders under models/.
+// deno task models list | pull <owner/name>[@revision] | import <file> | rm <name> | providers | install-cuda:
+// the model folders under models/, and the execution providers they run on.
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR, MODELS_DIR } from "./lib/models/defaults.ts";
@@ -6,6 +7,8 @@ import { endpointFromEnv } from "./lib/models/hub_api.ts";
 import { DEFAULT_EXCLUDES, pullModel } from "./lib/models/pull.ts";
 import { chooseClip, listModels, type ModelEntry } from "./lib/models/registry.ts";
 import { formatBytes, formatTransfer } from "./lib/models/transfer_bar.ts";
+import { InputError } from "./lib/io/input_error.ts";
+import { IMPORT_USAGE, importCommand } from "./lib/models/single_file/cli.ts";
 import {
   cudaInstallPlan,
   installCudaProvider,
@@ -17,6 +20,7 @@ const USAGE = `usage:
   deno task models list [--json] [--models-dir DIR] [--dir EXTRA_DIR]...
   deno task models pull <owner/name>[@revision] [--subfolder S] [--name NAME] [--include GLOB]...
                         [--exclude GLOB]... [--all-files] [--retries N] [--models-dir DIR]
+${IMPORT_USAGE}
   deno task models rm <name> [--models-dir DIR]
   deno task models providers [--json]          which execution providers (--device) work here
   deno task models install-cuda [--dry-run]    fetch onnxruntime's CUDA provider (Linux x64, NVIDIA GPU)
@@ -188,6 +192,7 @@ if (import.meta.main) {
   try {
     if (command === "list") await list(rest);
     else if (command === "pull") await pull(rest);
+    else if (command === "import") await importCommand(rest, MODELS_DIR);
     else if (command === "rm") await rm(rest);
     else if (command === "providers") await providers(rest);
     else if (command === "install-cuda") await installCuda(rest);
@@ -199,6 +204,7 @@ if (import.meta.main) {
       Deno.exit(2);
     }
     console.error(`models: ${(e as Error).message}`);
+    if (e instanceof InputError) Deno.exit(2);
     Deno.exit(1);
   }
 }

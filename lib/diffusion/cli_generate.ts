@@ -13,6 +13,7 @@ import { DEFAULT_EMBEDDING, DEFAULT_MODEL_DIR, MODELS_DIR } from "../models/defa
 import { DEVICE_ARG_OPTIONS, deviceFromArgs, sessionOptions } from "../models/device.ts";
 import { inspectModelDir } from "../models/inspect.ts";
 import { modelSha256, shortHash } from "../models/model_hash.ts";
+import { readRecord } from "../models/single_file/record.ts";
 import { clipDirFor } from "../models/registry.ts";
 import { AESTHETIC_DEFAULTS, type AestheticSettings } from "../personalize/aesthetic.ts";
 import {
@@ -142,6 +143,9 @@ async function nextNumber(dir: string): Promise<number> {
 async function modelHash(dir: string): Promise<string | undefined> {
   const entry = await inspectModelDir(dir);
   if (!entry?.unetFiles) return undefined;
+  // A folder imported from an A1111 single file goes by that file's hash, as the registry lists it.
+  const imported = await readRecord(dir);
+  if (imported) return imported.shortHash;
   // The registry's cache lives in the models folder; other folders are hashed each time (no stray files).
   const rel = relative(resolve(MODELS_DIR), resolve(dir));
   const inside = rel !== "" && !rel.startsWith("..") && !isAbsolute(rel);
