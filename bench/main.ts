@@ -3,7 +3,7 @@
 // The baselines need the fixture generator's Python venv (tests/fixtures/.venv, or FIXTURES_VENV).
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import { cell, median, range, ratios, table } from "./stats.ts";
+import { cell, interleaved, median, range, ratios, table } from "./stats.ts";
 
 const root = join(import.meta.dirname!, "..");
 const benchDir = Deno.env.get("BENCH_DIR") ?? join(root, ".bench-cache");
@@ -44,11 +44,7 @@ async function personalize(): Promise<void> {
     fused: () => json(py, [script, `${clip}-torch`, "fused", ...args()], env),
     default: () => json(py, [script, `${clip}-torch`, "default", ...args()], env),
   };
-  // Every round runs each side once, in turn, in its own process (A, B, C, A, B, C, …).
-  const runs: Record<keyof typeof sides, Record<string, number>[]> = { ours: [], fused: [], default: [] };
-  for (let round = 0; round < rounds; round++) {
-    for (const side of Object.keys(sides) as (keyof typeof sides)[]) runs[side].push(await sides[side]());
-  }
+  const runs = await interleaved(sides, rounds); // each side in its own process
   const col = (side: keyof typeof sides, key: string) =>
     runs[side].map((r) => key === "fwd_bwd_s" ? r.step_s - r.adam_s : r[key]);
   const row = (name: string, key: string, digits: number, target: string) => {
@@ -128,16 +124,12 @@ async function embed(): Promise<void> {
     const py = join(venv, "bin", "python");
     const env = { OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
     const script = join(root, "bench", "baselines", "embed.py");
-    // Each round runs the three sides in turn, each in its own process (A, B, C, A, B, C, …).
     const sides = {
       ours: () => json(Deno.execPath(), ["run", "-A", EMBED_V8_FLAGS, run, clip, photos, "32"]),
       micro: () => json(py, [script, `${clip}-torch`, photos, String(threads), "32", "4"], env),
       whole: () => json(py, [script, `${clip}-torch`, photos, String(threads), "32", "32"], env),
     };
-    const runs: Record<keyof typeof sides, Record<string, number>[]> = { ours: [], micro: [], whole: [] };
-    for (let round = 0; round < rounds; round++) {
-      for (const side of Object.keys(sides) as (keyof typeof sides)[]) runs[side].push(await sides[side]());
-    }
+    const runs = await interleaved(sides, rounds);
     const col = (side: keyof typeof sides, key: string) => runs[side].map((r) => r[key]);
     const row = (name: string, key: string, digits: number, target: string) => {
       const [o, m, w] = [col("ours", key), col("micro", key), col("whole", key)];
@@ -228,10 +220,7 @@ async function txt2img(): Promise<void> {
         ...args,
       ], env),
   };
-  const runs: Record<keyof typeof sides, Record<string, number>[]> = { ours: [], diffusers: [] };
-  for (let round = 0; round < rounds; round++) {
-    for (const side of Object.keys(sides) as (keyof typeof sides)[]) runs[side].push(await sides[side]());
-  }
+  const runs = await interleaved(sides, rounds);
   const col = (side: keyof typeof sides, key: string) => runs[side].map((r) => r[key]);
   const row = (name: string, key: string, digits: number, target: string) => {
     const [o, d] = [col("ours", key), col("diffusers", key)];

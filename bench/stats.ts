@@ -19,3 +19,21 @@ export function table(header: string[], rows: string[][]): string {
   const line = (cells: string[]) => `| ${cells.join(" | ")} |`;
   return [line(header), line(header.map(() => "---")), ...rows.map(line)].join("\n");
 }
+
+export type Measures = Record<string, number>;
+
+/**
+ * Runs every side once per round, in turn (A, B, C, A, B, C, …), so a slow spell of the machine falls on all
+ * sides alike; returns each side's measures per round.
+ */
+export async function interleaved<K extends string>(
+  sides: Record<K, () => Promise<Measures>>,
+  rounds: number,
+): Promise<Record<K, Measures[]>> {
+  const names = Object.keys(sides) as K[];
+  const runs = Object.fromEntries(names.map((k) => [k, [] as Measures[]])) as Record<K, Measures[]>;
+  for (let round = 0; round < rounds; round++) {
+    for (const side of names) runs[side].push(await sides[side]());
+  }
+  return runs;
+}

@@ -8,7 +8,6 @@ Timed as bench/embed_run.ts: steady throughput after the first batch, and the wh
 """
 
 import json
-import os
 import resource
 import sys
 import time
@@ -18,14 +17,7 @@ import torch
 from PIL import Image
 from transformers import CLIPImageProcessor, CLIPVisionModelWithProjection
 
-
-def process_age_s() -> float:
-    with open("/proc/self/stat") as f:
-        stat = f.read()
-    start_ticks = int(stat[stat.rindex(")") + 2 :].split()[19])
-    with open("/proc/uptime") as f:
-        uptime = float(f.read().split()[0])
-    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+from process_age import process_age_s
 
 
 model_dir, src, threads, batch, micro = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5])

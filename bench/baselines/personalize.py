@@ -8,7 +8,6 @@ project's side, measured the same way: set-up (process start to ready for the fi
 """
 
 import json
-import os
 import resource
 import statistics
 import sys
@@ -17,16 +16,9 @@ import time
 import torch
 from transformers import CLIPTextModelWithProjection
 
+from process_age import process_age_s
+
 IDS = [49406, 320, 3365, 539, 320, 2183, 530, 518, 3293, 49407] + [49407] * 67
-
-
-def process_age_s() -> float:
-    with open("/proc/self/stat") as f:
-        stat = f.read()
-    start_ticks = int(stat[stat.rindex(")") + 2 :].split()[19])
-    with open("/proc/uptime") as f:
-        uptime = float(f.read().split()[0])
-    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
 
 
 model_dir, adam, threads, steps = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])

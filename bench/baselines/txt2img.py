@@ -3,7 +3,6 @@ mode (inference_mode, SDPA attention: its defaults) on the same weights, Euler, 
 Usage: txt2img.py MODEL_DIR THREADS STEPS SIZE → one JSON line, measured as bench/txt2img_run.ts measures."""
 
 import json
-import os
 import statistics
 import sys
 import time
@@ -11,14 +10,7 @@ import time
 import torch
 from diffusers import EulerDiscreteScheduler, StableDiffusionPipeline
 
-def process_age_s() -> float:
-    with open("/proc/self/stat") as f:
-        stat = f.read()
-    start_ticks = int(stat[stat.rindex(")") + 2 :].split()[19])
-    with open("/proc/uptime") as f:
-        uptime = float(f.read().split()[0])
-    return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
-
+from process_age import process_age_s
 
 model_dir, threads, steps, size = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads)
