@@ -4,7 +4,7 @@
 import { dirname, join, resolve } from "node:path";
 import { InputError } from "../io/input_error.ts";
 import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR, MODELS_DIR } from "./defaults.ts";
-import { inspectModelDir, type ModelEntry, type ModelKind } from "./inspect.ts";
+import { inspectModelDir, type ModelEntry } from "./inspect.ts";
 import { modelSha256, shortHash } from "./model_hash.ts";
 
 export type { ModelDims, ModelEntry, ModelKind } from "./inspect.ts";
@@ -80,21 +80,11 @@ export async function listModels(dirs: string[], opts: ListOptions = {}): Promis
       if (opts.hash !== false && entry.unetFiles && entry.problems.length === 0) {
         entry.hash = shortHash(await modelSha256(entry.unetFiles, { cacheFile: hashCache }));
       }
-      // Usable means the pipeline can run it: a well-formed SDXL folder is listed, with why it cannot be.
-      entry.problems.push(...pipelineProblems(entry.kind));
       listing.models.push(entry);
     }
   }
   listing.models.sort((a, b) => a.name.localeCompare(b.name));
   return listing;
-}
-
-export const SDXL_UNSUPPORTED =
-  "SDXL is not supported by the pipeline yet (txt2img/img2img run SD 1.x and 2.x)";
-
-/** What the diffusion pipeline cannot run, whatever the folder holds (SdModel.open refuses the same). */
-export function pipelineProblems(kind: ModelKind): string[] {
-  return kind === "sdxl" ? [SDXL_UNSUPPORTED] : [];
 }
 
 /** A model by name (or by its short hash, as A1111 accepts). */
