@@ -34,3 +34,8 @@ export interface HookedConditioning {
  * (lib/extensions/job.ts).
  */
 export type ConditioningHook = (c: PromptConditioning) => Promise<Float32Array | HookedConditioning>;
+
+/** A hook's answer in its object form. */
+export function asHooked(r: Float32Array | HookedConditioning): HookedConditioning {
+  return r instanceof Float32Array ? { z: r } : r;
+}

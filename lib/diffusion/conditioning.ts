@@ -8,16 +8,17 @@
 import {
   type ChunkedPrompt,
   chunkIds,
-  type EncodeChunk,
   emptyChunk,
+  type EncodeChunk,
   encodeChunks,
   promptChunks,
 } from "../clip/chunks.ts";
-import type {
-  ConditioningHook,
-  EncoderBlock,
-  HookedConditioning,
-  PromptConditioning,
+import {
+  asHooked,
+  type ConditioningHook,
+  type EncoderBlock,
+  type HookedConditioning,
+  type PromptConditioning,
 } from "../clip/conditioning_hook.ts";
 import type { SdModel, SdxlParts } from "./sd_model.ts";
 
@@ -57,7 +58,9 @@ async function encodeXl(
   const first = promptChunks(text, model.tokenizer).chunks;
   const second = promptChunks(text, xl.tokenizer2).chunks;
   if (first.length !== second.length) {
-    throw new Error(`the two SDXL tokenizers split the prompt into ${first.length} and ${second.length} chunks`);
+    throw new Error(
+      `the two SDXL tokenizers split the prompt into ${first.length} and ${second.length} chunks`,
+    );
   }
   const e1 = await encodeChunks(first, model.textEncoder.chunkEncoder("penultimate"), { weighted });
   const e2 = await encodeChunks(second, xl.textEncoder2.chunkEncoder("penultimate"), { weighted });
@@ -68,10 +71,6 @@ async function encodeXl(
     encoders: [{ hidden: e1.hidden, chunkIds: e1.chunkIds }, { hidden: e2.hidden, chunkIds: e2.chunkIds }],
     pooled,
   };
-}
-
-function hookedZ(r: Float32Array | HookedConditioning): HookedConditioning {
-  return r instanceof Float32Array ? { z: r } : r;
 }
 
 async function encodePrompt(
@@ -91,10 +90,12 @@ async function encodePrompt(
     c = { z: encoded.data, chunkIds: encoded.chunkIds, negative };
   }
   for (const hook of hooks) {
-    const next = hookedZ(await hook(c));
+    const next = asHooked(await hook(c));
     if (next.z.length !== c.z.length) {
       throw new Error(
-        `a conditioning hook returned ${next.z.length} values for a ${negative ? "negative " : ""}prompt of ` +
+        `a conditioning hook returned ${next.z.length} values for a ${
+          negative ? "negative " : ""
+        }prompt of ` +
           `${c.z.length} (${c.chunkIds.length} chunk(s) × 77 × ${model.hiddenSize})`,
       );
     }
@@ -115,7 +116,8 @@ async function plainEncoder(model: SdModel, clipSkip: number): Promise<EncodeChu
 /** A1111's filler chunk for evening out prompt lengths: the empty prompt's encoding, unweighted and unhooked. */
 async function emptyEncoding(model: SdModel, clipSkip: number): Promise<Float32Array> {
   if (model.xl) return (await encodeXl(model, model.xl, "", false)).z;
-  return (await encodeChunks([emptyChunk(chunkIds(model.tokenizer))], await plainEncoder(model, clipSkip))).data;
+  return (await encodeChunks([emptyChunk(chunkIds(model.tokenizer))], await plainEncoder(model, clipSkip)))
+    .data;
 }
 
 /** Encodes both prompts, applies the hooks to each, then evens out their lengths with empty-prompt chunks. */

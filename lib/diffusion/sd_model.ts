@@ -79,7 +79,9 @@ async function checkSdxlEncoders(
 ): Promise<void> {
   for (const [enc, rel] of [[first, "text_encoder"], [second, "text_encoder_2"]] as const) {
     if (enc.layers === undefined) {
-      throw new Error(`${dir}: ${rel}/model.onnx has no hidden_states.N outputs (SDXL reads the penultimate layer)`);
+      throw new Error(
+        `${dir}: ${rel}/model.onnx has no hidden_states.N outputs (SDXL reads the penultimate layer)`,
+      );
     }
   }
   const pooled = (await second.encode(new Int32Array([0, 0]))).pooled?.length ?? 0;
@@ -119,7 +121,9 @@ export function unetIO(session: Session, where: string): UnetIO {
     output: session.outputNames.includes("out_sample") ? "out_sample" : session.outputNames[0],
   };
   const xl = ["text_embeds", "time_ids"].filter((n) => session.inputNames.includes(n));
-  if (xl.length === 1) throw new Error(`${where} has ${xl[0]} but not ${xl[0] === "time_ids" ? "text_embeds" : "time_ids"}`);
+  if (xl.length === 1) {
+    throw new Error(`${where} has ${xl[0]} but not ${xl[0] === "time_ids" ? "text_embeds" : "time_ids"}`);
+  }
   if (xl.length === 2) {
     const pooled = input("text_embeds").shape.at(-1);
     const ids = input("time_ids").shape.at(-1);
@@ -202,7 +206,9 @@ export class SdModel {
     ]);
     const io = unetIO(unet, "unet/model.onnx");
     if (xl && !io.added) throw new Error(`${dir}: an SDXL UNet needs text_embeds and time_ids inputs`);
-    if (!xl && io.added) throw new Error(`${dir}: the UNet takes text_embeds and time_ids but this is no SDXL`);
+    if (!xl && io.added) {
+      throw new Error(`${dir}: the UNet takes text_embeds and time_ids but this is no SDXL`);
+    }
     if (xl) await checkSdxlEncoders(dir, textEncoder, xl.textEncoder2, io.added!.pooledWidth);
     const hiddenSize = textEncoder.hiddenSize + (xl?.textEncoder2.hiddenSize ?? 0);
     const ehs = unet.inputMetadata.find((m) => m.name === io.encoderHiddenStates);
