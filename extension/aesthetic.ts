@@ -36,7 +36,7 @@ export interface AestheticExtensionOptions {
 }
 
 /** Values of this extension, typed: the engine's settings and the embedding's listed name. */
-export type AestheticValues = AestheticSettings & { embedding: string };
+export type AestheticValues = AestheticSettings & { embedding: string; embedding2: string };
 
 export function aestheticValues(v: Values): AestheticValues {
   return {
@@ -45,6 +45,7 @@ export function aestheticValues(v: Values): AestheticValues {
     lr: Number(v.lr),
     slerp: Boolean(v.slerp),
     embedding: String(v.embedding),
+    embedding2: String(v.embedding2),
     text: String(v.text),
     slerpAngle: Number(v.slerpAngle),
     textNegative: Boolean(v.textNegative),
@@ -112,9 +113,23 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
         value: d.slerpAngle,
       },
       { kind: "checkbox", id: "textNegative", label: "Is negative text", value: d.textNegative },
+      {
+        // SDXL has two text encoders; each embedding personalizes the one of its width (768: the first, 1280:
+        // the second), so two embeddings personalize both.
+        kind: "dropdown",
+        id: "embedding2",
+        label: "Second imgs embedding (SDXL: for the other text encoder)",
+        value: NO_EMBEDDING,
+        choices: names,
+        refresh: true,
+        check: (v) => {
+          if (v !== NO_EMBEDDING) pathIn(opts.embeddingsDir, v, "aesthetic embedding name");
+        },
+      },
     ],
-    // The order of the A1111 extension's ui() return value, which alwayson_scripts args follow.
-    args: ["weight", "steps", "lr", "slerp", "embedding", "text", "slerpAngle", "textNegative"],
+    // The order of the A1111 extension's ui() return value, which alwayson_scripts args follow; our SDXL
+    // second embedding comes last, so A1111 clients' eight args mean what they meant.
+    args: ["weight", "steps", "lr", "slerp", "embedding", "text", "slerpAngle", "textNegative", "embedding2"],
     infotextFields: [
       { key: "Aesthetic LR", control: "lr" },
       { key: "Aesthetic weight", control: "weight" },
@@ -124,6 +139,7 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
       { key: "Aesthetic text", control: "text" },
       { key: "Aesthetic text negative", control: "textNegative" },
       { key: "Aesthetic slerp angle", control: "slerpAngle" },
+      { key: "Aesthetic embedding 2", control: "embedding2" },
     ],
     axes: [{ label: STEPS_AXIS, control: "steps", example: "0,2,5,10,20" }],
     process: (job, values) => process(opts, open, job, aestheticValues(values)),
@@ -143,11 +159,16 @@ async function process(
   job: Job,
   v: AestheticValues,
 ): Promise<void> {
-  // "None" is the dropdown's off position; the session owns the other off-switches (zero steps, lr, weight).
-  if (v.embedding === NO_EMBEDDING) return;
+  // "None" is the dropdowns' off position; the session owns the other off-switches (zero steps, lr, weight).
+  const names = [v.embedding, v.embedding2].filter((n) => n !== NO_EMBEDDING);
+  if (names.length === 0) return;
   const settings = { ...AESTHETIC_DEFAULTS, ...v };
   if (aestheticIsOff(settings)) return;
-  const info = await findEmbedding(opts.embeddingsDir, v.embedding);
+  const embeddings = [];
+  for (const name of names) {
+    const info = await findEmbedding(opts.embeddingsDir, name);
+    embeddings.push({ name, embedding: await readEmbedding(info.path) });
+  }
   const session = await open({
     modelDir: job.model.dir,
     clipDir: job.model.clipDir,
@@ -157,14 +178,14 @@ async function process(
   // An X/Y sweep over the steps shares one optimization run: ask for every value each time (then cached).
   const sweep = job.sweep?.axis === STEPS_AXIS ? job.sweep.values : [];
   let charted = false;
-  const aesthetic = session.hook({ name: v.embedding, embedding: await readEmbedding(info.path) }, settings, {
+  const aesthetic = session.hook(embeddings, settings, {
     sweep,
     onStatus: (text) => job.status(text),
     onSimilarity: (similarity) => {
       if (charted || similarity.length === 0) return;
       charted = true;
       job.charts.push({
-        title: `Aesthetic similarity (${v.embedding})`,
+        title: `Aesthetic similarity (${names.join(", ")})`,
         xLabel: "optimization step",
         yLabel: "cos(text, embedding)",
         series: similarity.map((values, i) => ({ label: `chunk ${i + 1}`, values })),

@@ -87,14 +87,19 @@ export function checkAestheticSettings(s: AestheticSettings, names: SettingNames
 function layerFor(opts: AestheticSessionOptions): Layer {
   return pairLayer(
     textLayers(join(opts.modelDir, "text_encoder", "config.json")),
-    textLayers(join(needClip(opts.clipDir), "config.json")),
+    textLayers(join(needClip(opts.clipDir, opts.modelDir), "config.json")),
     opts.clipSkip ?? 1,
     opts.source ?? "clip",
   );
 }
 
-function needClip(clipDir: string | undefined): string {
-  if (clipDir === undefined) throw new InputError("personalizing this checkpoint needs a CLIP pair", "clip");
+function needClip(clipDir: string | undefined, modelDir: string): string {
+  if (clipDir === undefined) {
+    throw new InputError(
+      `no CLIP pair matches ${modelDir}: personalizing it needs one (see the README's "Models")`,
+      "clip",
+    );
+  }
   return clipDir;
 }
 
@@ -142,7 +147,7 @@ function xlEncoders(opts: AestheticSessionOptions, tokenizer: ClipTokenizer, tok
       `SDXL's first text encoder (CLIP ViT-L/14${clipDir ? `, projection from ${clipDir}` : ""})`,
       clipDir ? projectionDim(join(clipDir, "config.json")) : undefined,
       () =>
-        AestheticPersonalizer.load(needClip(clipDir), tokenizer, {
+        AestheticPersonalizer.load(needClip(clipDir, opts.modelDir), tokenizer, {
           source: "checkpoint",
           checkpointDir: opts.modelDir,
           conditioningOutput: penultimate("text_encoder"),
@@ -186,7 +191,7 @@ export class AestheticSession {
       return new AestheticSession(undefined, tokenizer, opts.clipDir, AestheticSession.key(opts), encoders);
     }
     const layer = layerFor(opts);
-    const clipDir = needClip(opts.clipDir);
+    const clipDir = needClip(opts.clipDir, opts.modelDir);
     const personalizer = await AestheticPersonalizer.load(clipDir, tokenizer, {
       layer,
       session: opts.session ?? {},
@@ -252,8 +257,14 @@ export class AestheticSession {
     if (aestheticIsOff(settings)) return undefined;
     const list = Array.isArray(embeddings) ? embeddings : [embeddings];
     if (list.length === 0) throw new InputError("no aesthetic embedding given", "embedding");
-    const name = list.map((e) => e.name).join(",");
-    const params = aestheticParams({ ...settings, embedding: name });
+    const params = aestheticParams({ ...settings, embedding: list[0].name });
+    // SDXL's second embedding, as the extension's last control names it.
+    if (list.length > 1) {
+      params.splice(params.findIndex(([k]) => k === "Aesthetic embedding") + 1, 0, [
+        "Aesthetic embedding 2",
+        list[1].name,
+      ]);
+    }
     if (this.xl) return { hook: this.#xlHook(list, settings, opts), params };
     if (list.length > 1) {
       throw new InputError(

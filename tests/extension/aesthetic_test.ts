@@ -67,7 +67,9 @@ Deno.test("the A1111 extension's title, defaults and alwayson_scripts args order
     text: "",
     slerpAngle: 0.1,
     textNegative: false,
+    embedding2: NO_EMBEDDING,
   });
+  // A1111's eight args; our ninth (SDXL's second embedding) keeps its default when absent.
   assertEquals(
     valuesFromArgs(ext, [0.5, 3, 0.001, true, "tiny-demo", "sunset", 0.2, true]),
     {
@@ -79,7 +81,12 @@ Deno.test("the A1111 extension's title, defaults and alwayson_scripts args order
       text: "sunset",
       slerpAngle: 0.2,
       textNegative: true,
+      embedding2: NO_EMBEDDING,
     },
+  );
+  assertEquals(
+    valuesFromArgs(ext, [0.5, 3, 0.001, true, "tiny-demo", "", 0.2, true, "tiny-demo"]).embedding2,
+    "tiny-demo",
   );
 });
 

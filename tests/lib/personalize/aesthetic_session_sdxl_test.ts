@@ -52,8 +52,9 @@ for (const [which, embeddings] of CASES) {
       const aesthetic = session.hook(embeddings, SETTINGS, { onSimilarity: (s) => similarity = s })!;
       assertEquals(
         aesthetic.params.find(([k]) => k === "Aesthetic embedding")?.[1],
-        embeddings.map((e) => e.name).join(","),
+        embeddings[0].name,
       );
+      assertEquals(aesthetic.params.find(([k]) => k === "Aesthetic embedding 2")?.[1], embeddings[1]?.name);
       let seen: PromptConditioning | undefined;
       const result = await generate(await sdxl(), {
         prompt: p.prompt,
