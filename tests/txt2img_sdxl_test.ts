@@ -1,5 +1,5 @@
-// The txt2img and img2img CLIs on tiny-sdxl as subprocesses: the model's own size by default, and aesthetic
-// embeddings for both text encoders (one matched to each by width) written to the infotext.
+// The txt2img, img2img and personalize CLIs on tiny-sdxl as subprocesses: the model's own size by default, and
+// aesthetic embeddings for both text encoders (one matched to each by width) written to the infotext.
 import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import { join } from "node:path";
 import { writeEmbedding } from "../lib/io/embedding.ts";
@@ -104,6 +104,36 @@ Deno.test("img2img on SDXL runs from an init image", async () => {
       parseInfotext(readPngParameters(await Deno.readFile(JSON.parse(r.stdout).images[0].path))!).params,
     );
     assertEquals([fields["Denoising strength"], fields.Size], ["0.5", "64x64"]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("personalize on SDXL: both encoders, their similarities in turn, the embeddings' widths", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const p = sdxlRefs.personalize;
+    const first = join(dir, "vit-l.pt"), second = join(dir, "bigg.pt");
+    await writeEmbedding(first, readRef(p.embedding_1));
+    await writeEmbedding(second, readRef(p.embedding_2));
+    const clip = await writeFirstEncoderPair(join(dir, "pair"), p.projection_1);
+    const args = ["--model", XL, "--clip", clip, "--prompt", p.prompt, "--steps", String(p.steps), "--lr"];
+    const r = await runCli("personalize.ts", [
+      ...args,
+      String(p.lr),
+      "--embedding",
+      first,
+      "--embedding",
+      second,
+      "--json",
+    ]);
+    ok(r.code === 0, r.stderr);
+    const report = JSON.parse(r.stdout);
+    assertEquals(report.dims, { embedding: [6, 8], hidden: 16 });
+    // Unweighted prompt, as the paper's loop saw it: the same similarities as PyTorch's.
+    const got = report.similarity_per_chunk.flat(), want = [...p.similarity_1, ...p.similarity_2];
+    ok(got.every((v: number, i: number) => Math.abs(v - want[i]) < 1e-5), `${got} vs ${want}`);
+    ok(report.conditioning_delta_l2 > 0);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

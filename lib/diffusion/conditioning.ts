@@ -20,7 +20,9 @@ import {
   type HookedConditioning,
   type PromptConditioning,
 } from "../clip/conditioning_hook.ts";
-import type { SdModel, SdxlParts } from "./sd_model.ts";
+import type { ClipTextEncoder } from "../clip/text_encoder.ts";
+import type { ClipTokenizer } from "../clip/tokenizer.ts";
+import type { SdModel } from "./sd_model.ts";
 
 export type { ConditioningHook, HookedConditioning, PromptConditioning };
 
@@ -48,21 +50,32 @@ function sideBySide(blocks: Float32Array[], widths: number[], tokens: number): F
   return out;
 }
 
+/** SDXL's two tokenizers and text encoders. */
+export interface SdxlText {
+  tokenizer: ClipTokenizer;
+  textEncoder: ClipTextEncoder;
+  tokenizer2: ClipTokenizer;
+  textEncoder2: ClipTextEncoder;
+}
+
+function sdxlText(model: SdModel): SdxlText {
+  return { tokenizer: model.tokenizer, textEncoder: model.textEncoder, ...model.xl! };
+}
+
 /** SDXL: both encoders on the same text, each with its own tokenizer; the pooled vector from the first chunk. */
-async function encodeXl(
-  model: SdModel,
-  xl: SdxlParts,
+export async function encodeXl(
+  xl: SdxlText,
   text: string,
   weighted: boolean,
 ): Promise<{ z: Float32Array; encoders: EncoderBlock[]; pooled: Float32Array }> {
-  const first = promptChunks(text, model.tokenizer).chunks;
+  const first = promptChunks(text, xl.tokenizer).chunks;
   const second = promptChunks(text, xl.tokenizer2).chunks;
   if (first.length !== second.length) {
     throw new Error(
       `the two SDXL tokenizers split the prompt into ${first.length} and ${second.length} chunks`,
     );
   }
-  const e1 = await encodeChunks(first, model.textEncoder.chunkEncoder("penultimate"), { weighted });
+  const e1 = await encodeChunks(first, xl.textEncoder.chunkEncoder("penultimate"), { weighted });
   const e2 = await encodeChunks(second, xl.textEncoder2.chunkEncoder("penultimate"), { weighted });
   const pooled = (await xl.textEncoder2.encode(second[0].ids)).pooled;
   if (!pooled) throw new Error("text_encoder_2 gives no text_embeds (SDXL's pooled vector)");
@@ -82,7 +95,7 @@ async function encodePrompt(
 ): Promise<PromptConditioning> {
   let c: PromptConditioning;
   if (model.xl) {
-    const e = await encodeXl(model, model.xl, prompt, true);
+    const e = await encodeXl(sdxlText(model), prompt, true);
     c = { z: e.z, chunkIds: e.encoders[0].chunkIds, negative, encoders: e.encoders, pooled: e.pooled };
   } else {
     const chunked: ChunkedPrompt = promptChunks(prompt, model.tokenizer);
@@ -115,7 +128,7 @@ async function plainEncoder(model: SdModel, clipSkip: number): Promise<EncodeChu
 
 /** A1111's filler chunk for evening out prompt lengths: the empty prompt's encoding, unweighted and unhooked. */
 async function emptyEncoding(model: SdModel, clipSkip: number): Promise<Float32Array> {
-  if (model.xl) return (await encodeXl(model, model.xl, "", false)).z;
+  if (model.xl) return (await encodeXl(sdxlText(model), "", false)).z;
   return (await encodeChunks([emptyChunk(chunkIds(model.tokenizer))], await plainEncoder(model, clipSkip)))
     .data;
 }
