@@ -18,7 +18,7 @@ import {
 import type { Job } from "../lib/extensions/job.ts";
 import { EmbeddingMaker } from "../lib/server/embedding_maker.ts";
 import { pathIn } from "../lib/io/safe_name.ts";
-import type { Extension, Values } from "../lib/extensions/adapter.ts";
+import type { Control, Extension, Values } from "../lib/extensions/adapter.ts";
 
 export const AESTHETIC_TITLE = "Aesthetic embeddings";
 export const NO_EMBEDDING = "None";
@@ -68,6 +68,17 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
   const sessions = new AestheticSessionCache();
   const open = opts.openSession ?? ((o: AestheticSessionOptions) => sessions.get(o));
   const d = AESTHETIC_DEFAULTS;
+  const embeddingChoice = (id: string, label: string): Control => ({
+    kind: "dropdown",
+    id,
+    label,
+    value: NO_EMBEDDING,
+    choices: names,
+    refresh: true,
+    check: (v) => {
+      if (v !== NO_EMBEDDING) pathIn(opts.embeddingsDir, v, "aesthetic embedding name");
+    },
+  });
   return {
     id: "aesthetic",
     title: AESTHETIC_TITLE,
@@ -84,17 +95,7 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
       { kind: "slider", id: "steps", label: "Aesthetic steps", min: 0, max: 50, step: 1, value: d.steps },
       { kind: "number", id: "lr", label: "Aesthetic learning rate", min: 0, max: 1, value: d.lr },
       { kind: "checkbox", id: "slerp", label: "Slerp interpolation", value: d.slerp },
-      {
-        kind: "dropdown",
-        id: "embedding",
-        label: "Aesthetic imgs embedding",
-        value: NO_EMBEDDING,
-        choices: names,
-        refresh: true,
-        check: (v) => {
-          if (v !== NO_EMBEDDING) pathIn(opts.embeddingsDir, v, "aesthetic embedding name");
-        },
-      },
+      embeddingChoice("embedding", "Aesthetic imgs embedding"),
       {
         kind: "text",
         id: "text",
@@ -113,19 +114,9 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
         value: d.slerpAngle,
       },
       { kind: "checkbox", id: "textNegative", label: "Is negative text", value: d.textNegative },
-      {
-        // SDXL has two text encoders; each embedding personalizes the one of its width (768: the first, 1280:
-        // the second), so two embeddings personalize both.
-        kind: "dropdown",
-        id: "embedding2",
-        label: "Second imgs embedding (SDXL: for the other text encoder)",
-        value: NO_EMBEDDING,
-        choices: names,
-        refresh: true,
-        check: (v) => {
-          if (v !== NO_EMBEDDING) pathIn(opts.embeddingsDir, v, "aesthetic embedding name");
-        },
-      },
+      // SDXL has two text encoders; each embedding personalizes the one of its width (768: the first, 1280:
+      // the second), so two embeddings personalize both.
+      embeddingChoice("embedding2", "Second imgs embedding (SDXL: for the other text encoder)"),
     ],
     // The order of the A1111 extension's ui() return value, which alwayson_scripts args follow; our SDXL
     // second embedding comes last, so A1111 clients' eight args mean what they meant.

@@ -12,16 +12,21 @@ import { writeFirstEncoderPair } from "./lib/personalize/sdxl_pair.ts";
 import { runCli } from "./run_cli.ts";
 
 const XL = join(MODELS, "tiny-sdxl");
+/** The fixture's two embeddings (the second as `ext`) and the first encoder's pair, written into `dir`. */
+async function aestheticFiles(dir: string, ext: string) {
+  const p = sdxlRefs.personalize;
+  const first = join(dir, "vit-l.pt"), second = join(dir, `bigg${ext}`);
+  await writeEmbedding(first, readRef(p.embedding_1));
+  await writeEmbedding(second, readRef(p.embedding_2));
+  return { first, second, clip: await writeFirstEncoderPair(join(dir, "pair"), p.projection_1) };
+}
+
 const FAST = ["--sampler", "Euler", "--ddim_steps", "2", "--n_samples", "1", "--n_iter", "1", "--json"];
 
 Deno.test("txt2img on SDXL: its default size, both encoders personalized, infotext names both embeddings", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    const p = sdxlRefs.personalize;
-    const first = join(dir, "vit-l.pt"), second = join(dir, "bigg.safetensors");
-    await writeEmbedding(first, readRef(p.embedding_1));
-    await writeEmbedding(second, readRef(p.embedding_2));
-    const clip = await writeFirstEncoderPair(join(dir, "pair"), p.projection_1);
+    const { first, second, clip } = await aestheticFiles(dir, ".safetensors");
     const out = join(dir, "out");
     const r = await runCli("txt2img.ts", [
       "--prompt",
@@ -113,10 +118,7 @@ Deno.test("personalize on SDXL: both encoders, their similarities in turn, the e
   const dir = await Deno.makeTempDir();
   try {
     const p = sdxlRefs.personalize;
-    const first = join(dir, "vit-l.pt"), second = join(dir, "bigg.pt");
-    await writeEmbedding(first, readRef(p.embedding_1));
-    await writeEmbedding(second, readRef(p.embedding_2));
-    const clip = await writeFirstEncoderPair(join(dir, "pair"), p.projection_1);
+    const { first, second, clip } = await aestheticFiles(dir, ".pt");
     const args = ["--model", XL, "--clip", clip, "--prompt", p.prompt, "--steps", String(p.steps), "--lr"];
     const r = await runCli("personalize.ts", [
       ...args,

@@ -76,9 +76,17 @@ export async function encodeXl(
     );
   }
   const e1 = await encodeChunks(first, xl.textEncoder.chunkEncoder("penultimate"), { weighted });
-  const e2 = await encodeChunks(second, xl.textEncoder2.chunkEncoder("penultimate"), { weighted });
-  const pooled = (await xl.textEncoder2.encode(second[0].ids)).pooled;
-  if (!pooled) throw new Error("text_encoder_2 gives no text_embeds (SDXL's pooled vector)");
+  // One pass of the second encoder per chunk: its hidden states, and the first chunk's text_embeds.
+  let pooled: Float32Array | undefined;
+  const hidden2 = xl.textEncoder2.chunkEncoder("penultimate");
+  const e2 = await encodeChunks(second, async (ids) => {
+    if (pooled) return hidden2(ids);
+    const e = await xl.textEncoder2.encode(ids);
+    pooled = e.pooled ?? new Float32Array(0);
+    if (!e.penultimate) throw new Error("text_encoder_2 gives no penultimate layer");
+    return e.penultimate;
+  }, { weighted });
+  if (!pooled?.length) throw new Error("text_encoder_2 gives no text_embeds (SDXL's pooled vector)");
   return {
     z: sideBySide([e1.data, e2.data], [e1.hidden, e2.hidden], e1.tokens),
     encoders: [{ hidden: e1.hidden, chunkIds: e1.chunkIds }, { hidden: e2.hidden, chunkIds: e2.chunkIds }],
