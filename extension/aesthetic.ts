@@ -18,7 +18,7 @@ import {
 import type { Job } from "../lib/extensions/job.ts";
 import { EmbeddingMaker } from "../lib/server/embedding_maker.ts";
 import { pathIn } from "../lib/io/safe_name.ts";
-import type { Extension, Values } from "../lib/extensions/adapter.ts";
+import type { Control, Extension, Values } from "../lib/extensions/adapter.ts";
 
 export const AESTHETIC_TITLE = "Aesthetic embeddings";
 export const NO_EMBEDDING = "None";
@@ -36,7 +36,7 @@ export interface AestheticExtensionOptions {
 }
 
 /** Values of this extension, typed: the engine's settings and the embedding's listed name. */
-export type AestheticValues = AestheticSettings & { embedding: string };
+export type AestheticValues = AestheticSettings & { embedding: string; embedding2: string };
 
 export function aestheticValues(v: Values): AestheticValues {
   return {
@@ -45,6 +45,7 @@ export function aestheticValues(v: Values): AestheticValues {
     lr: Number(v.lr),
     slerp: Boolean(v.slerp),
     embedding: String(v.embedding),
+    embedding2: String(v.embedding2),
     text: String(v.text),
     slerpAngle: Number(v.slerpAngle),
     textNegative: Boolean(v.textNegative),
@@ -67,6 +68,17 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
   const sessions = new AestheticSessionCache();
   const open = opts.openSession ?? ((o: AestheticSessionOptions) => sessions.get(o));
   const d = AESTHETIC_DEFAULTS;
+  const embeddingChoice = (id: string, label: string): Control => ({
+    kind: "dropdown",
+    id,
+    label,
+    value: NO_EMBEDDING,
+    choices: names,
+    refresh: true,
+    check: (v) => {
+      if (v !== NO_EMBEDDING) pathIn(opts.embeddingsDir, v, "aesthetic embedding name");
+    },
+  });
   return {
     id: "aesthetic",
     title: AESTHETIC_TITLE,
@@ -83,17 +95,7 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
       { kind: "slider", id: "steps", label: "Aesthetic steps", min: 0, max: 50, step: 1, value: d.steps },
       { kind: "number", id: "lr", label: "Aesthetic learning rate", min: 0, max: 1, value: d.lr },
       { kind: "checkbox", id: "slerp", label: "Slerp interpolation", value: d.slerp },
-      {
-        kind: "dropdown",
-        id: "embedding",
-        label: "Aesthetic imgs embedding",
-        value: NO_EMBEDDING,
-        choices: names,
-        refresh: true,
-        check: (v) => {
-          if (v !== NO_EMBEDDING) pathIn(opts.embeddingsDir, v, "aesthetic embedding name");
-        },
-      },
+      embeddingChoice("embedding", "Aesthetic imgs embedding"),
       {
         kind: "text",
         id: "text",
@@ -112,9 +114,13 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
         value: d.slerpAngle,
       },
       { kind: "checkbox", id: "textNegative", label: "Is negative text", value: d.textNegative },
+      // SDXL has two text encoders; each embedding personalizes the one of its width (768: the first, 1280:
+      // the second), so two embeddings personalize both.
+      embeddingChoice("embedding2", "Second imgs embedding (SDXL: for the other text encoder)"),
     ],
-    // The order of the A1111 extension's ui() return value, which alwayson_scripts args follow.
-    args: ["weight", "steps", "lr", "slerp", "embedding", "text", "slerpAngle", "textNegative"],
+    // The order of the A1111 extension's ui() return value, which alwayson_scripts args follow; our SDXL
+    // second embedding comes last, so A1111 clients' eight args mean what they meant.
+    args: ["weight", "steps", "lr", "slerp", "embedding", "text", "slerpAngle", "textNegative", "embedding2"],
     infotextFields: [
       { key: "Aesthetic LR", control: "lr" },
       { key: "Aesthetic weight", control: "weight" },
@@ -124,6 +130,7 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
       { key: "Aesthetic text", control: "text" },
       { key: "Aesthetic text negative", control: "textNegative" },
       { key: "Aesthetic slerp angle", control: "slerpAngle" },
+      { key: "Aesthetic embedding 2", control: "embedding2" },
     ],
     axes: [{ label: STEPS_AXIS, control: "steps", example: "0,2,5,10,20" }],
     process: (job, values) => process(opts, open, job, aestheticValues(values)),
@@ -143,11 +150,16 @@ async function process(
   job: Job,
   v: AestheticValues,
 ): Promise<void> {
-  // "None" is the dropdown's off position; the session owns the other off-switches (zero steps, lr, weight).
-  if (v.embedding === NO_EMBEDDING) return;
+  // "None" is the dropdowns' off position; the session owns the other off-switches (zero steps, lr, weight).
+  const names = [v.embedding, v.embedding2].filter((n) => n !== NO_EMBEDDING);
+  if (names.length === 0) return;
   const settings = { ...AESTHETIC_DEFAULTS, ...v };
   if (aestheticIsOff(settings)) return;
-  const info = await findEmbedding(opts.embeddingsDir, v.embedding);
+  const embeddings = [];
+  for (const name of names) {
+    const info = await findEmbedding(opts.embeddingsDir, name);
+    embeddings.push({ name, embedding: await readEmbedding(info.path) });
+  }
   const session = await open({
     modelDir: job.model.dir,
     clipDir: job.model.clipDir,
@@ -157,14 +169,14 @@ async function process(
   // An X/Y sweep over the steps shares one optimization run: ask for every value each time (then cached).
   const sweep = job.sweep?.axis === STEPS_AXIS ? job.sweep.values : [];
   let charted = false;
-  const aesthetic = session.hook({ name: v.embedding, embedding: await readEmbedding(info.path) }, settings, {
+  const aesthetic = session.hook(embeddings, settings, {
     sweep,
     onStatus: (text) => job.status(text),
     onSimilarity: (similarity) => {
       if (charted || similarity.length === 0) return;
       charted = true;
       job.charts.push({
-        title: `Aesthetic similarity (${v.embedding})`,
+        title: `Aesthetic similarity (${names.join(", ")})`,
         xLabel: "optimization step",
         yLabel: "cos(text, embedding)",
         series: similarity.map((values, i) => ({ label: `chunk ${i + 1}`, values })),

@@ -80,7 +80,7 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
         rescale_betas_zero_snr: model.schedulerConfig.rescale_betas_zero_snr === true,
       }),
       prediction: model.prediction,
-      sdxl: false,
+      sdxl: model.version === "sdxl",
     },
     call,
     noise: () => concat(rngs.map((rng) => rng.randn(shape))),

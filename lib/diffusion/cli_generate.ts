@@ -45,8 +45,8 @@ const OPTIONS = {
   seed_resize_from_w: { type: "string", default: "0" },
   seed_resize_from_h: { type: "string", default: "0" },
   scale: { type: "string", default: "7.5" },
-  H: { type: "string", default: "512" },
-  W: { type: "string", default: "512" },
+  H: { type: "string" },
+  W: { type: "string" },
   n_samples: { type: "string", default: "3" },
   n_iter: { type: "string", default: "2" },
   outdir: { type: "string" },
@@ -54,7 +54,7 @@ const OPTIONS = {
   clip: { type: "string" },
   aesthetic_steps: { type: "string", default: "0" },
   aesthetic_lr: { type: "string", default: String(AESTHETIC_DEFAULTS.lr) },
-  aesthetic_embedding: { type: "string" },
+  aesthetic_embedding: { type: "string", multiple: true },
   aesthetic_weight: { type: "string", default: "1" },
   "init-img": { type: "string" },
   strength: { type: "string", default: "0.75" },
@@ -69,12 +69,14 @@ export function usage(mode: Mode): string {
        [--plms | --ddim | --sampler NAME (default DDIM)] [--scheduler TYPE (e.g. Karras)] [--ddim_steps N (50)]
        [--ddim_eta E (DDIM: 0; A1111's ancestral samplers: 1)] [--scale S (7.5)] [--rng GPU|NV|CPU (GPU)]
        [--subseed N --subseed_strength S] [--seed_resize_from_w PX --seed_resize_from_h PX]
-       [--H PX (512)] [--W PX (512)] [--n_samples N (3, per batch)] [--n_iter N (2, batches)] [--outdir DIR]
+       [--H PX] [--W PX] [--n_samples N (3, per batch)] [--n_iter N (2, batches)] [--outdir DIR]
        [--model DIR] [--clip DIR] [--aesthetic_steps N (0 = off)] [--aesthetic_lr LR (0.0001)]
        [--aesthetic_embedding FILE] [--aesthetic_weight W (1)] [--device cpu|cuda|coreml|dml] [--threads N] [--json]
 --model defaults to the embedded demo; --clip to the CLIP pair that matches the model; --aesthetic_embedding to
-the demo embedding. --rng GPU (the paper's and A1111's default) draws the noise as torch.randn does on a CUDA
-GPU, on any device; CPU as torch's CPU generator. Images are written as <outdir>/NNNNN-<seed>.png with the A1111 infotext.`;
+the demo embedding (SDXL: give it twice, a 768-d and a 1280-d embedding, to personalize both text encoders).
+--H/--W default to the model's own size (512 for SD 1.5, 1024 for SDXL). --rng GPU (the paper's and A1111's
+default) draws the noise as torch.randn does on a CUDA GPU, on any device; CPU as torch's CPU generator.
+Images are written as <outdir>/NNNNN-<seed>.png with the A1111 infotext.`;
 }
 
 function num(values: Record<string, unknown>, flag: string): number {
@@ -106,21 +108,31 @@ interface Personalization {
   session: AestheticSession;
 }
 
-/** The aesthetic hook for the run, or undefined when the settings switch personalization off. */
+/**
+ * The aesthetic hook for the run, or undefined when the settings switch personalization off. SDXL's second
+ * encoder needs no CLIP pair, so there a missing pair is only an error for an embedding of the first's width.
+ */
 async function personalization(
-  modelDir: string,
+  model: SdModel,
   clip: string | undefined,
-  embeddingPath: string,
+  embeddingPaths: string[],
   settings: AestheticSettings,
   session: ReturnType<typeof sessionOptions>,
 ): Promise<Personalization | undefined> {
   if (aestheticIsOff(settings)) return undefined;
-  const embedding = await readEmbedding(embeddingPath);
-  const s = await AestheticSession.open({ modelDir, clipDir: clip ?? await clipDirFor(modelDir), session });
+  const embeddings = [];
+  for (const path of embeddingPaths) {
+    embeddings.push({ name: basename(path, extname(path)), embedding: await readEmbedding(path) });
+  }
+  const modelDir = model.dir;
+  const clipDir = clip ?? await clipDirFor(modelDir).catch((e) => {
+    if (model.version === "sdxl") return undefined;
+    throw e;
+  });
+  const s = await AestheticSession.open({ modelDir, clipDir, session });
   try {
     const seen: { similarity: number[][] } = { similarity: [] };
-    const name = basename(embeddingPath, extname(embeddingPath));
-    const aesthetic = s.hook({ name, embedding }, settings, {
+    const aesthetic = s.hook(embeddings, settings, {
       onSimilarity: (sim) => (seen.similarity = sim),
     })!;
     return Object.assign(seen, { aesthetic, session: s });
@@ -186,7 +198,10 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     lr: "--aesthetic_lr",
     weight: "--aesthetic_weight",
   });
-  const embeddingPath = values.aesthetic_embedding ?? DEFAULT_EMBEDDING;
+  const embeddingPaths = values.aesthetic_embedding ?? [DEFAULT_EMBEDDING];
+  const modelDir = values.model ?? DEFAULT_MODEL_DIR;
+  // The model's own size unless asked otherwise (SDXL: 1024); an unreadable folder fails when it is opened.
+  const size = String((await inspectModelDir(modelDir).catch(() => undefined))?.defaultSize ?? 512);
 
   let initImage: RgbImage | undefined;
   if (mode === "img2img") {
@@ -200,8 +215,8 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     sampler: samplerName(values),
     steps: num(values, "ddim_steps"),
     cfgScale: num(values, "scale"),
-    width: num(values, "W"),
-    height: num(values, "H"),
+    width: num({ ...values, W: values.W ?? size }, "W"),
+    height: num({ ...values, H: values.H ?? size }, "H"),
     seed: num(values, "seed"),
     batchSize: num(values, "n_samples"),
     batchCount: num(values, "n_iter"),
@@ -218,7 +233,6 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
   resolveRequest(request); // fails fast, before any model is opened
 
   const session = sessionOptions(deviceFromArgs(values));
-  const modelDir = values.model ?? DEFAULT_MODEL_DIR;
   const model = await SdModel.open(modelDir, { session });
   let p: Personalization | undefined;
   let result: GenerationResult;
@@ -230,7 +244,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSigint);
   try {
-    p = await personalization(modelDir, values.clip, embeddingPath, settings, session);
+    p = await personalization(model, values.clip, embeddingPaths, settings, session);
     const progress = !values.json && Deno.stderr.isTerminal();
     result = await generate(model, request, {
       conditioning: p ? [p.aesthetic.hook] : [],

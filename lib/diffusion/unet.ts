@@ -1,6 +1,8 @@
 // One denoising call for a batch: the UNet runs on [uncond × B, cond × B] (negative prompt first, as diffusers
 // concatenates them) and the two halves are combined with the guidance scale. The conditioning tensor and the
-// sample buffer are built once per batch, so a step allocates only the per-image outputs.
+// sample buffer are built once per batch, so a step allocates only the per-image outputs. SDXL's UNet also takes
+// each row's pooled text embedding and its time ids (original size, crop corner, target size: here the image
+// size, (0, 0) and the image size, as diffusers and A1111 pass them for txt2img and img2img).
 import { Tensor } from "../onnx/session.ts";
 import type { PromptPair } from "./conditioning.ts";
 import { guide } from "./latents.ts";
@@ -9,6 +11,7 @@ import type { SdModel } from "./sd_model.ts";
 export class UnetBatch {
   readonly #sample: Float32Array;
   readonly #hidden: Tensor;
+  readonly #added: Record<string, Tensor> = {};
   readonly #rows: number;
   readonly #perImage: number;
 
@@ -39,6 +42,24 @@ export class UnetBatch {
       }
     }
     this.#hidden = new Tensor("float32", hidden, [this.#rows, prompts.tokens, prompts.hidden]);
+    const added = model.unetIO.added;
+    if (added) {
+      const { pooledCond, pooledUncond } = prompts;
+      if (!pooledCond || !pooledUncond) throw new Error("an SDXL UNet needs the prompts' pooled vectors");
+      const p = added.pooledWidth;
+      const pooled = new Float32Array(this.#rows * p);
+      for (let b = 0; b < batch; b++) {
+        if (cfg) {
+          pooled.set(pooledUncond, b * p);
+          pooled.set(pooledCond, (batch + b) * p);
+        } else pooled.set(pooledCond, b * p);
+      }
+      const [, h, w] = latentShape.map((v) => v * model.vaeScaleFactor);
+      const ids = new Float32Array(this.#rows * 6);
+      for (let r = 0; r < this.#rows; r++) ids.set([h, w, 0, 0, h, w], r * 6);
+      this.#added[added.textEmbeds] = new Tensor("float32", pooled, [this.#rows, p]);
+      this.#added[added.timeIds] = new Tensor("float32", ids, [this.#rows, 6]);
+    }
   }
 
   /** The guided model output for each image, given each image's scaled model input at timestep t. */
@@ -66,6 +87,7 @@ export class UnetBatch {
       [io.sample]: new Tensor("float32", this.#sample, [this.#rows, ...this.latentShape]),
       [io.timestep.name]: new Tensor(io.timestep.type, timestep, io.timestep.perBatch ? [this.#rows] : []),
       [io.encoderHiddenStates]: this.#hidden,
+      ...this.#added,
     };
     const result = await this.model.unet.run(feeds);
     const out = result[io.output];

@@ -43,8 +43,11 @@ export interface Chart {
 export interface JobModel {
   name: string;
   dir: string;
-  /** The CLIP pair (transformers.js layout) that matches the checkpoint's text encoder. */
-  clipDir: string;
+  /**
+   * The CLIP pair (transformers.js layout) that matches the checkpoint's (first) text encoder, if the models
+   * folder has one (SDXL's second encoder needs none).
+   */
+  clipDir?: string;
 }
 
 export interface Job {

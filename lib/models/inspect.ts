@@ -39,6 +39,11 @@ export interface ModelEntry {
   hash?: string;
   /** The pipeline's class from model_index.json. */
   pipelineClass?: string;
+  /**
+   * The image side the UNet was trained at, its default size: unet sample_size × the VAE's factor (512 for
+   * SD 1.5, 768 for SD 2.x 768-v, 1024 for SDXL).
+   */
+  defaultSize?: number;
 }
 
 type Json = Record<string, unknown>;
@@ -206,6 +211,13 @@ async function inspectTextEncoder(
   };
 }
 
+async function defaultSize(dir: string, unetConfig: Json | undefined): Promise<number | undefined> {
+  const vae = await readJson(join(dir, "vae_decoder", "config.json"), "vae_decoder/config.json", []);
+  const blocks = Array.isArray(vae?.block_out_channels) ? vae.block_out_channels.length : 4;
+  const sample = int(unetConfig?.sample_size);
+  return sample && sample > 0 ? sample * 2 ** (blocks - 1) : undefined;
+}
+
 async function inspectPipeline(dir: string, index: Json, problems: string[]): Promise<ModelEntry> {
   const warnings: string[] = [];
   const cls = typeof index._class_name === "string" ? index._class_name : "";
@@ -281,6 +293,7 @@ async function inspectPipeline(dir: string, index: Json, problems: string[]): Pr
     unetFiles: unet ? [unetPath, ...[...unet.externalFiles].sort()] : undefined,
     textFingerprint: te.fingerprint,
     pipelineClass: cls || undefined,
+    defaultSize: await defaultSize(dir, unetConfig),
   };
 }
 

@@ -4,7 +4,7 @@
 import { basename, dirname, join, resolve } from "node:path";
 import { InputError } from "../io/input_error.ts";
 import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR, MODELS_DIR } from "./defaults.ts";
-import { inspectModelDir, type ModelEntry, type ModelKind } from "./inspect.ts";
+import { inspectModelDir, type ModelEntry } from "./inspect.ts";
 import { modelSha256, shortHash } from "./model_hash.ts";
 import { readRecord } from "./single_file/record.ts";
 
@@ -90,8 +90,6 @@ export async function listModels(dirs: string[], opts: ListOptions = {}): Promis
         entry.hash = (await readRecord(path))?.shortHash ??
           shortHash(await modelSha256(entry.unetFiles, { cacheFile: hashCache }));
       }
-      // Usable means the pipeline can run it: a well-formed SDXL folder is listed, with why it cannot be.
-      entry.problems.push(...pipelineProblems(entry.kind));
       listing.models.push(entry);
     }
     // A1111 checkpoints dropped in beside the folders: say how to import them, unless a folder came from them.
@@ -111,14 +109,6 @@ export async function listModels(dirs: string[], opts: ListOptions = {}): Promis
   }
   listing.models.sort((a, b) => a.name.localeCompare(b.name));
   return listing;
-}
-
-export const SDXL_UNSUPPORTED =
-  "SDXL is not supported by the pipeline yet (txt2img/img2img run SD 1.x and 2.x)";
-
-/** What the diffusion pipeline cannot run, whatever the folder holds (SdModel.open refuses the same). */
-export function pipelineProblems(kind: ModelKind): string[] {
-  return kind === "sdxl" ? [SDXL_UNSUPPORTED] : [];
 }
 
 /** A model by name (or by its short hash, as A1111 accepts). */

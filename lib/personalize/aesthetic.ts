@@ -45,6 +45,11 @@ export interface AestheticResult {
   similarity: number[][];
   /** ‖personalized − original‖₂ of the conditioning at the largest step count, before mixing. */
   deltaL2: number;
+  /**
+   * SDXL's second encoder: the pooled vector (text_embeds of the first chunk) of the personalized model, mixed
+   * into the given one as the conditioning is, for each requested step count.
+   */
+  pooled?: Map<number, Float32Array>;
 }
 
 export type Layer = "last" | "penultimate";
@@ -52,6 +57,7 @@ export type Layer = "last" | "penultimate";
 interface CachedRun {
   similarity: number[];
   conditioning: Map<number, Float32Array>;
+  pooled?: Map<number, Float32Array>;
 }
 
 const CACHE_SIZE = 64;
@@ -77,12 +83,14 @@ export class AestheticPersonalizer {
   static async fromTextModel(
     path: string,
     tokenizer: ClipTokenizer,
-    opts: { conditioningOutput?: string; threads?: number; session?: SessionOptions } = {},
+    opts: { conditioningOutput?: string; pooledOutput?: string; threads?: number; session?: SessionOptions } =
+      {},
   ): Promise<AestheticPersonalizer> {
     const output = opts.conditioningOutput ?? "last_hidden_state";
     const session = opts.session ?? { threads: opts.threads };
     const engine = await TextPersonalizer.load(path, {
       conditioningOutput: output,
+      pooledOutput: opts.pooledOutput,
       session,
       modelName: path,
       cache: { dir: defaultGraphCacheDir(), key: "" },
@@ -100,6 +108,11 @@ export class AestheticPersonalizer {
       session?: SessionOptions;
       source?: PersonalizationSource;
       checkpointDir?: string;
+      /**
+       * Read the conditioning from this output of the checkpoint's encoder as it is (SDXL: the penultimate
+       * `hidden_states.N`, no final norm) instead of `layer`; with source "checkpoint".
+       */
+      conditioningOutput?: string;
     } = {},
   ): Promise<AestheticPersonalizer> {
     const layer = opts.layer ?? "last";
@@ -120,10 +133,18 @@ export class AestheticPersonalizer {
       const info = await Deno.stat(pairPath);
       rewrite = `projection of ${await Deno.realPath(pairPath)} ${info.size} ${info.mtime?.getTime()}`;
     }
-    const cache = { dir: defaultGraphCacheDir(), key: `${rewrite}|${layer}` };
+    if (opts.conditioningOutput && opts.source !== "checkpoint") {
+      throw new Error(
+        "a named conditioning output is read from the checkpoint's encoder (source checkpoint)",
+      );
+    }
+    const readFrom = opts.conditioningOutput ?? layer;
+    const cache = { dir: defaultGraphCacheDir(), key: `${rewrite}|${readFrom}` };
     const engine = await TextPersonalizer.load(
       path,
-      layer === "penultimate"
+      opts.conditioningOutput
+        ? { transform: project, conditioningOutput: opts.conditioningOutput, session, modelName: name, cache }
+        : layer === "penultimate"
         ? {
           transform: (m) => withPenultimateOutput(project(m)),
           conditioningOutput: PENULTIMATE,
@@ -133,7 +154,7 @@ export class AestheticPersonalizer {
         }
         : { transform: project, session, modelName: name, cache },
     );
-    return new AestheticPersonalizer(engine, pairPath, session, tokenizer, layer);
+    return new AestheticPersonalizer(engine, pairPath, session, tokenizer, readFrom);
   }
 
   /** CLIP text features of a short text, tokenized without padding as the extension does. */
@@ -148,7 +169,8 @@ export class AestheticPersonalizer {
 
   /**
    * Personalizes each chunk of `chunkIds` toward `embedding` and mixes the result into `z` (the checkpoint's
-   * conditioning of the same chunks). `sweep` lists extra step counts to return from the same run.
+   * conditioning of the same chunks). `sweep` lists extra step counts to return from the same run. `pooled`
+   * (SDXL's second encoder, opened with a pooledOutput) is mixed likewise with the first chunk's.
    */
   async apply(
     z: Float32Array,
@@ -156,6 +178,7 @@ export class AestheticPersonalizer {
     embedding: Float32Array,
     settings: AestheticSettings,
     sweep: number[] = [],
+    pooled?: Float32Array,
   ): Promise<AestheticResult> {
     const hidden = this.engine.info.hiddenSize;
     if (z.length !== chunkIds.length * 77 * hidden) {
@@ -174,7 +197,8 @@ export class AestheticPersonalizer {
       for (const ids of chunkIds) {
         similarity.push((await this.#personalize(ids, target, 0, 0, [])).similarity);
       }
-      return { conditioning: new Map(steps.map((s) => [s, z.slice()])), similarity, deltaL2: 0 };
+      const same = (x: Float32Array) => new Map(steps.map((s) => [s, x.slice()]));
+      return { conditioning: same(z), similarity, deltaL2: 0, ...pooled ? { pooled: same(pooled) } : {} };
     }
     const runs: CachedRun[] = [];
     for (const ids of chunkIds) runs.push(await this.#personalize(ids, target, settings.lr, maxSteps, steps));
@@ -201,7 +225,20 @@ export class AestheticPersonalizer {
       const last = run.conditioning.get(maxSteps)!;
       for (let i = 0; i < last.length; i++) deltaL2 += (last[i] - first[i]) ** 2;
     }
-    return { conditioning, similarity: runs.map((r) => r.similarity), deltaL2: Math.sqrt(deltaL2) };
+    const result: AestheticResult = {
+      conditioning,
+      similarity: runs.map((r) => r.similarity),
+      deltaL2: Math.sqrt(deltaL2),
+    };
+    const personalizedPooled = runs[0].pooled;
+    if (pooled && personalizedPooled) {
+      const mix = (p: Float32Array) =>
+        settings.slerp
+          ? slerpA1111(pooled, p, settings.weight, 1, p.length)
+          : linearMix(pooled, p, settings.weight);
+      result.pooled = new Map(steps.map((s) => [s, mix(personalizedPooled.get(s)!)]));
+    }
+    return result;
   }
 
   async #personalize(

@@ -2,6 +2,14 @@
 // the aesthetic engine. A session opens the tokenizer, picks the pair's layer that matches the checkpoint's
 // conditioning, and holds the personalizer with its cache; hook() turns an embedding and the extension's
 // settings into a conditioning hook and its infotext fields, and owns the checks and the off-switch.
+//
+// SDXL (a checkpoint with text_encoder_2/): each of its two encoders is personalized in the checkpoint, toward an
+// embedding of its own width, and mixed into its own columns (multi_encoder.ts). The first encoder (CLIP
+// ViT-L/14's text model, no projection) borrows the projection of the ViT-L/14 pair (`clipDir`), so it takes the
+// published 768-d embeddings; the second (OpenCLIP bigG's text model) carries its own projection and takes 1280-d
+// embeddings made with the bigG pair. Given both, both are personalized; the pooled vector follows the second.
+// Each is opened on first use (bigG's gradient graph is large).
+import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { ClipTokenizer } from "../clip/tokenizer.ts";
 import type { ConditioningHook } from "../clip/conditioning_hook.ts";
@@ -16,6 +24,7 @@ import {
   type AestheticSettings,
   type Layer,
 } from "./aesthetic.ts";
+import { applyToEncoders, type EncoderPart } from "./multi_encoder.ts";
 import { pairLayer, type PersonalizationSource, textLayers } from "./sources.ts";
 
 /** The off-switch, for front ends that skip work (reading the embedding) when it is off. */
@@ -24,8 +33,11 @@ export { aestheticIsOff };
 export interface AestheticSessionOptions {
   /** The checkpoint (diffusers layout): its tokenizer, and its text encoder's depth. */
   modelDir: string;
-  /** The CLIP pair (transformers.js layout) whose text model is personalized. */
-  clipDir: string;
+  /**
+   * The CLIP pair (transformers.js layout) whose text model is personalized. SDXL: the ViT-L/14 pair whose
+   * projection its first encoder is personalized with; needed only for an embedding of that width.
+   */
+  clipDir?: string;
   /** A1111's "Clip skip", 1 or 2; default 1. */
   clipSkip?: number;
   /** Which text model is personalized; default the pair's ("clip"). */
@@ -75,73 +87,246 @@ export function checkAestheticSettings(s: AestheticSettings, names: SettingNames
 function layerFor(opts: AestheticSessionOptions): Layer {
   return pairLayer(
     textLayers(join(opts.modelDir, "text_encoder", "config.json")),
-    textLayers(join(opts.clipDir, "config.json")),
+    textLayers(join(needClip(opts.clipDir, opts.modelDir), "config.json")),
     opts.clipSkip ?? 1,
     opts.source ?? "clip",
   );
 }
 
+function needClip(clipDir: string | undefined, modelDir: string): string {
+  if (clipDir === undefined) {
+    throw new InputError(
+      `no CLIP pair matches ${modelDir}: personalizing it needs one (see the README's "Models")`,
+      "clip",
+    );
+  }
+  return clipDir;
+}
+
+function isSdxl(modelDir: string): boolean {
+  return existsSync(join(modelDir, "text_encoder_2", "config.json"));
+}
+
+/** projection_dim of a diffusers text encoder's or a CLIP pair's config.json. */
+function projectionDim(configPath: string): number {
+  const config = JSON.parse(Deno.readTextFileSync(configPath));
+  const dim = config.projection_dim ?? config.text_config?.projection_dim;
+  if (typeof dim !== "number") throw new Error(`${configPath} does not give the projection's width`);
+  return dim;
+}
+
+/** One of SDXL's text encoders as a personalization target, opened on first use. */
+class XlEncoder {
+  #open: Promise<AestheticPersonalizer> | undefined;
+
+  constructor(
+    /** How messages name it. */
+    readonly label: string,
+    /** The width of the embeddings it takes; undefined for the first encoder without a pair. */
+    readonly embedDim: number | undefined,
+    private readonly load: () => Promise<AestheticPersonalizer>,
+  ) {}
+
+  personalizer(): Promise<AestheticPersonalizer> {
+    this.#open ??= this.load();
+    return this.#open;
+  }
+
+  async release(): Promise<void> {
+    await (await this.#open?.catch(() => undefined))?.release();
+  }
+}
+
+function xlEncoders(opts: AestheticSessionOptions, tokenizer: ClipTokenizer, tokenizer2: ClipTokenizer) {
+  const session = opts.session ?? {};
+  const penultimate = (rel: string) =>
+    `hidden_states.${textLayers(join(opts.modelDir, rel, "config.json")) - 1}`;
+  const clipDir = opts.clipDir;
+  return [
+    new XlEncoder(
+      `SDXL's first text encoder (CLIP ViT-L/14${clipDir ? `, projection from ${clipDir}` : ""})`,
+      clipDir ? projectionDim(join(clipDir, "config.json")) : undefined,
+      () =>
+        AestheticPersonalizer.load(needClip(clipDir, opts.modelDir), tokenizer, {
+          source: "checkpoint",
+          checkpointDir: opts.modelDir,
+          conditioningOutput: penultimate("text_encoder"),
+          session,
+        }),
+    ),
+    new XlEncoder(
+      "SDXL's second text encoder (OpenCLIP bigG)",
+      projectionDim(join(opts.modelDir, "text_encoder_2", "config.json")),
+      () =>
+        AestheticPersonalizer.fromTextModel(join(opts.modelDir, "text_encoder_2", "model.onnx"), tokenizer2, {
+          conditioningOutput: penultimate("text_encoder_2"),
+          pooledOutput: "text_embeds",
+          session,
+        }),
+    ),
+  ];
+}
+
 export class AestheticSession {
   private constructor(
-    readonly personalizer: AestheticPersonalizer,
+    /** SD 1.x/2.x: the one personalizer; undefined for SDXL, whose encoders open on first use. */
+    readonly personalizer: AestheticPersonalizer | undefined,
     readonly tokenizer: ClipTokenizer,
-    readonly clipDir: string,
+    readonly clipDir: string | undefined,
     /** What the session was opened for: (model, pair, layer, source, threads). */
     readonly key: string,
+    private readonly xl?: XlEncoder[],
   ) {}
 
   static key(opts: AestheticSessionOptions): string {
-    return JSON.stringify([opts.modelDir, opts.clipDir, layerFor(opts), opts.source ?? "clip", opts.session]);
+    const layer = isSdxl(opts.modelDir) ? "sdxl" : layerFor(opts);
+    return JSON.stringify([opts.modelDir, opts.clipDir, layer, opts.source ?? "clip", opts.session]);
   }
 
   static async open(opts: AestheticSessionOptions): Promise<AestheticSession> {
-    const layer = layerFor(opts);
     const tokenizer = await ClipTokenizer.load(opts.modelDir);
-    const personalizer = await AestheticPersonalizer.load(opts.clipDir, tokenizer, {
+    if (isSdxl(opts.modelDir)) {
+      const tokenizer2 = await ClipTokenizer.load(join(opts.modelDir, "tokenizer_2"));
+      const encoders = xlEncoders(opts, tokenizer, tokenizer2);
+      return new AestheticSession(undefined, tokenizer, opts.clipDir, AestheticSession.key(opts), encoders);
+    }
+    const layer = layerFor(opts);
+    const clipDir = needClip(opts.clipDir, opts.modelDir);
+    const personalizer = await AestheticPersonalizer.load(clipDir, tokenizer, {
       layer,
       session: opts.session ?? {},
       source: opts.source,
       checkpointDir: opts.modelDir,
     });
-    return new AestheticSession(personalizer, tokenizer, opts.clipDir, AestheticSession.key(opts));
+    return new AestheticSession(personalizer, tokenizer, clipDir, AestheticSession.key(opts));
   }
 
-  /** The CLIP projection's width: the size an embedding must have. */
+  /** The CLIP projection's width: the size an embedding must have (SDXL: the first encoder's, if known). */
   get embedDim(): number {
-    return this.personalizer.engine.info.embedDim;
+    return this.personalizer?.engine.info.embedDim ?? this.xl?.find((x) => x.embedDim)?.embedDim ?? 0;
   }
 
   get hiddenSize(): number {
+    if (!this.personalizer) throw new Error("an SDXL session has one hidden size per encoder");
     return this.personalizer.engine.info.hiddenSize;
   }
 
   /** Throws an InputError naming both sizes when the embedding cannot be used with this pair. */
   checkEmbedding(embedding: Embedding, loc: string | string[] = "embedding"): void {
     try {
-      validateEmbedding(embedding, this.embedDim, `the CLIP pair ${this.clipDir}`);
+      if (this.xl) this.#xlTarget(embedding);
+      else validateEmbedding(embedding, this.embedDim, `the CLIP pair ${this.clipDir}`);
     } catch (e) {
-      throw new InputError((e as Error).message, loc);
+      throw e instanceof InputError ? e : new InputError((e as Error).message, loc);
     }
+  }
+
+  /** SDXL: the encoder an embedding personalizes, by its width. */
+  #xlTarget(embedding: Embedding): number {
+    const n = embedding.data.length;
+    const fits = this.xl!.flatMap((x, i) => x.embedDim === n ? [i] : []);
+    if (fits.length === 1) {
+      validateEmbedding(embedding, n, this.xl![fits[0]].label);
+      return fits[0];
+    }
+    const [first, second] = this.xl!;
+    if (fits.length === 2) {
+      throw new Error(
+        `this embedding is ${n}-d, the width of both SDXL encoders' projections; it is ambiguous`,
+      );
+    }
+    const firstText = first.embedDim === undefined
+      ? "the first, with a CLIP ViT-L/14 pair (none given)"
+      : `${first.embedDim}-d for the first (CLIP ViT-L/14)`;
+    throw new Error(
+      `this embedding is ${n}-d but SDXL takes ${firstText} or ${second.embedDim}-d for the second (bigG)`,
+    );
   }
 
   /**
    * The conditioning hook that personalizes every prompt (the negative too, as the paper's encoder and the
-   * extension do) toward the embedding; undefined when the settings switch it off.
+   * extension do) toward the embedding; undefined when the settings switch it off. SDXL takes one embedding
+   * per encoder (matched by width).
    */
-  hook(e: NamedEmbedding, settings: AestheticSettings, opts: HookOptions = {}): AestheticHook | undefined {
+  hook(
+    embeddings: NamedEmbedding | NamedEmbedding[],
+    settings: AestheticSettings,
+    opts: HookOptions = {},
+  ): AestheticHook | undefined {
     checkAestheticSettings(settings);
     if (aestheticIsOff(settings)) return undefined;
+    const list = Array.isArray(embeddings) ? embeddings : [embeddings];
+    if (list.length === 0) throw new InputError("no aesthetic embedding given", "embedding");
+    const params = aestheticParams({ ...settings, embedding: list[0].name });
+    // SDXL's second embedding, as the extension's last control names it.
+    if (list.length > 1) {
+      params.splice(params.findIndex(([k]) => k === "Aesthetic embedding") + 1, 0, [
+        "Aesthetic embedding 2",
+        list[1].name,
+      ]);
+    }
+    if (this.xl) return { hook: this.#xlHook(list, settings, opts), params };
+    if (list.length > 1) {
+      throw new InputError(
+        "SD 1.x and 2.x take one aesthetic embedding (SDXL one per text encoder)",
+        "embedding",
+      );
+    }
+    const e = list[0];
     this.checkEmbedding(e.embedding);
+    const personalizer = this.personalizer!;
     const hook: ConditioningHook = async ({ z, chunkIds, negative }) => {
       opts.onStatus?.(
         `Aesthetic optimization (${settings.steps} steps)${negative ? ", negative prompt" : ""}`,
       );
-      const result = await this.personalizer.apply(z, chunkIds, e.embedding.data, settings, opts.sweep);
+      const result = await personalizer.apply(z, chunkIds, e.embedding.data, settings, opts.sweep);
       opts.onStatus?.(null);
       if (!negative) opts.onSimilarity?.(result.similarity.map((s) => s.slice(0, settings.steps + 1)));
       return result.conditioning.get(settings.steps)!;
     };
-    return { hook, params: aestheticParams({ ...settings, embedding: e.name }) };
+    return { hook, params };
+  }
+
+  #xlHook(list: NamedEmbedding[], settings: AestheticSettings, opts: HookOptions): ConditioningHook {
+    const chosen: (NamedEmbedding | undefined)[] = this.xl!.map(() => undefined);
+    for (const e of list) {
+      let i: number;
+      try {
+        i = this.#xlTarget(e.embedding);
+      } catch (err) {
+        throw new InputError(`${e.name}: ${(err as Error).message}`, "embedding");
+      }
+      if (chosen[i]) {
+        throw new InputError(
+          `${chosen[i]!.name} and ${e.name} both personalize ${this.xl![i].label}`,
+          "embedding",
+        );
+      }
+      chosen[i] = e;
+    }
+    return async ({ z, negative, encoders, pooled }) => {
+      if (!encoders || encoders.length !== this.xl!.length) {
+        throw new Error("an SDXL aesthetic hook needs both text encoders' conditioning");
+      }
+      opts.onStatus?.(
+        `Aesthetic optimization (${settings.steps} steps)${negative ? ", negative prompt" : ""}`,
+      );
+      const parts: EncoderPart[] = [];
+      for (const [i, block] of encoders.entries()) {
+        const e = chosen[i];
+        parts.push({
+          ...block,
+          ...e ? { personalizer: await this.xl![i].personalizer(), embedding: e.embedding.data } : {},
+        });
+      }
+      const r = await applyToEncoders(z, parts, settings, opts.sweep, pooled);
+      opts.onStatus?.(null);
+      if (!negative) {
+        const per = r.similarity.flatMap((s) => s ?? []);
+        opts.onSimilarity?.(per.map((s) => s.slice(0, settings.steps + 1)));
+      }
+      return { z: r.conditioning.get(settings.steps)!, pooled: r.pooled?.get(settings.steps) };
+    };
   }
 
   /** Personalizes one prompt's conditioning and reports the whole result (the personalize CLI's report). */
@@ -153,11 +338,12 @@ export class AestheticSession {
   ): Promise<AestheticResult> {
     checkAestheticSettings(settings);
     this.checkEmbedding(embedding);
+    if (!this.personalizer) throw new Error("an SDXL session personalizes through hook()");
     return this.personalizer.apply(z, chunkIds, embedding.data, settings);
   }
 
-  release(): Promise<void> {
-    return this.personalizer.release();
+  async release(): Promise<void> {
+    await Promise.all([this.personalizer?.release(), ...(this.xl ?? []).map((x) => x.release())]);
   }
 }
 

@@ -31,6 +31,8 @@ export interface PersonalizeResult {
   similarity: number[];
   /** The conditioning (tokens × hidden, row-major) after k steps, for each requested k. */
   conditioning: Map<number, Float32Array>;
+  /** With EngineOptions.pooledOutput: the projected text embedding after k steps, for the same k. */
+  pooled?: Map<number, Float32Array>;
 }
 
 export interface TextModelInfo {
@@ -49,6 +51,8 @@ export interface EngineOptions {
   /** Device and threads for every session (takes precedence over `threads`). */
   session?: SessionOptions;
   conditioningOutput?: string;
+  /** Also return this output at the kept steps (SDXL's pooled vector: the second encoder's text_embeds). */
+  pooledOutput?: string;
   /** Rewrites the forward model before differentiation (e.g. to expose the penultimate layer). */
   transform?: (model: ModelProto) => ModelProto;
   modelName?: string;
@@ -66,6 +70,7 @@ export class TextPersonalizer {
     readonly info: TextModelInfo,
     readonly modelName: string,
     private readonly conditioningOutput: string,
+    private readonly pooledOutput: string | undefined,
     private readonly grad: Session,
     private readonly forward: Session,
     private readonly slots: Slot[],
@@ -93,6 +98,9 @@ export class TextPersonalizer {
     }
     const condName = opts.conditioningOutput ?? "last_hidden_state";
     if (!outputs.includes(condName)) throw new Error(`${path} has no ${condName} output`);
+    if (opts.pooledOutput && !outputs.includes(opts.pooledOutput)) {
+      throw new Error(`${path} has no ${opts.pooledOutput} output`);
+    }
     const byName = new Map(base.graph.initializer.map((t) => [t.name!, t]));
     const entry = opts.cache
       ? await graphCacheEntry(opts.cache.dir, path, `${opts.cache.key}|${condName}`)
@@ -126,6 +134,7 @@ export class TextPersonalizer {
       { embedDim, hiddenSize, tokens: TOKENS, parameters: total, denseParameters: denseTotal },
       opts.modelName ?? path,
       condName,
+      opts.pooledOutput,
       grad,
       forward,
       slots,
@@ -163,6 +172,13 @@ export class TextPersonalizer {
     this.adam.reset();
     const similarity: number[] = [];
     const conditioning = new Map<number, Float32Array>();
+    const pooledName = this.pooledOutput;
+    const pooled = pooledName ? new Map<number, Float32Array>() : undefined;
+    const outputs = [this.conditioningOutput, ...pooledName ? [pooledName] : []];
+    const keepOutputs = (step: number, out: Record<string, Tensor>) => {
+      conditioning.set(step, (out[this.conditioningOutput].data as Float32Array).slice());
+      if (pooledName) pooled!.set(step, (out[pooledName].data as Float32Array).slice());
+    };
     const feeds = (): Record<string, Tensor> => {
       const f: Record<string, Tensor> = { [inputName]: idTensor, [AESTHETIC_INPUT]: eTensor };
       for (const s of this.slots) {
@@ -172,7 +188,8 @@ export class TextPersonalizer {
     };
     const rowStates = new Map<string, SparseRows>();
     for (let step = 0; step < opts.steps; step++) {
-      const fetches: Record<string, Tensor | null> = { [SIMILARITY]: null, [this.conditioningOutput]: null };
+      const fetches: Record<string, Tensor | null> = { [SIMILARITY]: null };
+      for (const name of outputs) fetches[name] = null;
       for (const s of this.slots) {
         if (s.sparse) {
           fetches[s.sparse.indices] = null;
@@ -184,7 +201,7 @@ export class TextPersonalizer {
       }
       const out = await this.grad.run(feeds(), fetches);
       similarity.push((out[SIMILARITY].data as Float32Array)[0]);
-      if (keep.has(step)) conditioning.set(step, (out[this.conditioningOutput].data as Float32Array).slice());
+      if (keep.has(step)) keepOutputs(step, out);
       this.adam.step(opts.lr);
       for (const s of this.slots) {
         if (!s.sparse) continue;
@@ -196,11 +213,11 @@ export class TextPersonalizer {
         state.step(this.kernel, table, indices, rows, step + 1, opts.lr);
       }
     }
-    const out = await this.forward.run(feeds(), [SIMILARITY, this.conditioningOutput]);
+    const out = await this.forward.run(feeds(), [SIMILARITY, ...outputs]);
     similarity.push((out[SIMILARITY].data as Float32Array)[0]);
-    conditioning.set(opts.steps, (out[this.conditioningOutput].data as Float32Array).slice());
+    keepOutputs(opts.steps, out);
     this.params.set(this.original);
-    return { similarity, conditioning };
+    return pooled ? { similarity, conditioning, pooled } : { similarity, conditioning };
   }
 
   async release(): Promise<void> {

@@ -1,6 +1,7 @@
 // Models with several text encoders (SDXL) condition on their outputs side by side: each token's vector is the
 // concatenation of every encoder's hidden state. Each encoder that can be personalized is personalized toward an
-// embedding of its own dimension and mixed into its own columns; the others' columns are left as they are.
+// embedding of its own dimension and mixed into its own columns; the others' columns are left as they are. The
+// pooled vector (SDXL: the second encoder's text_embeds) follows the encoder whose personalizer gives one.
 import type { AestheticPersonalizer, AestheticResult, AestheticSettings } from "./aesthetic.ts";
 
 export interface EncoderPart {
@@ -18,6 +19,8 @@ export interface MultiEncoderResult {
   conditioning: Map<number, Float32Array>;
   /** Per encoder (undefined when not personalized): per chunk similarity traces. */
   similarity: (number[][] | undefined)[];
+  /** The pooled vector per step count, when a personalized encoder gives one (else the caller's stays). */
+  pooled?: Map<number, Float32Array>;
 }
 
 /** z is tokens × Σ hidden, row-major, the encoders' blocks in `parts` order. */
@@ -26,6 +29,7 @@ export async function applyToEncoders(
   parts: EncoderPart[],
   settings: AestheticSettings,
   sweep: number[] = [],
+  pooled?: Float32Array,
 ): Promise<MultiEncoderResult> {
   const width = parts.reduce((n, p) => n + p.hidden, 0);
   if (z.length % width !== 0) {
@@ -35,6 +39,7 @@ export async function applyToEncoders(
   const steps = [...new Set([settings.steps, ...sweep])];
   const conditioning = new Map(steps.map((s) => [s, z.slice()]));
   const similarity: (number[][] | undefined)[] = [];
+  let pooledOut: Map<number, Float32Array> | undefined;
   let offset = 0;
   for (const part of parts) {
     if (!part.personalizer) {
@@ -55,14 +60,16 @@ export async function applyToEncoders(
       part.embedding,
       settings,
       sweep,
+      pooled,
     );
+    pooledOut = r.pooled ?? pooledOut;
     for (const s of steps) {
       setColumns(conditioning.get(s)!, r.conditioning.get(s)!, tokens, width, offset, part.hidden);
     }
     similarity.push(r.similarity);
     offset += part.hidden;
   }
-  return { conditioning, similarity };
+  return pooledOut ? { conditioning, similarity, pooled: pooledOut } : { conditioning, similarity };
 }
 
 function columns(z: Float32Array, rows: number, width: number, offset: number, n: number): Float32Array {

@@ -2,6 +2,7 @@
 // extensions' conditioning hooks when the worker asks, mirrors interrupt and skip into shared memory the worker
 // polls before every step, and forwards steps and previews to the GenerationState.
 import { Buffer } from "node:buffer";
+import { asHooked } from "../clip/conditioning_hook.ts";
 import { InputError } from "../io/input_error.ts";
 import type { Renderer, RenderOutput } from "./renderer.ts";
 import { type FromWorker, INTERRUPTED, SKIPPED, type ToWorker } from "./render_protocol.ts";
@@ -47,8 +48,16 @@ export const renderImages: Renderer = (input) => {
           const hook = input.conditioningHooks[msg.index];
           let reply: ToWorker;
           try {
-            const z = await hook({ z: msg.z, chunkIds: msg.chunkIds, negative: msg.negative });
-            reply = { type: "hook-result", id: msg.id, z };
+            const { z, pooled } = asHooked(
+              await hook({
+                z: msg.z,
+                chunkIds: msg.chunkIds,
+                negative: msg.negative,
+                encoders: msg.encoders,
+                pooled: msg.pooled,
+              }),
+            );
+            reply = { type: "hook-result", id: msg.id, z, pooled };
           } catch (err) {
             reply = { type: "hook-result", id: msg.id, error: (err as Error).message };
           }

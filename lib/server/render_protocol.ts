@@ -1,6 +1,7 @@
 // Messages between the WebUI's main thread and the render worker. The pipeline runs in the worker because
 // onnxruntime-node blocks the thread it runs on: on the main thread, no progress, interrupt or skip request could
 // be answered until a whole job was done.
+import type { EncoderBlock } from "../clip/conditioning_hook.ts";
 import type { GenerationRequest } from "../diffusion/request.ts";
 import type { Mode } from "../extensions/job.ts";
 
@@ -22,13 +23,25 @@ export interface HookResult {
   type: "hook-result";
   id: number;
   z?: Float32Array;
+  /** SDXL: the pooled vector when the hook rewrote it. */
+  pooled?: Float32Array;
   error?: string;
 }
 
 export type ToWorker = RenderJob | HookResult;
 
 export type FromWorker =
-  | { type: "hook"; id: number; index: number; z: Float32Array; chunkIds: Int32Array[]; negative: boolean }
+  | {
+    type: "hook";
+    id: number;
+    index: number;
+    z: Float32Array;
+    chunkIds: Int32Array[];
+    negative: boolean;
+    /** SDXL's encoder blocks and pooled vector (PromptConditioning). */
+    encoders?: EncoderBlock[];
+    pooled?: Float32Array;
+  }
   | { type: "batch-start" }
   | { type: "step"; step: number; steps: number; preview?: Uint8Array }
   | {

@@ -1,5 +1,6 @@
 // The render worker: runs the diffusion pipeline for one job at a time, asking the main thread to apply the
 // extensions' conditioning hooks, and reporting batches, steps and previews back.
+import type { HookedConditioning } from "../clip/conditioning_hook.ts";
 import { type ConditioningHook, generate } from "../diffusion/pipeline.ts";
 import { SdModel } from "../diffusion/sd_model.ts";
 import { decodeImage, encodePng, type RgbImage } from "../io/image.ts";
@@ -12,7 +13,10 @@ const scope = self as unknown as {
 };
 
 let open: { key: string; model: SdModel } | undefined;
-const pendingHooks = new Map<number, { resolve: (z: Float32Array) => void; reject: (e: Error) => void }>();
+const pendingHooks = new Map<
+  number,
+  { resolve: (r: HookedConditioning) => void; reject: (e: Error) => void }
+>();
 let nextHook = 0;
 
 async function modelFor(dir: string, threads: number): Promise<SdModel> {
@@ -40,10 +44,10 @@ async function render(job: RenderJob): Promise<void> {
   const hooks: ConditioningHook[] = Array.from(
     { length: job.hooks },
     (_, index) => (c) =>
-      new Promise<Float32Array>((resolve, reject) => {
+      new Promise<HookedConditioning>((resolve, reject) => {
         const id = nextHook++;
         pendingHooks.set(id, { resolve, reject });
-        scope.postMessage({ type: "hook", id, index, z: c.z, chunkIds: c.chunkIds, negative: c.negative });
+        scope.postMessage({ type: "hook", id, index, ...c });
       }),
   );
   let lastPreview = 0;
@@ -91,7 +95,7 @@ scope.onmessage = (e) => {
     const p = pendingHooks.get(msg.id);
     pendingHooks.delete(msg.id);
     if (msg.error !== undefined) p?.reject(new Error(msg.error));
-    else p?.resolve(msg.z!);
+    else p?.resolve({ z: msg.z!, pooled: msg.pooled });
     return;
   }
   render(msg).catch((err: Error) =>

@@ -173,8 +173,12 @@ export class WebUIService {
     const { request } = input;
     const runs = input.sweep?.values.length ?? 1;
     this.state.begin(input.mode, runs * request.batchCount, request.steps);
-    const clip = this.clipFor(model);
-    const jobModel: JobModel = { name: model.name, dir: model.path, clipDir: clip.path };
+    // Only personalization needs the pair (and says so when it is missing).
+    const jobModel: JobModel = {
+      name: model.name,
+      dir: model.path,
+      clipDir: chooseClip(model, this.#models)?.path,
+    };
     const seed = request.seed === -1 ? Math.floor(Math.random() * 2 ** 32) : request.seed;
     // The defaults as the pipeline fills them in, for the infotext.
     const resolved = {

@@ -9,6 +9,7 @@ import {
 } from "../../lib/extensions/adapter.ts";
 import { AESTHETIC_TITLE, aestheticExtension, NO_EMBEDDING } from "../../extension/aesthetic.ts";
 import { promptChunks } from "../../lib/clip/chunks.ts";
+import { asHooked } from "../../lib/clip/conditioning_hook.ts";
 import { ClipTextEncoder } from "../../lib/clip/text_encoder.ts";
 import { ClipTokenizer } from "../../lib/clip/tokenizer.ts";
 import { formatInfotext, parseInfotext } from "../../lib/io/infotext.ts";
@@ -38,7 +39,7 @@ function job(sweep?: { axis: string; values: number[] }) {
 async function setup() {
   const tokenizer = await ClipTokenizer.load(DEFAULT_MODEL_DIR);
   const session = await AestheticSession.open({ modelDir: DEFAULT_MODEL_DIR, clipDir: DEFAULT_CLIP_DIR });
-  const personalizer = session.personalizer;
+  const personalizer = session.personalizer!;
   const ext = aestheticExtension({
     embeddingsDir: EMBEDDINGS_DIR,
     openSession: () => Promise.resolve(session),
@@ -66,7 +67,9 @@ Deno.test("the A1111 extension's title, defaults and alwayson_scripts args order
     text: "",
     slerpAngle: 0.1,
     textNegative: false,
+    embedding2: NO_EMBEDDING,
   });
+  // A1111's eight args; our ninth (SDXL's second embedding) keeps its default when absent.
   assertEquals(
     valuesFromArgs(ext, [0.5, 3, 0.001, true, "tiny-demo", "sunset", 0.2, true]),
     {
@@ -78,7 +81,12 @@ Deno.test("the A1111 extension's title, defaults and alwayson_scripts args order
       text: "sunset",
       slerpAngle: 0.2,
       textNegative: true,
+      embedding2: NO_EMBEDDING,
     },
+  );
+  assertEquals(
+    valuesFromArgs(ext, [0.5, 3, 0.001, true, "tiny-demo", "", 0.2, true, "tiny-demo"]).embedding2,
+    "tiny-demo",
   );
 });
 
@@ -111,7 +119,7 @@ Deno.test("process personalizes the conditioning, charts the similarity and writ
     const values = { ...defaultValues(ext), embedding: "tiny-demo", steps: 3, lr: 0.01 };
     await ext.process(j, values);
     assertEquals(j.conditioningHooks.length, 1);
-    const out = await j.conditioningHooks[0]({ z, chunkIds, negative: false });
+    const out = asHooked(await j.conditioningHooks[0]({ z, chunkIds, negative: false })).z;
     assertEquals(out.length, z.length);
     ok(out.some((v, i) => Math.abs(v - z[i]) > 1e-6), "the conditioning moved");
     assertEquals(j.charts.length, 1);
@@ -141,7 +149,7 @@ Deno.test("an X/Y sweep over aesthetic steps shares one optimization run", async
         outs.push(z);
         continue;
       }
-      outs.push(await j.conditioningHooks[0]({ z, chunkIds, negative: false }));
+      outs.push(asHooked(await j.conditioningHooks[0]({ z, chunkIds, negative: false })).z);
     }
     assertEquals(personalizer.cacheSize, 1, "one run served every step count");
     ok(outs[1].some((v, i) => v !== outs[2][i]), "2 and 5 steps differ");

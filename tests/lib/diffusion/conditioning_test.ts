@@ -1,5 +1,5 @@
 // Prompt pairs as A1111 builds them: chunked, hooked, the shorter padded with empty-prompt encodings.
-import { deepStrictEqual as assertEquals, rejects } from "node:assert";
+import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert";
 import { join } from "node:path";
 import { chunkIds, emptyChunk, encodeChunks, promptChunks } from "../../../lib/clip/chunks.ts";
 import { encodePromptPair } from "../../../lib/diffusion/conditioning.ts";
@@ -52,3 +52,32 @@ Deno.test("emphasis reaches the conditioning", async () => {
 });
 
 globalThis.addEventListener("unload", () => model.release());
+
+Deno.test("SDXL: both encoders side by side, an empty negative is zeros, hooks see and may replace the pooled vector", async () => {
+  const xl = await SdModel.open(join(MODELS, "tiny-sdxl"));
+  try {
+    const seen: { negative: boolean; widths: number[]; pooled: number }[] = [];
+    const pooled = new Float32Array(8).fill(0.5);
+    const pair = await encodePromptPair(xl, LONG, "", 1, [
+      (c) => {
+        seen.push({
+          negative: c.negative,
+          widths: c.encoders!.map((e) => e.hidden),
+          pooled: c.pooled!.length,
+        });
+        return Promise.resolve({ z: c.z, pooled });
+      },
+    ]);
+    assertEquals(seen, [{ negative: false, widths: [8, 8], pooled: 8 }], "the zeroed negative is not hooked");
+    assertEquals([pair.tokens, pair.hidden], [154, 16]);
+    assertEquals(pair.pooledCond, pooled);
+    assertEquals([pair.uncond.every((v) => v === 0), pair.pooledUncond!.every((v) => v === 0)], [true, true]);
+    const negative = await encodePromptPair(xl, "a lighthouse", "blurry", 1);
+    ok(
+      negative.uncond.some((v) => v !== 0) && negative.pooledUncond!.some((v) => v !== 0),
+      "a real negative",
+    );
+  } finally {
+    await xl.release();
+  }
+});

@@ -46,7 +46,13 @@ Deno.test("folders that cannot run say why", async () => {
       SdModel.open(join(MODELS, "tiny-sd1-clip")),
       /is a CLIP pair, not a Stable Diffusion pipeline/,
     );
-    await rejects(SdModel.open(join(MODELS, "tiny-sdxl")), /is an SDXL pipeline/);
+    // SDXL with an SD 1.x UNet (same cross-attention width): no text_embeds/time_ids to take the pooled vector.
+    const xlWithSd1Unet = await linkFixture("tiny-sdxl", join(tmp, "xl"));
+    for (const f of ["model.onnx", "config.json"]) {
+      await Deno.remove(join(xlWithSd1Unet, "unet", f));
+      await Deno.symlink(join(MODELS, "tiny-sd1", "unet", f), join(xlWithSd1Unet, "unet", f));
+    }
+    await rejects(SdModel.open(xlWithSd1Unet), /an SDXL UNet needs text_embeds and time_ids inputs/);
 
     const noEncoder = await linkFixture("tiny-sd1", join(tmp, "no-vae-encoder"));
     await Deno.remove(join(noEncoder, "vae_encoder", "model.onnx"));

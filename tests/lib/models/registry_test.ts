@@ -13,7 +13,6 @@ import {
   findModel,
   listModels,
   pairingProblems,
-  SDXL_UNSUPPORTED,
 } from "../../../lib/models/registry.ts";
 import { MODELS } from "../../fixtures.ts";
 import { linkFixture } from "./model_dirs.ts";
@@ -106,13 +105,13 @@ Deno.test("pairing and embedding mismatches are named", async () => {
   assertEquals(embeddingProblems(16, sd1Clip), [], "good embedding");
 });
 
-Deno.test("an SDXL folder is listed with why the pipeline cannot run it, so it is not usable", async () => {
+Deno.test("an SDXL folder is usable: no problems, both text widths", async () => {
   const tmp = await Deno.makeTempDir();
   try {
     await linkFixture("tiny-sdxl", join(tmp, "xl"));
     const { models } = await listModels([tmp], { hash: false });
-    assertEquals(models.map((m) => [m.name, m.kind, m.problems]), [["xl", "sdxl", [SDXL_UNSUPPORTED]]], "xl");
-    assertEquals(SDXL_UNSUPPORTED.startsWith("SDXL is not supported by the pipeline yet"), true, "plain");
+    assertEquals(models.map((m) => [m.name, m.kind, m.problems]), [["xl", "sdxl", []]], "xl");
+    assertEquals([models[0].dims.textHidden, models[0].dims.textHidden2], [8, 8], "widths");
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }

@@ -3,6 +3,7 @@
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert";
 import { join } from "node:path";
 import { promptChunks } from "../../../lib/clip/chunks.ts";
+import { asHooked } from "../../../lib/clip/conditioning_hook.ts";
 import { ClipTextEncoder } from "../../../lib/clip/text_encoder.ts";
 import { readEmbedding } from "../../../lib/io/embedding.ts";
 import { InputError } from "../../../lib/io/input_error.ts";
@@ -37,7 +38,7 @@ Deno.test("AestheticSession: off-switch, checks, infotext fields and the similar
     const encoder = await ClipTextEncoder.open(DEFAULT_MODEL_DIR);
     const { chunks } = promptChunks("a lighthouse", session.tokenizer);
     const z = await encoder.chunkEncoder("last")(chunks[0].ids);
-    const out = await aesthetic.hook({ z, chunkIds: [chunks[0].ids], negative: false });
+    const out = asHooked(await aesthetic.hook({ z, chunkIds: [chunks[0].ids], negative: false })).z;
     assertEquals(out.length, z.length);
     assertEquals(similarity[0].length, 4, "before each of 3 steps and after the last, though 5 were run");
 
