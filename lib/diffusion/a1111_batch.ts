@@ -5,7 +5,7 @@
 // progress. img2img starts from the image's VAE posterior sample drawn from the same generator first.
 import { setImmediate } from "node:timers";
 import type { PromptPair } from "./conditioning.ts";
-import { firstNonFinite, sampleLatentDist } from "./latents.ts";
+import { firstNonFinite } from "./latents.ts";
 import type { GenerationControl, StepProgress } from "./pipeline.ts";
 import { latentPreview } from "./preview.ts";
 import type { ResolvedRequest } from "./request.ts";
@@ -24,8 +24,8 @@ export interface A1111Batch {
   model: SdModel;
   request: ResolvedRequest;
   prompts: PromptPair;
-  /** img2img: the encoded source (the VAE encoder's moments). */
-  source?: Float32Array;
+  /** img2img and the hires fix's second pass: each image's latents to start from (before noise). */
+  init?: Float32Array[];
   /** Each image's random streams (image_noise.ts). */
   images: readonly ImageNoise[];
   latentShape: readonly [number, number, number];
@@ -52,9 +52,7 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
   const seeds = images.map((i) => i.seed);
   const shape = [1, ...b.latentShape] as const;
   const rngs = images.map((i) => i.rng);
-  const init = b.source
-    ? images.map((i) => sampleLatentDist(b.source!, i.posterior, shape, model.scalingFactor))
-    : undefined;
+  const init = b.init;
   const start = concat(images.map((i) => i.startingNoise()));
 
   const sampler = sampling.choice.sampler;

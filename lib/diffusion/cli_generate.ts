@@ -22,7 +22,7 @@ import {
   checkAestheticSettings,
 } from "../personalize/aesthetic_session.ts";
 import { generate, type GenerationRequest, type GenerationResult } from "./pipeline.ts";
-import { generationParams, resolveRequest } from "./request.ts";
+import { featureParams, generationParams, resolveRequest } from "./request.ts";
 import { SdModel } from "./sd_model.ts";
 
 export type Mode = "txt2img" | "img2img";
@@ -232,6 +232,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     const params: [string, ParamValue][] = [
       ...generationParams(r, img, { name: basename(resolve(modelDir)), hash }),
       ...(p?.aesthetic.params ?? []),
+      ...featureParams(r),
     ];
     const infotext = formatInfotext({ prompt: r.prompt, negativePrompt: r.negativePrompt, params });
     const path = join(outdir, `${String(n++).padStart(5, "0")}-${img.seed}.png`);

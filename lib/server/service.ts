@@ -2,7 +2,7 @@
 // through the JobQueue with A1111's progress/interrupt/skip state, lets extensions process each job, runs X/Y
 // sweeps, and writes each image's infotext into its PNG.
 import { join } from "node:path";
-import { generationParams, resolveRequest } from "../diffusion/request.ts";
+import { featureParams, generationParams, resolveRequest } from "../diffusion/request.ts";
 import { SAMPLER_NAMES } from "../diffusion/schedulers/index.ts";
 import { formatInfotext, type ParamValue } from "../io/infotext.ts";
 import { InputError } from "../io/input_error.ts";
@@ -230,6 +230,7 @@ export class WebUIService {
           const params: [string, ParamValue][] = [
             ...generationParams(resolved, img, model),
             ...extraParams,
+            ...featureParams(resolved),
           ];
           const infotext = formatInfotext({
             prompt: request.prompt,
