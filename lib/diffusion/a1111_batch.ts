@@ -5,6 +5,7 @@
 // progress. img2img starts from the image's VAE posterior sample drawn from the same generator first.
 import { setImmediate } from "node:timers";
 import type { PromptPair } from "./conditioning.ts";
+import { blendLatents } from "./inpaint/latents.ts";
 import { firstNonFinite } from "./latents.ts";
 import type { GenerationControl, StepProgress } from "./pipeline.ts";
 import { latentPreview } from "./preview.ts";
@@ -26,6 +27,8 @@ export interface A1111Batch {
   prompts: PromptPair;
   /** img2img and the hires fix's second pass: each image's latents to start from (before noise). */
   init?: Float32Array[];
+  /** Inpainting: per latent cell, 1 where the sampler's estimate is kept, 0 where `init` is (A1111's nmask). */
+  keepMask?: Float32Array;
   /** Each image's random streams (image_noise.ts). */
   images: readonly ImageNoise[];
   latentShape: readonly [number, number, number];
@@ -42,6 +45,11 @@ export interface SampledBatch {
 function split(x: Float32Array, count: number): Float32Array[] {
   const n = x.length / count;
   return Array.from({ length: count }, (_, i) => x.subarray(i * n, (i + 1) * n));
+}
+
+/** A1111's CFGDenoiser mask blend: after each model call, the source's latents where the mask is 0. */
+function blendWith(init: Float32Array, keepMask: Float32Array): (x: Float32Array) => Float32Array {
+  return (x) => blendLatents(x, init, keepMask);
 }
 
 export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
@@ -85,6 +93,7 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
     seeds,
     start,
     init: init && { latents: concat(init), strength: r.denoisingStrength },
+    blend: b.keepMask && init && blendWith(concat(init), b.keepMask),
     onStep: (done, total, denoised) => {
       const bad = firstNonFinite(denoised);
       if (bad >= 0) {

@@ -28,6 +28,11 @@ import type { RgbImage } from "../io/image.ts";
 import { sampleA1111Batch } from "./a1111_batch.ts";
 import { type ConditioningHook, encodePromptPair, type PromptPair } from "./conditioning.ts";
 import { hiresConditioning, upscaleFirstPass } from "./hires/first_pass.ts";
+import { blendLatents, maskedStart } from "./inpaint/latents.ts";
+import { MaskedContent } from "./inpaint/options.ts";
+import { applyOverlay } from "./inpaint/overlay.ts";
+import { type InpaintPlan, prepareInpaint } from "./inpaint/prepare.ts";
+import { createGenerator } from "./noise_source.ts";
 import { firstNonFinite, img2imgTimesteps, initialLatents, sampleLatentDist } from "./latents.ts";
 import { latentPreview } from "./preview.ts";
 import {
@@ -142,9 +147,18 @@ export async function generate(
   return result;
 }
 
-async function encodeSource(model: SdModel, r: ResolvedRequest): Promise<Float32Array> {
+/** img2img's source, encoded; for inpainting, A1111's preparation of the image and its mask first. */
+interface Source {
+  moments: Float32Array;
+  inpaint?: InpaintPlan;
+}
+
+async function encodeSource(model: SdModel, r: ResolvedRequest): Promise<Source> {
   const encoder = await model.vaeEncoder();
-  return encodeImage(encoder, await fitImage(r.initImage!, r.width, r.height));
+  const inpaint = r.inpaint &&
+    prepareInpaint(r.initImage!, r.inpaint, r.width, r.height, model.vaeScaleFactor);
+  const image = inpaint?.image ?? await fitImage(r.initImage!, r.width, r.height);
+  return { moments: await encodeImage(encoder, image), inpaint };
 }
 
 interface ImageRun {
@@ -167,7 +181,7 @@ async function runBatch(
   r: ResolvedRequest,
   prompts: PromptPair,
   hiresPrompts: PromptPair | undefined,
-  source: Float32Array | undefined,
+  source: Source | undefined,
   ks: number[],
   latentShape: readonly [number, number, number],
   batch: number,
@@ -177,11 +191,15 @@ async function runBatch(
   // 3. Per image: its random streams (the same for every sampler); img2img's VAE posterior sample comes first.
   let noises = ks.map((k) => imageNoise(r, k, latentShape, model.vaeScaleFactor));
   const shape = [1, ...latentShape] as const;
-  const init = source
-    ? noises.map((noise) => sampleLatentDist(source, noise.posterior, shape, model.scalingFactor))
+  let init = source
+    ? noises.map((noise) => sampleLatentDist(source.moments, noise.posterior, shape, model.scalingFactor))
     : undefined;
-  // 4. Denoising.
-  let pass = await samplePass(model, r, prompts, noises, init, latentShape, hooks.control, progress);
+  const inpaint = source?.inpaint;
+  if (inpaint && init) init = inpaintStart(r, inpaint, init, ks, latentShape);
+  // 4. Denoising (inpainting: the source's latents kept outside the mask after every model call, and after).
+  const keep = inpaint && init && { latentMask: inpaint.latentMask, init };
+  let pass = await samplePass(model, r, prompts, noises, init, latentShape, hooks.control, progress, keep);
+  if (keep) pass.latents = pass.latents.map((x, i) => blendLatents(x, keep.init[i], keep.latentMask));
   let outShape: readonly [number, number, number] = latentShape;
 
   // 5. Hires fix (A1111's sample_hr_pass): upscale the first pass, then re-run part of a schedule at the new
@@ -195,7 +213,33 @@ async function runBatch(
     const hrInit = await upscaleFirstPass(model, r.hires, pass.latents, latentShape, posteriors);
     pass = await samplePass(model, second, hiresPrompts!, noises, hrInit, outShape, hooks.control, progress);
   }
-  return decodeBatch(model, pass.latents, noises, outShape, pass.stepsDone, pass.complete);
+  const images = await decodeBatch(model, pass.latents, noises, outShape, pass.stepsDone, pass.complete);
+  // 7. Inpainting: the source's own pixels put back outside the mask (A1111's overlay).
+  if (inpaint) {
+    for (const img of images) img.image = applyOverlay(img.image, inpaint.overlay, inpaint.pasteTo);
+  }
+  return images;
+}
+
+/**
+ * Inpainting's starting latents for "latent noise" (a fresh draw of each image's generator, seeded as A1111's
+ * create_random_tensors with the first batch's seeds) and "latent nothing" (zeros) under the mask.
+ */
+function inpaintStart(
+  r: ResolvedRequest,
+  inpaint: InpaintPlan,
+  init: Float32Array[],
+  ks: number[],
+  latentShape: readonly [number, number, number],
+): Float32Array[] {
+  const fill = r.inpaint!.fill;
+  if (fill !== MaskedContent.LatentNoise && fill !== MaskedContent.LatentNothing) return init;
+  return init.map((x, i) => {
+    const noise = fill === MaskedContent.LatentNoise
+      ? createGenerator(r.rngSource, imageSeed(r, ks[i] % r.batchSize)).randn([1, ...latentShape])
+      : undefined;
+    return maskedStart(x, inpaint.latentMask, noise);
+  });
 }
 
 /** The batch's starting latents from `init` (img2img, hires) or pure noise (txt2img), denoised. */
@@ -208,20 +252,23 @@ async function samplePass(
   latentShape: readonly [number, number, number],
   control: GenerationControl | undefined,
   onStep: BatchProgress,
+  keep?: { latentMask: Float32Array; init: Float32Array[] },
 ): Promise<SampledPass> {
   if (r.sampling) {
-    // A1111's samplers (a schedule type was asked for, or a sampler only they provide).
+    // A1111's samplers (a schedule type was asked for, a sampler only they provide, or inpainting).
     return await sampleA1111Batch({
       model,
       request: r,
       prompts,
       init,
+      keepMask: keep?.latentMask,
       images: noises,
       latentShape,
       control,
       onStep,
     });
   }
+  if (keep) throw new Error("inpainting runs A1111's samplers (resolveRequest picks them)");
   let timesteps: number[] = [];
   const runs: ImageRun[] = noises.map((noise, i) => {
     const scheduler = schedulerFor(r.sampler, model.schedulerConfig, r.eta);

@@ -9,8 +9,9 @@ import { findSchedule, resolveSampling, type SamplingChoice } from "./samplers/c
 import type { SamplerSettings } from "./samplers/types.ts";
 import { createScheduler } from "./schedulers/index.ts";
 import { type HiresFields, type ResolvedHires, resolveHires } from "./hires/options.ts";
+import { type InpaintFields, type ResolvedInpaint, resolveInpaint } from "./inpaint/options.ts";
 
-export interface GenerationRequest extends HiresFields {
+export interface GenerationRequest extends HiresFields, InpaintFields {
   prompt: string;
   /** Default "". */
   negativePrompt?: string;
@@ -83,11 +84,15 @@ export interface Sampling {
   settings: Partial<SamplerSettings>;
 }
 
-export interface ResolvedRequest
-  extends Required<Omit<GenerationRequest, "initImage" | SamplingFields | keyof HiresFields>> {
+export interface ResolvedRequest extends
+  Required<
+    Omit<GenerationRequest, "initImage" | SamplingFields | keyof HiresFields | keyof InpaintFields>
+  > {
   initImage?: RgbImage;
   /** Set when A1111's samplers run the request; undefined: the diffusers scheduler named by `sampler`. */
   sampling?: Sampling;
+  /** Inpainting (img2img with a mask); it always runs A1111's samplers, whose model calls the mask blends. */
+  inpaint?: ResolvedInpaint;
   /** The hires fix's second pass (txt2img with enableHr), with its own sampler choice. */
   hires?: ResolvedHires & { sampling?: Sampling };
 }
@@ -169,7 +174,8 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
       "denoisingStrength",
     );
   }
-  out.sampling = resolveSampler(r);
+  out.inpaint = resolveInpaint(r, (message, field) => new RequestError(message, field));
+  out.sampling = resolveSampler(out.inpaint ? { ...r, scheduler: r.scheduler ?? "Automatic" } : r);
   out.hires = resolveHiresPass(r, out);
   return out;
 }
@@ -206,6 +212,7 @@ export function hiresPassRequest(r: ResolvedRequest): ResolvedRequest {
     width: h.target.width,
     height: h.target.height,
     hires: undefined,
+    inpaint: undefined,
   };
 }
 
@@ -288,9 +295,10 @@ export function generationParams(
 }
 
 /**
- * The fields A1111 keeps in extra_generation_params for the request's own features (the hires fix), written
+ * The fields A1111 keeps in extra_generation_params for the request's own features (inpainting, the hires
+ * fix), written
  * after the standard fields and the extensions' ones.
  */
-export function featureParams(r: Pick<ResolvedRequest, "hires">): [string, ParamValue][] {
-  return r.hires?.params ?? [];
+export function featureParams(r: Pick<ResolvedRequest, "hires" | "inpaint">): [string, ParamValue][] {
+  return [...(r.inpaint?.params ?? []), ...(r.hires?.params ?? [])];
 }
