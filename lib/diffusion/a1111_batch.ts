@@ -29,6 +29,8 @@ export interface A1111Batch {
   init?: Float32Array[];
   /** Inpainting: per latent cell, 1 where the sampler's estimate is kept, 0 where `init` is (A1111's nmask). */
   keepMask?: Float32Array;
+  /** An inpainting checkpoint's extra input per image (inpaint/conditioning.ts). */
+  imageConditioning?: Float32Array[];
   /** Each image's random streams (image_noise.ts). */
   images: readonly ImageNoise[];
   latentShape: readonly [number, number, number];
@@ -67,6 +69,10 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
   const cfgpp = sampler.kind === "timesteps" && sampler.cfgScaleFactor !== undefined;
   const scale = r.cfgScale * (sampler.kind === "timesteps" ? sampler.cfgScaleFactor ?? 1 : 1);
   const unet = new UnetBatch(model, seeds.length, b.latentShape, b.prompts, scale, scale !== 1 || cfgpp);
+  const plane = b.latentShape[1] * b.latentShape[2];
+  if (b.imageConditioning) {
+    unet.withImageConditioning(b.imageConditioning, b.imageConditioning[0].length / plane);
+  }
   const call: ModelCall = async (input, t): Promise<GuidedOutput> => {
     // onnxruntime-node's run settles without a trip through the event loop; let a server answer meanwhile.
     if (b.control) await new Promise((resolve) => setImmediate(resolve));

@@ -32,6 +32,8 @@ import { blendLatents, maskedStart } from "./inpaint/latents.ts";
 import { MaskedContent } from "./inpaint/options.ts";
 import { applyOverlay } from "./inpaint/overlay.ts";
 import { type InpaintPlan, prepareInpaint } from "./inpaint/prepare.ts";
+import { extraUnetChannels, inpaintingConditioning } from "./inpaint/conditioning.ts";
+import { TorchGenerator } from "./torch_rng.ts";
 import { createGenerator } from "./noise_source.ts";
 import { firstNonFinite, img2imgTimesteps, initialLatents, sampleLatentDist } from "./latents.ts";
 import { latentPreview } from "./preview.ts";
@@ -198,7 +200,11 @@ async function runBatch(
   if (inpaint && init) init = inpaintStart(r, inpaint, init, ks, latentShape);
   // 4. Denoising (inpainting: the source's latents kept outside the mask after every model call, and after).
   const keep = inpaint && init && { latentMask: inpaint.latentMask, init };
-  let pass = await samplePass(model, r, prompts, noises, init, latentShape, hooks.control, progress, keep);
+  const conditioning = await unetConditioning(model, latentShape, noises, source !== undefined, inpaint);
+  let pass = await samplePass(model, r, prompts, noises, init, latentShape, hooks.control, progress, {
+    keep,
+    conditioning,
+  });
   if (keep) pass.latents = pass.latents.map((x, i) => blendLatents(x, keep.init[i], keep.latentMask));
   let outShape: readonly [number, number, number] = latentShape;
 
@@ -211,7 +217,10 @@ async function runBatch(
     noises = ks.map((k) => imageNoise(second, k, outShape, f));
     const posteriors = noises.map((n) => n.posterior);
     const hrInit = await upscaleFirstPass(model, r.hires, pass.latents, latentShape, posteriors);
-    pass = await samplePass(model, second, hiresPrompts!, noises, hrInit, outShape, hooks.control, progress);
+    const hrConditioning = await unetConditioning(model, outShape, noises, false);
+    pass = await samplePass(model, second, hiresPrompts!, noises, hrInit, outShape, hooks.control, progress, {
+      conditioning: hrConditioning,
+    });
   }
   const images = await decodeBatch(model, pass.latents, noises, outShape, pass.stepsDone, pass.complete);
   // 7. Inpainting: the source's own pixels put back outside the mask (A1111's overlay).
@@ -242,6 +251,33 @@ function inpaintStart(
   });
 }
 
+/** What a pass adds for inpainting: the latent mask kept each step, an inpainting checkpoint's extra input. */
+interface PassExtras {
+  keep?: { latentMask: Float32Array; init: Float32Array[] };
+  conditioning?: Float32Array[];
+}
+
+/**
+ * An inpainting checkpoint's extra UNet input for each image (undefined for a regular checkpoint): img2img's
+ * posterior sample comes from the image's posterior stream, after its source's; txt2img's and the hires pass's
+ * from a CPU generator seeded with the seed (A1111 draws them from torch's global generator).
+ */
+async function unetConditioning(
+  model: SdModel,
+  latentShape: readonly [number, number, number],
+  noises: readonly ImageNoise[],
+  img2img: boolean,
+  inpaint?: InpaintPlan,
+): Promise<Float32Array[] | undefined> {
+  if (extraUnetChannels(model) === 0) return undefined;
+  const out: Float32Array[] = [];
+  for (const noise of noises) {
+    const posterior = img2img ? noise.posterior : new TorchGenerator(noise.seed);
+    out.push(await inpaintingConditioning(model, latentShape, posterior, inpaint));
+  }
+  return out;
+}
+
 /** The batch's starting latents from `init` (img2img, hires) or pure noise (txt2img), denoised. */
 async function samplePass(
   model: SdModel,
@@ -252,8 +288,9 @@ async function samplePass(
   latentShape: readonly [number, number, number],
   control: GenerationControl | undefined,
   onStep: BatchProgress,
-  keep?: { latentMask: Float32Array; init: Float32Array[] },
+  extras: PassExtras = {},
 ): Promise<SampledPass> {
+  const { keep, conditioning } = extras;
   if (r.sampling) {
     // A1111's samplers (a schedule type was asked for, a sampler only they provide, or inpainting).
     return await sampleA1111Batch({
@@ -262,6 +299,7 @@ async function samplePass(
       prompts,
       init,
       keepMask: keep?.latentMask,
+      imageConditioning: conditioning,
       images: noises,
       latentShape,
       control,
@@ -292,6 +330,9 @@ async function samplePass(
 
   // One UNet batch per step, guidance, then each image's scheduler step.
   const unet = new UnetBatch(model, runs.length, latentShape, prompts, r.cfgScale);
+  if (conditioning) {
+    unet.withImageConditioning(conditioning, conditioning[0].length / (latentShape[1] * latentShape[2]));
+  }
   let stepsDone = 0;
   for (const t of timesteps) {
     // onnxruntime-node's run settles without a trip through the event loop, so without this a server could not

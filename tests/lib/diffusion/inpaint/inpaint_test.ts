@@ -33,12 +33,34 @@ interface InpaintCase {
   image_mask: TensorRef;
   prepared: TensorRef;
   image: TensorRef;
+  inpainting_model: boolean;
 }
 
 const cases: InpaintCase[] =
   JSON.parse(Deno.readTextFileSync(join(FIXTURES, "refs", "inpaint", "manifest.json"))).cases;
+const manifest = JSON.parse(Deno.readTextFileSync(join(FIXTURES, "refs", "inpaint", "manifest.json")));
 let opened: Promise<SdModel> | undefined;
+let openedInpaint: Promise<SdModel> | undefined;
 const open = () => opened ??= SdModel.open(join(MODELS, "tiny-sd1"), { session: { threads: 1 } });
+
+/** tiny-sd1 with the fixture's 9-channel UNet and model_index.json (its other parts are tiny-sd1's). */
+async function assembleInpaintingModel(): Promise<string> {
+  const dir = await Deno.makeTempDir({ prefix: "tiny-sd1-inpaint-" });
+  globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+  const copy = async (from: string, to: string) => {
+    for await (const e of Deno.readDir(from)) {
+      if (e.isDirectory) {
+        await Deno.mkdir(join(to, e.name), { recursive: true });
+        await copy(join(from, e.name), join(to, e.name));
+      } else await Deno.copyFile(join(from, e.name), join(to, e.name));
+    }
+  };
+  await copy(join(MODELS, "tiny-sd1"), dir);
+  await copy(join(FIXTURES, "refs", manifest.model), dir);
+  return dir;
+}
+const openInpainting = () =>
+  openedInpaint ??= assembleInpaintingModel().then((dir) => SdModel.open(dir, { session: { threads: 1 } }));
 
 const bytes = (ref: TensorRef) => Deno.readFileSync(join(FIXTURES, "refs", ref.file));
 
@@ -84,9 +106,10 @@ for (const c of cases) {
     if (maskDiff || imageDiff) throw new Error(`${maskDiff} mask bytes and ${imageDiff} image bytes differ`);
   });
 
-  Deno.test(`inpaint ${c.name} (${c.sampler}): final latents follow A1111 within 1e-4; outside the mask unchanged`, async () => {
+  const kind = c.inpainting_model ? "inpainting checkpoint" : "regular checkpoint";
+  Deno.test(`inpaint ${c.name} (${c.sampler}, ${kind}): final latents follow A1111 within 1e-4; outside the mask unchanged`, async () => {
     const request = await requestOf(c);
-    const result = await generate(await open(), request);
+    const result = await generate(await (c.inpainting_model ? openInpainting() : open()), request);
     const [out] = result.images;
     const err = relError(out.latents, readRef(c.latents));
     console.log(`  ${c.name}: relative error ${err.toExponential(2)}`);
@@ -115,6 +138,41 @@ for (const c of cases) {
     if (kept === 0 || kept === outside.data.length) throw new Error(`the mask covers ${kept} pixels`);
   });
 }
+
+Deno.test("txt2img on an inpainting checkpoint: a full mask and the grey image's latents beside the latents", async () => {
+  const t = manifest.txt2img;
+  const result = await generate(await openInpainting(), {
+    prompt: t.prompt,
+    sampler: t.sampler,
+    scheduler: t.schedule,
+    steps: t.steps,
+    cfgScale: t.cfg_scale,
+    width: t.width,
+    height: t.height,
+    seed: t.seed,
+  });
+  const err = relError(result.images[0].latents, readRef(t.latents));
+  console.log(`  relative error ${err.toExponential(2)}`);
+  if (!(err <= 1e-4)) throw new Error(`relative error ${err}`);
+});
+
+Deno.test("the hires fix runs on an inpainting checkpoint (its second pass conditioned as txt2img)", async () => {
+  const t = manifest.txt2img;
+  const result = await generate(await openInpainting(), {
+    prompt: t.prompt,
+    sampler: "Euler",
+    steps: 2,
+    cfgScale: 7,
+    width: 64,
+    height: 64,
+    seed: 1,
+    enableHr: true,
+    hrScale: 1.5,
+  });
+  if (result.images[0].image.width !== 96 || !result.images[0].latents.every(Number.isFinite)) {
+    throw new Error("hires");
+  }
+});
 
 Deno.test("inpainting infotext and field errors", async () => {
   const c = cases[1];
