@@ -7,17 +7,10 @@ import { featureParams, resolveRequest } from "../../../../lib/diffusion/request
 import { SdModel } from "../../../../lib/diffusion/sd_model.ts";
 import { FIXTURES, MODELS, readRef, type TensorRef } from "../../../fixtures.ts";
 import { relError } from "../samplers/reference.ts";
+import { type ReferenceCase, referenceRequest } from "../reference_request.ts";
 
-interface HiresCase {
+interface HiresCase extends ReferenceCase {
   name: string;
-  prompt: string;
-  seed: number;
-  cfg_scale: number;
-  width: number;
-  height: number;
-  sampler: string;
-  schedule: string | null;
-  steps: number;
   hr_upscaler: string;
   hr_scale: number;
   hr_resize_x: number;
@@ -25,7 +18,6 @@ interface HiresCase {
   hr_sampler: string | null;
   hr_schedule: string | null;
   hr_second_pass_steps: number;
-  denoising_strength: number;
   hr_prompt: string | null;
   first_latents: TensorRef;
   latents: TensorRef;
@@ -38,15 +30,7 @@ const open = () => opened ??= SdModel.open(join(MODELS, "tiny-sd1"), { session: 
 
 function requestOf(c: HiresCase): GenerationRequest {
   return {
-    prompt: c.prompt,
-    sampler: c.sampler,
-    scheduler: c.schedule ?? undefined,
-    steps: c.steps,
-    cfgScale: c.cfg_scale,
-    width: c.width,
-    height: c.height,
-    seed: c.seed,
-    denoisingStrength: c.denoising_strength,
+    ...referenceRequest(c),
     enableHr: true,
     hrUpscaler: c.hr_upscaler,
     hrScale: c.hr_scale,

@@ -10,18 +10,10 @@ import { SdModel } from "../../../../lib/diffusion/sd_model.ts";
 import { loadImage, type RgbImage } from "../../../../lib/io/image.ts";
 import { FIXTURES, MODELS, readRef, type TensorRef } from "../../../fixtures.ts";
 import { relError } from "../samplers/reference.ts";
+import { type ReferenceCase, referenceRequest } from "../reference_request.ts";
 
-interface InpaintCase {
+interface InpaintCase extends ReferenceCase {
   name: string;
-  prompt: string;
-  seed: number;
-  cfg_scale: number;
-  width: number;
-  height: number;
-  sampler: string;
-  schedule: string | null;
-  steps: number;
-  denoising_strength: number;
   init_image: string;
   mask: string;
   mask_blur: number;
@@ -72,15 +64,7 @@ async function image(path: string): Promise<RgbImage> {
 
 async function requestOf(c: InpaintCase): Promise<GenerationRequest> {
   return {
-    prompt: c.prompt,
-    sampler: c.sampler,
-    scheduler: c.schedule ?? undefined,
-    steps: c.steps,
-    cfgScale: c.cfg_scale,
-    width: c.width,
-    height: c.height,
-    seed: c.seed,
-    denoisingStrength: c.denoising_strength,
+    ...referenceRequest(c),
     initImage: await image(c.init_image),
     mask: await image(c.mask),
     maskBlur: c.mask_blur,
