@@ -13,7 +13,7 @@ export enum MaskedContent {
 export interface InpaintFields {
   /** The mask, the init image's size: luminance above 128 is inpainted (A1111's create_binary_mask). */
   mask?: RgbImage;
-  /** Gaussian blur of the mask in pixels (sets both sides); maskBlurX/Y set one side. Default 4. */
+  /** Gaussian blur of the mask in pixels; given, it sets both sides (else maskBlurX/Y, default 4 each). */
   maskBlur?: number;
   maskBlurX?: number;
   maskBlurY?: number;
@@ -65,30 +65,38 @@ export function resolveInpaint(
       "mask",
     );
   }
-  const blur = whole(r.maskBlur ?? 4, "maskBlur", 0, 64, err);
+  return { mask, ...inpaintSettings(r, err) };
+}
+
+/** The settings beside the mask, checked (the server checks them before the images are decoded). */
+export function inpaintSettings(
+  r: Omit<InpaintFields, "mask">,
+  err: FieldError,
+): Omit<ResolvedInpaint, "mask"> {
+  // As A1111's mask_blur setter: a mask_blur given sets both sides.
+  const blur = r.maskBlur === undefined ? undefined : whole(r.maskBlur, "maskBlur", 0, 64, err);
   if (r.inpaintFullRes !== undefined && typeof r.inpaintFullRes !== "boolean") {
     throw err(`inpaintFullRes must be true or false, got ${r.inpaintFullRes}`, "inpaintFullRes");
   }
-  const blurX = whole(r.maskBlurX ?? blur, "maskBlurX", 0, 64, err);
-  const blurY = whole(r.maskBlurY ?? blur, "maskBlurY", 0, 64, err);
+  const blurX = blur ?? whole(r.maskBlurX ?? 4, "maskBlurX", 0, 64, err);
+  const blurY = blur ?? whole(r.maskBlurY ?? 4, "maskBlurY", 0, 64, err);
   const fill: MaskedContent = whole(r.inpaintingFill ?? MaskedContent.Fill, "inpaintingFill", 0, 3, err);
   const fullRes = r.inpaintFullRes ?? true;
   const padding = whole(r.inpaintFullResPadding ?? 0, "inpaintFullResPadding", 0, 4096, err);
   const invert = whole(r.inpaintingMaskInvert ?? 0, "inpaintingMaskInvert", 0, 1, err) === 1;
-  return {
-    mask,
-    blurX,
-    blurY,
-    fill,
-    fullRes,
-    padding,
-    invert,
-    params: [
-      ["Mask mode", invert ? "Inpaint not masked" : undefined],
-      ["Mask blur", (blurX > 0 || blurY > 0) && blurX === blurY ? blurX : undefined],
-      ["Inpaint area", fullRes ? "Only masked" : undefined],
-      ["Masked area padding", fullRes ? padding : undefined],
-      ["Masked content", fill !== MaskedContent.Original ? CONTENT_NAMES[fill] : undefined],
-    ],
-  };
+  const settings = { blurX, blurY, fill, fullRes, padding, invert };
+  return { ...settings, params: inpaintParams(settings) };
+}
+
+/** The infotext fields A1111 writes for inpainting settings, in its order (none that are off). */
+export function inpaintParams(
+  o: Pick<ResolvedInpaint, "blurX" | "blurY" | "fill" | "fullRes" | "padding" | "invert">,
+): [string, ParamValue][] {
+  return [
+    ["Mask mode", o.invert ? "Inpaint not masked" : undefined],
+    ["Mask blur", (o.blurX > 0 || o.blurY > 0) && o.blurX === o.blurY ? o.blurX : undefined],
+    ["Inpaint area", o.fullRes ? "Only masked" : undefined],
+    ["Masked area padding", o.fullRes ? o.padding : undefined],
+    ["Masked content", o.fill !== MaskedContent.Original ? CONTENT_NAMES[o.fill] : undefined],
+  ];
 }
