@@ -83,26 +83,32 @@ function Row({ label, children }: { label: string; children: ComponentChildren }
   return <label class="field">{label}{children}</label>;
 }
 
-function Num(
-  { id, value, set, min, max, step }: {
-    id: string;
-    value: number;
-    set: (v: number) => void;
-    min: number;
-    max: number;
-    step: number;
+type NumberKey<F> = { [K in keyof F]: F[K] extends number ? K : never }[keyof F];
+
+/** Labelled number inputs, one per row: label, element id, form key, min, max, step. */
+function NumberRows<F>(
+  { form, upd, rows }: {
+    form: F;
+    upd: (patch: Partial<F>) => void;
+    rows: [string, string, NumberKey<F>, number, number, number][];
   },
 ) {
   return (
-    <input
-      type="number"
-      id={id}
-      value={value}
-      min={min}
-      max={max}
-      step={step}
-      onInput={(e) => set(Number(e.currentTarget.value))}
-    />
+    <>
+      {rows.map(([label, id, key, min, max, step]) => (
+        <Row key={id} label={label}>
+          <input
+            type="number"
+            id={id}
+            value={form[key] as number}
+            min={min}
+            max={max}
+            step={step}
+            onInput={(e) => upd({ [key]: Number(e.currentTarget.value) } as Partial<F>)}
+          />
+        </Row>
+      ))}
+    </>
   );
 }
 
@@ -141,56 +147,17 @@ export function HiresAccordion({ form, set }: { form: HiresForm; set: (f: HiresF
           {HIRES_UPSCALERS.map((u) => <option key={u} value={u}>{u}</option>)}
         </select>
       </Row>
-      <Row label="Hires steps (0: the sampling steps)">
-        <Num
-          id="txt2img_hires_steps"
-          value={form.steps}
-          set={(v) => upd({ steps: v })}
-          min={0}
-          max={150}
-          step={1}
-        />
-      </Row>
-      <Row label="Denoising strength">
-        <Num
-          id="txt2img_denoising_strength"
-          value={form.denoising}
-          set={(v) => upd({ denoising: v })}
-          min={0}
-          max={1}
-          step={0.01}
-        />
-      </Row>
-      <Row label="Upscale by">
-        <Num
-          id="txt2img_hr_scale"
-          value={form.scale}
-          set={(v) => upd({ scale: v })}
-          min={1}
-          max={4}
-          step={0.05}
-        />
-      </Row>
-      <Row label="Resize width to (0: by the scale)">
-        <Num
-          id="txt2img_hr_resize_x"
-          value={form.resizeX}
-          set={(v) => upd({ resizeX: v })}
-          min={0}
-          max={2048}
-          step={8}
-        />
-      </Row>
-      <Row label="Resize height to">
-        <Num
-          id="txt2img_hr_resize_y"
-          value={form.resizeY}
-          set={(v) => upd({ resizeY: v })}
-          min={0}
-          max={2048}
-          step={8}
-        />
-      </Row>
+      <NumberRows
+        form={form}
+        upd={upd}
+        rows={[
+          ["Hires steps (0: the sampling steps)", "txt2img_hires_steps", "steps", 0, 150, 1],
+          ["Denoising strength", "txt2img_denoising_strength", "denoising", 0, 1, 0.01],
+          ["Upscale by", "txt2img_hr_scale", "scale", 1, 4, 0.05],
+          ["Resize width to (0: by the scale)", "txt2img_hr_resize_x", "resizeX", 0, 2048, 8],
+          ["Resize height to", "txt2img_hr_resize_y", "resizeY", 0, 2048, 8],
+        ]}
+      />
     </details>
   );
 }
@@ -218,16 +185,7 @@ export function InpaintAccordion(
         />
         {form.mask && <img class="init" src={form.mask} alt="mask" />}
       </Row>
-      <Row label="Mask blur">
-        <Num
-          id="img2img_mask_blur"
-          value={form.blur}
-          set={(v) => upd({ blur: v })}
-          min={0}
-          max={64}
-          step={1}
-        />
-      </Row>
+      <NumberRows form={form} upd={upd} rows={[["Mask blur", "img2img_mask_blur", "blur", 0, 64, 1]]} />
       <Row label="Mask mode">
         <Choice
           id="img2img_mask_mode"
@@ -252,16 +210,11 @@ export function InpaintAccordion(
           options={["Whole picture", "Only masked"]}
         />
       </Row>
-      <Row label="Only masked padding, pixels">
-        <Num
-          id="img2img_inpaint_full_res_padding"
-          value={form.padding}
-          set={(v) => upd({ padding: v })}
-          min={0}
-          max={256}
-          step={4}
-        />
-      </Row>
+      <NumberRows
+        form={form}
+        upd={upd}
+        rows={[["Only masked padding, pixels", "img2img_inpaint_full_res_padding", "padding", 0, 256, 4]]}
+      />
     </details>
   );
 }
