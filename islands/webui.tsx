@@ -6,6 +6,7 @@ import type { ControlValue, ExtensionView, Values } from "../lib/extensions/adap
 import type { Chart, Mode } from "../lib/extensions/job.ts";
 import type { ProgressSnapshot } from "../lib/server/progress.ts";
 import { ChartView } from "./chart.tsx";
+import * as hr from "./hires_inpaint.tsx";
 import { showTab } from "./tabs.ts";
 
 export interface WebUIProps {
@@ -31,6 +32,8 @@ interface Form {
   initImage: string | null;
   gridAxis: string;
   gridValues: string;
+  hires: hr.HiresForm;
+  inpaint: hr.InpaintForm;
 }
 
 interface Result {
@@ -57,6 +60,8 @@ function defaults(samplers: string[]): Form {
     initImage: null,
     gridAxis: "",
     gridValues: "",
+    hires: hr.hiresDefaults(),
+    inpaint: hr.inpaintDefaults(),
   };
 }
 
@@ -307,7 +312,8 @@ function GenerateTab(
         if (!form.initImage) throw new Error("drop or choose an image to start from");
         payload.init_images = [form.initImage];
         payload.denoising_strength = form.denoising;
-      }
+        Object.assign(payload, hr.inpaintPayload(form.inpaint));
+      } else Object.assign(payload, hr.hiresPayload(form.hires));
       const r = await api<{ images: string[]; info: string }>(`/sdapi/v1/${mode}`, payload);
       const info = JSON.parse(r.info);
       setResult({
@@ -492,6 +498,14 @@ function GenerateTab(
               </button>
             </span>
           </Field>
+          {mode === "txt2img" && <hr.HiresAccordion form={form.hires} set={(h) => upd({ hires: h })} />}
+          {mode === "img2img" && (
+            <hr.InpaintAccordion
+              form={form.inpaint}
+              set={(i) => upd({ inpaint: i })}
+              readFile={readFile}
+            />
+          )}
           {props.extensions.map((e) => (
             <ExtensionAccordion
               key={e.id}

@@ -40,8 +40,20 @@ const common = {
 
 export const Txt2ImgRequest = z.object({
   ...common,
-  enable_hr: z.literal(false, { error: "hires fix (enable_hr) is not supported" }).default(false),
   denoising_strength: z.number().min(0).max(1).nullable().optional(),
+  enable_hr: z.boolean().default(false).meta({ description: "Hires. fix: a second pass at a larger size" }),
+  hr_scale: z.number().min(1).max(8).default(2),
+  hr_upscaler: z.string().nullable().optional().meta({
+    description: "Latent, Latent (antialiased), Latent (bicubic), Latent (bicubic antialiased), " +
+      "Latent (nearest), Latent (nearest-exact), None, Lanczos or Nearest; default Latent",
+  }),
+  hr_second_pass_steps: z.int().min(0).max(150).default(0).meta({ description: "0: the first pass's steps" }),
+  hr_resize_x: z.int().min(0).max(4096).default(0),
+  hr_resize_y: z.int().min(0).max(4096).default(0),
+  hr_sampler_name: z.string().nullable().optional(),
+  hr_scheduler: z.string().nullable().optional(),
+  hr_prompt: z.string().max(20_000).default(""),
+  hr_negative_prompt: z.string().max(20_000).default(""),
 }).meta({ id: "StableDiffusionTxt2ImgProcessingAPI" });
 
 export const Img2ImgRequest = z.object({
@@ -51,7 +63,20 @@ export const Img2ImgRequest = z.object({
     "one init image",
   ),
   denoising_strength: z.number().min(0).max(1).default(0.75),
-  mask: z.null({ error: "inpainting masks are not supported" }).optional(),
+  mask: z.string().min(1).nullable().optional().meta({
+    description: "base64 mask, the init image's size: white (luminance above 128) is inpainted",
+  }),
+  mask_blur: z.int().min(0).max(64).nullable().optional(),
+  mask_blur_x: z.int().min(0).max(64).default(4),
+  mask_blur_y: z.int().min(0).max(64).default(4),
+  inpainting_fill: z.int().min(0).max(3).default(0).meta({
+    description: "0 fill, 1 original, 2 latent noise, 3 latent nothing",
+  }),
+  inpaint_full_res: z.boolean().default(true).meta({
+    description: "true: only masked; false: whole picture",
+  }),
+  inpaint_full_res_padding: z.int().min(0).max(4096).default(0),
+  inpainting_mask_invert: z.int().min(0).max(1).default(0).meta({ description: "1: inpaint not masked" }),
 }).meta({ id: "StableDiffusionImg2ImgProcessingAPI" });
 
 export type Txt2ImgRequest = z.infer<typeof Txt2ImgRequest>;
@@ -76,6 +101,23 @@ export const JOB_FIELDS = {
   n_iter: "batchCount",
   eta: "eta",
   denoising_strength: "denoisingStrength",
+  enable_hr: "enableHr",
+  hr_scale: "hrScale",
+  hr_upscaler: "hrUpscaler",
+  hr_second_pass_steps: "hrSecondPassSteps",
+  hr_resize_x: "hrResizeX",
+  hr_resize_y: "hrResizeY",
+  hr_sampler_name: "hrSamplerName",
+  hr_scheduler: "hrScheduler",
+  hr_prompt: "hrPrompt",
+  hr_negative_prompt: "hrNegativePrompt",
+  mask_blur: "maskBlur",
+  mask_blur_x: "maskBlurX",
+  mask_blur_y: "maskBlurY",
+  inpainting_fill: "inpaintingFill",
+  inpaint_full_res: "inpaintFullRes",
+  inpaint_full_res_padding: "inpaintFullResPadding",
+  inpainting_mask_invert: "inpaintingMaskInvert",
 } as const satisfies Partial<Record<ApiField, keyof JobRequest>>;
 
 /** What uses each API field that is not copied by JOB_FIELDS. */
@@ -92,8 +134,7 @@ export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, st
   styles: "echoed in info.styles",
   send_images: "whether the response carries the images",
   save_images: "also write the images to the outputs folder",
-  enable_hr: "refused unless false (no hires fix)",
-  mask: "refused unless null (no inpainting)",
+  mask: "the job's mask (inpainting), decoded from base64",
 };
 
 /** Where a job field came from in the API, for errors found after the mapping (the pipeline's, the model's). */
@@ -101,6 +142,7 @@ export const API_LOCATION: Record<string, (string | number)[]> = {
   ...Object.fromEntries(Object.entries(JOB_FIELDS).map(([api, job]) => [job, [api]])),
   sampler: ["sampler_name"],
   initImage: ["init_images", 0],
+  mask: ["mask"],
   model: ["override_settings", "sd_model_checkpoint"],
   clipSkip: ["override_settings", "CLIP_stop_at_last_layers"],
   // The pipeline's RequestError names these as people read them.

@@ -111,11 +111,17 @@ export function jobRequest(svc: WebUIService, mode: Mode, r: ApiRequest): JobReq
     );
   }
   let initImage: Uint8Array | undefined;
+  let mask: Uint8Array | undefined;
   if (mode === "img2img") {
     initImage = decodeBase64Image((r as Img2ImgRequest).init_images[0]);
     if (!initImage) throw new InputError("not a base64 image", ["init_images", 0]);
+    const maskText = (r as Img2ImgRequest).mask;
+    if (maskText) {
+      mask = decodeBase64Image(maskText);
+      if (!mask) throw new InputError("not a base64 image", ["mask"]);
+    }
   }
-  return { ...copied, sampler, initImage, model: model ?? svc.options.sd_model_checkpoint, clipSkip };
+  return { ...copied, sampler, initImage, mask, model: model ?? svc.options.sd_model_checkpoint, clipSkip };
 }
 
 /** A1111's Processed.js(): the `info` string. */

@@ -5,7 +5,8 @@
 // progress. img2img starts from the image's VAE posterior sample drawn from the same generator first.
 import { setImmediate } from "node:timers";
 import type { PromptPair } from "./conditioning.ts";
-import { firstNonFinite, sampleLatentDist } from "./latents.ts";
+import { blendLatents } from "./inpaint/latents.ts";
+import { firstNonFinite } from "./latents.ts";
 import type { GenerationControl, StepProgress } from "./pipeline.ts";
 import { latentPreview } from "./preview.ts";
 import type { ResolvedRequest } from "./request.ts";
@@ -24,8 +25,12 @@ export interface A1111Batch {
   model: SdModel;
   request: ResolvedRequest;
   prompts: PromptPair;
-  /** img2img: the encoded source (the VAE encoder's moments). */
-  source?: Float32Array;
+  /** img2img and the hires fix's second pass: each image's latents to start from (before noise). */
+  init?: Float32Array[];
+  /** Inpainting: per latent cell, 1 where the sampler's estimate is kept, 0 where `init` is (A1111's nmask). */
+  keepMask?: Float32Array;
+  /** An inpainting checkpoint's extra input per image (inpaint/conditioning.ts). */
+  imageConditioning?: Float32Array[];
   /** Each image's random streams (image_noise.ts). */
   images: readonly ImageNoise[];
   latentShape: readonly [number, number, number];
@@ -44,6 +49,11 @@ function split(x: Float32Array, count: number): Float32Array[] {
   return Array.from({ length: count }, (_, i) => x.subarray(i * n, (i + 1) * n));
 }
 
+/** A1111's CFGDenoiser mask blend: after each model call, the source's latents where the mask is 0. */
+function blendWith(init: Float32Array, keepMask: Float32Array): (x: Float32Array) => Float32Array {
+  return (x) => blendLatents(x, init, keepMask);
+}
+
 export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
   const r = b.request;
   const sampling = r.sampling;
@@ -52,15 +62,17 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
   const seeds = images.map((i) => i.seed);
   const shape = [1, ...b.latentShape] as const;
   const rngs = images.map((i) => i.rng);
-  const init = b.source
-    ? images.map((i) => sampleLatentDist(b.source!, i.posterior, shape, model.scalingFactor))
-    : undefined;
+  const init = b.init;
   const start = concat(images.map((i) => i.startingNoise()));
 
   const sampler = sampling.choice.sampler;
   const cfgpp = sampler.kind === "timesteps" && sampler.cfgScaleFactor !== undefined;
   const scale = r.cfgScale * (sampler.kind === "timesteps" ? sampler.cfgScaleFactor ?? 1 : 1);
   const unet = new UnetBatch(model, seeds.length, b.latentShape, b.prompts, scale, scale !== 1 || cfgpp);
+  const plane = b.latentShape[1] * b.latentShape[2];
+  if (b.imageConditioning) {
+    unet.withImageConditioning(b.imageConditioning, b.imageConditioning[0].length / plane);
+  }
   const call: ModelCall = async (input, t): Promise<GuidedOutput> => {
     // onnxruntime-node's run settles without a trip through the event loop; let a server answer meanwhile.
     if (b.control) await new Promise((resolve) => setImmediate(resolve));
@@ -87,6 +99,7 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
     seeds,
     start,
     init: init && { latents: concat(init), strength: r.denoisingStrength },
+    blend: b.keepMask && init && blendWith(concat(init), b.keepMask),
     onStep: (done, total, denoised) => {
       const bad = firstNonFinite(denoised);
       if (bad >= 0) {

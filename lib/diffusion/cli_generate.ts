@@ -24,7 +24,7 @@ import {
 } from "../personalize/aesthetic_session.ts";
 import { A1111_DEFAULT_RNG, isRngSource, RNG_SOURCES, type RngSource } from "./noise_source.ts";
 import { generate, type GenerationRequest, type GenerationResult } from "./pipeline.ts";
-import { generationParams, resolveRequest } from "./request.ts";
+import { featureParams, generationParams, resolveRequest } from "./request.ts";
 import { SdModel } from "./sd_model.ts";
 
 export type Mode = "txt2img" | "img2img";
@@ -272,6 +272,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     const params: [string, ParamValue][] = [
       ...generationParams(r, img, { name: basename(resolve(modelDir)), hash }),
       ...(p?.aesthetic.params ?? []),
+      ...featureParams(r),
     ];
     const infotext = formatInfotext({ prompt: r.prompt, negativePrompt: r.negativePrompt, params });
     const path = join(outdir, `${String(n++).padStart(5, "0")}-${img.seed}.png`);

@@ -26,10 +26,24 @@
 import { setImmediate } from "node:timers";
 import type { RgbImage } from "../io/image.ts";
 import { sampleA1111Batch } from "./a1111_batch.ts";
-import { type ConditioningHook, encodePromptPair } from "./conditioning.ts";
+import { type ConditioningHook, encodePromptPair, type PromptPair } from "./conditioning.ts";
+import { hiresConditioning, upscaleFirstPass } from "./hires/first_pass.ts";
+import { blendLatents, maskedStart } from "./inpaint/latents.ts";
+import { MaskedContent } from "./inpaint/options.ts";
+import { applyOverlay } from "./inpaint/overlay.ts";
+import { type InpaintPlan, prepareInpaint } from "./inpaint/prepare.ts";
+import { extraUnetChannels, inpaintingConditioning } from "./inpaint/conditioning.ts";
+import { TorchGenerator } from "./torch_rng.ts";
+import { createGenerator } from "./noise_source.ts";
 import { firstNonFinite, img2imgTimesteps, initialLatents, sampleLatentDist } from "./latents.ts";
 import { latentPreview } from "./preview.ts";
-import { type GenerationRequest, RequestError, type ResolvedRequest, resolveRequest } from "./request.ts";
+import {
+  type GenerationRequest,
+  hiresPassRequest,
+  RequestError,
+  type ResolvedRequest,
+  resolveRequest,
+} from "./request.ts";
 import type { Scheduler } from "./schedulers/index.ts";
 import { schedulerFor } from "./sampler_schedule.ts";
 import type { SdModel } from "./sd_model.ts";
@@ -92,10 +106,15 @@ export async function generate(
   hooks: GenerationHooks = {},
 ): Promise<GenerationResult> {
   const r = resolveRequest(request);
-  for (const [side, v] of [["width", r.width], ["height", r.height]] as const) {
+  const sides = [["width", r.width], ["height", r.height]] as [string, number][];
+  if (r.hires) sides.push(["hrScale", r.hires.target.width], ["hrScale", r.hires.target.height]);
+  for (const [side, v] of sides) {
     if (v % model.sizeMultiple !== 0) {
       throw new RequestError(
-        `${side} ${v} does not fit this model: its UNet needs sides that are multiples of ${model.sizeMultiple}`,
+        `${
+          side === "hrScale" ? "the hires size" : side
+        } ${v} does not fit this model: its UNet needs sides ` +
+          `that are multiples of ${model.sizeMultiple}`,
         side,
       );
     }
@@ -105,6 +124,8 @@ export async function generate(
 
   // 1. Conditioning: both prompts encoded (A1111 chunks and emphasis), hooked (personalization), padded.
   const prompts = await encodePromptPair(model, r.prompt, r.negativePrompt, r.clipSkip, hooks.conditioning);
+  // The hires pass reuses them (and so the personalized conditioning) unless it has prompts of its own.
+  const hiresPrompts = r.hires ? await hiresConditioning(model, r, prompts, hooks) : undefined;
 
   // 2. img2img's source: resized, encoded once; each image samples its own posterior draw from it.
   const source = r.initImage ? await encodeSource(model, r) : undefined;
@@ -118,7 +139,7 @@ export async function generate(
     const ks = Array.from({ length: r.batchSize }, (_, i) => batch * r.batchSize + i);
     const seeds = ks.map((k) => imageSeed(r, k));
     hooks.onBatchStart?.(batch, seeds);
-    const images = await runBatch(model, r, prompts, source, ks, latentShape, batch, hooks);
+    const images = await runBatch(model, r, prompts, hiresPrompts, source, ks, latentShape, batch, hooks);
     result.images.push(...images);
     if (hooks.control?.interrupted) {
       result.interrupted = true;
@@ -128,9 +149,18 @@ export async function generate(
   return result;
 }
 
-async function encodeSource(model: SdModel, r: ResolvedRequest): Promise<Float32Array> {
+/** img2img's source, encoded; for inpainting, A1111's preparation of the image and its mask first. */
+interface Source {
+  moments: Float32Array;
+  inpaint?: InpaintPlan;
+}
+
+async function encodeSource(model: SdModel, r: ResolvedRequest): Promise<Source> {
   const encoder = await model.vaeEncoder();
-  return encodeImage(encoder, await fitImage(r.initImage!, r.width, r.height));
+  const inpaint = r.inpaint &&
+    prepareInpaint(r.initImage!, r.inpaint, r.width, r.height, model.vaeScaleFactor);
+  const image = inpaint?.image ?? await fitImage(r.initImage!, r.width, r.height);
+  return { moments: await encodeImage(encoder, image), inpaint };
 }
 
 interface ImageRun {
@@ -139,39 +169,150 @@ interface ImageRun {
   latents: Float32Array;
 }
 
+/** One sampling pass over a batch: its final latents, and whether it ran to the end. */
+interface SampledPass {
+  latents: Float32Array[];
+  stepsDone: number;
+  complete: boolean;
+}
+
+type BatchProgress = (p: Omit<StepProgress, "batch" | "batches">) => void;
+
 async function runBatch(
   model: SdModel,
   r: ResolvedRequest,
-  prompts: Awaited<ReturnType<typeof encodePromptPair>>,
-  source: Float32Array | undefined,
+  prompts: PromptPair,
+  hiresPrompts: PromptPair | undefined,
+  source: Source | undefined,
   ks: number[],
   latentShape: readonly [number, number, number],
   batch: number,
   hooks: GenerationHooks,
 ): Promise<GeneratedImage[]> {
-  // 3. Per image: its random streams (the same for every sampler), then its scheduler and starting latents.
-  const noises = ks.map((k) => imageNoise(r, k, latentShape, model.vaeScaleFactor));
+  const progress: BatchProgress = (p) => hooks.onStep?.({ batch, batches: r.batchCount, ...p });
+  // 3. Per image: its random streams (the same for every sampler); img2img's VAE posterior sample comes first.
+  let noises = ks.map((k) => imageNoise(r, k, latentShape, model.vaeScaleFactor));
+  const shape = [1, ...latentShape] as const;
+  let init = source
+    ? noises.map((noise) => sampleLatentDist(source.moments, noise.posterior, shape, model.scalingFactor))
+    : undefined;
+  const inpaint = source?.inpaint;
+  if (inpaint && init) init = inpaintStart(r, inpaint, init, ks, latentShape);
+  // 4. Denoising (inpainting: the source's latents kept outside the mask after every model call, and after).
+  const keep = inpaint && init && { latentMask: inpaint.latentMask, init };
+  const conditioning = await unetConditioning(model, latentShape, noises, source !== undefined, inpaint);
+  let pass = await samplePass(model, r, prompts, noises, init, latentShape, hooks.control, progress, {
+    keep,
+    conditioning,
+  });
+  if (keep) pass.latents = pass.latents.map((x, i) => blendLatents(x, keep.init[i], keep.latentMask));
+  let outShape: readonly [number, number, number] = latentShape;
+
+  // 5. Hires fix (A1111's sample_hr_pass): upscale the first pass, then re-run part of a schedule at the new
+  // size from fresh noise of each image's seed, with the second pass's sampler, steps and prompts.
+  if (r.hires && pass.complete && !hooks.control?.interrupted) {
+    const second = hiresPassRequest(r);
+    const f = model.vaeScaleFactor;
+    outShape = [model.latentChannels, second.height / f, second.width / f];
+    noises = ks.map((k) => imageNoise(second, k, outShape, f));
+    const posteriors = noises.map((n) => n.posterior);
+    const hrInit = await upscaleFirstPass(model, r.hires, pass.latents, latentShape, posteriors);
+    const hrConditioning = await unetConditioning(model, outShape, noises, false);
+    pass = await samplePass(model, second, hiresPrompts!, noises, hrInit, outShape, hooks.control, progress, {
+      conditioning: hrConditioning,
+    });
+  }
+  const images = await decodeBatch(model, pass.latents, noises, outShape, pass.stepsDone, pass.complete);
+  // 7. Inpainting: the source's own pixels put back outside the mask (A1111's overlay).
+  if (inpaint) {
+    for (const img of images) img.image = applyOverlay(img.image, inpaint.overlay, inpaint.pasteTo);
+  }
+  return images;
+}
+
+/**
+ * Inpainting's starting latents for "latent noise" (a fresh draw of each image's generator, seeded as A1111's
+ * create_random_tensors with the first batch's seeds) and "latent nothing" (zeros) under the mask.
+ */
+function inpaintStart(
+  r: ResolvedRequest,
+  inpaint: InpaintPlan,
+  init: Float32Array[],
+  ks: number[],
+  latentShape: readonly [number, number, number],
+): Float32Array[] {
+  const fill = r.inpaint!.fill;
+  if (fill !== MaskedContent.LatentNoise && fill !== MaskedContent.LatentNothing) return init;
+  return init.map((x, i) => {
+    const noise = fill === MaskedContent.LatentNoise
+      ? createGenerator(r.rngSource, imageSeed(r, ks[i] % r.batchSize)).randn([1, ...latentShape])
+      : undefined;
+    return maskedStart(x, inpaint.latentMask, noise);
+  });
+}
+
+/** What a pass adds for inpainting: the latent mask kept each step, an inpainting checkpoint's extra input. */
+interface PassExtras {
+  keep?: { latentMask: Float32Array; init: Float32Array[] };
+  conditioning?: Float32Array[];
+}
+
+/**
+ * An inpainting checkpoint's extra UNet input for each image (undefined for a regular checkpoint): img2img's
+ * posterior sample comes from the image's posterior stream, after its source's; txt2img's and the hires pass's
+ * from a CPU generator seeded with the seed (A1111 draws them from torch's global generator).
+ */
+async function unetConditioning(
+  model: SdModel,
+  latentShape: readonly [number, number, number],
+  noises: readonly ImageNoise[],
+  img2img: boolean,
+  inpaint?: InpaintPlan,
+): Promise<Float32Array[] | undefined> {
+  if (extraUnetChannels(model) === 0) return undefined;
+  const out: Float32Array[] = [];
+  for (const noise of noises) {
+    const posterior = img2img ? noise.posterior : new TorchGenerator(noise.seed);
+    out.push(await inpaintingConditioning(model, latentShape, posterior, inpaint));
+  }
+  return out;
+}
+
+/** The batch's starting latents from `init` (img2img, hires) or pure noise (txt2img), denoised. */
+async function samplePass(
+  model: SdModel,
+  r: ResolvedRequest,
+  prompts: PromptPair,
+  noises: ImageNoise[],
+  init: Float32Array[] | undefined,
+  latentShape: readonly [number, number, number],
+  control: GenerationControl | undefined,
+  onStep: BatchProgress,
+  extras: PassExtras = {},
+): Promise<SampledPass> {
+  const { keep, conditioning } = extras;
   if (r.sampling) {
-    // A1111's samplers (a schedule type was asked for, or a sampler only they provide).
-    const sampled = await sampleA1111Batch({
+    // A1111's samplers (a schedule type was asked for, a sampler only they provide, or inpainting).
+    return await sampleA1111Batch({
       model,
       request: r,
       prompts,
-      source,
+      init,
+      keepMask: keep?.latentMask,
+      imageConditioning: conditioning,
       images: noises,
       latentShape,
-      control: hooks.control,
-      onStep: (p) => hooks.onStep?.({ batch, batches: r.batchCount, ...p }),
+      control,
+      onStep,
     });
-    return decodeBatch(model, sampled.latents, noises, latentShape, sampled.stepsDone, sampled.complete);
   }
-  const shape = [1, ...latentShape] as const;
+  if (keep) throw new Error("inpainting runs A1111's samplers (resolveRequest picks them)");
   let timesteps: number[] = [];
-  const runs: ImageRun[] = noises.map((noise) => {
+  const runs: ImageRun[] = noises.map((noise, i) => {
     const scheduler = schedulerFor(r.sampler, model.schedulerConfig, r.eta);
     scheduler.setTimesteps(r.steps);
     let latents: Float32Array;
-    if (source) {
+    if (init) {
       timesteps = img2imgTimesteps(scheduler.timesteps, r.steps, r.denoisingStrength);
       if (timesteps.length === 0) {
         throw new RequestError(
@@ -179,8 +320,7 @@ async function runBatch(
           "denoisingStrength",
         );
       }
-      const init = sampleLatentDist(source, noise.posterior, shape, model.scalingFactor);
-      latents = scheduler.addNoise(init, noise.startingNoise(), timesteps[0]);
+      latents = scheduler.addNoise(init[i], noise.startingNoise(), timesteps[0]);
     } else {
       timesteps = scheduler.timesteps;
       latents = initialLatents(noise.startingNoise(), scheduler.initNoiseSigma);
@@ -188,14 +328,17 @@ async function runBatch(
     return { noise, scheduler, latents };
   });
 
-  // 4. Denoising: one UNet batch per step, guidance, then each image's scheduler step.
+  // One UNet batch per step, guidance, then each image's scheduler step.
   const unet = new UnetBatch(model, runs.length, latentShape, prompts, r.cfgScale);
+  if (conditioning) {
+    unet.withImageConditioning(conditioning, conditioning[0].length / (latentShape[1] * latentShape[2]));
+  }
   let stepsDone = 0;
   for (const t of timesteps) {
     // onnxruntime-node's run settles without a trip through the event loop, so without this a server could not
     // answer progress or interrupt requests until the whole job was done.
-    if (hooks.control) await new Promise((resolve) => setImmediate(resolve));
-    if (hooks.control?.interrupted || hooks.control?.skipped) break;
+    if (control) await new Promise((resolve) => setImmediate(resolve));
+    if (control?.interrupted || control?.skipped) break;
     const inputs = runs.map((run) => run.scheduler.scaleModelInput(run.latents, t));
     const outputs = await unet.predict(inputs, t);
     runs.forEach((run, i) => {
@@ -208,26 +351,16 @@ async function runBatch(
       }
     });
     stepsDone++;
-    hooks.onStep?.({
-      batch,
-      batches: r.batchCount,
+    onStep({
       step: stepsDone,
       steps: timesteps.length,
       preview: () => latentPreview(runs[0].latents, ...latentShape),
     });
   }
-
-  return decodeBatch(
-    model,
-    runs.map((run) => run.latents),
-    noises,
-    latentShape,
-    stepsDone,
-    stepsDone === timesteps.length,
-  );
+  return { latents: runs.map((run) => run.latents), stepsDone, complete: stepsDone === timesteps.length };
 }
 
-// 5. Decoding: the whole batch through the VAE decoder.
+// 6. Decoding: the whole batch through the VAE decoder.
 async function decodeBatch(
   model: SdModel,
   latents: Float32Array[],

@@ -8,8 +8,10 @@ import { isRngSource, RNG_SOURCES, type RngSource } from "./noise_source.ts";
 import { findSchedule, resolveSampling, type SamplingChoice } from "./samplers/catalog.ts";
 import type { SamplerSettings } from "./samplers/types.ts";
 import { createScheduler } from "./schedulers/index.ts";
+import { type HiresFields, type ResolvedHires, resolveHires } from "./hires/options.ts";
+import { type InpaintFields, type ResolvedInpaint, resolveInpaint } from "./inpaint/options.ts";
 
-export interface GenerationRequest {
+export interface GenerationRequest extends HiresFields, InpaintFields {
   prompt: string;
   /** Default "". */
   negativePrompt?: string;
@@ -77,10 +79,22 @@ export class RequestError extends InputError {
 
 type SamplingFields = "scheduler" | "sChurn" | "sTmin" | "sTmax" | "sNoise";
 
-export interface ResolvedRequest extends Required<Omit<GenerationRequest, "initImage" | SamplingFields>> {
+export interface Sampling {
+  choice: SamplingChoice;
+  settings: Partial<SamplerSettings>;
+}
+
+export interface ResolvedRequest extends
+  Required<
+    Omit<GenerationRequest, "initImage" | SamplingFields | keyof HiresFields | keyof InpaintFields>
+  > {
   initImage?: RgbImage;
   /** Set when A1111's samplers run the request; undefined: the diffusers scheduler named by `sampler`. */
-  sampling?: { choice: SamplingChoice; settings: Partial<SamplerSettings> };
+  sampling?: Sampling;
+  /** Inpainting (img2img with a mask); it always runs A1111's samplers, whose model calls the mask blends. */
+  inpaint?: ResolvedInpaint;
+  /** The hires fix's second pass (txt2img with enableHr), with its own sampler choice. */
+  hires?: ResolvedHires & { sampling?: Sampling };
 }
 
 function wholeNumber(v: number, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -154,14 +168,52 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
   if (out.clipSkip !== 1 && out.clipSkip !== 2) {
     throw new RequestError(`Clip skip must be 1 or 2, got ${r.clipSkip}`, "clipSkip");
   }
-  if (out.initImage && !(out.denoisingStrength > 0 && out.denoisingStrength <= 1)) {
+  if ((out.initImage || r.enableHr) && !(out.denoisingStrength > 0 && out.denoisingStrength <= 1)) {
     throw new RequestError(
       `denoising strength must be above 0 and at most 1, got ${r.denoisingStrength}`,
       "denoisingStrength",
     );
   }
-  out.sampling = resolveSampler(r);
+  out.inpaint = resolveInpaint(r, (message, field) => new RequestError(message, field));
+  out.sampling = resolveSampler(out.inpaint ? { ...r, scheduler: r.scheduler ?? "Automatic" } : r);
+  out.hires = resolveHiresPass(r, out);
   return out;
+}
+
+function resolveHiresPass(r: GenerationRequest, out: ResolvedRequest): ResolvedRequest["hires"] {
+  const hires = resolveHires(
+    { ...r, ...out, scheduler: r.scheduler },
+    (message, field) => new RequestError(message, field),
+  );
+  if (!hires) return undefined;
+  if (out.initImage) {
+    throw new RequestError("the hires fix (enableHr) is for txt2img, not img2img", "enableHr");
+  }
+  try {
+    return {
+      ...hires,
+      sampling: resolveSampler({ ...r, sampler: hires.sampler, scheduler: hires.scheduler }),
+    };
+  } catch (e) {
+    if (!(e instanceof RequestError)) throw e;
+    throw new RequestError(e.message, e.field === "scheduler" ? "hrScheduler" : "hrSamplerName");
+  }
+}
+
+/** The second pass of the hires fix as a request of its own: its sampler, steps and size. */
+export function hiresPassRequest(r: ResolvedRequest): ResolvedRequest {
+  const h = r.hires;
+  if (!h) throw new Error("hiresPassRequest needs a request with the hires fix");
+  return {
+    ...r,
+    sampler: h.sampler,
+    sampling: h.sampling,
+    steps: h.steps,
+    width: h.target.width,
+    height: h.target.height,
+    hires: undefined,
+    inpaint: undefined,
+  };
 }
 
 function optionalNumber(v: number | undefined, field: string): number | undefined {
@@ -235,9 +287,18 @@ export function generationParams(
     ["Model hash", model.hash],
     ["Model", model.name],
     ...variationParams(r, image.subseed),
-    ["Denoising strength", r.initImage ? r.denoisingStrength : undefined],
+    ["Denoising strength", r.initImage || r.hires ? r.denoisingStrength : undefined],
     ["Clip skip", r.clipSkip > 1 ? r.clipSkip : undefined],
     ...rngParam(r),
     ["Eta DDIM", r.sampler.toUpperCase().startsWith("DDIM") && r.eta !== 0 ? r.eta : undefined],
   ];
+}
+
+/**
+ * The fields A1111 keeps in extra_generation_params for the request's own features (inpainting, the hires
+ * fix), written
+ * after the standard fields and the extensions' ones.
+ */
+export function featureParams(r: Pick<ResolvedRequest, "hires" | "inpaint">): [string, ParamValue][] {
+  return [...(r.inpaint?.params ?? []), ...(r.hires?.params ?? [])];
 }

@@ -9,7 +9,9 @@ import { guide } from "./latents.ts";
 import type { SdModel } from "./sd_model.ts";
 
 export class UnetBatch {
-  readonly #sample: Float32Array;
+  #sample: Float32Array;
+  /** Inpainting checkpoints: each image's extra input channels (mask, masked-image latents). */
+  #concat?: { perImage: readonly Float32Array[]; channels: number };
   readonly #hidden: Tensor;
   readonly #added: Record<string, Tensor> = {};
   readonly #rows: number;
@@ -62,6 +64,20 @@ export class UnetBatch {
     }
   }
 
+  /**
+   * For an inpainting checkpoint: each image's conditioning (`channels` × h × w), fed after its latents on
+   * every call to both halves of the batch, as diffusers and A1111 concatenate it.
+   */
+  withImageConditioning(perImage: readonly Float32Array[], channels: number): this {
+    const plane = this.latentShape[1] * this.latentShape[2];
+    if (perImage.length !== this.batch || perImage.some((c) => c.length !== channels * plane)) {
+      throw new Error(`image conditioning: expected ${this.batch} × ${channels} × ${plane} values`);
+    }
+    this.#concat = { perImage, channels };
+    this.#sample = new Float32Array(this.#rows * (this.#perImage + channels * plane));
+    return this;
+  }
+
   /** The guided model output for each image, given each image's scaled model input at timestep t. */
   async predict(inputs: readonly Float32Array[], t: number): Promise<Float32Array[]> {
     return (await this.predictGuided(inputs, t)).guided;
@@ -74,17 +90,22 @@ export class UnetBatch {
   ): Promise<{ guided: Float32Array[]; uncond?: Float32Array[] }> {
     const n = this.#perImage;
     const cfg = this.#rows === 2 * this.batch;
+    const extra = this.#concat ? this.#concat.perImage[0].length : 0;
+    const row = n + extra;
     inputs.forEach((x, b) => {
       if (x.length !== n) throw new Error(`UNet input ${b} has ${x.length} values, expected ${n}`);
-      this.#sample.set(x, b * n);
-      if (cfg) this.#sample.set(x, (this.batch + b) * n);
+      for (const r of cfg ? [b, this.batch + b] : [b]) {
+        this.#sample.set(x, r * row);
+        if (this.#concat) this.#sample.set(this.#concat.perImage[b], r * row + n);
+      }
     });
+    const [c, h, w] = this.latentShape;
     const io = this.model.unetIO;
     const timestep = io.timestep.type === "float32"
       ? new Float32Array(io.timestep.perBatch ? this.#rows : 1).fill(t)
       : new BigInt64Array(io.timestep.perBatch ? this.#rows : 1).fill(BigInt(Math.trunc(t)));
     const feeds = {
-      [io.sample]: new Tensor("float32", this.#sample, [this.#rows, ...this.latentShape]),
+      [io.sample]: new Tensor("float32", this.#sample, [this.#rows, c + (this.#concat?.channels ?? 0), h, w]),
       [io.timestep.name]: new Tensor(io.timestep.type, timestep, io.timestep.perBatch ? [this.#rows] : []),
       [io.encoderHiddenStates]: this.#hidden,
       ...this.#added,

@@ -31,8 +31,18 @@ export function imageToTensor(image: RgbImage): Float32Array {
 }
 
 /** The encoder's latent_parameters (mean and logvar, 1 × 2C × H/f × W/f) for one image. */
-export async function encodeImage(encoder: Session, image: RgbImage): Promise<Float32Array> {
-  const input = new Tensor("float32", imageToTensor(image), [1, 3, image.height, image.width]);
+export function encodeImage(encoder: Session, image: RgbImage): Promise<Float32Array> {
+  return encodePixels(encoder, imageToTensor(image), image.width, image.height);
+}
+
+/** As encodeImage, for pixels already in [−1, 1] (1 × 3 × H × W). */
+export async function encodePixels(
+  encoder: Session,
+  pixels: Float32Array,
+  width: number,
+  height: number,
+): Promise<Float32Array> {
+  const input = new Tensor("float32", pixels, [1, 3, height, width]);
   const out = await encoder.run({ [encoder.inputNames[0]]: input });
   const moments = out[encoder.outputNames[0]];
   if (moments.type !== "float32") throw new Error(`the VAE encoder returned ${moments.type}, not float32`);

@@ -12,11 +12,13 @@ export type Mode = "txt2img" | "img2img";
  * name. The API maps its fields onto this once (routes/schemas.ts), and the render worker gets it whole.
  */
 export type JobRequest =
-  & Omit<GenerationRequest, "initImage">
+  & Omit<GenerationRequest, "initImage" | "mask">
   & Required<Pick<GenerationRequest, "negativePrompt" | "batchSize" | "batchCount">>
   & {
     /** img2img only: the encoded source image. */
     initImage?: Uint8Array;
+    /** Inpainting only: the encoded mask, the source's size. */
+    mask?: Uint8Array;
     /** A model name from the registry; the default model when empty. */
     model: string;
   };

@@ -234,10 +234,6 @@ async function inspectPipeline(dir: string, index: Json, problems: string[]): Pr
 
   const unetConfig = await readJson(join(dir, "unet", "config.json"), "unet/config.json", problems);
   const unet = await scanPart(dir, "unet/model.onnx", problems);
-  const sampleChannels = unet?.inputs.find((i) => i.name === "sample")?.dims[1];
-  if (sampleChannels === 9) {
-    problems.push("unet/model.onnx takes 9 input channels (an inpainting model); txt2img and img2img run 4");
-  }
   const crossAttention = agree(
     int(unetConfig?.cross_attention_dim),
     lastDim(unet, ["encoder_hidden_states"], false),

@@ -81,7 +81,7 @@ export const renderImages: Renderer = (input) => {
       }
     };
     // The pipeline's request goes as it is; only the model's name stays here (the worker gets its folder).
-    const { model: _name, initImage, ...request } = input.request;
+    const { model: _name, initImage, mask, ...request } = input.request;
     const job: ToWorker = {
       type: "render",
       mode: input.mode,
@@ -89,6 +89,7 @@ export const renderImages: Renderer = (input) => {
       threads: input.threads ?? 0,
       request,
       initImage,
+      mask,
       hooks: input.conditioningHooks.length,
       control,
     };

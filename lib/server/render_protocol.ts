@@ -10,9 +10,10 @@ export interface RenderJob {
   mode: Mode;
   modelDir: string;
   threads: number;
-  /** The pipeline's request, but for the img2img source, which travels encoded and is decoded in the worker. */
-  request: Omit<GenerationRequest, "initImage">;
+  /** The pipeline's request, but for the img2img source and mask, which travel encoded (decoded in the worker). */
+  request: Omit<GenerationRequest, "initImage" | "mask">;
   initImage?: Uint8Array;
+  mask?: Uint8Array;
   /** How many conditioning hooks the main thread holds; the worker calls them by index. */
   hooks: number;
   /** Int32Array [interrupted, skipped], written by the main thread, read by the worker before every step. */

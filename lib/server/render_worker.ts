@@ -40,6 +40,12 @@ async function render(job: RenderJob): Promise<void> {
     if (!decoded.ok) throw new Error(`the init image cannot be used: ${decoded.skip.message}`);
     initImage = decoded.image;
   }
+  let mask: RgbImage | undefined;
+  if (job.mask) {
+    const decoded = await decodeImage(job.mask);
+    if (!decoded.ok) throw new InputError(`the mask cannot be used: ${decoded.skip.message}`, "mask");
+    mask = decoded.image;
+  }
   // Extensions' hooks live on the main thread; each proxy here asks it to apply hook `index`.
   const hooks: ConditioningHook[] = Array.from(
     { length: job.hooks },
@@ -51,7 +57,11 @@ async function render(job: RenderJob): Promise<void> {
       }),
   );
   let lastPreview = 0;
-  const result = await generate(model, { ...r, ...(initImage ? { initImage } : {}) }, {
+  const result = await generate(model, {
+    ...r,
+    ...(initImage ? { initImage } : {}),
+    ...(mask ? { mask } : {}),
+  }, {
     conditioning: hooks,
     onBatchStart: () => {
       Atomics.store(control, SKIPPED, 0);

@@ -2,7 +2,8 @@
 // through the JobQueue with A1111's progress/interrupt/skip state, lets extensions process each job, runs X/Y
 // sweeps, and writes each image's infotext into its PNG.
 import { join } from "node:path";
-import { generationParams, resolveRequest } from "../diffusion/request.ts";
+import { featureParams, generationParams, RequestError, resolveRequest } from "../diffusion/request.ts";
+import { inpaintSettings } from "../diffusion/inpaint/options.ts";
 import { SAMPLER_NAMES } from "../diffusion/schedulers/index.ts";
 import { formatInfotext, type ParamValue } from "../io/infotext.ts";
 import { InputError } from "../io/input_error.ts";
@@ -165,7 +166,8 @@ export class WebUIService {
       clipSkip: input.request.clipSkip ?? this.options.CLIP_stop_at_last_layers,
     };
     // Every field but the size is checked before the job queues; the worker checks the size against the model.
-    resolveRequest({ ...request, seed: Math.max(request.seed, 0), initImage: undefined });
+    resolveRequest({ ...request, seed: Math.max(request.seed, 0), initImage: undefined, mask: undefined });
+    if (request.mask) inpaintSettings(request, (message, field) => new RequestError(message, field));
     return await this.queue.enqueue((id) => this.#run({ ...input, request }, model, id)).result;
   }
 
@@ -182,7 +184,7 @@ export class WebUIService {
     const seed = request.seed === -1 ? Math.floor(Math.random() * 2 ** 32) : request.seed;
     // The defaults as the pipeline fills them in, for the infotext.
     const resolved = {
-      ...resolveRequest({ ...request, seed, initImage: undefined }),
+      ...resolveRequest({ ...request, seed, initImage: undefined, mask: undefined }),
       initImage: request.initImage,
     };
     const out: GenerationOutput = {
@@ -234,6 +236,8 @@ export class WebUIService {
           const params: [string, ParamValue][] = [
             ...generationParams(resolved, img, model),
             ...extraParams,
+            ...(request.mask ? inpaintSettings(request, (m, f) => new RequestError(m, f)).params : []),
+            ...featureParams(resolved),
           ];
           const infotext = formatInfotext({
             prompt: request.prompt,

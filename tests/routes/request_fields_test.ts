@@ -114,7 +114,7 @@ Deno.test("each API field sent reaches the sampler or the infotext", opts, async
     // Refused fields name themselves.
     for (
       const [body, loc] of [
-        [{ enable_hr: true }, "body.enable_hr"],
+        [{ enable_hr: true, hr_upscaler: "ESRGAN_4x" }, "body.hr_upscaler"],
         [{ script_name: "X/Y plot" }, "body.script_name"],
         [{ script_args: "no" }, "body.script_args"],
         [{ override_settings_restore_afterwards: "no" }, "body.override_settings_restore_afterwards"],

@@ -4,12 +4,25 @@
 // model call and the noise source, so nothing here knows about the UNet or the random generators.
 import type { PredictionType } from "../schedulers/scheduler.ts";
 import type { DpmSolverEntry, SamplingChoice, SigmaSamplerEntry } from "./catalog.ts";
-import { compVisDenoiser, lcmDenoiser, LcmSigmas, type ModelCall, noisePredictor } from "./denoiser.ts";
+import {
+  compVisDenoiser,
+  lcmDenoiser,
+  LcmSigmas,
+  type ModelCall,
+  noisePredictor,
+  type PredictNoise,
+} from "./denoiser.ts";
 import { sampleDpmAdaptive, sampleDpmFast } from "./dpm_solver.ts";
 import { BrownianNoise } from "./brownian_tree.ts";
 import { ModelSigmas } from "./model_sigmas.ts";
 import { a1111Timesteps } from "./timestep_samplers.ts";
-import { DEFAULT_SETTINGS, type NoiseFn, type SamplerSettings, SamplingStopped } from "./types.ts";
+import {
+  DEFAULT_SETTINGS,
+  type Denoise,
+  type NoiseFn,
+  type SamplerSettings,
+  SamplingStopped,
+} from "./types.ts";
 
 const f = Math.fround;
 
@@ -36,6 +49,11 @@ export interface SamplingJob {
   start: Float32Array;
   /** img2img: the source image's latents and how much of the schedule to re-run. */
   init?: { latents: Float32Array; strength: number };
+  /**
+   * Inpainting: applied to every model output the sampler sees (the denoised estimate, or the timestep
+   * samplers' noise prediction), as A1111's CFGDenoiser blends its output with the source's latents.
+   */
+  blend?: (x: Float32Array) => Float32Array;
   /** Progress: steps done and the run's planned steps, with the step's denoised estimate. */
   onStep?: (done: number, total: number, denoised: Float32Array) => void;
 }
@@ -112,9 +130,12 @@ export async function runSampler(job: SamplingJob): Promise<SamplingResult> {
       ? new LcmSigmas(job.model.alphasCumprod)
       : new ModelSigmas(job.model.alphasCumprod);
     const sigmas = scheduleSigmas(job.choice, job.steps, model, job.model.sdxl);
-    const denoise = model instanceof LcmSigmas
-      ? lcmDenoiser(model, job.call)
-      : compVisDenoiser(model, job.model.prediction, job.call);
+    const denoise = blended(
+      model instanceof LcmSigmas
+        ? lcmDenoiser(model, job.call)
+        : compVisDenoiser(model, job.model.prediction, job.call),
+      job.blend,
+    );
     let sched = sigmas;
     let x: Float32Array;
     if (job.init) {
@@ -172,7 +193,7 @@ function runDpmSolver(
     x,
     sigmaMin,
     sigmaMax,
-    denoise: compVisDenoiser(model, job.model.prediction, job.call),
+    denoise: blended(compVisDenoiser(model, job.model.prediction, job.call), job.blend),
     noise: job.noise,
     eta: settings.eta,
     sNoise: settings.sNoise,
@@ -181,9 +202,21 @@ function runDpmSolver(
   return sampler.adaptive ? sampleDpmAdaptive(run) : sampleDpmFast(run, n);
 }
 
+/** The denoiser with the job's blend applied to its output. */
+function blended(denoise: Denoise, blend?: (x: Float32Array) => Float32Array): Denoise {
+  return blend ? async (x, sigma) => blend(await denoise(x, sigma)) : denoise;
+}
+
 function timestepPlan(job: SamplingJob) {
   const acp = job.model.alphasCumprod;
-  const predict = noisePredictor(acp, job.model.prediction, job.call);
+  const raw = noisePredictor(acp, job.model.prediction, job.call);
+  const blend = job.blend;
+  const predict: PredictNoise = blend
+    ? async (x, t) => {
+      const out = await raw(x, t);
+      return { ...out, eps: blend(out.eps) };
+    }
+    : raw;
   let timesteps = a1111Timesteps(job.steps, acp.length);
   let x = job.start;
   if (job.init) {

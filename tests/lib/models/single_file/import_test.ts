@@ -8,7 +8,7 @@ import { AESTHETIC_DEFAULTS, AestheticPersonalizer } from "../../../../lib/perso
 import { generate } from "../../../../lib/diffusion/pipeline.ts";
 import { SdModel } from "../../../../lib/diffusion/sd_model.ts";
 import { readSafetensors, writeSafetensors } from "../../../../lib/io/safetensors.ts";
-import { listModels, pipelineProblems } from "../../../../lib/models/registry.ts";
+import { listModels } from "../../../../lib/models/registry.ts";
 import { importSingleFile } from "../../../../lib/models/single_file/import.ts";
 import { vPredictionTest } from "../../../../lib/models/single_file/v_test.ts";
 import { openSession, Tensor } from "../../../../lib/onnx/session.ts";
@@ -141,7 +141,7 @@ Deno.test({
   },
 });
 
-Deno.test("import: the registry lists imported folders with their kind and prediction, and no problem of their own", async () => {
+Deno.test("import: the registry lists imported folders as usable, with their kind and prediction", async () => {
   const all = [...CASES, {
     file: "tiny-sdxl.safetensors",
     name: "sdxl-st",
@@ -152,9 +152,8 @@ Deno.test("import: the registry lists imported folders with their kind and predi
   const { models } = await listModels([modelsDir], { hash: false });
   for (const c of all) {
     const m = models.find((x) => x.name === c.name);
-    // Usable as far as the folder goes: only what the pipeline itself cannot run yet is listed.
     if (!m || m.kind !== c.kind) throw new Error(JSON.stringify(m));
-    assertEquals(m.problems, pipelineProblems(m.kind));
+    assertEquals(m.problems, []);
   }
   const scheduler = JSON.parse(
     await Deno.readTextFile(join(modelsDir, "sd2-st", "scheduler", "scheduler_config.json")),
@@ -212,7 +211,7 @@ Deno.test("import: fp16 UNet weights stay fp16 on disk; the text encoder is floa
   }
 });
 
-Deno.test("import: an inpainting checkpoint (9-channel UNet input) imports, and the registry says why it cannot run", async () => {
+Deno.test("import: an inpainting checkpoint (9-channel UNet input) imports and is listed as usable", async () => {
   const { tensors } = readSafetensors(await Deno.readFile(join(SINGLE, "tiny-sd1.safetensors")));
   const conv = tensors.find((t) => t.name === "model.diffusion_model.input_blocks.0.0.weight")!;
   const [out, , kh, kw] = conv.shape;
@@ -225,9 +224,7 @@ Deno.test("import: an inpainting checkpoint (9-channel UNet input) imports, and 
   const r = await importSingleFile(file, { modelsDir, config: join(MODELS, "tiny-sd1-torch") });
   assertEquals([r.family, r.inpainting], ["sd1", true]);
   const { models } = await listModels([modelsDir], { hash: false });
-  assertEquals(models.find((m) => m.name === "inpaint")?.problems, [
-    "unet/model.onnx takes 9 input channels (an inpainting model); txt2img and img2img run 4",
-  ]);
+  assertEquals(models.find((m) => m.name === "inpaint")?.problems, []);
 });
 
 Deno.test("import: without a .yaml, an SD 2.x file's prediction comes from A1111's test run of its UNet", async () => {
