@@ -1,6 +1,7 @@
 // The aesthetic extension's tab: make an embedding from a folder of images, with progress and a result message.
 import { useEffect, useState } from "preact/hooks";
 import type { MakerStatus } from "../lib/server/embedding_maker.ts";
+import { EMBEDDINGS_CHANGED } from "./api.ts";
 
 export default function EmbeddingTab({ base }: { base: string }) {
   const [name, setName] = useState("");
@@ -14,7 +15,9 @@ export default function EmbeddingTab({ base }: { base: string }) {
     if (!status?.running) return;
     const t = setTimeout(async () => {
       const r = await fetch(`${base}/create`);
-      setStatus(await r.json());
+      const next: MakerStatus = await r.json();
+      setStatus(next);
+      if (!next.running && next.ok) dispatchEvent(new Event(EMBEDDINGS_CHANGED));
     }, 300);
     return () => clearTimeout(t);
   }, [status]);

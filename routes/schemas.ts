@@ -29,6 +29,9 @@ const common = {
   send_images: z.boolean().default(true),
   save_images: z.boolean().default(false),
   alwayson_scripts: z.record(z.string(), scriptArgs).default({}),
+  force_task_id: z.string().optional().meta({
+    description: "The task id to follow this job by (POST /internal/progress {id_task}), as A1111's UI sends",
+  }),
   xy_grid: z.object({
     axis: z.string(),
     values: z.union([z.string(), z.array(z.number())]),
@@ -92,6 +95,7 @@ export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, st
   styles: "echoed in info.styles",
   send_images: "whether the response carries the images",
   save_images: "also write the images to the outputs folder",
+  force_task_id: "the job's task id (routes/internal.ts follows its progress)",
   enable_hr: "refused unless false (no hires fix)",
   mask: "refused unless null (no inpainting)",
 };

@@ -169,7 +169,14 @@ export function sdapiRoutes(svc: WebUIService): Hono {
     const job = jobRequest(svc, mode, r);
     const scripts = await scriptValues(svc.extensions, r.alwayson_scripts);
     const sweep = r.xy_grid ? { axis: r.xy_grid.axis, values: sweepValues(r.xy_grid.values) } : undefined;
-    const out = await svc.generate({ mode, request: job, scripts, sweep, save: r.save_images || undefined });
+    const out = await svc.generate({
+      mode,
+      request: job,
+      scripts,
+      sweep,
+      save: r.save_images || undefined,
+      taskId: r.force_task_id,
+    });
     const parameters = { ...r, init_images: mode === "img2img" ? null : undefined };
     return c.json({
       images: r.send_images ? out.images.map(encodeBase64) : [],

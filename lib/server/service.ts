@@ -1,7 +1,6 @@
 // The WebUI's engine room, shared by the pages and /sdapi/v1: lists models, runs generations one at a time
 // through the JobQueue with A1111's progress/interrupt/skip state, lets extensions process each job, runs X/Y
 // sweeps, and writes each image's infotext into its PNG.
-import { join } from "node:path";
 import { generationParams, resolveRequest } from "../diffusion/request.ts";
 import { SAMPLER_NAMES } from "../diffusion/schedulers/index.ts";
 import { formatInfotext, type ParamValue } from "../io/infotext.ts";
@@ -13,9 +12,11 @@ import type { Extension, Values } from "../extensions/adapter.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { Chart, ConditioningHook, Job, JobModel, JobRequest, Mode, Sweep } from "../extensions/job.ts";
 import { GenerationState } from "./progress.ts";
+import { type Task, TaskRegistry } from "./tasks.ts";
 import { loadOptions, saveOptions, type WebUIOptions } from "./options.ts";
 import type { Renderer } from "./renderer.ts";
 import { gridImage } from "./grid.ts";
+import { nextSamplePath } from "./sample_path.ts";
 
 export interface ServiceConfig {
   modelsDir: string;
@@ -37,6 +38,8 @@ export interface GenerationInput {
   /** Run once per value of an extension's axis; the images come after a grid of them. */
   sweep?: Sweep;
   save?: boolean;
+  /** The client's task id (A1111's force_task_id), to follow this job's progress and stop it alone. */
+  taskId?: string;
 }
 
 export interface GenerationOutput {
@@ -72,7 +75,9 @@ async function processScript(ext: Extension, job: Job, values: Values): Promise<
 
 export class WebUIService {
   readonly queue = new JobQueue();
-  readonly state = new GenerationState();
+  /** Every job's own progress, by task id. */
+  readonly tasks = new TaskRegistry();
+  readonly #idle = new GenerationState();
   extensions: Extension[] = [];
   #models: ModelEntry[] = [];
 
@@ -116,6 +121,11 @@ export class WebUIService {
     if (!m) return new InputError(`unknown model ${JSON.stringify(name)} (known: ${known})`, loc);
     const why = m.kind === "clip" ? ["it is a CLIP pair, not a Stable Diffusion pipeline"] : m.problems;
     return new InputError(`${m.name} cannot be used: ${why.join("; ")}`, loc);
+  }
+
+  /** The running job's state (A1111's shared.state, for /sdapi/v1/progress, interrupt and skip). */
+  get state(): GenerationState {
+    return this.tasks.running()?.state ?? this.#idle;
   }
 
   samplers(): readonly string[] {
@@ -166,13 +176,26 @@ export class WebUIService {
     };
     // Every field but the size is checked before the job queues; the worker checks the size against the model.
     resolveRequest({ ...request, seed: Math.max(request.seed, 0), initImage: undefined });
-    return await this.queue.enqueue((id) => this.#run({ ...input, request }, model, id)).result;
+    const task = this.tasks.create(input.taskId);
+    try {
+      return await this.queue.enqueue((id) => this.#run({ ...input, request }, model, id, task)).result;
+    } finally {
+      this.tasks.finish(task);
+    }
   }
 
-  async #run(input: GenerationInput, model: ModelEntry, queueId: number): Promise<GenerationOutput> {
+  async #run(
+    input: GenerationInput,
+    model: ModelEntry,
+    queueId: number,
+    task: Task,
+  ): Promise<GenerationOutput> {
     const { request } = input;
     const runs = input.sweep?.values.length ?? 1;
-    this.state.begin(input.mode, runs * request.batchCount, request.steps);
+    const state = task.state;
+    task.phase = "running";
+    state.begin(input.mode, runs * request.batchCount, request.steps);
+    if (task.cancelled) state.interrupt();
     const clip = this.clipFor(model);
     const jobModel: JobModel = { name: model.name, dir: model.path, clipDir: clip.path };
     const seed = request.seed === -1 ? Math.floor(Math.random() * 2 ** 32) : request.seed;
@@ -193,11 +216,14 @@ export class WebUIService {
       stepsDone: 0,
       queueId,
       hasGrid: false,
-      jobTimestamp: this.state.snapshot().state.job_timestamp,
+      jobTimestamp: state.snapshot().state.job_timestamp,
     };
     try {
       for (let g = 0; g < runs; g++) {
-        if (this.state.interrupted) break;
+        if (state.interrupted) {
+          out.interrupted = true;
+          break;
+        }
         const charts: Chart[] = [];
         const extraParams: [string, ParamValue][] = [];
         const hooks: ConditioningHook[] = [];
@@ -209,7 +235,7 @@ export class WebUIService {
           extraParams,
           charts,
           sweep: input.sweep,
-          status: (t) => this.state.setText(t),
+          status: (t) => state.setText(t),
         };
         for (const [ext, values] of input.scripts) {
           const v = { ...values };
@@ -223,7 +249,7 @@ export class WebUIService {
           request: { ...request, seed },
           model,
           conditioningHooks: hooks,
-          state: this.state,
+          state,
           threads: this.config.threads,
         });
         for (const img of rendered.images) {
@@ -241,7 +267,12 @@ export class WebUIService {
           out.infotexts.push(infotext);
           out.seeds.push(img.seed);
           if (label) out.labels.push(label);
-          if (input.save ?? this.options.samples_save) await this.#save(png, img.seed, out.images.length);
+          if (input.save ?? this.options.samples_save) {
+            await writeFileAtomic(
+              await nextSamplePath(this.options.outdir_samples, input.mode, img.seed),
+              png,
+            );
+          }
         }
         for (const [k, v] of extraParams) if (v !== undefined && v !== null) out.extraParams[k] = String(v);
         out.charts.push(...charts.map((c) => (label ? { ...c, title: `${c.title}, ${label}` } : c)));
@@ -262,15 +293,9 @@ export class WebUIService {
       }
       return out;
     } finally {
-      this.state.end();
+      state.end();
+      this.tasks.finish(task);
     }
-  }
-
-  async #save(png: Uint8Array, seed: number, n: number): Promise<void> {
-    const dir = this.options.outdir_samples;
-    await Deno.mkdir(dir, { recursive: true });
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    await writeFileAtomic(join(dir, `${stamp}-${String(n).padStart(3, "0")}-${seed}.png`), png);
   }
 
   async close(): Promise<void> {
