@@ -22,6 +22,8 @@ textarea, input, select { background: var(--panel); color: var(--fg); border: 1p
 textarea { width: 100%; resize: vertical; }
 .actions { width: 240px; display: flex; align-items: stretch; }
 .actions > * { flex: 1; }
+.actions > .row { align-items: stretch; }
+.actions > .row > button { flex: 1; font-size: 15px; }
 button, a.button { background: var(--panel); color: var(--fg); border: 1px solid var(--line); border-radius: 6px; padding: 6px 12px; cursor: pointer; text-decoration: none; font: inherit; }
 button.primary { background: var(--accent); border-color: var(--accent); font-weight: 600; font-size: 16px; }
 button.tool { padding: 4px 8px; }
