@@ -1,6 +1,6 @@
 // A prompt box as in A1111: a token counter in its corner ("12/75", with the checkpoint's tokenizer on the
 // server) and Ctrl+↑/↓ to raise or lower the emphasis of the selection or the word at the cursor.
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import type { TokenCount } from "../lib/server/token_count.ts";
 import { api } from "./api.ts";
 import { editAttention } from "./emphasis.ts";
@@ -15,8 +15,6 @@ export function PromptBox(
   },
 ) {
   const [count, setCount] = useState<TokenCount | null>(null);
-  const ref = useRef<HTMLTextAreaElement>(null);
-  const pendingSelection = useRef<[number, number] | null>(null);
   useEffect(() => {
     let live = true;
     const t = setTimeout(async () => {
@@ -30,15 +28,9 @@ export function PromptBox(
       clearTimeout(t);
     };
   }, [value]);
-  useEffect(() => {
-    const sel = pendingSelection.current;
-    if (sel && ref.current) ref.current.setSelectionRange(sel[0], sel[1]);
-    pendingSelection.current = null;
-  });
   return (
     <div class="prompt">
       <textarea
-        ref={ref}
         id={id}
         placeholder={placeholder}
         rows={rows}
@@ -49,7 +41,9 @@ export function PromptBox(
           e.preventDefault();
           const el = e.currentTarget;
           const edit = editAttention(el.value, el.selectionStart, el.selectionEnd, e.key === "ArrowUp");
-          pendingSelection.current = [edit.start, edit.end];
+          // Edited in place, so the selection stays where the edit put it when the state catches up.
+          el.value = edit.text;
+          el.setSelectionRange(edit.start, edit.end);
           set(edit.text);
         }}
       />
