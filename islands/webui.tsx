@@ -510,7 +510,9 @@ function GenerateTab(
                 <input
                   id={`${mode}_xy_values`}
                   value={form.gridValues}
-                  placeholder={axes.find((a) => a.label === form.gridAxis)?.example ?? ""}
+                  placeholder={`${
+                    axes.find((a) => a.label === form.gridAxis)?.example ?? "0,2,5"
+                  } or 0-20 (+5) or 1-5 [3]`}
                   onInput={(e) => update({ gridValues: e.currentTarget.value })}
                 />
               </Field>

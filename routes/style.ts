@@ -48,6 +48,7 @@ input.number { width: 100%; min-width: 0; }
 .progress span { position: relative; padding: 0 8px; line-height: 24px; }
 .gallery img.main, img.preview { width: 100%; max-width: 512px; border-radius: 6px; cursor: zoom-in; }
 .prompt { position: relative; }
+.prompt textarea { padding-right: 64px; }
 .prompt .tokens { position: absolute; top: 4px; right: 8px; color: var(--muted); font-size: 12px; background: var(--bg); padding: 0 4px; border-radius: 4px; }
 .prompt .tokens.over { color: #f87171; }
 input.invalid { border-color: #f87171; outline: 1px solid #f87171; }

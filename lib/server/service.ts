@@ -281,10 +281,16 @@ export class WebUIService {
       }
       if (input.sweep && out.images.length > 1) {
         // A1111 puts the grid first, with the first image's infotext.
-        const grid = withPngTexts(await gridImage(out.images, out.images.length), [[
-          "parameters",
-          out.infotexts[0],
-        ]]);
+        const grid = withPngTexts(
+          await gridImage(out.images, out.images.length, {
+            axis: input.sweep.axis,
+            columns: input.sweep.values.map(String),
+          }),
+          [[
+            "parameters",
+            out.infotexts[0],
+          ]],
+        );
         out.images.unshift(grid);
         out.hasGrid = true;
         out.infotexts.unshift(out.infotexts[0]);
