@@ -78,6 +78,13 @@ figure.chart text.title { fill: var(--fg); font-size: 11px; }
 figure.chart line.grid { stroke: var(--line); }
 figure.chart figcaption { color: var(--muted); font-size: 11px; }
 .charts { display: flex; flex-wrap: wrap; gap: 8px; }
+fieldset { border: none; padding: 0; margin: 0; }
+.uploads { display: flex; flex-direction: column; gap: 8px; }
+.uploads input[type=file] { max-width: 100%; }
+.report table { border-collapse: collapse; width: 100%; font-size: 13px; }
+.report td, .report th { text-align: left; padding: 2px 8px 2px 0; border-bottom: 1px solid var(--line); }
+.report tr.outlier td { color: #fbbf24; }
+.report code { word-break: break-all; }
 figure.chart svg { max-width: 100%; height: auto; }
 .legend { display: flex; gap: 10px; flex-wrap: wrap; font-size: 11px; color: var(--muted); }
 .legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
