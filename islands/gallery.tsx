@@ -12,11 +12,15 @@ export interface Result {
   seeds: number[];
   charts: Chart[];
   labels: string[];
+  /** How many grids come before the images (A1111's index_of_first_image). */
+  firstImage: number;
 }
 
-/** A1111's sample name: the image's number in the job and its seed. */
-export function imageFileName(index: number, seed: number): string {
-  return `${String(index).padStart(5, "0")}-${seed}.png`;
+/** A1111's names: a sample's number in the job and its seed, or "grid-" and the first seed. */
+export function imageFileName(result: Result, index: number): string {
+  const seed = result.seeds[index];
+  const n = index - result.firstImage;
+  return n < 0 ? `grid-${seed}.png` : `${String(n).padStart(5, "0")}-${seed}.png`;
 }
 
 const dataUrl = (b64: string) => `data:image/png;base64,${b64}`;
@@ -81,7 +85,7 @@ export function Gallery(
         <a
           class="button"
           id={`${mode}_download`}
-          download={imageFileName(selected, result.seeds[selected])}
+          download={imageFileName(result, selected)}
           href={dataUrl(result.images[selected])}
         >
           <Icon name="save" /> Save

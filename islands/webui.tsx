@@ -268,6 +268,8 @@ function GenerateTab(
         cfg_scale: form.cfg,
         seed: form.seed,
         force_task_id: id,
+        // A batch comes back with its grid first, as A1111's page shows it.
+        override_settings: { return_grid: true },
         alwayson_scripts: Object.fromEntries(props.extensions.map((e) => {
           return [e.title, { args: e.args.map((a) => ext[e.id][a]) }];
         })),
@@ -286,6 +288,7 @@ function GenerateTab(
         seeds: info.all_seeds,
         charts: info.charts ?? [],
         labels: info.labels ?? [],
+        firstImage: info.index_of_first_image ?? 0,
       });
       setSelected(0);
     } catch (e) {

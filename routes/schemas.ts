@@ -86,7 +86,8 @@ export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, st
   sampler_name: "the job's sampler, checked against the sampler list",
   sampler_index: "the job's sampler when sampler_name is absent (A1111's older name)",
   init_images: "the job's initImage (img2img), decoded from base64",
-  override_settings: "sd_model_checkpoint: the job's model; CLIP_stop_at_last_layers: its Clip skip",
+  override_settings:
+    "sd_model_checkpoint: the job's model; CLIP_stop_at_last_layers: its Clip skip; return_grid: a batch's grid first",
   override_settings_restore_afterwards: "always true here: overrides apply to the one request",
   alwayson_scripts: "each extension's values (process() before sampling)",
   xy_grid: "the X/Y grid: one run per value of an extension's axis",

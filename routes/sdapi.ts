@@ -173,6 +173,7 @@ export function sdapiRoutes(svc: WebUIService): Hono {
       sweep,
       save: r.save_images || undefined,
       taskId: r.force_task_id,
+      grid: r.override_settings.return_grid === true,
     });
     const parameters = { ...r, init_images: mode === "img2img" ? null : undefined };
     return c.json({

@@ -121,7 +121,9 @@ export class EmbeddingMaker {
       if (e instanceof NoImagesError) {
         skipped.push(...e.skipped.map((s) => ({ file: shown(s.path), reason: s.skip.message })));
       }
-      this.#status.message = `Failed: ${(e as Error).message.replaceAll(src, staged ? "the uploaded files" : src)}`;
+      this.#status.message = `Failed: ${
+        (e as Error).message.replaceAll(src, staged ? "the uploaded files" : src)
+      }`;
       this.#status.ok = false;
     } finally {
       this.#status.skipped = skipped;

@@ -38,6 +38,8 @@ export interface GenerationInput {
   /** Run once per value of an extension's axis; the images come after a grid of them. */
   sweep?: Sweep;
   save?: boolean;
+  /** Put a grid of a batch's images first (A1111's return_grid), as the page shows batches. */
+  grid?: boolean;
   /** The client's task id (A1111's force_task_id), to follow this job's progress and stop it alone. */
   taskId?: string;
 }
@@ -279,23 +281,19 @@ export class WebUIService {
         if (rendered.interrupted) out.interrupted = true;
         out.stepsDone = rendered.stepsDone;
       }
-      if (input.sweep && out.images.length > 1) {
-        // A1111 puts the grid first, with the first image's infotext.
-        const grid = withPngTexts(
-          await gridImage(out.images, out.images.length, {
-            axis: input.sweep.axis,
-            columns: input.sweep.values.map(String),
-          }),
-          [[
-            "parameters",
-            out.infotexts[0],
-          ]],
-        );
-        out.images.unshift(grid);
+      if (out.images.length > 1 && (input.sweep || input.grid)) {
+        // A1111 puts the grid first, with the first image's infotext: an X/Y grid under a header naming the
+        // axis, or a batch's images about as many rows as columns (its image_grid with n_rows -1).
+        const columns = input.sweep
+          ? out.images.length
+          : Math.ceil(out.images.length / Math.round(Math.sqrt(out.images.length)));
+        const labels = input.sweep && { axis: input.sweep.axis, columns: input.sweep.values.map(String) };
+        const grid = await gridImage(out.images, columns, labels || undefined);
+        out.images.unshift(withPngTexts(grid, [["parameters", out.infotexts[0]]]));
         out.hasGrid = true;
         out.infotexts.unshift(out.infotexts[0]);
         out.seeds.unshift(out.seeds[0]);
-        out.labels.unshift(`${input.sweep.axis}: ${input.sweep.values.join(", ")}`);
+        if (input.sweep) out.labels.unshift(`${input.sweep.axis}: ${input.sweep.values.join(", ")}`);
       }
       return out;
     } finally {

@@ -70,3 +70,18 @@ export async function typeNumber(page: Page, selector: string, text: string): Pr
 export async function shot(page: Page, name: string, fullPage = false): Promise<void> {
   await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage });
 }
+
+/** Waits until the field reads `want` (the page renders a state change after the event that made it). */
+export async function waitValue(page: Page, selector: string, want: string): Promise<void> {
+  try {
+    await page.waitForFunction(
+      ([sel, v]) => (document.querySelector(sel) as HTMLInputElement | null)?.value === v,
+      [selector, want] as const,
+      { timeout: 5000 },
+    );
+  } catch {
+    throw new Error(
+      `${selector} reads ${JSON.stringify(await page.inputValue(selector))}, not ${JSON.stringify(want)}`,
+    );
+  }
+}

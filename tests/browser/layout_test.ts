@@ -4,7 +4,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { browserTest, shot, typeNumber, withBrowser } from "./browser.ts";
+import { browserTest, shot, typeNumber, waitValue, withBrowser } from "./browser.ts";
 
 const TABS = ["txt2img", "img2img", "aesthetic-embedding", "pnginfo", "settings"];
 
@@ -70,7 +70,7 @@ Deno.test(
       await withBrowser(async ({ open }) => {
         const page = await open();
         await page.click("#tab_settings");
-        assertEquals(await page.inputValue("#setting_CLIP_stop_at_last_layers"), "2");
+        await waitValue(page, "#setting_CLIP_stop_at_last_layers", "2");
         ok(await page.isChecked("#setting_samples_save"));
       }, { root });
     } finally {

@@ -3,7 +3,7 @@
 // page's labels, never as a 500.
 import { Buffer } from "node:buffer";
 import { deepStrictEqual as assertEquals, ok } from "node:assert";
-import { browserTest, shot, typeInto, typeNumber, withBrowser } from "./browser.ts";
+import { browserTest, shot, typeInto, typeNumber, waitValue, withBrowser } from "./browser.ts";
 
 Deno.test(
   "number fields: typed text stays, commits on Tab/Enter, invalid values are marked",
@@ -28,15 +28,21 @@ Deno.test(
         await page.keyboard.press("Enter");
         assertEquals(await page.inputValue(sel), text, `${sel} after Enter`);
         await page.keyboard.press("Tab");
+        // Given time to re-render, the committed value still reads as typed.
+        await page.waitForTimeout(100);
         assertEquals(await page.inputValue(sel), text, `${sel} after leaving`);
       }
       // The slider beside CFG followed the committed value.
-      const cfgRange = page.locator("#txt2img_cfg_scale").locator("xpath=..").locator("input[type=range]");
-      assertEquals(await cfgRange.inputValue(), "7.5");
+      await page.waitForFunction(() =>
+        (document.querySelector("#txt2img_cfg_scale")!.parentElement!.querySelector(
+          "input[type=range]",
+        ) as HTMLInputElement)
+          .value === "7.5"
+      );
 
       // A cleared Seed is -1.
       await typeNumber(page, "#txt2img_seed", "");
-      assertEquals(await page.inputValue("#txt2img_seed"), "-1");
+      await waitValue(page, "#txt2img_seed", "-1");
 
       // Refused values stay as typed, marked, and Generate names them by label instead of sending them.
       await typeNumber(page, "#txt2img_width", "100");

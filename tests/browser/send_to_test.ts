@@ -3,7 +3,7 @@
 // can be dropped or pasted into img2img and PNG Info.
 import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import type { Page } from "playwright-core";
-import { browserTest, shot, typeInto, typeNumber, withBrowser } from "./browser.ts";
+import { browserTest, shot, typeInto, typeNumber, waitValue, withBrowser } from "./browser.ts";
 
 /** Drops (or pastes) a PNG given as base64 onto `selector` (or the document), as a file from the desktop. */
 async function dropImage(page: Page, b64: string, how: "drop" | "paste", selector?: string): Promise<void> {
@@ -45,9 +45,18 @@ Deno.test(
       await page.click("#txt2img_generate");
       await page.waitForSelector("#txt2img_gallery .thumb", { timeout: 60_000 });
 
-      // The second image (seed 78) is selected and sent.
-      await page.locator("#txt2img_gallery .thumb").nth(1).click();
-      ok((await page.textContent("#txt2img_infotext"))!.includes("Seed: 78"));
+      // The batch's grid comes first; the second image (seed 78) is selected and sent.
+      assertEquals(await page.locator("#txt2img_gallery .thumb").count(), 3);
+      const grid = await page.locator("#txt2img_gallery img.main").evaluate((img) => [
+        (img as HTMLImageElement).naturalWidth,
+        (img as HTMLImageElement).naturalHeight,
+      ]);
+      assertEquals(grid, [128, 56], "two 64x56 images side by side");
+      assertEquals(await page.getAttribute("#txt2img_download", "download"), "grid-77.png");
+      await page.locator("#txt2img_gallery .thumb").nth(2).click();
+      await page.waitForFunction(() =>
+        document.querySelector("#txt2img_infotext")?.textContent?.includes("Seed: 78")
+      );
       const second = await imageSrc(page, "#txt2img_gallery img.main");
       await page.click("#txt2img_send_to_img2img");
       await page.waitForSelector("[data-panel=img2img]:not([hidden])");
@@ -66,14 +75,14 @@ Deno.test(
         "#img2img_aesthetic_steps": "2",
         "#img2img_aesthetic_weight": "0.5",
       };
-      for (const [sel, want] of Object.entries(fields)) assertEquals(await page.inputValue(sel), want, sel);
+      for (const [sel, want] of Object.entries(fields)) await waitValue(page, sel, want);
       assertEquals(await imageSrc(page, "#img2img_image_drop img"), second, "the selected image went along");
       await shot(page, "webui-sent-to-img2img");
 
       // ♻️ in txt2img takes the selected image's seed; the download is named after it.
       await page.click("#tab_txt2img");
       await page.click("#txt2img_reuse_seed");
-      assertEquals(await page.inputValue("#txt2img_seed"), "78");
+      await waitValue(page, "#txt2img_seed", "78");
       assertEquals(await page.getAttribute("#txt2img_download", "download"), "00001-78.png");
 
       // PNG Info reads the PNG and sends it, image included, to img2img.

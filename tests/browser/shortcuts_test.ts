@@ -3,7 +3,7 @@
 // SVG (no emoji font needed), and "always save" writes A1111's outputs/txt2img-images/<date>/00000-<seed>.png.
 import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import { join } from "node:path";
-import { browserTest, shot, typeInto, typeNumber, withBrowser } from "./browser.ts";
+import { browserTest, shot, typeInto, typeNumber, waitValue, withBrowser } from "./browser.ts";
 
 Deno.test(
   "shortcuts, token counter, lightbox, SVG icons and A1111's output layout",
@@ -25,9 +25,9 @@ Deno.test(
         for (let i = 0; i < 4; i++) await page.keyboard.press("ArrowRight");
         await page.keyboard.press("Control+ArrowUp");
         await page.keyboard.press("Control+ArrowUp");
-        assertEquals(await page.inputValue("#txt2img_prompt"), "a (lighthouse:1.2) at dusk");
+        await waitValue(page, "#txt2img_prompt", "a (lighthouse:1.2) at dusk");
         await page.keyboard.press("Control+ArrowDown");
-        assertEquals(await page.inputValue("#txt2img_prompt"), "a (lighthouse:1.1) at dusk");
+        await waitValue(page, "#txt2img_prompt", "a (lighthouse:1.1) at dusk");
         await page.waitForFunction(() =>
           document.querySelector("#txt2img_prompt_token_counter")?.textContent === "4/75"
         );

@@ -51,6 +51,7 @@ Deno.test(
 
         // The extension's tab makes an embedding from the folder.
         await page.click("#tab_aesthetic-embedding");
+        await page.click("#ae_source_server");
         await typeInto(page, "#ae_name", "from-browser");
         await typeInto(page, "#ae_source", src);
         await typeInto(page, "#ae_batch", "2");
