@@ -8,6 +8,7 @@ import { EMBEDDINGS_CHANGED, errorText } from "./api.ts";
 import { NumberInput } from "./number_input.tsx";
 
 type Source = "upload" | "server";
+const SOURCES: [Source, string][] = [["upload", "Upload images"], ["server", "Folder on the server"]];
 
 function Report({ status }: { status: MakerStatus }) {
   const q = status.quality;
@@ -118,26 +119,18 @@ export default function EmbeddingTab({ base }: { base: string }) {
         <input id="ae_name" value={name} onInput={(e) => setName(e.currentTarget.value)} required />
       </label>
       <fieldset class="row wrap">
-        <label class="check">
-          <input
-            type="radio"
-            name="ae_source_kind"
-            id="ae_source_upload"
-            checked={sourceKind === "upload"}
-            onChange={() => setSourceKind("upload")}
-          />
-          Upload images
-        </label>
-        <label class="check">
-          <input
-            type="radio"
-            name="ae_source_kind"
-            id="ae_source_server"
-            checked={sourceKind === "server"}
-            onChange={() => setSourceKind("server")}
-          />
-          Folder on the server
-        </label>
+        {SOURCES.map(([kind, label]) => (
+          <label class="check" key={kind}>
+            <input
+              type="radio"
+              name="ae_source_kind"
+              id={`ae_source_${kind}`}
+              checked={sourceKind === kind}
+              onChange={() => setSourceKind(kind)}
+            />
+            {label}
+          </label>
+        ))}
       </fieldset>
       {sourceKind === "upload"
         ? (
