@@ -62,6 +62,7 @@ Deno.test("two pages generating at once each see only their own progress", brows
     ok(textsB.includes("In queue: 1 ahead"), textsB.join(" | "));
     ok(!textsB.some((t) => t.includes("/150")), `B never saw A's steps: ${textsB}`);
 
+    await shot(b, "webui-generated-400", true);
     // No stale bar once the jobs are done.
     await new Promise((r) => setTimeout(r, 1000));
     assertEquals(
