@@ -3,7 +3,7 @@
 // sweeps, and writes each image's infotext into its PNG.
 import { generationParams, resolveRequest } from "../diffusion/request.ts";
 import { SAMPLER_NAMES } from "../diffusion/schedulers/index.ts";
-import { formatInfotext, type ParamValue } from "../io/infotext.ts";
+import { formatInfotext, type ParamValue, parseInfotext } from "../io/infotext.ts";
 import { InputError } from "../io/input_error.ts";
 import { withPngTexts, writeFileAtomic } from "../io/png.ts";
 import { chooseClip, findModel, listModels } from "../models/registry.ts";
@@ -73,6 +73,21 @@ async function processScript(ext: Extension, job: Job, values: Values): Promise<
     if (!(e instanceof InputError)) throw e;
     throw new InputError(`${ext.title}: ${e.message}`, ["alwayson_scripts", ext.title, "args"]);
   }
+}
+
+/** An X/Y grid's infotext: the first image's, plus the plot's fields as A1111's X/Y/Z plot script adds them. */
+export function sweepInfotext(first: string, sweep: Sweep): string {
+  const info = parseInfotext(first);
+  return formatInfotext({
+    prompt: info.prompt,
+    negativePrompt: info.negativePrompt,
+    params: [
+      ...info.params,
+      ["Script", "X/Y/Z plot"],
+      ["X Type", sweep.axis],
+      ["X Values", sweep.values.join(", ")],
+    ],
+  });
 }
 
 export class WebUIService {
@@ -289,9 +304,10 @@ export class WebUIService {
           : Math.ceil(out.images.length / Math.round(Math.sqrt(out.images.length)));
         const labels = input.sweep && { axis: input.sweep.axis, columns: input.sweep.values.map(String) };
         const grid = await gridImage(out.images, columns, labels || undefined);
-        out.images.unshift(withPngTexts(grid, [["parameters", out.infotexts[0]]]));
+        const infotext = input.sweep ? sweepInfotext(out.infotexts[0], input.sweep) : out.infotexts[0];
+        out.images.unshift(withPngTexts(grid, [["parameters", infotext]]));
         out.hasGrid = true;
-        out.infotexts.unshift(out.infotexts[0]);
+        out.infotexts.unshift(infotext);
         out.seeds.unshift(out.seeds[0]);
         if (input.sweep) out.labels.unshift(`${input.sweep.axis}: ${input.sweep.values.join(", ")}`);
       }

@@ -32,6 +32,8 @@ Deno.test(
       ]);
       assertEquals(size[0], 192);
       ok(size[1] > 64, `a header above the images: ${size}`);
+      const gridInfo = (await page.textContent("#txt2img_infotext"))!;
+      ok(gridInfo.endsWith(', Script: X/Y/Z plot, X Type: Aesthetic steps, X Values: "0, 2, 4"'), gridInfo);
       const legends = await page.locator("#txt2img_charts .legend").first().textContent();
       assertEquals(legends, "chunk 1chunk 2");
       await shot(page, "webui-xy-plot", true);
