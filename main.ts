@@ -11,7 +11,8 @@ import { aestheticExtension } from "./extension/aesthetic.ts";
 import { createApp, parseAuth } from "./routes/app.ts";
 
 const USAGE = `usage: deno task serve [--port N (7860)] [--listen] [--api-auth user:pass]
-       [--models-dir DIR] [--embeddings-dir DIR] [--model NAME] [--outputs DIR] [--settings FILE]`;
+       [--models-dir DIR] [--embeddings-dir DIR] [--model NAME] [--outputs DIR]
+       [--data-dir DIR (.)] [--settings FILE (DATA_DIR/config.json)]`;
 
 export interface ServeOptions {
   port: number;
@@ -35,6 +36,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
       "embeddings-dir": { type: "string", default: EMBEDDINGS_DIR },
       model: { type: "string" },
       outputs: { type: "string", default: "outputs" },
+      "data-dir": { type: "string", default: "." },
       settings: { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -56,7 +58,8 @@ export function parseServeArgs(args: string[]): ServeOptions {
     embeddingsDir: values["embeddings-dir"]!,
     model: values.model,
     outputsDir: join(Deno.cwd(), values.outputs!),
-    settingsFile: values.settings,
+    // Settings persist by default, as A1111's config.json in its data folder.
+    settingsFile: values.settings ?? join(values["data-dir"]!, "config.json"),
   };
 }
 

@@ -3,7 +3,7 @@
 // conditioning through an AestheticSession (lib/personalize/aesthetic_session.ts, the seam the CLIs use too;
 // one run serves every step count of an X/Y sweep) and records the similarity at each optimization step for the
 // chart; its tab makes a new embedding from a folder of images.
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import { z } from "zod";
 import { type EmbeddingInfo, listEmbeddings, readEmbedding } from "../lib/io/embedding.ts";
 import { InputError } from "../lib/io/input_error.ts";
@@ -16,7 +16,7 @@ import {
   type AestheticSessionOptions,
 } from "../lib/personalize/aesthetic_session.ts";
 import type { Job } from "../lib/extensions/job.ts";
-import { EmbeddingMaker } from "../lib/server/embedding_maker.ts";
+import { EmbeddingMaker, type UploadedFile } from "../lib/server/embedding_maker.ts";
 import { pathIn } from "../lib/io/safe_name.ts";
 import type { Control, Extension, Values } from "../lib/extensions/adapter.ts";
 
@@ -190,19 +190,37 @@ async function process(
 
 const CreateBody = z.object({
   name: z.string().min(1, "give the embedding a name"),
-  source: z.string().min(1, "give the folder of source images"),
-  batchSize: z.number().int().min(1).max(256).default(32),
-  overwrite: z.boolean().default(false),
+  source: z.string().optional(),
+  batchSize: z.coerce.number().int().min(1).max(256).default(32),
+  overwrite: z.preprocess((v) => v === "true" || v === true, z.boolean()).default(false),
 });
+
+/**
+ * The tab's request: JSON naming a folder on the server, or a multipart form whose `files` are the images
+ * (a folder upload names each by its relative path).
+ */
+async function createRequest(c: Context): Promise<{ body: unknown; uploads?: UploadedFile[] }> {
+  if (!(c.req.header("content-type") ?? "").startsWith("multipart/form-data")) {
+    return { body: await c.req.json().catch(() => undefined) };
+  }
+  const form = await c.req.parseBody({ all: true });
+  const files = [form.files ?? []].flat().filter((f): f is File => f instanceof File);
+  const uploads = await Promise.all(
+    files.map(async (f) => ({ name: f.name, data: new Uint8Array(await f.arrayBuffer()) })),
+  );
+  const { files: _files, ...fields } = form;
+  return { body: fields, uploads };
+}
 
 function embeddingRoutes(app: Hono, maker: EmbeddingMaker, opts: AestheticExtensionOptions): void {
   app.post("/create", async (c) => {
-    const body = CreateBody.safeParse(await c.req.json().catch(() => undefined));
+    const { body: raw, uploads } = await createRequest(c);
+    const body = CreateBody.safeParse(raw);
     if (!body.success) {
       return c.json({ error: "invalid request", detail: z.flattenError(body.error).fieldErrors }, 422);
     }
     try {
-      maker.start({ ...body.data, clipDir: opts.clipDir() });
+      maker.start({ ...body.data, uploads, clipDir: opts.clipDir() });
     } catch (e) {
       return c.json({ error: (e as Error).message }, maker.busy ? 409 : 400);
     }

@@ -19,6 +19,8 @@ export function ChartView({ chart }: { chart: Chart }) {
   if (!Number.isFinite(lo)) [lo, hi] = [0, 1];
   if (hi - lo < 1e-6) [lo, hi] = [lo - 0.01, hi + 0.01];
   const x = (i: number) => PAD.left + (n === 1 ? 0 : (i / (n - 1)) * (W - PAD.left - PAD.right));
+  // At most about ten step labels, so 50 steps do not overlap.
+  const every = Math.max(1, Math.ceil((n - 1) / 10));
   const y = (v: number) => PAD.top + (1 - (v - lo) / (hi - lo)) * (H - PAD.top - PAD.bottom);
   return (
     <figure class="chart">
@@ -30,10 +32,9 @@ export function ChartView({ chart }: { chart: Chart }) {
             <text x={PAD.left - 4} y={y(t) + 3} text-anchor="end">{t.toFixed(4)}</text>
           </g>
         ))}
-        {Array.from(
-          { length: n },
-          (_, i) => <text key={i} x={x(i)} y={H - PAD.bottom + 14} text-anchor="middle">{i}</text>,
-        )}
+        {Array.from({ length: n }, (_, i) => i).filter((i) =>
+          i % every === 0 || (i === n - 1 && i % every >= every / 2)
+        ).map((i) => <text key={i} x={x(i)} y={H - PAD.bottom + 14} text-anchor="middle">{i}</text>)}
         <text x={(PAD.left + W - PAD.right) / 2} y={H - 4} text-anchor="middle">{chart.xLabel}</text>
         {chart.series.map((s, k) => (
           <g key={s.label} class="series">
@@ -49,7 +50,19 @@ export function ChartView({ chart }: { chart: Chart }) {
           </g>
         ))}
       </svg>
-      <figcaption>{chart.yLabel}</figcaption>
+      <figcaption>
+        {chart.yLabel}
+        {chart.series.length > 1 && (
+          <span class="legend">
+            {chart.series.map((s, k) => (
+              <span key={s.label}>
+                <i style={{ background: COLORS[k % COLORS.length] }} />
+                {s.label}
+              </span>
+            ))}
+          </span>
+        )}
+      </figcaption>
     </figure>
   );
 }

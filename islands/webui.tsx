@@ -1,20 +1,25 @@
 // The generation tabs (txt2img, img2img), PNG Info and Settings as one island, so "send to img2img" and
 // "send to txt2img" can move state between tabs. Everything goes through the /sdapi/v1 API the page shares
-// with other clients; extension controls come from the adapter's views.
+// with other clients (each job carries its own task id, followed on /internal/progress); extension controls
+// come from the adapter's views.
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ControlValue, ExtensionView, Values } from "../lib/extensions/adapter.ts";
-import type { Chart, Mode } from "../lib/extensions/job.ts";
-import type { ProgressSnapshot } from "../lib/server/progress.ts";
-import { ChartView } from "./chart.tsx";
+import type { Mode } from "../lib/extensions/job.ts";
+import { api, EMBEDDINGS_CHANGED, imageFrom, newTaskId, readFile } from "./api.ts";
+import { Gallery, Lightbox, type Result } from "./gallery.tsx";
 import * as hr from "./hires_inpaint.tsx";
+import { Icon } from "./icons.tsx";
+import { invalidFields, NumberInput, Slider } from "./number_input.tsx";
+import { PromptBox } from "./prompt_box.tsx";
 import { showTab } from "./tabs.ts";
+import { ProgressBar, useTaskProgress } from "./task_progress.tsx";
 
 export interface WebUIProps {
   samplers: string[];
-  models: string[];
-  model: string;
   extensions: ExtensionView[];
   options: Record<string, unknown>;
+  /** Where the Settings tab's values are kept. */
+  settingsFile: string | null;
 }
 
 interface Form {
@@ -34,14 +39,6 @@ interface Form {
   gridValues: string;
   hires: hr.HiresForm;
   inpaint: hr.InpaintForm;
-}
-
-interface Result {
-  images: string[];
-  infotexts: string[];
-  seed: number;
-  charts: Chart[];
-  labels: string[];
 }
 
 function defaults(samplers: string[]): Form {
@@ -71,78 +68,10 @@ function extDefaults(exts: ExtensionView[]): Record<string, Values> {
   );
 }
 
-async function api<T>(path: string, body?: unknown): Promise<T> {
-  const r = await fetch(path, {
-    method: body === undefined ? "GET" : "POST",
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const data = await r.json().catch(() => ({ detail: `${r.status} ${r.statusText}` }));
-  if (!r.ok) throw new Error(errorText(data));
-  return data as T;
-}
-
-function errorText(data: { detail?: unknown; error?: string; errors?: unknown }): string {
-  if (typeof data.detail === "string") return data.detail;
-  if (Array.isArray(data.detail)) {
-    return data.detail.map((d: { loc?: unknown[]; msg?: string }) => `${(d.loc ?? []).join(".")}: ${d.msg}`)
-      .join("; ");
-  }
-  return data.error ?? JSON.stringify(data);
-}
-
 function Field(
   { label, children, id }: { label: string; children: preact.ComponentChildren; id?: string },
 ) {
   return <label class="field" id={id}>{label}{children}</label>;
-}
-
-function NumberInput(
-  { value, set, min, max, step, id }: {
-    value: number;
-    set: (v: number) => void;
-    min?: number;
-    max?: number;
-    step?: number;
-    id?: string;
-  },
-) {
-  return (
-    <input
-      type="number"
-      id={id}
-      value={value}
-      min={min}
-      max={max}
-      step={step ?? "any"}
-      onInput={(e) => set(Number(e.currentTarget.value))}
-    />
-  );
-}
-
-function Slider(
-  { value, set, min, max, step, id }: {
-    value: number;
-    set: (v: number) => void;
-    min: number;
-    max: number;
-    step: number;
-    id?: string;
-  },
-) {
-  return (
-    <span class="slider">
-      <input
-        type="range"
-        value={value}
-        min={min}
-        max={max}
-        step={step}
-        onInput={(e) => set(Number(e.currentTarget.value))}
-      />
-      <NumberInput id={id} value={value} set={set} min={min} max={max} step={step} />
-    </span>
-  );
 }
 
 function ExtensionAccordion(
@@ -158,8 +87,13 @@ function ExtensionAccordion(
   );
   const refresh = async (id: string) => {
     const r = await api<{ choices: string[] }>(`/ui/extensions/${ext.id}/choices/${id}`);
-    setChoices({ ...choices, [id]: r.choices });
+    setChoices((all) => ({ ...all, [id]: r.choices }));
   };
+  useEffect(() => {
+    const all = () => ext.controls.filter((c) => c.refresh).forEach((c) => refresh(c.id));
+    addEventListener(EMBEDDINGS_CHANGED, all);
+    return () => removeEventListener(EMBEDDINGS_CHANGED, all);
+  }, []);
   return (
     <details class="accordion" id={`${mode}_${ext.id}_accordion`}>
       <summary>{ext.title}</summary>
@@ -172,6 +106,7 @@ function ExtensionAccordion(
               <Field label={c.label} key={c.id}>
                 <Slider
                   id={id}
+                  label={c.label}
                   value={Number(v)}
                   set={(x) => set(c.id, x)}
                   min={c.min!}
@@ -183,7 +118,14 @@ function ExtensionAccordion(
           case "number":
             return (
               <Field label={c.label} key={c.id}>
-                <NumberInput id={id} value={Number(v)} set={(x) => set(c.id, x)} min={c.min} max={c.max} />
+                <NumberInput
+                  id={id}
+                  label={c.label}
+                  value={Number(v)}
+                  set={(x) => set(c.id, x)}
+                  min={c.min}
+                  max={c.max}
+                />
               </Field>
             );
           case "checkbox":
@@ -222,9 +164,10 @@ function ExtensionAccordion(
                       class="tool"
                       id={`${id}_refresh`}
                       title="Refresh"
+                      aria-label="Refresh"
                       onClick={() => refresh(c.id)}
                     >
-                      🔄
+                      <Icon name="refresh" />
                     </button>
                   )}
                 </span>
@@ -236,60 +179,87 @@ function ExtensionAccordion(
   );
 }
 
-function Progress({ snap }: { snap: ProgressSnapshot | null }) {
-  if (!snap) return null;
+/** Where an img2img source comes from: a file, a drop, or a paste while the tab is shown. */
+function ImageInput(
+  { id, image, set, active }: { id: string; image: string | null; set: (d: string) => void; active: boolean },
+) {
+  const [over, setOver] = useState(false);
+  useEffect(() => {
+    if (!active) return;
+    const paste = async (e: ClipboardEvent) => {
+      const f = imageFrom(e.clipboardData);
+      if (f) set(await readFile(f));
+    };
+    addEventListener("paste", paste);
+    return () => removeEventListener("paste", paste);
+  }, [active, set]);
   return (
-    <div class="progress" id="progress">
-      <div class="bar" style={{ width: `${(snap.progress * 100).toFixed(1)}%` }} />
-      <span>
-        {(snap.progress * 100).toFixed(0)}% · ETA {snap.eta_relative.toFixed(1)} s
-        {snap.state.sampling_steps ? ` · step ${snap.state.sampling_step}/${snap.state.sampling_steps}` : ""}
-        {snap.textinfo ? ` · ${snap.textinfo}` : ""}
-      </span>
+    <div
+      class={over ? "drop over" : "drop"}
+      id={`${id}_drop`}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setOver(true);
+      }}
+      onDragLeave={() => setOver(false)}
+      onDrop={async (e) => {
+        e.preventDefault();
+        setOver(false);
+        const f = imageFrom(e.dataTransfer);
+        if (f) set(await readFile(f));
+      }}
+    >
+      {image
+        ? <img class="init" src={image} alt="source image" />
+        : <span>Drop an image here, paste one, or</span>}
+      <input
+        type="file"
+        accept="image/*"
+        id={id}
+        onChange={async (e) => {
+          const f = e.currentTarget.files?.[0];
+          if (f) set(await readFile(f));
+        }}
+      />
     </div>
   );
 }
 
-function readFile(file: File): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const r = new FileReader();
-    r.onload = () => resolve(String(r.result));
-    r.onerror = () => reject(r.error);
-    r.readAsDataURL(file);
-  });
-}
-
 function GenerateTab(
-  { mode, props, form, setForm, ext, setExt, onSendToImg2img, active }: {
+  { mode, props, form, update, ext, setExt, onSend, active }: {
     mode: Mode;
     props: WebUIProps;
     form: Form;
-    setForm: (f: Form) => void;
+    update: (patch: Partial<Form>) => void;
     ext: Record<string, Values>;
     setExt: (v: Record<string, Values>) => void;
-    onSendToImg2img: (image: string, infotext: string) => void;
+    onSend: (to: Mode, image: string, infotext: string) => void;
     active: boolean;
   },
 ) {
-  const [model, setModel] = useState(props.model);
   const [busy, setBusy] = useState(false);
-  const [snap, setSnap] = useState<ProgressSnapshot | null>(null);
   const [result, setResult] = useState<Result | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [selected, setSelected] = useState(0);
-  const polling = useRef<ReturnType<typeof setInterval> | undefined>(undefined);
-  const upd = (patch: Partial<Form>) => setForm({ ...form, ...patch });
+  const [zoom, setZoom] = useState(false);
+  const task = useTaskProgress();
+  const section = useRef<HTMLElement>(null);
+  // The latest form, for a generate started in the same tick as a field's commit (Ctrl+Enter in a field).
+  const latest = useRef({ form, ext });
+  latest.current = { form, ext };
   const axes = props.extensions.flatMap((e) => e.axes);
 
   const generate = async () => {
+    const invalid = invalidFields(section.current!);
+    if (invalid.length) {
+      setError(invalid.join("; "));
+      return;
+    }
+    const { form, ext } = latest.current;
+    const id = newTaskId();
     setBusy(true);
     setError(null);
-    setSnap(null);
-    polling.current = setInterval(async () => {
-      try {
-        setSnap(await api<ProgressSnapshot>("/sdapi/v1/progress"));
-      } catch { /* the next poll will tell */ }
-    }, 400);
+    task.follow(id);
     try {
       const payload: Record<string, unknown> = {
         prompt: form.prompt,
@@ -302,14 +272,16 @@ function GenerateTab(
         batch_size: form.batchSize,
         cfg_scale: form.cfg,
         seed: form.seed,
-        override_settings: { sd_model_checkpoint: model },
+        force_task_id: id,
+        // A batch comes back with its grid first, as A1111's page shows it.
+        override_settings: { return_grid: true },
         alwayson_scripts: Object.fromEntries(props.extensions.map((e) => {
-          return [e.title, { args: e.args.map((id) => ext[e.id][id]) }];
+          return [e.title, { args: e.args.map((a) => ext[e.id][a]) }];
         })),
       };
       if (form.gridAxis) payload.xy_grid = { axis: form.gridAxis, values: form.gridValues };
       if (mode === "img2img") {
-        if (!form.initImage) throw new Error("drop or choose an image to start from");
+        if (!form.initImage) throw new Error("Image: drop, paste or choose an image to start from");
         payload.init_images = [form.initImage];
         payload.denoising_strength = form.denoising;
         Object.assign(payload, hr.inpaintPayload(form.inpaint));
@@ -319,47 +291,61 @@ function GenerateTab(
       setResult({
         images: r.images,
         infotexts: info.infotexts,
-        seed: info.seed,
+        seeds: info.all_seeds,
         charts: info.charts ?? [],
         labels: info.labels ?? [],
+        firstImage: info.index_of_first_image ?? 0,
       });
       setSelected(0);
     } catch (e) {
       setError((e as Error).message);
     } finally {
-      clearInterval(polling.current);
+      task.stop();
       setBusy(false);
-      setSnap(null);
     }
   };
 
+  const stopTask = (action: "interrupt" | "skip") => {
+    const id = task.taskId();
+    if (id) api(`/internal/${action}`, { id_task: id });
+  };
+
+  const onKeyDown = (e: KeyboardEvent) => {
+    if (e.key !== "Enter" || !(e.ctrlKey || e.metaKey)) return;
+    e.preventDefault();
+    if (busy) return;
+    // Leaving a number field commits it; generate once the commit has rendered.
+    (document.activeElement as HTMLElement | null)?.blur();
+    setTimeout(generate, 0);
+  };
+
   return (
-    <section data-panel={mode} hidden={!active} class="tab">
+    <section data-panel={mode} hidden={!active} class="tab" ref={section} onKeyDown={onKeyDown}>
       <div class="top">
         <div class="prompts">
-          <textarea
+          <PromptBox
             id={`${mode}_prompt`}
-            placeholder="Prompt"
+            placeholder="Prompt (Ctrl+Enter to generate, Ctrl+↑/↓ for emphasis)"
             rows={3}
             value={form.prompt}
-            onInput={(e) => upd({ prompt: e.currentTarget.value })}
+            set={(prompt) => update({ prompt })}
           />
-          <textarea
+          <PromptBox
             id={`${mode}_neg_prompt`}
             placeholder="Negative prompt"
             rows={2}
             value={form.negative}
-            onInput={(e) => upd({ negative: e.currentTarget.value })}
+            set={(negative) => update({ negative })}
           />
         </div>
         <div class="actions">
           {busy
             ? (
               <span class="row">
-                <button type="button" id={`${mode}_interrupt`} onClick={() => api("/sdapi/v1/interrupt", {})}>
+                <button type="button" id={`${mode}_interrupt`} onClick={() => stopTask("interrupt")}>
                   Interrupt
                 </button>
-                <button type="button" id={`${mode}_skip`} onClick={() => api("/sdapi/v1/skip", {})}>
+                <button type="button" id={`${mode}_skip`} onClick={() => stopTask("skip")}>
                   Skip
                 </button>
               </span>
@@ -373,30 +359,21 @@ function GenerateTab(
       </div>
       <div class="columns">
         <div class="settings">
-          <Field label="Stable Diffusion checkpoint">
-            <select id={`${mode}_model`} value={model} onChange={(e) => setModel(e.currentTarget.value)}>
-              {props.models.map((m) => <option key={m} value={m}>{m}</option>)}
-            </select>
-          </Field>
           {mode === "img2img" && (
             <Field label="Image">
-              <input
-                type="file"
-                accept="image/*"
+              <ImageInput
                 id="img2img_image"
-                onChange={async (e) => {
-                  const f = e.currentTarget.files?.[0];
-                  if (f) upd({ initImage: await readFile(f) });
-                }}
+                image={form.initImage}
+                set={(initImage) => update({ initImage })}
+                active={active}
               />
-              {form.initImage && <img class="init" src={form.initImage} alt="init image" />}
             </Field>
           )}
           <Field label="Sampling method">
             <select
               id={`${mode}_sampling`}
               value={form.sampler}
-              onChange={(e) => upd({ sampler: e.currentTarget.value })}
+              onChange={(e) => update({ sampler: e.currentTarget.value })}
             >
               {props.samplers.map((s) => <option key={s} value={s}>{s}</option>)}
             </select>
@@ -404,8 +381,9 @@ function GenerateTab(
           <Field label="Sampling steps">
             <Slider
               id={`${mode}_steps`}
+              label="Sampling steps"
               value={form.steps}
-              set={(v) => upd({ steps: v })}
+              set={(steps) => update({ steps })}
               min={1}
               max={150}
               step={1}
@@ -414,8 +392,9 @@ function GenerateTab(
           <Field label="Width">
             <Slider
               id={`${mode}_width`}
+              label="Width"
               value={form.width}
-              set={(v) => upd({ width: v })}
+              set={(width) => update({ width })}
               min={8}
               max={2048}
               step={8}
@@ -424,8 +403,9 @@ function GenerateTab(
           <Field label="Height">
             <Slider
               id={`${mode}_height`}
+              label="Height"
               value={form.height}
-              set={(v) => upd({ height: v })}
+              set={(height) => update({ height })}
               min={8}
               max={2048}
               step={8}
@@ -435,8 +415,9 @@ function GenerateTab(
             <Field label="Batch count">
               <NumberInput
                 id={`${mode}_batch_count`}
+                label="Batch count"
                 value={form.batchCount}
-                set={(v) => upd({ batchCount: v })}
+                set={(batchCount) => update({ batchCount })}
                 min={1}
                 max={100}
                 step={1}
@@ -445,8 +426,9 @@ function GenerateTab(
             <Field label="Batch size">
               <NumberInput
                 id={`${mode}_batch_size`}
+                label="Batch size"
                 value={form.batchSize}
-                set={(v) => upd({ batchSize: v })}
+                set={(batchSize) => update({ batchSize })}
                 min={1}
                 max={8}
                 step={1}
@@ -456,8 +438,9 @@ function GenerateTab(
           <Field label="CFG Scale">
             <Slider
               id={`${mode}_cfg_scale`}
+              label="CFG Scale"
               value={form.cfg}
-              set={(v) => upd({ cfg: v })}
+              set={(cfg) => update({ cfg })}
               min={1}
               max={30}
               step={0.5}
@@ -467,8 +450,9 @@ function GenerateTab(
             <Field label="Denoising strength">
               <Slider
                 id="img2img_denoising_strength"
+                label="Denoising strength"
                 value={form.denoising}
-                set={(v) => upd({ denoising: v })}
+                set={(denoising) => update({ denoising })}
                 min={0}
                 max={1}
                 step={0.01}
@@ -477,24 +461,35 @@ function GenerateTab(
           )}
           <Field label="Seed">
             <span class="row">
-              <NumberInput id={`${mode}_seed`} value={form.seed} set={(v) => upd({ seed: v })} step={1} />
+              <NumberInput
+                id={`${mode}_seed`}
+                label="Seed"
+                value={form.seed}
+                set={(seed) => update({ seed })}
+                min={-1}
+                max={2 ** 32 - 1}
+                step={1}
+                empty={-1}
+              />
               <button
                 type="button"
                 class="tool"
                 id={`${mode}_random_seed`}
                 title="Random seed (-1)"
-                onClick={() => upd({ seed: -1 })}
+                aria-label="Random seed"
+                onClick={() => update({ seed: -1 })}
               >
-                🎲
+                <Icon name="dice" />
               </button>
               <button
                 type="button"
                 class="tool"
                 id={`${mode}_reuse_seed`}
-                title="Reuse the seed of the last generation"
-                onClick={() => result && upd({ seed: result.seed })}
+                title="Reuse the seed of the selected image"
+                aria-label="Reuse seed"
+                onClick={() => result && update({ seed: result.seeds[selected] })}
               >
-                ♻️
+                <Icon name="recycle" />
               </button>
             </span>
           </Field>
@@ -522,7 +517,7 @@ function GenerateTab(
                 <select
                   id={`${mode}_xy_axis`}
                   value={form.gridAxis}
-                  onChange={(e) => upd({ gridAxis: e.currentTarget.value })}
+                  onChange={(e) => update({ gridAxis: e.currentTarget.value })}
                 >
                   <option value="">Nothing</option>
                   {axes.map((a) => <option key={a.label} value={a.label}>{a.label}</option>)}
@@ -532,73 +527,38 @@ function GenerateTab(
                 <input
                   id={`${mode}_xy_values`}
                   value={form.gridValues}
-                  placeholder={axes.find((a) => a.label === form.gridAxis)?.example ?? ""}
-                  onInput={(e) => upd({ gridValues: e.currentTarget.value })}
+                  placeholder={`${
+                    axes.find((a) => a.label === form.gridAxis)?.example ?? "0,2,5"
+                  } or 0-20 (+5) or 1-5 [3]`}
+                  onInput={(e) => update({ gridValues: e.currentTarget.value })}
                 />
               </Field>
             </details>
           )}
         </div>
         <div class="output">
-          <Progress snap={snap} />
-          {snap?.current_image && (
-            <img
-              class="preview"
-              id={`${mode}_preview`}
-              src={`data:image/png;base64,${snap.current_image}`}
-              alt="live preview"
+          <ProgressBar p={task.progress} id={`${mode}_progress`} />
+          {busy && task.preview && (
+            <img class="preview" id={`${mode}_preview`} src={task.preview} alt="live preview" />
+          )}
+          {error && <p class="error" id={`${mode}_error`} role="alert">{error}</p>}
+          {result && (
+            <Gallery
+              mode={mode}
+              result={result}
+              selected={selected}
+              select={setSelected}
+              onZoom={() => setZoom(true)}
+              onSend={(to) =>
+                onSend(to, `data:image/png;base64,${result.images[selected]}`, result.infotexts[selected])}
             />
           )}
-          {error && <p class="error" id={`${mode}_error`}>{error}</p>}
-          {result && (
-            <div class="gallery" id={`${mode}_gallery`}>
-              <img
-                class="main"
-                src={`data:image/png;base64,${result.images[selected]}`}
-                alt="generated image"
-              />
-              <div class="thumbs">
-                {result.images.map((im, i) => (
-                  <button
-                    type="button"
-                    key={i}
-                    class={i === selected ? "thumb sel" : "thumb"}
-                    onClick={() => setSelected(i)}
-                  >
-                    <img src={`data:image/png;base64,${im}`} alt={result.labels[i] ?? `image ${i + 1}`} />
-                    {result.labels[i] && <small>{result.labels[i]}</small>}
-                  </button>
-                ))}
-              </div>
-              <div class="row">
-                <a
-                  class="button"
-                  id={`${mode}_download`}
-                  download={`${String(result.seed)}-${selected}.png`}
-                  href={`data:image/png;base64,${result.images[selected]}`}
-                >
-                  💾 Download
-                </a>
-                <button
-                  type="button"
-                  id={`${mode}_send_to_img2img`}
-                  onClick={() =>
-                    onSendToImg2img(
-                      `data:image/png;base64,${result.images[selected]}`,
-                      result.infotexts[selected] ?? "",
-                    )}
-                >
-                  🖼️ Send to img2img
-                </button>
-              </div>
-              <pre
-                class="infotext"
-                id={`${mode}_infotext`}
-              >{result.infotexts[selected] ?? result.infotexts[0]}</pre>
-              <div class="charts" id={`${mode}_charts`}>
-                {result.charts.map((c, i) => <ChartView key={i} chart={c} />)}
-              </div>
-            </div>
+          {result && zoom && (
+            <Lightbox
+              src={`data:image/png;base64,${result.images[selected]}`}
+              onClose={() => setZoom(false)}
+              onStep={(d) => setSelected((s) => (s + d + result.images.length) % result.images.length)}
+            />
           )}
         </div>
       </div>
@@ -614,14 +574,13 @@ interface Pasted {
 }
 
 function PngInfoTab(
-  { active, onSend }: { active: boolean; onSend: (p: Pasted, mode: Mode) => void },
+  { active, onSend }: { active: boolean; onSend: (to: Mode, image: string | null, infotext: string) => void },
 ) {
   const [info, setInfo] = useState<string | null>(null);
   const [image, setImage] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const load = async (file: File) => {
+  const load = async (data: string) => {
     setError(null);
-    const data = await readFile(file);
     setImage(data);
     try {
       const r = await api<{ info: string }>("/sdapi/v1/png-info", { image: data });
@@ -630,20 +589,11 @@ function PngInfoTab(
       setError((e as Error).message);
     }
   };
-  const send = async (mode: Mode) => {
-    if (info) onSend(await api<Pasted>("/ui/paste", { infotext: info }), mode);
-  };
   return (
     <section data-panel="pnginfo" hidden={!active} class="tab">
       <div class="columns">
         <div class="settings">
-          <input
-            type="file"
-            accept="image/png"
-            id="pnginfo_image"
-            onChange={(e) => e.currentTarget.files?.[0] && load(e.currentTarget.files[0])}
-          />
-          {image && <img class="init" src={image} alt="PNG" />}
+          <ImageInput id="pnginfo_image" image={image} set={load} active={active} />
           <Field label="…or paste an infotext">
             <textarea
               id="pnginfo_text"
@@ -659,10 +609,20 @@ function PngInfoTab(
             <pre class="infotext" id="pnginfo_html">{info || "No parameters in this image"}</pre>
           )}
           <span class="row">
-            <button type="button" id="pnginfo_send_txt2img" disabled={!info} onClick={() => send("txt2img")}>
+            <button
+              type="button"
+              id="pnginfo_send_txt2img"
+              disabled={!info}
+              onClick={() => onSend("txt2img", image, info!)}
+            >
               Send to txt2img
             </button>
-            <button type="button" id="pnginfo_send_img2img" disabled={!info} onClick={() => send("img2img")}>
+            <button
+              type="button"
+              id="pnginfo_send_img2img"
+              disabled={!info}
+              onClick={() => onSend("img2img", image, info!)}
+            >
               Send to img2img
             </button>
           </span>
@@ -677,8 +637,12 @@ function SettingsTab({ active, props }: { active: boolean; props: WebUIProps }) 
   const [msg, setMsg] = useState<string | null>(null);
   const save = async () => {
     try {
-      await api("/sdapi/v1/options", opts);
-      setMsg("Settings saved.");
+      // The checkpoint has its own selector at the top of the page; only this tab's settings are sent.
+      await api("/sdapi/v1/options", {
+        CLIP_stop_at_last_layers: opts.CLIP_stop_at_last_layers,
+        samples_save: opts.samples_save,
+      });
+      setMsg(props.settingsFile ? `Settings saved to ${props.settingsFile}.` : "Settings applied.");
     } catch (e) {
       setMsg((e as Error).message);
     }
@@ -686,18 +650,10 @@ function SettingsTab({ active, props }: { active: boolean; props: WebUIProps }) 
   return (
     <section data-panel="settings" hidden={!active} class="tab">
       <div class="settings narrow">
-        <Field label="Stable Diffusion checkpoint">
-          <select
-            id="setting_sd_model_checkpoint"
-            value={String(opts.sd_model_checkpoint)}
-            onChange={(e) => setOpts({ ...opts, sd_model_checkpoint: e.currentTarget.value })}
-          >
-            {props.models.map((m) => <option key={m} value={m}>{m}</option>)}
-          </select>
-        </Field>
         <Field label="Clip skip">
           <Slider
             id="setting_CLIP_stop_at_last_layers"
+            label="Clip skip"
             value={Number(opts.CLIP_stop_at_last_layers)}
             set={(v) => setOpts({ ...opts, CLIP_stop_at_last_layers: v })}
             min={1}
@@ -736,27 +692,30 @@ export default function WebUI(props: WebUIProps) {
     addEventListener("webui-tab", on);
     return () => removeEventListener("webui-tab", on);
   }, []);
-  const setForm = (mode: Mode) => (f: Form) => setForms((all) => ({ ...all, [mode]: f }));
+  // Functional updates, so two commits in one tick (a field's blur, then Generate) both land.
+  const update = (mode: Mode) => (patch: Partial<Form>) =>
+    setForms((all) => ({ ...all, [mode]: { ...all[mode], ...patch } }));
   const setExtFor = (mode: Mode) => (v: Record<string, Values>) => setExt((all) => ({ ...all, [mode]: v }));
-  const sendToImg2img = (image: string, _infotext: string) => {
+  /** Everything the image's infotext says goes to the tab, and the image itself to img2img. */
+  const send = async (to: Mode, image: string | null, infotext: string) => {
+    const p = await api<Pasted>("/ui/paste", { infotext });
     setForms((all) => ({
       ...all,
-      img2img: {
-        ...all.img2img,
-        initImage: image,
-        prompt: all.txt2img.prompt,
-        negative: all.txt2img.negative,
+      [to]: {
+        ...all[to],
+        prompt: p.prompt,
+        negative: p.negative_prompt,
+        ...p.fields,
+        ...(to === "img2img" && image ? { initImage: image } : {}),
       },
     }));
-    showTab("img2img");
-  };
-  const paste = (p: Pasted, mode: Mode) => {
-    setForms((all) => ({
+    setExt((all) => ({
       ...all,
-      [mode]: { ...all[mode], prompt: p.prompt, negative: p.negative_prompt, ...p.fields },
+      [to]: Object.fromEntries(
+        Object.entries(all[to]).map(([id, v]) => [id, { ...v, ...p.extensions[id] }]),
+      ),
     }));
-    setExt((all) => ({ ...all, [mode]: { ...all[mode], ...p.extensions } }));
-    showTab(mode);
+    showTab(to);
   };
   return (
     <div>
@@ -766,14 +725,14 @@ export default function WebUI(props: WebUIProps) {
           mode={m}
           props={props}
           form={forms[m]}
-          setForm={setForm(m)}
+          update={update(m)}
           ext={ext[m]}
           setExt={setExtFor(m)}
-          onSendToImg2img={sendToImg2img}
+          onSend={send}
           active={tab === m}
         />
       ))}
-      <PngInfoTab active={tab === "pnginfo"} onSend={paste} />
+      <PngInfoTab active={tab === "pnginfo"} onSend={send} />
       <SettingsTab active={tab === "settings"} props={props} />
     </div>
   );

@@ -6,6 +6,7 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { WebUIService } from "../lib/server/service.ts";
 import { docsRoutes } from "./docs.ts";
+import { internalRoutes } from "./internal.ts";
 import { sdapiRoutes } from "./sdapi.ts";
 import { uiRoutes } from "./ui.tsx";
 import { inputErrorResponse } from "./validation.ts";
@@ -45,6 +46,7 @@ export function createApp(svc: WebUIService, opts: AppOptions): Hono {
     return c.body(opts.clientJs);
   });
   app.route("/sdapi/v1", sdapiRoutes(svc));
+  app.route("/internal", internalRoutes(svc));
   app.route("/", docsRoutes());
   for (const ext of svc.extensions) {
     for (const tab of ext.tabs ?? []) {

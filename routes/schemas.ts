@@ -29,6 +29,9 @@ const common = {
   send_images: z.boolean().default(true),
   save_images: z.boolean().default(false),
   alwayson_scripts: z.record(z.string(), scriptArgs).default({}),
+  force_task_id: z.string().optional().meta({
+    description: "The task id to follow this job by (POST /internal/progress {id_task}), as A1111's UI sends",
+  }),
   xy_grid: z.object({
     axis: z.string(),
     values: z.union([z.string(), z.array(z.number())]),
@@ -125,7 +128,8 @@ export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, st
   sampler_name: "the job's sampler, checked against the sampler list",
   sampler_index: "the job's sampler when sampler_name is absent (A1111's older name)",
   init_images: "the job's initImage (img2img), decoded from base64",
-  override_settings: "sd_model_checkpoint: the job's model; CLIP_stop_at_last_layers: its Clip skip",
+  override_settings:
+    "sd_model_checkpoint: the job's model; CLIP_stop_at_last_layers: its Clip skip; return_grid: a batch's grid first",
   override_settings_restore_afterwards: "always true here: overrides apply to the one request",
   alwayson_scripts: "each extension's values (process() before sampling)",
   xy_grid: "the X/Y grid: one run per value of an extension's axis",
@@ -135,6 +139,7 @@ export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, st
   send_images: "whether the response carries the images",
   save_images: "also write the images to the outputs folder",
   mask: "the job's mask (inpainting), decoded from base64",
+  force_task_id: "the job's task id (routes/internal.ts follows its progress)",
 };
 
 /** Where a job field came from in the API, for errors found after the mapping (the pipeline's, the model's). */

@@ -13,6 +13,7 @@ import {
 } from "../lib/extensions/adapter.ts";
 import type { JobRequest, Mode } from "../lib/extensions/job.ts";
 import { InputError } from "../lib/io/input_error.ts";
+import { parseAxisValues } from "../lib/server/axis_values.ts";
 import type { GenerationOutput, WebUIService } from "../lib/server/service.ts";
 import {
   type ApiRequest,
@@ -74,15 +75,11 @@ export async function scriptValues(
 }
 
 function sweepValues(v: string | number[]): number[] {
-  const list = typeof v === "string" ? v.split(",").map((s) => s.trim()).filter(Boolean).map(Number) : v;
-  const bad = list.findIndex((x) => !Number.isFinite(x));
-  if (bad >= 0) {
-    throw new InputError(`value ${bad + 1} is not a number`, ["xy_grid", "values"]);
-  }
-  if (list.length > 16) {
-    throw new InputError("at most 16 values", ["xy_grid", "values"]);
-  }
-  return list;
+  if (typeof v === "string") return parseAxisValues(v);
+  const bad = v.findIndex((x) => !Number.isFinite(x));
+  if (bad >= 0) throw new InputError(`value ${bad + 1} is not a number`, ["xy_grid", "values"]);
+  if (v.length > 16) throw new InputError("at most 16 values", ["xy_grid", "values"]);
+  return v;
 }
 
 /** The job an API request asks for: JOB_FIELDS copied as they are, then the fields that need a decision. */
@@ -175,7 +172,15 @@ export function sdapiRoutes(svc: WebUIService): Hono {
     const job = jobRequest(svc, mode, r);
     const scripts = await scriptValues(svc.extensions, r.alwayson_scripts);
     const sweep = r.xy_grid ? { axis: r.xy_grid.axis, values: sweepValues(r.xy_grid.values) } : undefined;
-    const out = await svc.generate({ mode, request: job, scripts, sweep, save: r.save_images || undefined });
+    const out = await svc.generate({
+      mode,
+      request: job,
+      scripts,
+      sweep,
+      save: r.save_images || undefined,
+      taskId: r.force_task_id,
+      grid: r.override_settings.return_grid === true,
+    });
     const parameters = { ...r, init_images: mode === "img2img" ? null : undefined };
     return c.json({
       images: r.send_images ? out.images.map(encodeBase64) : [],

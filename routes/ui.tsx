@@ -6,13 +6,16 @@ import { z } from "zod";
 import { extensionView, type Values, valuesFromInfotext } from "../lib/extensions/adapter.ts";
 import { parseInfotext } from "../lib/io/infotext.ts";
 import type { WebUIService } from "../lib/server/service.ts";
+import { TokenCounter } from "../lib/server/token_count.ts";
 import { Island } from "../islands/island.tsx";
 import { ISLANDS } from "../islands/registry.ts";
 import WebUI from "../islands/webui.tsx";
+import Checkpoint from "../islands/checkpoint.tsx";
 import { STYLE } from "./style.ts";
 import { validBody } from "./validation.ts";
 
 const PasteBody = z.object({ infotext: z.string().max(100_000) });
+const TokensBody = z.object({ prompt: z.string().max(20_000) });
 
 /** Form fields an infotext restores (A1111's paste fields for the standard parameters). */
 export function pasteFields(infotext: string, samplers: readonly string[]) {
@@ -48,15 +51,19 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
     ];
     const props = {
       samplers: [...svc.samplers()],
-      models: svc.checkpoints().map((m) => m.name),
-      model: svc.options.sd_model_checkpoint,
       extensions,
       options: { ...svc.options },
+      settingsFile: svc.config.settingsFile ?? null,
+    };
+    const checkpoint = {
+      models: svc.checkpoints().map((m) => m.name),
+      model: svc.options.sd_model_checkpoint,
     };
     const body = renderToString(
       <body>
         <header>
           <h1>aesthetic-gradients</h1>
+          <Island name="Checkpoint" component={Checkpoint} props={checkpoint} />
           <nav>
             {tabs.map((t, i) => (
               <button
@@ -92,7 +99,7 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
       </body>,
     );
     return c.html(
-      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">` +
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">` +
         `<title>aesthetic-gradients</title><style>${STYLE}</style></head>${body}</html>`,
     );
   });
@@ -102,6 +109,13 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
     const control = ext?.controls.find((k) => k.id === c.req.param("control"));
     if (!control || control.kind !== "dropdown") return c.json({ error: "no such dropdown" }, 404);
     return c.json({ choices: await control.choices() });
+  });
+
+  const counter = new TokenCounter();
+  app.post("/ui/tokens", async (c) => {
+    const { prompt } = await validBody(c, TokensBody);
+    const model = svc.checkpoint(svc.options.sd_model_checkpoint) ?? svc.checkpoints()[0];
+    return c.json(await counter.count(model.path, prompt));
   });
 
   app.post("/ui/paste", async (c) => {

@@ -39,6 +39,8 @@ export interface MakeEmbeddingOptions {
   batchSize?: number;
   /** Called after every batch. */
   onProgress?: (p: Progress) => void;
+  /** Each batch's used files and their image_embeds (n × dim), e.g. for a quality report of the set. */
+  onEmbeds?: (files: string[], embeds: Float32Array) => void;
   session?: SessionOptions;
   /** Preprocessing workers (see PreprocessPool). */
   workers?: number;
@@ -101,10 +103,14 @@ export async function makeEmbedding(opts: MakeEmbeddingOptions): Promise<Aesthet
       const skips = await ahead[k % 2]!;
       const names = paths(k);
       let n = 0;
+      const used: string[] = [];
       for (let i = 0; i < skips.length; i++) {
         const skip = skips[i];
         if (skip) skipped.push({ path: names[i], skip });
-        else batch.set(pool.pixels((k % 2) * batchSize + i), n++ * perImage);
+        else {
+          batch.set(pool.pixels((k % 2) * batchSize + i), n++ * perImage);
+          used.push(names[i]);
+        }
       }
       // Those slots are copied out: the workers can fill them with the batch after next during inference.
       ahead[k % 2] = k + 2 < batches ? prepare(k + 2) : undefined;
@@ -112,6 +118,7 @@ export async function makeEmbedding(opts: MakeEmbeddingOptions): Promise<Aesthet
         const embeds = await vision.embed(batch.subarray(0, n * perImage), n, size.height, size.width);
         mean ??= new RunningMean(embeds.length / n);
         mean.add(embeds, n);
+        opts.onEmbeds?.(used, embeds);
       }
       if (opts.onProgress) {
         const used = mean?.count ?? 0;

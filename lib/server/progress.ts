@@ -42,6 +42,7 @@ export class GenerationState {
   #interrupted = false;
   #skipped = false;
   #preview: string | null = null;
+  #previewId = -1;
   #textinfo: string | null = null;
   #now: () => number;
 
@@ -79,6 +80,12 @@ export class GenerationState {
 
   setPreview(base64Png: string | null): void {
     this.#preview = base64Png;
+    if (base64Png !== null) this.#previewId++;
+  }
+
+  /** Counts the previews set so far (-1: none), so a client asks only for a preview it has not seen. */
+  get previewId(): number {
+    return this.#previewId;
   }
 
   setText(text: string | null): void {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { featureParams, generationParams, RequestError, resolveRequest } from "../diffusion/request.ts";
 import { inpaintSettings } from "../diffusion/inpaint/options.ts";
 import { SAMPLER_NAMES } from "../diffusion/schedulers/index.ts";
-import { formatInfotext, type ParamValue } from "../io/infotext.ts";
+import { formatInfotext, type ParamValue, parseInfotext } from "../io/infotext.ts";
 import { InputError } from "../io/input_error.ts";
 import { withPngTexts, writeFileAtomic } from "../io/png.ts";
 import { chooseClip, findModel, listModels } from "../models/registry.ts";
@@ -14,9 +14,11 @@ import type { Extension, Values } from "../extensions/adapter.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { Chart, ConditioningHook, Job, JobModel, JobRequest, Mode, Sweep } from "../extensions/job.ts";
 import { GenerationState } from "./progress.ts";
+import { type Task, TaskRegistry } from "./tasks.ts";
 import { loadOptions, saveOptions, type WebUIOptions } from "./options.ts";
 import type { Renderer } from "./renderer.ts";
 import { gridImage } from "./grid.ts";
+import { nextSamplePath } from "./sample_path.ts";
 
 export interface ServiceConfig {
   modelsDir: string;
@@ -38,6 +40,10 @@ export interface GenerationInput {
   /** Run once per value of an extension's axis; the images come after a grid of them. */
   sweep?: Sweep;
   save?: boolean;
+  /** Put a grid of a batch's images first (A1111's return_grid), as the page shows batches. */
+  grid?: boolean;
+  /** The client's task id (A1111's force_task_id), to follow this job's progress and stop it alone. */
+  taskId?: string;
 }
 
 export interface GenerationOutput {
@@ -71,9 +77,26 @@ async function processScript(ext: Extension, job: Job, values: Values): Promise<
   }
 }
 
+/** An X/Y grid's infotext: the first image's, plus the plot's fields as A1111's X/Y/Z plot script adds them. */
+export function sweepInfotext(first: string, sweep: Sweep): string {
+  const info = parseInfotext(first);
+  return formatInfotext({
+    prompt: info.prompt,
+    negativePrompt: info.negativePrompt,
+    params: [
+      ...info.params,
+      ["Script", "X/Y/Z plot"],
+      ["X Type", sweep.axis],
+      ["X Values", sweep.values.join(", ")],
+    ],
+  });
+}
+
 export class WebUIService {
   readonly queue = new JobQueue();
-  readonly state = new GenerationState();
+  /** Every job's own progress, by task id. */
+  readonly tasks = new TaskRegistry();
+  readonly #idle = new GenerationState();
   extensions: Extension[] = [];
   #models: ModelEntry[] = [];
 
@@ -117,6 +140,11 @@ export class WebUIService {
     if (!m) return new InputError(`unknown model ${JSON.stringify(name)} (known: ${known})`, loc);
     const why = m.kind === "clip" ? ["it is a CLIP pair, not a Stable Diffusion pipeline"] : m.problems;
     return new InputError(`${m.name} cannot be used: ${why.join("; ")}`, loc);
+  }
+
+  /** The running job's state (A1111's shared.state, for /sdapi/v1/progress, interrupt and skip). */
+  get state(): GenerationState {
+    return this.tasks.running()?.state ?? this.#idle;
   }
 
   samplers(): readonly string[] {
@@ -168,13 +196,26 @@ export class WebUIService {
     // Every field but the size is checked before the job queues; the worker checks the size against the model.
     resolveRequest({ ...request, seed: Math.max(request.seed, 0), initImage: undefined, mask: undefined });
     if (request.mask) inpaintSettings(request, (message, field) => new RequestError(message, field));
-    return await this.queue.enqueue((id) => this.#run({ ...input, request }, model, id)).result;
+    const task = this.tasks.create(input.taskId);
+    try {
+      return await this.queue.enqueue((id) => this.#run({ ...input, request }, model, id, task)).result;
+    } finally {
+      this.tasks.finish(task);
+    }
   }
 
-  async #run(input: GenerationInput, model: ModelEntry, queueId: number): Promise<GenerationOutput> {
+  async #run(
+    input: GenerationInput,
+    model: ModelEntry,
+    queueId: number,
+    task: Task,
+  ): Promise<GenerationOutput> {
     const { request } = input;
     const runs = input.sweep?.values.length ?? 1;
-    this.state.begin(input.mode, runs * request.batchCount, request.steps);
+    const state = task.state;
+    task.phase = "running";
+    state.begin(input.mode, runs * request.batchCount, request.steps);
+    if (task.cancelled) state.interrupt();
     // Only personalization needs the pair (and says so when it is missing).
     const jobModel: JobModel = {
       name: model.name,
@@ -199,11 +240,14 @@ export class WebUIService {
       stepsDone: 0,
       queueId,
       hasGrid: false,
-      jobTimestamp: this.state.snapshot().state.job_timestamp,
+      jobTimestamp: state.snapshot().state.job_timestamp,
     };
     try {
       for (let g = 0; g < runs; g++) {
-        if (this.state.interrupted) break;
+        if (state.interrupted) {
+          out.interrupted = true;
+          break;
+        }
         const charts: Chart[] = [];
         const extraParams: [string, ParamValue][] = [];
         const hooks: ConditioningHook[] = [];
@@ -215,7 +259,7 @@ export class WebUIService {
           extraParams,
           charts,
           sweep: input.sweep,
-          status: (t) => this.state.setText(t),
+          status: (t) => state.setText(t),
         };
         for (const [ext, values] of input.scripts) {
           const v = { ...values };
@@ -229,7 +273,7 @@ export class WebUIService {
           request: { ...request, seed },
           model,
           conditioningHooks: hooks,
-          state: this.state,
+          state,
           threads: this.config.threads,
         });
         for (const img of rendered.images) {
@@ -249,36 +293,38 @@ export class WebUIService {
           out.infotexts.push(infotext);
           out.seeds.push(img.seed);
           if (label) out.labels.push(label);
-          if (input.save ?? this.options.samples_save) await this.#save(png, img.seed, out.images.length);
+          if (input.save ?? this.options.samples_save) {
+            await writeFileAtomic(
+              await nextSamplePath(this.options.outdir_samples, input.mode, img.seed),
+              png,
+            );
+          }
         }
         for (const [k, v] of extraParams) if (v !== undefined && v !== null) out.extraParams[k] = String(v);
         out.charts.push(...charts.map((c) => (label ? { ...c, title: `${c.title}, ${label}` } : c)));
         if (rendered.interrupted) out.interrupted = true;
         out.stepsDone = rendered.stepsDone;
       }
-      if (input.sweep && out.images.length > 1) {
-        // A1111 puts the grid first, with the first image's infotext.
-        const grid = withPngTexts(await gridImage(out.images, out.images.length), [[
-          "parameters",
-          out.infotexts[0],
-        ]]);
-        out.images.unshift(grid);
+      if (out.images.length > 1 && (input.sweep || input.grid)) {
+        // A1111 puts the grid first, with the first image's infotext: an X/Y grid under a header naming the
+        // axis, or a batch's images about as many rows as columns (its image_grid with n_rows -1).
+        const columns = input.sweep
+          ? out.images.length
+          : Math.ceil(out.images.length / Math.round(Math.sqrt(out.images.length)));
+        const labels = input.sweep && { axis: input.sweep.axis, columns: input.sweep.values.map(String) };
+        const grid = await gridImage(out.images, columns, labels || undefined);
+        const infotext = input.sweep ? sweepInfotext(out.infotexts[0], input.sweep) : out.infotexts[0];
+        out.images.unshift(withPngTexts(grid, [["parameters", infotext]]));
         out.hasGrid = true;
-        out.infotexts.unshift(out.infotexts[0]);
+        out.infotexts.unshift(infotext);
         out.seeds.unshift(out.seeds[0]);
-        out.labels.unshift(`${input.sweep.axis}: ${input.sweep.values.join(", ")}`);
+        if (input.sweep) out.labels.unshift(`${input.sweep.axis}: ${input.sweep.values.join(", ")}`);
       }
       return out;
     } finally {
-      this.state.end();
+      state.end();
+      this.tasks.finish(task);
     }
-  }
-
-  async #save(png: Uint8Array, seed: number, n: number): Promise<void> {
-    const dir = this.options.outdir_samples;
-    await Deno.mkdir(dir, { recursive: true });
-    const stamp = new Date().toISOString().replace(/[:.]/g, "-");
-    await writeFileAtomic(join(dir, `${stamp}-${String(n).padStart(3, "0")}-${seed}.png`), png);
   }
 
   async close(): Promise<void> {

@@ -85,8 +85,11 @@ Deno.test("each API field sent reaches the sampler or the infotext", opts, async
       125,
       126,
     ]]);
-    const saved = [...Deno.readDirSync(join(s.embeddingsDir, "..", "outputs"))];
-    assertEquals(saved.length, 4, "save_images wrote them");
+    // A1111's layout: outputs/txt2img-images/<date>/00000-<seed>.png, numbered in the day's folder.
+    const days = join(s.embeddingsDir, "..", "outputs", "txt2img-images");
+    const [day] = [...Deno.readDirSync(days)].map((d) => d.name);
+    const saved = [...Deno.readDirSync(join(days, day))].map((f) => f.name).sort();
+    assertEquals(saved, ["00000-123.png", "00001-124.png", "00002-125.png", "00003-126.png"], "save_images");
 
     const quiet = await call("txt2img", { ...every, send_images: false, save_images: false, n_iter: 1 });
     assertEquals(

@@ -9,10 +9,11 @@ export interface TestServer extends Server {
   close(): Promise<void>;
 }
 
-export async function startServer(opts: { auth?: string } = {}): Promise<TestServer> {
-  const root = await Deno.makeTempDir({ prefix: "webui-test-" });
+/** `root` reuses a folder (a restart: its embeddings and config.json stay, and close() leaves it). */
+export async function startServer(opts: { auth?: string; root?: string } = {}): Promise<TestServer> {
+  const root = opts.root ?? await Deno.makeTempDir({ prefix: "webui-test-" });
   const embeddingsDir = join(root, "embeddings");
-  await Deno.mkdir(embeddingsDir);
+  await Deno.mkdir(embeddingsDir, { recursive: true });
   await Deno.copyFile(DEFAULT_EMBEDDING, join(embeddingsDir, "tiny-demo.pt"));
   const server = await serve({
     port: 0,
@@ -21,13 +22,14 @@ export async function startServer(opts: { auth?: string } = {}): Promise<TestSer
     modelsDir: MODELS_DIR,
     embeddingsDir,
     outputsDir: join(root, "outputs"),
+    settingsFile: join(root, "config.json"),
   });
   return {
     ...server,
     embeddingsDir,
     close: async () => {
       await server.shutdown();
-      await Deno.remove(root, { recursive: true });
+      if (!opts.root) await Deno.remove(root, { recursive: true });
     },
   };
 }

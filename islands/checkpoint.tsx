@@ -1,0 +1,35 @@
+// The one checkpoint selector, at the top of the page as in A1111: choosing a model sets the server's
+// sd_model_checkpoint (kept with the settings), which every tab's generations use.
+import { useState } from "preact/hooks";
+import { api } from "./api.ts";
+
+export default function Checkpoint({ models, model }: { models: string[]; model: string }) {
+  const [value, setValue] = useState(model);
+  const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
+  const choose = async (name: string) => {
+    const before = value;
+    setValue(name);
+    setState({ busy: true, error: null });
+    try {
+      await api("/sdapi/v1/options", { sd_model_checkpoint: name });
+      setState({ busy: false, error: null });
+    } catch (e) {
+      setValue(before);
+      setState({ busy: false, error: (e as Error).message });
+    }
+  };
+  return (
+    <label class="checkpoint">
+      Stable Diffusion checkpoint
+      <select
+        id="setting_sd_model_checkpoint"
+        value={value}
+        disabled={state.busy}
+        onChange={(e) => choose(e.currentTarget.value)}
+      >
+        {models.map((m) => <option key={m} value={m}>{m}</option>)}
+      </select>
+      {state.error && <span class="error" role="alert">{state.error}</span>}
+    </label>
+  );
+}
