@@ -493,11 +493,11 @@ function GenerateTab(
               </button>
             </span>
           </Field>
-          {mode === "txt2img" && <hr.HiresAccordion form={form.hires} set={(h) => upd({ hires: h })} />}
+          {mode === "txt2img" && <hr.HiresAccordion form={form.hires} set={(h) => update({ hires: h })} />}
           {mode === "img2img" && (
             <hr.InpaintAccordion
               form={form.inpaint}
-              set={(i) => upd({ inpaint: i })}
+              set={(i) => update({ inpaint: i })}
               readFile={readFile}
             />
           )}

@@ -1,7 +1,6 @@
 // The WebUI's engine room, shared by the pages and /sdapi/v1: lists models, runs generations one at a time
 // through the JobQueue with A1111's progress/interrupt/skip state, lets extensions process each job, runs X/Y
 // sweeps, and writes each image's infotext into its PNG.
-import { join } from "node:path";
 import { featureParams, generationParams, RequestError, resolveRequest } from "../diffusion/request.ts";
 import { inpaintSettings } from "../diffusion/inpaint/options.ts";
 import { SAMPLER_NAMES } from "../diffusion/schedulers/index.ts";
