@@ -8,10 +8,13 @@ import { processAgeS } from "./process_age.ts";
 /** A prompt's ids padded to CLIP's 77 tokens; the baseline (personalize.py, IDS) uses the same. */
 const stepIds = [49406, 320, 3365, 539, 320, 2183, 530, 518, 3293, 49407, ...new Array(67).fill(49407)];
 
-const [path, threadsArg, stepsArg] = Deno.args;
+const [path, threadsArg, stepsArg, cacheDir] = Deno.args;
 const threads = Number(threadsArg);
 const steps = Number(stepsArg);
-const engine = await TextPersonalizer.load(path, { threads });
+const engine = await TextPersonalizer.load(path, {
+  threads,
+  ...cacheDir ? { cache: { dir: cacheDir, key: "" } } : {},
+});
 let seed = 1;
 const e = Float32Array.from(
   { length: engine.info.embedDim },
@@ -33,6 +36,8 @@ const one = await time(1);
 const many = await time(steps + 1);
 const run20 = await time(20);
 const sweep = await time(20, [0, 2, 5, 10, 20]);
+// Peak memory of the personalization itself, before the update-alone timing below adds its own buffers.
+const peakKb = Number(/VmHWM:\s+(\d+)/.exec(Deno.readTextFileSync("/proc/self/status"))![1]);
 
 // The Adam update alone, on buffers of the same size in the kernel's memory (as the engine keeps them).
 const dense = engine.info.denseParameters;
@@ -48,12 +53,11 @@ for (let s = 2; s < 2 + steps; s++) {
 }
 updates.sort((a, b) => a - b);
 
-const status = Deno.readTextFileSync("/proc/self/status");
 console.log(JSON.stringify({
   setup_s: setup,
   step_s: (many - one) / steps,
   adam_s: updates[updates.length >> 1],
   run20_s: run20,
   sweep_s: sweep,
-  peak_rss_mb: Number(/VmHWM:\s+(\d+)/.exec(status)![1]) / 1024,
+  peak_rss_mb: peakKb / 1024,
 }));
