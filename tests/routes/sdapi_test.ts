@@ -180,7 +180,7 @@ Deno.test("interrupt stops a running job within one step", opts, async () => {
     }
     ok(step >= 2, "the job started stepping");
     const progress = await (await fetch(`${s.url}/sdapi/v1/progress`)).json();
-    assertEquals(progress.state.job, "txt2img");
+    assertEquals(progress.state.job, "scripts_txt2img", "A1111's job name");
     ok(progress.progress > 0 && progress.progress < 1);
     await post(`${s.url}/sdapi/v1/interrupt`, {});
     const atInterrupt = (await (await fetch(`${s.url}/sdapi/v1/progress`)).json()).state.sampling_step;
@@ -208,8 +208,10 @@ Deno.test("bad requests get a 4xx naming the problem", opts, async () => {
     };
     let d = await detail(await post(api, "{not json"));
     ok(/JSON decode error/.test(d[0].msg), d[0].msg);
-    d = await detail(await post(api, { ...clientPayload(1), steps: "many", width: 63 }));
+    d = await detail(await post(api, { ...clientPayload(1), steps: "many", width: 63.5 }));
     assertEquals(d.map((e: { loc: string[] }) => e.loc.join(".")), ["body.steps", "body.width"]);
+    d = await detail(await post(api, { ...clientPayload(1), width: 63 }));
+    assertEquals(d[0].loc, ["body", "width"], "the pipeline's multiple of 8");
     d = await detail(await post(api, { ...clientPayload(1), sampler_name: "Nope" }));
     ok(/unknown sampler "Nope"/.test(d[0].msg));
     const withArgs = (args: unknown[]) => ({
@@ -222,7 +224,7 @@ Deno.test("bad requests get a 4xx naming the problem", opts, async () => {
       await post(api, withArgs([0.9, 3, 0.0001, false, "../embeddings/tiny-demo", "", 0.1, false])),
     );
     ok(/must not contain "\.\."/.test(d[0].msg), d[0].msg);
-    d = await detail(await post(api, withArgs([0.9, "3", 0.0001])));
+    d = await detail(await post(api, withArgs([0.9, "many", 0.0001])));
     ok(/args\[1\] \(Aesthetic steps\)/.test(d[0].msg), d[0].msg);
     d = await detail(await post(api, { ...clientPayload(1), alwayson_scripts: { "No such": { args: [] } } }));
     ok(/always-on script "No such" not found/.test(d[0].msg));
@@ -247,7 +249,7 @@ Deno.test("the read-only endpoints and the OpenAPI document", opts, async () => 
     const models = await get("/sdapi/v1/sd-models");
     assertEquals(models[0].model_name, "tiny-demo");
     const options = await get("/sdapi/v1/options");
-    assertEquals(options.sd_model_checkpoint, "tiny-demo");
+    ok(/^tiny-demo \[[0-9a-f]{10}\]$/.test(options.sd_model_checkpoint), "the title, as A1111 answers");
     assertEquals((await post(`${s.url}/sdapi/v1/options`, { CLIP_stop_at_last_layers: 1 })).status, 200);
     const doc = await get("/openapi.json");
     assertEquals(doc.openapi, "3.1.0");
