@@ -160,6 +160,7 @@ async function process(
   const aesthetic = session.hook({ name: v.embedding, embedding: await readEmbedding(info.path) }, settings, {
     sweep,
     onStatus: (text) => job.status(text),
+    shouldStop: () => job.stopRequested(),
     onSimilarity: (similarity) => {
       if (charted || similarity.length === 0) return;
       charted = true;

@@ -146,6 +146,7 @@ export class AestheticPersonalizer {
     embedding: Float32Array,
     settings: AestheticSettings,
     sweep: number[] = [],
+    shouldStop?: () => boolean,
   ): Promise<AestheticResult> {
     const hidden = this.engine.info.hiddenSize;
     if (z.length !== chunkIds.length * 77 * hidden) {
@@ -167,7 +168,9 @@ export class AestheticPersonalizer {
       return { conditioning: new Map(steps.map((s) => [s, z.slice()])), similarity, deltaL2: 0 };
     }
     const runs: CachedRun[] = [];
-    for (const ids of chunkIds) runs.push(await this.#personalize(ids, target, settings.lr, maxSteps, steps));
+    for (const ids of chunkIds) {
+      runs.push(await this.#personalize(ids, target, settings.lr, maxSteps, steps, shouldStop));
+    }
 
     const size = 77 * hidden;
     const conditioning = new Map<number, Float32Array>();
@@ -200,6 +203,7 @@ export class AestheticPersonalizer {
     lr: number,
     steps: number,
     keep: number[],
+    shouldStop?: () => boolean,
   ): Promise<CachedRun> {
     const keepAll = [...new Set([0, ...keep])];
     const key = JSON.stringify([
@@ -219,7 +223,13 @@ export class AestheticPersonalizer {
       return hit;
     }
     // The extension does not renormalize the target after a text slerp; neither do we.
-    const run = await this.engine.personalize(ids, target, { steps, lr, keep: keepAll, normalize: false });
+    const run = await this.engine.personalize(ids, target, {
+      steps,
+      lr,
+      keep: keepAll,
+      normalize: false,
+      shouldStop,
+    });
     this.#cache.set(key, run);
     if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
     return run;

@@ -46,6 +46,8 @@ export interface HookOptions {
   onSimilarity?: (similarity: number[][]) => void;
   /** A line for a progress display while the optimization runs; null when it is done. */
   onStatus?: (text: string | null) => void;
+  /** Polled between Adam steps: true stops the optimization (PersonalizationStopped). */
+  shouldStop?: () => boolean;
 }
 
 export interface AestheticHook {
@@ -136,8 +138,19 @@ export class AestheticSession {
       opts.onStatus?.(
         `Aesthetic optimization (${settings.steps} steps)${negative ? ", negative prompt" : ""}`,
       );
-      const result = await this.personalizer.apply(z, chunkIds, e.embedding.data, settings, opts.sweep);
-      opts.onStatus?.(null);
+      let result;
+      try {
+        result = await this.personalizer.apply(
+          z,
+          chunkIds,
+          e.embedding.data,
+          settings,
+          opts.sweep,
+          opts.shouldStop,
+        );
+      } finally {
+        opts.onStatus?.(null);
+      }
       if (!negative) opts.onSimilarity?.(result.similarity.map((s) => s.slice(0, settings.steps + 1)));
       return result.conditioning.get(settings.steps)!;
     };

@@ -339,6 +339,7 @@ export class WebUIService {
           charts,
           sweep: input.sweep,
           status: (t) => this.state.setText(t),
+          stopRequested: () => this.state.interrupted || this.state.skipped,
         };
         for (const [ext, values] of input.scripts) {
           const v = { ...values };
@@ -347,14 +348,23 @@ export class WebUIService {
           await processScript(ext, job, v);
         }
         const label = input.sweep ? `${input.sweep.axis}: ${input.sweep.values[g]}` : undefined;
-        const rendered = await this.config.render({
-          mode: input.mode,
-          request: { ...request, seed, subseed },
-          model,
-          conditioningHooks: hooks,
-          state: this.state,
-          threads: this.config.threads,
-        });
+        let rendered;
+        try {
+          rendered = await this.config.render({
+            mode: input.mode,
+            request: { ...request, seed, subseed },
+            model,
+            conditioningHooks: hooks,
+            state: this.state,
+            threads: this.config.threads,
+          });
+        } catch (e) {
+          // A stop asked for while an extension's hook ran (the aesthetic optimization polls it between Adam
+          // steps) ends this run: interrupt ends the job, skip moves on to the next X/Y value.
+          if (!this.state.interrupted && !this.state.skipped) throw e;
+          out.interrupted ||= this.state.interrupted;
+          continue;
+        }
         for (const img of rendered.images) {
           const params: [string, ParamValue][] = [
             ...generationParams(resolved, img, model),

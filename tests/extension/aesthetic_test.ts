@@ -31,6 +31,7 @@ function job(sweep?: { axis: string; values: number[] }) {
     charts: [],
     sweep,
     status: () => {},
+    stopRequested: () => false,
   };
   return j;
 }

@@ -284,3 +284,34 @@ Deno.test("with --api-auth, requests without credentials get 401", opts, async (
     await s.close();
   }
 });
+
+Deno.test("interrupt reaches the aesthetic optimization between Adam steps", opts, async () => {
+  const s = await startServer();
+  try {
+    // 50 steps (the control's maximum) on a prompt of many distinct 75-token chunks (identical chunks would
+    // hit the optimization cache): long enough to be caught mid-optimization.
+    const running = post(`${s.url}/sdapi/v1/txt2img`, {
+      ...clientPayload(9, 1),
+      prompt: Array.from({ length: 1500 }, (_, i) => `w${i}`).join(" "),
+      alwayson_scripts: { "Aesthetic embeddings": { args: [0.9, 50, 0.0001, false, "tiny-demo"] } },
+    });
+    let text = "";
+    for (let i = 0; i < 500 && !/Aesthetic optimization/.test(text); i++) {
+      text = (await (await fetch(`${s.url}/sdapi/v1/progress`)).json()).textinfo ?? "";
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    ok(/Aesthetic optimization/.test(text), "the optimization was running");
+    await post(`${s.url}/sdapi/v1/interrupt`, {});
+    const r = await running;
+    assertEquals(r.status, 200);
+    const body = await r.json();
+    const info = JSON.parse(body.info);
+    assertEquals([info.interrupted, body.images.length], [true, 0]);
+    assertEquals(info.charts, [], "the optimization did not finish (it charts its similarity when it does)");
+    const next = await post(`${s.url}/sdapi/v1/txt2img`, { ...clientPayload(8, 1), alwayson_scripts: {} });
+    assertEquals(next.status, 200, "the queue is free again");
+    await next.body?.cancel();
+  } finally {
+    await s.close();
+  }
+});
