@@ -151,6 +151,8 @@ export async function serve(opts: ServeOptions): Promise<Server> {
     aestheticExtension({
       embeddingsDir: opts.embeddingsDir,
       clipDir: () => service.currentClipDir(),
+      // Without --api-auth anyone who reaches the server could probe which paths exist through its errors.
+      revealPaths: opts.auth !== undefined,
     }),
   ];
   const app = createApp(service, {

@@ -127,7 +127,10 @@ function control(ext: Extension, id: string): Control {
 export function controlSchema(c: Control): z.ZodType<ControlValue> {
   switch (c.kind) {
     case "slider":
-      return z.number().min(c.min).max(c.max);
+      // A slider of whole steps from a whole minimum only ever gives whole numbers.
+      return (Number.isInteger(c.step) && Number.isInteger(c.min) ? z.int() : z.number()).min(c.min).max(
+        c.max,
+      );
     case "number": {
       let s = c.integer ? z.number().int() : z.number();
       if (c.min !== undefined) s = s.min(c.min);

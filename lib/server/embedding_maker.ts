@@ -2,6 +2,7 @@
 // folder, written into the embeddings folder under a confined name, with progress to poll and a result message.
 import { NoImagesError, type Progress } from "../embed/make_embedding.ts";
 import { checkSourceFolder, embeddingTarget, saveEmbedding } from "../embed/save_embedding.ts";
+import { InputError } from "../io/input_error.ts";
 
 export interface MakeRequest {
   name: string;
@@ -22,11 +23,19 @@ export interface MakerStatus {
   ok: boolean | null;
 }
 
+/** What an unauthenticated caller is told about any source-folder problem: nothing about which paths exist. */
+export const SOURCE_UNUSABLE =
+  "the source folder cannot be used (it is missing, not a folder, unreadable, or holds no usable images)";
+
 export class EmbeddingMaker {
   #status: MakerStatus = { running: false, name: null, progress: null, message: null, ok: null };
   #done: Promise<void> = Promise.resolve();
 
-  constructor(readonly dir: string) {}
+  /**
+   * `revealPaths`: messages may say what is wrong with a server path (missing, not a folder, which file was
+   * skipped). Only for authenticated servers: otherwise they would tell anyone which paths exist.
+   */
+  constructor(readonly dir: string, readonly revealPaths = true) {}
 
   get busy(): boolean {
     return this.#status.running;
@@ -52,7 +61,12 @@ export class EmbeddingMaker {
       overwrite: req.overwrite,
       overwriteHint: 'tick "overwrite"',
     });
-    checkSourceFolder(req.source);
+    try {
+      checkSourceFolder(req.source);
+    } catch (e) {
+      if (this.revealPaths) throw e;
+      throw new InputError(SOURCE_UNUSABLE, "source");
+    }
     this.#status = { running: true, name: target.name, progress: null, message: "Starting…", ok: null };
     this.#done = this.#run(req, target);
   }
@@ -76,7 +90,9 @@ export class EmbeddingMaker {
       const why = e instanceof NoImagesError && e.skipped.length
         ? ` (${e.skipped[0].path}: ${e.skipped[0].skip.message})`
         : "";
-      this.#status.message = `Failed: ${(e as Error).message}${why}`;
+      this.#status.message = this.revealPaths
+        ? `Failed: ${(e as Error).message}${why}`
+        : `Failed: ${SOURCE_UNUSABLE}`;
       this.#status.ok = false;
     } finally {
       this.#status.running = false;
