@@ -16,7 +16,8 @@ const USAGE = `usage: deno task serve [--port N (7860)] [--listen] [--api-auth u
        [--models-dir DIR] [--embeddings-dir DIR] [--model NAME] [--outputs DIR] [--settings FILE]
        [--styles FILE (styles.csv)] [--allowed-hosts H1,H2] [--cors-allow-origins O1,O2]
        [--allow-any-output-dir] [--max-steps N (${DEFAULT_LIMITS.maxSteps})]
-       [--max-batch-size N (${DEFAULT_LIMITS.maxBatchSize})] [--max-images N (${DEFAULT_LIMITS.maxImages})]`;
+       [--max-batch-size N (${DEFAULT_LIMITS.maxBatchSize})] [--max-images N (${DEFAULT_LIMITS.maxImages})]
+       [--max-memory GB (3/4 of the machine's memory)]`;
 
 export interface ServeOptions {
   port: number;
@@ -33,6 +34,14 @@ export interface ServeOptions {
   corsAllowOrigins?: string[];
   allowAnyOutputDir?: boolean;
   limits?: Partial<ServerLimits>;
+  /** The memory budget of one job (--max-memory GB). */
+  maxMemoryBytes?: number;
+}
+
+function gigabytes(v: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new Error(`--max-memory must be a number of GB above 0, got ${v}`);
+  return Math.floor(n * 2 ** 30);
 }
 
 function list(v: string | undefined): string[] {
@@ -71,6 +80,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
       "max-steps": { type: "string" },
       "max-batch-size": { type: "string" },
       "max-images": { type: "string" },
+      "max-memory": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -96,6 +106,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
     allowedHosts: [...list(values["allowed-hosts"]), ...(values.listen ? machineHosts() : [])],
     corsAllowOrigins: list(values["cors-allow-origins"]),
     allowAnyOutputDir: values["allow-any-output-dir"],
+    maxMemoryBytes: values["max-memory"] === undefined ? undefined : gigabytes(values["max-memory"]),
     limits: {
       maxSteps: positive(values["max-steps"], "--max-steps"),
       maxBatchSize: positive(values["max-batch-size"], "--max-batch-size"),
@@ -123,6 +134,7 @@ function cmdFlags(o: ServeOptions): CmdFlags {
     max_steps: o.limits?.maxSteps ?? DEFAULT_LIMITS.maxSteps,
     max_batch_size: o.limits?.maxBatchSize ?? DEFAULT_LIMITS.maxBatchSize,
     max_images: o.limits?.maxImages ?? DEFAULT_LIMITS.maxImages,
+    max_memory_gb: o.maxMemoryBytes ? o.maxMemoryBytes / 2 ** 30 : null,
   };
 }
 
@@ -141,6 +153,7 @@ export async function serve(opts: ServeOptions): Promise<Server> {
       settingsFile: opts.settingsFile,
       stylesFile: opts.stylesFile,
       allowAnyOutputDir: opts.allowAnyOutputDir,
+      maxMemoryBytes: opts.maxMemoryBytes,
       limits: Object.fromEntries(Object.entries(opts.limits ?? {}).filter(([, v]) => v !== undefined)),
       defaultModel: opts.model,
       render: renderImages,

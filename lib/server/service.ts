@@ -23,6 +23,7 @@ import {
 } from "./options.ts";
 import { checkLimits, DEFAULT_LIMITS, type ServerLimits } from "./limits.ts";
 import { applyStyles, loadStyles, type PromptStyle } from "./styles.ts";
+import { attentionLayout, checkMemoryBudget, defaultMaxMemory } from "./memory_budget.ts";
 import type { Renderer } from "./renderer.ts";
 import { gridImage } from "./grid.ts";
 
@@ -42,6 +43,8 @@ export interface ServiceConfig {
   stylesFile?: string;
   /** Save folders may be anywhere (--allow-any-output-dir); otherwise they stay inside outputsDir. */
   allowAnyOutputDir?: boolean;
+  /** The memory budget of one job in bytes (--max-memory); default three quarters of the machine's. */
+  maxMemoryBytes?: number;
 }
 
 export interface GenerationInput {
@@ -284,6 +287,8 @@ export class WebUIService {
       clipSkip: input.request.clipSkip ?? this.options.CLIP_stop_at_last_layers,
     };
     checkLimits(request, this.limits, input.sweep?.values.length ?? 1);
+    const layout = await attentionLayout(model.path);
+    if (layout) checkMemoryBudget(layout, request, this.config.maxMemoryBytes ?? defaultMaxMemory());
     // Every field but the size is checked before the job queues; the worker checks the size against the model.
     resolveRequest({
       ...request,

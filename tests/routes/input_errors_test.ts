@@ -53,3 +53,18 @@ Deno.test(
     }
   },
 );
+
+Deno.test("a job over --max-memory is refused before it runs, naming the option", opts, async () => {
+  const s = await startServer({ maxMemoryBytes: 2 ** 30 });
+  try {
+    const r = await post(`${s.url}/sdapi/v1/txt2img`, { ...small, width: 512, height: 512 });
+    const body = await r.json();
+    assertEquals([r.status, body.detail[0].loc], [422, ["body", "width"]]);
+    assertEquals(/--max-memory/.test(body.detail[0].msg), true, body.detail[0].msg);
+    const ok = await post(`${s.url}/sdapi/v1/txt2img`, small);
+    assertEquals(ok.status, 200);
+    await ok.body?.cancel();
+  } finally {
+    await s.close();
+  }
+});
