@@ -254,6 +254,10 @@ Deno.test("the read-only endpoints and the OpenAPI document", opts, async () => 
     const doc = await get("/openapi.json");
     assertEquals(doc.openapi, "3.1.0");
     ok(doc.paths["/sdapi/v1/txt2img"].post.requestBody);
+    ok(
+      doc.paths["/sdapi/v1/schedulers"].get && doc.paths["/sdapi/v1/loras"].get,
+      "every endpoint is documented",
+    );
     const page = await (await fetch(`${s.url}/docs`)).text();
     ok(page.includes("/sdapi/v1/img2img"));
   } finally {
