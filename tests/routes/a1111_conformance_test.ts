@@ -4,6 +4,7 @@
 import { deepStrictEqual as assertEquals, notDeepStrictEqual, ok } from "node:assert";
 import { join } from "node:path";
 import { parseInfotext } from "../../lib/io/infotext.ts";
+import { MODELS_DIR } from "../../lib/models/defaults.ts";
 import { A1111_DEFAULTS } from "../../lib/server/options.ts";
 import { encodeBase64 } from "../../routes/sdapi.ts";
 import { FIXTURES } from "../fixtures.ts";
@@ -238,3 +239,29 @@ Deno.test("parameters echo the whole request (init images only when asked), boun
     await s.close();
   }
 });
+
+Deno.test(
+  "with two models, setting sd_model_checkpoint to a title (webuiapi's util_set_model) switches",
+  opts,
+  async () => {
+    const models = await Deno.makeTempDir({ prefix: "two-models-" });
+    const copy = async (from: string, to: string) => {
+      await new Deno.Command("cp", { args: ["-r", from, to] }).output();
+    };
+    await copy(join(MODELS_DIR, "tiny-demo"), join(models, "tiny-demo"));
+    await copy(join(MODELS_DIR, "tiny-demo"), join(models, "tiny-demo-b"));
+    await copy(join(MODELS_DIR, "tiny-demo-clip"), join(models, "tiny-demo-clip"));
+    const s = await startServer({ modelsDir: models });
+    try {
+      const titles = (await call(s, "sd-models")).json.map((m: { title: string }) => m.title);
+      assertEquals(titles.length, 2);
+      const b = titles.find((t: string) => t.startsWith("tiny-demo-b "));
+      assertEquals((await call(s, "options", { sd_model_checkpoint: b })).status, 200);
+      assertEquals((await call(s, "options")).json.sd_model_checkpoint, b);
+      assertEquals((await call(s, "txt2img", small)).info.sd_model_name, "tiny-demo-b");
+    } finally {
+      await s.close();
+      await Deno.remove(models, { recursive: true });
+    }
+  },
+);

@@ -28,6 +28,7 @@ Deno.test("a Host that is not served is refused; --allowed-hosts adds names", as
   assertEquals((await app().fetch(req({ ...json, host: "localhost:7860" }))).status, 200);
   assertEquals((await app().fetch(req({ ...json, host: "evil.example:7860" }))).status, 403);
   assertEquals((await app(["evil.example"]).fetch(req({ ...json, host: "evil.example" }))).status, 200);
+  assertEquals((await app(["*"]).fetch(req({ ...json, host: "proxy.lan" }))).status, 200, "* turns it off");
 });
 
 Deno.test("cross-origin state changes are refused unless --cors-allow-origins names the origin", async () => {
