@@ -195,7 +195,7 @@ export const ProgressResponse = z.object({
 export const SamplerItem = z.object({
   name: z.string(),
   aliases: z.array(z.string()),
-  options: z.record(z.string(), z.string()),
+  options: z.record(z.string(), z.union([z.string(), z.boolean()])),
 }).meta({ id: "SamplerItem" });
 
 export const SDModelItem = z.object({
