@@ -9,10 +9,16 @@ import { WebUIService } from "./lib/server/service.ts";
 import { renderImages } from "./lib/server/render.ts";
 import { aestheticExtension } from "./extension/aesthetic.ts";
 import { createApp, parseAuth } from "./routes/app.ts";
+import { DEFAULT_LIMITS, type ServerLimits } from "./lib/server/limits.ts";
+import type { CmdFlags } from "./routes/sdapi.ts";
 
 const USAGE = `usage: deno task serve [--port N (7860)] [--listen] [--api-auth user:pass]
        [--models-dir DIR] [--embeddings-dir DIR] [--model NAME] [--outputs DIR]
-       [--data-dir DIR (.)] [--settings FILE (DATA_DIR/config.json)]`;
+       [--data-dir DIR (.)] [--settings FILE (DATA_DIR/config.json)] [--styles FILE (DATA_DIR/styles.csv)]
+       [--allowed-hosts H1,H2] [--cors-allow-origins O1,O2]
+       [--allow-any-output-dir] [--max-steps N (${DEFAULT_LIMITS.maxSteps})]
+       [--max-batch-size N (${DEFAULT_LIMITS.maxBatchSize})] [--max-images N (${DEFAULT_LIMITS.maxImages})]
+       [--max-memory GB (3/4 of the machine's memory)]`;
 
 export interface ServeOptions {
   port: number;
@@ -23,6 +29,37 @@ export interface ServeOptions {
   model?: string;
   outputsDir: string;
   settingsFile?: string;
+  stylesFile?: string;
+  /** Host names served besides the loopback ones (with --listen, this machine's names and addresses too). */
+  allowedHosts?: string[];
+  corsAllowOrigins?: string[];
+  allowAnyOutputDir?: boolean;
+  limits?: Partial<ServerLimits>;
+  /** The memory budget of one job (--max-memory GB). */
+  maxMemoryBytes?: number;
+}
+
+function gigabytes(v: string): number {
+  const n = Number(v);
+  if (!(n > 0)) throw new Error(`--max-memory must be a number of GB above 0, got ${v}`);
+  return Math.floor(n * 2 ** 30);
+}
+
+function list(v: string | undefined): string[] {
+  return (v ?? "").split(",").map((s) => s.trim()).filter(Boolean);
+}
+
+function positive(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} must be a whole number ≥ 1, got ${v}`);
+  return n;
+}
+
+/** With --listen: this machine's host name and interface addresses, which other machines use to reach it. */
+function machineHosts(): string[] {
+  const addrs = Deno.networkInterfaces().map((i) => (i.family === "IPv6" ? `[${i.address}]` : i.address));
+  return [Deno.hostname(), ...addrs];
 }
 
 export function parseServeArgs(args: string[]): ServeOptions {
@@ -38,6 +75,14 @@ export function parseServeArgs(args: string[]): ServeOptions {
       outputs: { type: "string", default: "outputs" },
       "data-dir": { type: "string", default: "." },
       settings: { type: "string" },
+      styles: { type: "string" },
+      "allowed-hosts": { type: "string" },
+      "cors-allow-origins": { type: "string" },
+      "allow-any-output-dir": { type: "boolean", default: false },
+      "max-steps": { type: "string" },
+      "max-batch-size": { type: "string" },
+      "max-images": { type: "string" },
+      "max-memory": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -58,8 +103,41 @@ export function parseServeArgs(args: string[]): ServeOptions {
     embeddingsDir: values["embeddings-dir"]!,
     model: values.model,
     outputsDir: join(Deno.cwd(), values.outputs!),
-    // Settings persist by default, as A1111's config.json in its data folder.
+    // Settings and styles live in the data folder by default, as A1111's config.json and styles.csv do.
     settingsFile: values.settings ?? join(values["data-dir"]!, "config.json"),
+    stylesFile: values.styles ?? join(values["data-dir"]!, "styles.csv"),
+    allowedHosts: [...list(values["allowed-hosts"]), ...(values.listen ? machineHosts() : [])],
+    corsAllowOrigins: list(values["cors-allow-origins"]),
+    allowAnyOutputDir: values["allow-any-output-dir"],
+    maxMemoryBytes: values["max-memory"] === undefined ? undefined : gigabytes(values["max-memory"]),
+    limits: {
+      maxSteps: positive(values["max-steps"], "--max-steps"),
+      maxBatchSize: positive(values["max-batch-size"], "--max-batch-size"),
+      maxImages: positive(values["max-images"], "--max-images"),
+    },
+  };
+}
+
+/** The flags under A1111's cmd_opts names where it has one; the credentials never leave the server. */
+function cmdFlags(o: ServeOptions): CmdFlags {
+  return {
+    listen: o.hostname === "0.0.0.0",
+    port: o.port,
+    api: true,
+    api_auth: o.auth ? "(set)" : null,
+    ckpt_dir: o.modelsDir,
+    embeddings_dir: o.embeddingsDir,
+    ckpt: o.model ?? null,
+    data_dir: Deno.cwd(),
+    ui_settings_file: o.settingsFile ?? null,
+    styles_file: o.stylesFile ? [o.stylesFile] : [],
+    cors_allow_origins: (o.corsAllowOrigins ?? []).join(",") || null,
+    allowed_hosts: o.allowedHosts ?? [],
+    allow_any_output_dir: o.allowAnyOutputDir ?? false,
+    max_steps: o.limits?.maxSteps ?? DEFAULT_LIMITS.maxSteps,
+    max_batch_size: o.limits?.maxBatchSize ?? DEFAULT_LIMITS.maxBatchSize,
+    max_images: o.limits?.maxImages ?? DEFAULT_LIMITS.maxImages,
+    max_memory_gb: o.maxMemoryBytes ? o.maxMemoryBytes / 2 ** 30 : null,
   };
 }
 
@@ -76,6 +154,10 @@ export async function serve(opts: ServeOptions): Promise<Server> {
       embeddingsDir: opts.embeddingsDir,
       outputsDir: opts.outputsDir,
       settingsFile: opts.settingsFile,
+      stylesFile: opts.stylesFile,
+      allowAnyOutputDir: opts.allowAnyOutputDir,
+      maxMemoryBytes: opts.maxMemoryBytes,
+      limits: Object.fromEntries(Object.entries(opts.limits ?? {}).filter(([, v]) => v !== undefined)),
       defaultModel: opts.model,
       render: renderImages,
     }),
@@ -85,9 +167,16 @@ export async function serve(opts: ServeOptions): Promise<Server> {
     aestheticExtension({
       embeddingsDir: opts.embeddingsDir,
       clipDir: () => service.currentClipDir(),
+      // Without --api-auth anyone who reaches the server could probe which paths exist through its errors.
+      revealPaths: opts.auth !== undefined,
     }),
   ];
-  const app = createApp(service, { auth: opts.auth, clientJs });
+  const app = createApp(service, {
+    auth: opts.auth,
+    clientJs,
+    guard: { allowedHosts: opts.allowedHosts ?? [], corsAllowOrigins: opts.corsAllowOrigins ?? [] },
+    cmdFlags: cmdFlags(opts),
+  });
   const ready = Promise.withResolvers<string>();
   const server = Deno.serve({
     port: opts.port,

@@ -29,6 +29,8 @@ export interface AestheticExtensionOptions {
   embeddingsDir: string;
   /** The CLIP pair new embeddings are made with. */
   clipDir: () => string;
+  /** Errors of the embedding tab may name what is wrong with a server path (only when authenticated). */
+  revealPaths?: boolean;
   /** onnxruntime options of the personalization sessions. */
   session?: SessionOptions;
   /** Opens (or reuses) the aesthetic session for a job; default: one kept while jobs use the same one. */
@@ -64,7 +66,7 @@ export async function findEmbedding(dir: string, name: string): Promise<Embeddin
 export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
   const names =
     async () => [NO_EMBEDDING, ...(await listEmbeddings(opts.embeddingsDir)).embeddings.map((e) => e.name)];
-  const maker = new EmbeddingMaker(opts.embeddingsDir);
+  const maker = new EmbeddingMaker(opts.embeddingsDir, opts.revealPaths ?? true);
   const sessions = new AestheticSessionCache();
   const open = opts.openSession ?? ((o: AestheticSessionOptions) => sessions.get(o));
   const d = AESTHETIC_DEFAULTS;
@@ -172,6 +174,7 @@ async function process(
   const aesthetic = session.hook(embeddings, settings, {
     sweep,
     onStatus: (text) => job.status(text),
+    shouldStop: () => job.stopRequested(),
     onSimilarity: (similarity) => {
       if (charted || similarity.length === 0) return;
       charted = true;
@@ -222,7 +225,7 @@ function embeddingRoutes(app: Hono, maker: EmbeddingMaker, opts: AestheticExtens
     try {
       maker.start({ ...body.data, uploads, clipDir: opts.clipDir() });
     } catch (e) {
-      return c.json({ error: (e as Error).message }, maker.busy ? 409 : 400);
+      return c.json({ error: (e as Error).message }, maker.busy ? 409 : 422);
     }
     return c.json(maker.status(), 202);
   });

@@ -261,7 +261,10 @@ function GenerateTab(
     setError(null);
     task.follow(id);
     try {
+      // The page saves as the Settings tab says ("always save"); an API client saves only when it asks.
+      const { samples_save } = await api<{ samples_save: boolean }>("/sdapi/v1/options");
       const payload: Record<string, unknown> = {
+        save_images: samples_save,
         prompt: form.prompt,
         negative_prompt: form.negative,
         sampler_name: form.sampler,

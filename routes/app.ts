@@ -6,8 +6,9 @@ import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { WebUIService } from "../lib/server/service.ts";
 import { docsRoutes } from "./docs.ts";
+import { type GuardOptions, requestGuard } from "./guard.ts";
 import { internalRoutes } from "./internal.ts";
-import { sdapiRoutes } from "./sdapi.ts";
+import { type CmdFlags, sdapiRoutes } from "./sdapi.ts";
 import { uiRoutes } from "./ui.tsx";
 import { inputErrorResponse } from "./validation.ts";
 
@@ -18,6 +19,10 @@ export interface AppOptions {
   clientJs: string;
   /** Largest accepted request body; generation requests carry base64 images. */
   maxBodyBytes?: number;
+  /** Host allow-list and cross-origin policy (routes/guard.ts); loopback names only when absent. */
+  guard?: GuardOptions;
+  /** GET /sdapi/v1/cmd-flags. */
+  cmdFlags?: CmdFlags;
 }
 
 export const DEFAULT_MAX_BODY = 32 << 20;
@@ -31,6 +36,7 @@ export function parseAuth(auth: string): { username: string; password: string } 
 
 export function createApp(svc: WebUIService, opts: AppOptions): Hono {
   const app = new Hono();
+  app.use("*", requestGuard(opts.guard ?? { allowedHosts: [], corsAllowOrigins: [] }));
   if (opts.auth) app.use("*", basicAuth({ ...parseAuth(opts.auth), realm: "aesthetic-gradients" }));
   const maxSize = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
   app.use(
@@ -45,7 +51,7 @@ export function createApp(svc: WebUIService, opts: AppOptions): Hono {
     c.header("content-type", "text/javascript; charset=utf-8");
     return c.body(opts.clientJs);
   });
-  app.route("/sdapi/v1", sdapiRoutes(svc));
+  app.route("/sdapi/v1", sdapiRoutes(svc, opts.cmdFlags));
   app.route("/internal", internalRoutes(svc));
   app.route("/", docsRoutes());
   for (const ext of svc.extensions) {
@@ -58,6 +64,8 @@ export function createApp(svc: WebUIService, opts: AppOptions): Hono {
     }
   }
   app.route("/", uiRoutes(svc, SCRIPT_URL));
+  // FastAPI's answer for an unknown route, which A1111 clients parse as JSON.
+  app.notFound((c) => c.json({ detail: "Not Found" }, 404));
   // The one place errors become answers: input problems from any layer are 422 naming the field; the rest
   // are faults of the server, logged, and 500.
   app.onError((e, c) => {

@@ -8,23 +8,47 @@ const scriptArgs = z.object({ args: z.array(z.unknown()).default([]) }).meta({
   description: "An always-on script's positional args, in the order of its ui().",
 });
 
+/** A switch for an A1111 feature this app does not offer: accepted when off, refused (422) when on. */
+const notOffered = (feature: string) =>
+  z.literal(false, { error: `${feature} is not offered by this server` }).default(false);
+
+// A1111's StableDiffusionProcessingAPI fields with its defaults. No bounds beyond A1111's own types: resource
+// limits are server options (lib/server/limits.ts), checked with a 422 naming the option.
 const common = {
-  prompt: z.string().max(20_000).default(""),
-  negative_prompt: z.string().max(20_000).default(""),
-  styles: z.array(z.string()).default([]),
+  prompt: z.string().default(""),
+  negative_prompt: z.string().default(""),
+  styles: z.array(z.string()).default([]).meta({ description: "Prompt styles (styles.csv) to apply" }),
   seed: z.int().min(-1).max(2 ** 32 - 1).default(-1).meta({ description: "-1 for a random seed" }),
+  subseed: z.int().min(-1).max(2 ** 32 - 1).default(-1).meta({ description: "Variation seed; -1 random" }),
+  subseed_strength: z.number().min(0).max(1).default(0),
+  seed_resize_from_h: z.int().default(-1),
+  seed_resize_from_w: z.int().default(-1),
   sampler_name: z.string().optional(),
-  sampler_index: z.string().optional().meta({ description: "Older name of sampler_name" }),
-  batch_size: z.int().min(1).max(8).default(1),
-  n_iter: z.int().min(1).max(100).default(1).meta({ description: "Batch count" }),
-  steps: z.int().min(1).max(150).default(20),
-  cfg_scale: z.number().min(0).max(30).default(7),
-  width: z.int().min(8).max(2048).multipleOf(8).default(512),
-  height: z.int().min(8).max(2048).multipleOf(8).default(512),
-  eta: z.number().min(0).max(1).nullable().optional(),
+  sampler_index: z.string().default("Euler").meta({ description: "Older name of sampler_name" }),
+  scheduler: z.string().optional().meta({ description: "Schedule type (Automatic, Karras, …)" }),
+  batch_size: z.int().min(1).default(1),
+  n_iter: z.int().min(1).default(1).meta({ description: "Batch count" }),
+  steps: z.int().min(1).default(50),
+  cfg_scale: z.number().default(7),
+  width: z.int().min(8).default(512),
+  height: z.int().min(8).default(512),
+  restore_faces: notOffered("restore_faces (face restoration)"),
+  tiling: notOffered("tiling"),
+  do_not_save_samples: z.boolean().default(false),
+  do_not_save_grid: z.boolean().default(false),
+  eta: z.number().min(0).optional().meta({ description: "Default: the eta_ddim or eta_ancestral option" }),
+  s_min_uncond: z.literal(0, { error: "s_min_uncond (negative guidance minimum sigma) is not offered" })
+    .optional(),
+  s_churn: z.number().min(0).optional(),
+  s_tmax: z.number().min(0).optional(),
+  s_tmin: z.number().min(0).optional(),
+  s_noise: z.number().min(0).optional(),
   override_settings: z.record(z.string(), z.unknown()).default({}),
   override_settings_restore_afterwards: z.boolean().default(true),
-  script_name: z.string().nullable().optional(),
+  refiner_checkpoint: z.null({ error: "refiner checkpoints are not offered" }).optional(),
+  disable_extra_networks: z.boolean().default(false),
+  comments: z.record(z.string(), z.unknown()).optional(),
+  script_name: z.string().optional(),
   script_args: z.array(z.unknown()).default([]),
   send_images: z.boolean().default(true),
   save_images: z.boolean().default(false),
@@ -65,6 +89,12 @@ export const Img2ImgRequest = z.object({
     1,
     "one init image",
   ),
+  resize_mode: z.literal(0, { error: "resize_mode: only 0 (just resize) is offered" }).default(0),
+  image_cfg_scale: z.null({ error: "image_cfg_scale (instruct-pix2pix) is not offered" }).optional(),
+  initial_noise_multiplier: z.literal(1, { error: "initial_noise_multiplier other than 1 is not offered" })
+    .optional(),
+  latent_mask: z.null({ error: "latent_mask is not offered" }).optional(),
+  include_init_images: z.boolean().default(false),
   denoising_strength: z.number().min(0).max(1).default(0.75),
   mask: z.string().min(1).nullable().optional().meta({
     description: "base64 mask, the init image's size: white (luminance above 128) is inpainted",
@@ -100,9 +130,13 @@ export const JOB_FIELDS = {
   width: "width",
   height: "height",
   seed: "seed",
+  subseed: "subseed",
+  subseed_strength: "subseedStrength",
+  seed_resize_from_w: "seedResizeFromW",
+  seed_resize_from_h: "seedResizeFromH",
+  scheduler: "scheduler",
   batch_size: "batchSize",
   n_iter: "batchCount",
-  eta: "eta",
   denoising_strength: "denoisingStrength",
   enable_hr: "enableHr",
   hr_scale: "hrScale",
@@ -125,21 +159,40 @@ export const JOB_FIELDS = {
 
 /** What uses each API field that is not copied by JOB_FIELDS. */
 export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, string> = {
-  sampler_name: "the job's sampler, checked against the sampler list",
+  sampler_name: "the job's sampler (A1111's names and aliases)",
   sampler_index: "the job's sampler when sampler_name is absent (A1111's older name)",
+  eta: "the job's eta; without it the eta_ddim or eta_ancestral option, as in A1111",
+  s_churn: "the job's sChurn; without it the s_churn option",
+  s_tmin: "the job's sTmin; without it the s_tmin option",
+  s_tmax: "the job's sTmax; without it the s_tmax option (0 = infinity)",
+  s_noise: "the job's sNoise; without it the s_noise option",
+  s_min_uncond: "refused unless 0 (not offered)",
   init_images: "the job's initImage (img2img), decoded from base64",
+  include_init_images: "the parameters echo keeps init_images",
+  resize_mode: "refused unless 0 (just resize, what img2img does)",
+  image_cfg_scale: "refused unless null (no instruct-pix2pix)",
+  initial_noise_multiplier: "refused unless 1",
+  latent_mask: "refused unless null",
   override_settings:
-    "sd_model_checkpoint: the job's model; CLIP_stop_at_last_layers: its Clip skip; return_grid: a batch's grid first",
-  override_settings_restore_afterwards: "always true here: overrides apply to the one request",
+    "options for this request (sd_model_checkpoint, CLIP_stop_at_last_layers, randn_source, " +
+    "…; return_grid: a batch's grid first)",
+  override_settings_restore_afterwards: "false keeps the overrides as the server's options",
   alwayson_scripts: "each extension's values (process() before sampling)",
   xy_grid: "the X/Y grid: one run per value of an extension's axis",
   script_name: "refused unless empty: xy_grid runs X/Y sweeps",
   script_args: "unused (no scripts besides always-on ones)",
-  styles: "echoed in info.styles",
+  styles: "prompt styles from styles.csv applied to the prompts",
   send_images: "whether the response carries the images",
   save_images: "also write the images to the outputs folder",
   mask: "the job's mask (inpainting), decoded from base64",
-  force_task_id: "the job's task id (routes/internal.ts follows its progress)",
+  force_task_id: "the job's task id (routes/internal.ts follows its progress); echoed in the parameters",
+  do_not_save_samples: "with save_images: do not save after all",
+  do_not_save_grid: "accepted (grids are not saved)",
+  restore_faces: "refused unless false (not offered)",
+  tiling: "refused unless false (not offered)",
+  refiner_checkpoint: "refused unless null (not offered)",
+  disable_extra_networks: "accepted (there are no extra networks)",
+  comments: "echoed in the parameters",
 };
 
 /** Where a job field came from in the API, for errors found after the mapping (the pipeline's, the model's). */
@@ -150,6 +203,12 @@ export const API_LOCATION: Record<string, (string | number)[]> = {
   mask: ["mask"],
   model: ["override_settings", "sd_model_checkpoint"],
   clipSkip: ["override_settings", "CLIP_stop_at_last_layers"],
+  rngSource: ["override_settings", "randn_source"],
+  eta: ["eta"],
+  sChurn: ["s_churn"],
+  sTmin: ["s_tmin"],
+  sTmax: ["s_tmax"],
+  sNoise: ["s_noise"],
   // The pipeline's RequestError names these as people read them.
   "batch size": ["batch_size"],
   "batch count": ["n_iter"],
@@ -181,7 +240,7 @@ export const ProgressResponse = z.object({
 export const SamplerItem = z.object({
   name: z.string(),
   aliases: z.array(z.string()),
-  options: z.record(z.string(), z.string()),
+  options: z.record(z.string(), z.union([z.string(), z.boolean()])),
 }).meta({ id: "SamplerItem" });
 
 export const SDModelItem = z.object({
@@ -193,16 +252,15 @@ export const SDModelItem = z.object({
   config: z.string().nullable(),
 }).meta({ id: "SDModelItem" });
 
-export const Options = z.object({
-  sd_model_checkpoint: z.string(),
-  CLIP_stop_at_last_layers: z.int().min(1).max(2),
-  samples_save: z.boolean(),
-  samples_format: z.literal("png"),
-  outdir_samples: z.string(),
-}).meta({ id: "Options" });
-export type Options = z.infer<typeof Options>;
+export const Options = z.record(z.string(), z.unknown()).meta({
+  id: "Options",
+  description: "A1111's option keys and defaults; sd_model_checkpoint is the model's title",
+});
 
-export const OptionsUpdate = Options.partial().strict().meta({ id: "OptionsUpdate" });
+export const OptionsUpdate = z.record(z.string(), z.unknown()).meta({
+  id: "OptionsUpdate",
+  description: "Any of the option keys; unknown keys are ignored, as A1111 ignores them",
+});
 
 export const PngInfoRequest = z.object({
   image: z.string().min(1, "image is empty").meta({ description: "base64 PNG (a data: URL is accepted)" }),

@@ -5,6 +5,7 @@ import { readPngTextMap } from "../lib/io/png.ts";
 import { parseGenerationParameters } from "../lib/io/infotext.ts";
 import {
   checkChoices,
+  controlView,
   defaultValues,
   type Extension,
   ExtensionInputError,
@@ -14,6 +15,13 @@ import {
 import type { JobRequest, Mode } from "../lib/extensions/job.ts";
 import { InputError } from "../lib/io/input_error.ts";
 import { parseAxisValues } from "../lib/server/axis_values.ts";
+import {
+  describeSamplers,
+  describeSchedules,
+  resolveSampling,
+  type SamplingChoice,
+} from "../lib/diffusion/samplers/catalog.ts";
+import type { RngSource } from "../lib/diffusion/noise_source.ts";
 import type { GenerationOutput, WebUIService } from "../lib/server/service.ts";
 import {
   type ApiRequest,
@@ -87,19 +95,17 @@ export function jobRequest(svc: WebUIService, mode: Mode, r: ApiRequest): JobReq
   const copied = Object.fromEntries(
     Object.entries(JOB_FIELDS).map(([api, field]) => [field, r[api as keyof ApiRequest] ?? undefined]),
   ) as { [K in keyof typeof JOB_FIELDS as (typeof JOB_FIELDS)[K]]: JobRequest[(typeof JOB_FIELDS)[K]] };
-  const sampler = r.sampler_name ?? r.sampler_index ?? "Euler a";
-  if (!svc.samplers().includes(sampler)) {
-    throw new InputError(
-      `unknown sampler ${JSON.stringify(sampler)} (known: ${svc.samplers().join(", ")})`,
-      [r.sampler_name ? "sampler_name" : "sampler_index"],
-    );
-  }
-  const { sd_model_checkpoint: model, CLIP_stop_at_last_layers: clipSkip } = r.override_settings;
-  if (model !== undefined && typeof model !== "string") {
-    throw new InputError("the model must be a name", ["override_settings", "sd_model_checkpoint"]);
-  }
-  if (clipSkip !== undefined && typeof clipSkip !== "number") {
-    throw new InputError("Clip skip must be 1 or 2", ["override_settings", "CLIP_stop_at_last_layers"]);
+  const opts = svc.effectiveOptions(r.override_settings);
+  const sampler = r.sampler_name ?? r.sampler_index;
+  // The API always runs A1111's samplers ("Automatic" is each sampler's own schedule), as A1111 does.
+  const scheduler = r.scheduler ?? "Automatic";
+  let choice: SamplingChoice;
+  try {
+    choice = resolveSampling(sampler, scheduler);
+  } catch (e) {
+    const unknownSchedule = /schedule type/.test((e as Error).message);
+    const field = unknownSchedule ? "scheduler" : r.sampler_name ? "sampler_name" : "sampler_index";
+    throw new InputError((e as Error).message, [field]);
   }
   if (r.script_name) {
     throw new InputError(
@@ -118,21 +124,62 @@ export function jobRequest(svc: WebUIService, mode: Mode, r: ApiRequest): JobReq
       if (!mask) throw new InputError("not a base64 image", ["mask"]);
     }
   }
-  return { ...copied, sampler, initImage, mask, model: model ?? svc.options.sd_model_checkpoint, clipSkip };
+  const [prompt, negativePrompt] = svc.styledPrompts(r.prompt, r.negative_prompt, r.styles);
+  const num = (v: unknown) => (typeof v === "number" ? v : undefined);
+  return {
+    ...copied,
+    prompt,
+    negativePrompt,
+    sampler,
+    scheduler,
+    eta: r.eta ?? num(choice.sampler.kind === "timesteps" ? opts.eta_ddim : opts.eta_ancestral),
+    sChurn: r.s_churn ?? num(opts.s_churn),
+    sTmin: r.s_tmin ?? num(opts.s_tmin),
+    sTmax: r.s_tmax ?? num(opts.s_tmax),
+    sNoise: r.s_noise ?? num(opts.s_noise),
+    rngSource: opts.randn_source as RngSource,
+    initImage,
+    mask,
+    model: opts.sd_model_checkpoint,
+    clipSkip: opts.CLIP_stop_at_last_layers,
+  };
+}
+
+/** Longest string the parameters echo returns as it is (a 25 MB prompt is not sent back). */
+export const ECHO_MAX_CHARS = 65536;
+
+function bounded(v: unknown): unknown {
+  if (typeof v === "string" && v.length > ECHO_MAX_CHARS) {
+    return `${v.slice(0, ECHO_MAX_CHARS)}… (${v.length - ECHO_MAX_CHARS} more characters)`;
+  }
+  if (Array.isArray(v)) return v.map(bounded);
+  if (v && typeof v === "object") {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, bounded(x)]));
+  }
+  return v;
+}
+
+/** A1111's `parameters`: the whole request as validated; init images only with include_init_images. */
+export function parametersEcho(mode: Mode, r: ApiRequest): Record<string, unknown> {
+  if (mode === "txt2img") return bounded(r) as Record<string, unknown>;
+  const { init_images, ...rest } = r as Img2ImgRequest;
+  const echo = bounded(rest) as Record<string, unknown>;
+  const include = (r as Img2ImgRequest).include_init_images;
+  return { ...echo, init_images: include ? init_images : null, mask: include ? echo.mask : null };
 }
 
 /** A1111's Processed.js(): the `info` string. */
-export function infoJson(r: ApiRequest, job: JobRequest, out: GenerationOutput, clipSkip: number): string {
+export function infoJson(r: ApiRequest, job: JobRequest, out: GenerationOutput): string {
   return JSON.stringify({
-    prompt: r.prompt,
-    all_prompts: out.seeds.map(() => r.prompt),
-    negative_prompt: r.negative_prompt,
-    all_negative_prompts: out.seeds.map(() => r.negative_prompt),
+    prompt: job.prompt,
+    all_prompts: out.seeds.map(() => job.prompt),
+    negative_prompt: job.negativePrompt,
+    all_negative_prompts: out.seeds.map(() => job.negativePrompt),
     seed: out.seeds[0] ?? job.seed,
     all_seeds: out.seeds,
-    subseed: -1,
-    all_subseeds: out.seeds.map(() => -1),
-    subseed_strength: 0,
+    subseed: out.subseeds[0] ?? job.subseed,
+    all_subseeds: out.subseeds,
+    subseed_strength: job.subseedStrength ?? 0,
     width: job.width,
     height: job.height,
     sampler_name: job.sampler,
@@ -145,15 +192,15 @@ export function infoJson(r: ApiRequest, job: JobRequest, out: GenerationOutput, 
     sd_model_hash: out.model.hash ?? null,
     sd_vae_name: null,
     sd_vae_hash: null,
-    seed_resize_from_w: -1,
-    seed_resize_from_h: -1,
+    seed_resize_from_w: job.seedResizeFromW ?? -1,
+    seed_resize_from_h: job.seedResizeFromH ?? -1,
     denoising_strength: job.initImage ? job.denoisingStrength : null,
     extra_generation_params: out.extraParams,
     index_of_first_image: out.hasGrid ? 1 : 0,
     infotexts: out.infotexts,
     styles: r.styles,
     job_timestamp: out.jobTimestamp,
-    clip_skip: clipSkip,
+    clip_skip: job.clipSkip ?? 1,
     is_using_inpainting_conditioning: false,
     version: "aesthetic-gradients",
     interrupted: out.interrupted,
@@ -164,7 +211,27 @@ export function infoJson(r: ApiRequest, job: JobRequest, out: GenerationOutput, 
   });
 }
 
-export function sdapiRoutes(svc: WebUIService): Hono {
+/** A1111's ScriptInfo of an extension: its args from its controls, in alwayson_scripts order. */
+async function scriptInfo(ext: Extension, isImg2img: boolean) {
+  const views = await Promise.all(ext.controls.map(controlView));
+  const args = ext.args.map((id) => {
+    const v = views.find((c) => c.id === id)!;
+    return {
+      label: v.label,
+      value: v.value,
+      minimum: v.min ?? null,
+      maximum: v.max ?? null,
+      step: v.step ?? null,
+      choices: v.choices ?? null,
+    };
+  });
+  return { name: ext.title.toLowerCase(), is_alwayson: true, is_img2img: isImg2img, args };
+}
+
+/** The command-line flags under A1111's names (GET /cmd-flags); the credentials are never shown. */
+export type CmdFlags = Record<string, string | number | boolean | null | string[]>;
+
+export function sdapiRoutes(svc: WebUIService, cmdFlags: CmdFlags = {}): Hono {
   const app = new Hono();
 
   const generate = (mode: Mode) => async (c: Context) => {
@@ -172,20 +239,23 @@ export function sdapiRoutes(svc: WebUIService): Hono {
     const job = jobRequest(svc, mode, r);
     const scripts = await scriptValues(svc.extensions, r.alwayson_scripts);
     const sweep = r.xy_grid ? { axis: r.xy_grid.axis, values: sweepValues(r.xy_grid.values) } : undefined;
+    const opts = svc.effectiveOptions(r.override_settings);
+    // A1111 keeps the overrides as the server's options when asked not to restore them.
+    if (!r.override_settings_restore_afterwards) await svc.setOptions(r.override_settings);
     const out = await svc.generate({
       mode,
       request: job,
       scripts,
       sweep,
-      save: r.save_images || undefined,
+      save: r.save_images && !r.do_not_save_samples,
+      saveDir: opts.outdir_samples,
       taskId: r.force_task_id,
       grid: r.override_settings.return_grid === true,
     });
-    const parameters = { ...r, init_images: mode === "img2img" ? null : undefined };
     return c.json({
       images: r.send_images ? out.images.map(encodeBase64) : [],
-      parameters,
-      info: infoJson(r, job, out, job.clipSkip ?? svc.options.CLIP_stop_at_last_layers),
+      parameters: parametersEcho(mode, r),
+      info: infoJson(r, job, out),
     });
   };
   app.post("/txt2img", generate("txt2img"));
@@ -204,11 +274,12 @@ export function sdapiRoutes(svc: WebUIService): Hono {
     svc.state.skip();
     return c.json({});
   });
-  app.get("/samplers", (c) => c.json(svc.samplers().map((name) => ({ name, aliases: [], options: {} }))));
+  app.get("/samplers", (c) => c.json(describeSamplers()));
+  app.get("/schedulers", (c) => c.json(describeSchedules()));
   app.get("/sd-models", (c) =>
     c.json(
       svc.checkpoints().map((m) => ({
-        title: m.hash ? `${m.name} [${m.hash}]` : m.name,
+        title: svc.title(m),
         model_name: m.name,
         hash: m.hash ?? null,
         sha256: null,
@@ -220,10 +291,55 @@ export function sdapiRoutes(svc: WebUIService): Hono {
     await svc.refreshModels();
     return c.json({});
   });
-  app.get("/options", (c) => c.json(svc.options));
+  // Models load for each job, so there is nothing to unload or reload.
+  app.post("/unload-checkpoint", (c) => c.json({}));
+  app.post("/reload-checkpoint", (c) => c.json({}));
+  app.get("/options", (c) => c.json(svc.optionsView()));
   app.post("/options", async (c) => {
     await svc.setOptions(await validBody(c, OptionsUpdate));
     return c.json({});
+  });
+  app.get("/cmd-flags", (c) => c.json(cmdFlags));
+  app.get("/scripts", (c) => {
+    const names = svc.extensions.map((e) => e.title.toLowerCase());
+    return c.json({ txt2img: names, img2img: names });
+  });
+  app.get("/script-info", async (c) =>
+    c.json([
+      ...await Promise.all(svc.extensions.map((e) => scriptInfo(e, false))),
+      ...await Promise.all(svc.extensions.map((e) => scriptInfo(e, true))),
+    ]));
+  app.get("/prompt-styles", (c) => c.json(svc.styles));
+  app.post("/refresh-styles", async (c) => {
+    await svc.refreshStyles();
+    return c.json({});
+  });
+  // Textual-inversion embeddings are not offered (aesthetic embeddings are the extension's dropdown).
+  app.get("/embeddings", (c) => c.json({ loaded: {}, skipped: {} }));
+  app.post("/refresh-embeddings", (c) => c.json({}));
+  // Concepts this app does not have: A1111's shapes, empty.
+  for (
+    const path of [
+      "/sd-vae",
+      "/sd-modules",
+      "/loras",
+      "/hypernetworks",
+      "/upscalers",
+      "/latent-upscale-modes",
+      "/face-restorers",
+      "/realesrgan-models",
+      "/extensions",
+    ]
+  ) app.get(path, (c) => c.json([]));
+  app.post("/refresh-loras", (c) => c.json({}));
+  app.post("/refresh-vae", (c) => c.json({}));
+  app.get("/memory", (c) => {
+    const m = Deno.systemMemoryInfo();
+    const used = m.total - m.available;
+    return c.json({
+      ram: { free: m.available, used, total: m.total },
+      cuda: { error: "this server runs on onnxruntime; no CUDA memory statistics" },
+    });
   });
   app.post("/png-info", async (c) => {
     const { image } = await validBody(c, PngInfoRequest);

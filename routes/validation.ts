@@ -43,6 +43,54 @@ export function inputErrorResponse(c: Context, e: Error): Response | undefined {
   return undefined;
 }
 
+interface ZodDef {
+  type: string;
+  innerType?: z.ZodType;
+  values?: unknown[];
+}
+const defOf = (s: z.ZodType) => (s as unknown as { _zod: { def: ZodDef } })._zod.def;
+
+/** A field's type without its default/optional/nullable wrappers: "number", "boolean", "string", …. */
+function baseType(s: z.ZodType): string {
+  let d = defOf(s);
+  while ((d.type === "default" || d.type === "optional" || d.type === "nullable") && d.innerType) {
+    d = defOf(d.innerType);
+  }
+  if (d.type === "literal" && d.values?.length) return typeof d.values[0];
+  return d.type;
+}
+
+const TRUE = new Set(["true", "1", "yes", "on", "t", "y"]);
+const FALSE = new Set(["false", "0", "no", "off", "f", "n"]);
+
+function loose(type: string, v: unknown): unknown {
+  if (type === "number" && typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) {
+    return Number(v);
+  }
+  if (type === "boolean") {
+    if (typeof v === "string" && TRUE.has(v.toLowerCase())) return true;
+    if (typeof v === "string" && FALSE.has(v.toLowerCase())) return false;
+    if (v === 0 || v === 1) return v === 1;
+  }
+  if (type === "string" && typeof v === "number") return String(v);
+  return v;
+}
+
+/**
+ * pydantic v1's leniency, which A1111 clients rely on, applied before the schema: an explicit null is the
+ * field's default, and numeric strings, "true"/"false" and numbers for text fields are coerced.
+ */
+export function pydanticCoerce(schema: z.ZodType, value: unknown): unknown {
+  const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;
+  if (!shape || typeof value !== "object" || value === null || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (v === null && k in shape) continue;
+    out[k] = k in shape ? loose(baseType(shape[k]), v) : v;
+  }
+  return out;
+}
+
 /** Parses the JSON body and validates it against `schema`; throws BodyInvalid naming what is wrong. */
 export async function validBody<S extends z.ZodType>(c: Context, schema: S): Promise<z.infer<S>> {
   const text = await c.req.text();
@@ -56,7 +104,7 @@ export async function validBody<S extends z.ZodType>(c: Context, schema: S): Pro
       type: "json_invalid",
     }]);
   }
-  const r = schema.safeParse(value);
+  const r = schema.safeParse(pydanticCoerce(schema, value));
   if (!r.success) throw new BodyInvalid(fieldErrors(r.error));
   return r.data;
 }

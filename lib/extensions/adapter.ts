@@ -127,7 +127,10 @@ function control(ext: Extension, id: string): Control {
 export function controlSchema(c: Control): z.ZodType<ControlValue> {
   switch (c.kind) {
     case "slider":
-      return z.number().min(c.min).max(c.max);
+      // A slider of whole steps from a whole minimum only ever gives whole numbers.
+      return (Number.isInteger(c.step) && Number.isInteger(c.min) ? z.int() : z.number()).min(c.min).max(
+        c.max,
+      );
     case "number": {
       let s = c.integer ? z.number().int() : z.number();
       if (c.min !== undefined) s = s.min(c.min);
@@ -143,8 +146,18 @@ export function controlSchema(c: Control): z.ZodType<ControlValue> {
   }
 }
 
+/** A1111 passes script args as its UI holds them: a textbox number arrives as a string ("0.0001"). */
+function coerce(c: Control, raw: unknown): unknown {
+  if ((c.kind === "slider" || c.kind === "number") && typeof raw === "string" && raw.trim() !== "") {
+    const n = Number(raw);
+    return Number.isFinite(n) ? n : raw;
+  }
+  if (c.kind === "checkbox" && (raw === "true" || raw === "false")) return raw === "true";
+  return raw;
+}
+
 function checkValue(ext: Extension, c: Control, raw: unknown, where: string): ControlValue {
-  const r = controlSchema(c).safeParse(raw);
+  const r = controlSchema(c).safeParse(coerce(c, raw));
   if (!r.success) {
     const msg = r.error.issues.map((i) => i.message).join("; ");
     throw new ExtensionInputError(`${ext.title}: ${where} (${c.label}): ${msg}`, `${ext.title}.${c.id}`);
@@ -152,16 +165,23 @@ function checkValue(ext: Extension, c: Control, raw: unknown, where: string): Co
   return r.data;
 }
 
-/** Values from alwayson_scripts args (positional, as A1111 passes them); missing trailing args keep defaults. */
+/** One control's value checked by its own rules (an X/Y axis value goes through here too). */
+export function checkControlValue(
+  ext: Extension,
+  controlId: string,
+  raw: unknown,
+  where: string,
+): ControlValue {
+  return checkValue(ext, control(ext, controlId), raw, where);
+}
+
+/**
+ * Values from alwayson_scripts args (positional, as A1111 passes them); missing trailing args keep defaults,
+ * and args past the script's own are dropped, as A1111 slices them.
+ */
 export function valuesFromArgs(ext: Extension, args: unknown[]): Values {
-  if (args.length > ext.args.length) {
-    throw new ExtensionInputError(
-      `${ext.title}: expected at most ${ext.args.length} args (${ext.args.join(", ")}), got ${args.length}`,
-      ext.title,
-    );
-  }
   const values = defaultValues(ext);
-  args.forEach((raw, i) => {
+  args.slice(0, ext.args.length).forEach((raw, i) => {
     const c = control(ext, ext.args[i]);
     values[c.id] = checkValue(ext, c, raw, `args[${i}]`);
   });

@@ -65,4 +65,6 @@ export interface Job {
   readonly sweep?: Sweep;
   /** A line for the progress display ("Aesthetic optimization…"). */
   status(text: string | null): void;
+  /** Interrupt or skip was asked for: long work before sampling (an optimization) should stop. */
+  stopRequested(): boolean;
 }

@@ -179,6 +179,7 @@ export class AestheticPersonalizer {
     settings: AestheticSettings,
     sweep: number[] = [],
     pooled?: Float32Array,
+    shouldStop?: () => boolean,
   ): Promise<AestheticResult> {
     const hidden = this.engine.info.hiddenSize;
     if (z.length !== chunkIds.length * 77 * hidden) {
@@ -201,7 +202,9 @@ export class AestheticPersonalizer {
       return { conditioning: same(z), similarity, deltaL2: 0, ...pooled ? { pooled: same(pooled) } : {} };
     }
     const runs: CachedRun[] = [];
-    for (const ids of chunkIds) runs.push(await this.#personalize(ids, target, settings.lr, maxSteps, steps));
+    for (const ids of chunkIds) {
+      runs.push(await this.#personalize(ids, target, settings.lr, maxSteps, steps, shouldStop));
+    }
 
     const size = 77 * hidden;
     const conditioning = new Map<number, Float32Array>();
@@ -247,6 +250,7 @@ export class AestheticPersonalizer {
     lr: number,
     steps: number,
     keep: number[],
+    shouldStop?: () => boolean,
   ): Promise<CachedRun> {
     const keepAll = [...new Set([0, ...keep])];
     const key = JSON.stringify([
@@ -266,7 +270,13 @@ export class AestheticPersonalizer {
       return hit;
     }
     // The extension does not renormalize the target after a text slerp; neither do we.
-    const run = await this.engine.personalize(ids, target, { steps, lr, keep: keepAll, normalize: false });
+    const run = await this.engine.personalize(ids, target, {
+      steps,
+      lr,
+      keep: keepAll,
+      normalize: false,
+      shouldStop,
+    });
     this.#cache.set(key, run);
     if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value!);
     return run;

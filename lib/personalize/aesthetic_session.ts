@@ -58,6 +58,8 @@ export interface HookOptions {
   onSimilarity?: (similarity: number[][]) => void;
   /** A line for a progress display while the optimization runs; null when it is done. */
   onStatus?: (text: string | null) => void;
+  /** Polled between Adam steps: true stops the optimization (PersonalizationStopped). */
+  shouldStop?: () => boolean;
 }
 
 export interface AestheticHook {
@@ -279,8 +281,20 @@ export class AestheticSession {
       opts.onStatus?.(
         `Aesthetic optimization (${settings.steps} steps)${negative ? ", negative prompt" : ""}`,
       );
-      const result = await personalizer.apply(z, chunkIds, e.embedding.data, settings, opts.sweep);
-      opts.onStatus?.(null);
+      let result;
+      try {
+        result = await personalizer.apply(
+          z,
+          chunkIds,
+          e.embedding.data,
+          settings,
+          opts.sweep,
+          undefined,
+          opts.shouldStop,
+        );
+      } finally {
+        opts.onStatus?.(null);
+      }
       if (!negative) opts.onSimilarity?.(result.similarity.map((s) => s.slice(0, settings.steps + 1)));
       return result.conditioning.get(settings.steps)!;
     };
@@ -319,8 +333,12 @@ export class AestheticSession {
           ...e ? { personalizer: await this.xl![i].personalizer(), embedding: e.embedding.data } : {},
         });
       }
-      const r = await applyToEncoders(z, parts, settings, opts.sweep, pooled);
-      opts.onStatus?.(null);
+      let r;
+      try {
+        r = await applyToEncoders(z, parts, settings, opts.sweep, pooled, opts.shouldStop);
+      } finally {
+        opts.onStatus?.(null);
+      }
       if (!negative) {
         const per = r.similarity.flatMap((s) => s ?? []);
         opts.onSimilarity?.(per.map((s) => s.slice(0, settings.steps + 1)));

@@ -24,6 +24,16 @@ export interface PersonalizeOptions {
   keep?: number[];
   /** Normalize the embedding first (default true: the paper's loop does). */
   normalize?: boolean;
+  /** Polled before every Adam step; true stops the run with PersonalizationStopped (interrupt, skip). */
+  shouldStop?: () => boolean;
+}
+
+/** The run was stopped between Adam steps (the WebUI's interrupt or skip); nothing of it is kept. */
+export class PersonalizationStopped extends Error {
+  constructor(step: number) {
+    super(`the aesthetic optimization was stopped before step ${step + 1}`);
+    this.name = "PersonalizationStopped";
+  }
 }
 
 export interface PersonalizeResult {
@@ -188,6 +198,10 @@ export class TextPersonalizer {
     };
     const rowStates = new Map<string, SparseRows>();
     for (let step = 0; step < opts.steps; step++) {
+      if (opts.shouldStop?.()) {
+        this.params.set(this.original);
+        throw new PersonalizationStopped(step);
+      }
       const fetches: Record<string, Tensor | null> = { [SIMILARITY]: null };
       for (const name of outputs) fetches[name] = null;
       for (const s of this.slots) {

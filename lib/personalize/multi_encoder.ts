@@ -30,6 +30,7 @@ export async function applyToEncoders(
   settings: AestheticSettings,
   sweep: number[] = [],
   pooled?: Float32Array,
+  shouldStop?: () => boolean,
 ): Promise<MultiEncoderResult> {
   const width = parts.reduce((n, p) => n + p.hidden, 0);
   if (z.length % width !== 0) {
@@ -61,6 +62,7 @@ export async function applyToEncoders(
       settings,
       sweep,
       pooled,
+      shouldStop,
     );
     pooledOut = r.pooled ?? pooledOut;
     for (const s of steps) {

@@ -53,11 +53,19 @@ const IDLE: MakerStatus = {
   quality: null,
 };
 
+/** What an unauthenticated caller is told about any source-folder problem: nothing about which paths exist. */
+export const SOURCE_UNUSABLE =
+  "the source folder cannot be used (it is missing, not a folder, unreadable, or holds no usable images)";
+
 export class EmbeddingMaker {
   #status: MakerStatus = structuredClone(IDLE);
   #done: Promise<void> = Promise.resolve();
 
-  constructor(readonly dir: string) {}
+  /**
+   * `revealPaths`: messages may say what is wrong with a server path (missing, not a folder, which file was
+   * skipped). Only for authenticated servers: otherwise they would tell anyone which paths exist.
+   */
+  constructor(readonly dir: string, readonly revealPaths = true) {}
 
   get busy(): boolean {
     return this.#status.running;
@@ -86,7 +94,12 @@ export class EmbeddingMaker {
     if (req.uploads) {
       if (req.uploads.length === 0) throw new InputError("choose images or a folder to upload", "files");
     } else if (req.source) {
-      checkSourceFolder(req.source);
+      try {
+        checkSourceFolder(req.source);
+      } catch (e) {
+        if (this.revealPaths) throw e;
+        throw new InputError(SOURCE_UNUSABLE, "source");
+      }
     } else {
       throw new InputError("give a folder on the server or upload images", "source");
     }
@@ -118,12 +131,14 @@ export class EmbeddingMaker {
       this.#status.message = `Created ${target.name} from ${result.used} images${left} (${result.dim}-d)`;
       this.#status.ok = true;
     } catch (e) {
-      if (e instanceof NoImagesError) {
+      // Uploads are the caller's own files; a server folder's contents are told only to authenticated callers.
+      const reveal = this.revealPaths || staged !== undefined;
+      if (e instanceof NoImagesError && reveal) {
         skipped.push(...e.skipped.map((s) => ({ file: shown(s.path), reason: s.skip.message })));
       }
-      this.#status.message = `Failed: ${
-        (e as Error).message.replaceAll(src, staged ? "the uploaded files" : src)
-      }`;
+      this.#status.message = reveal
+        ? `Failed: ${(e as Error).message.replaceAll(src, staged ? "the uploaded files" : src)}`
+        : `Failed: ${SOURCE_UNUSABLE}`;
       this.#status.ok = false;
     } finally {
       this.#status.skipped = skipped;

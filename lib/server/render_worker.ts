@@ -37,7 +37,9 @@ async function render(job: RenderJob): Promise<void> {
   if (job.mode === "img2img") {
     if (!job.initImage) throw new Error("img2img needs an init image");
     const decoded = await decodeImage(job.initImage);
-    if (!decoded.ok) throw new Error(`the init image cannot be used: ${decoded.skip.message}`);
+    if (!decoded.ok) {
+      throw new InputError(`the init image cannot be used: ${decoded.skip.message}`, "initImage");
+    }
     initImage = decoded.image;
   }
   let mask: RgbImage | undefined;

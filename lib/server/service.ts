@@ -1,20 +1,37 @@
 // The WebUI's engine room, shared by the pages and /sdapi/v1: lists models, runs generations one at a time
 // through the JobQueue with A1111's progress/interrupt/skip state, lets extensions process each job, runs X/Y
 // sweeps, and writes each image's infotext into its PNG.
-import { featureParams, generationParams, RequestError, resolveRequest } from "../diffusion/request.ts";
+import { isAbsolute, relative, resolve } from "node:path";
+import {
+  featureParams,
+  generationParams,
+  RequestError,
+  type ResolvedRequest,
+  resolveRequest,
+} from "../diffusion/request.ts";
 import { inpaintSettings } from "../diffusion/inpaint/options.ts";
-import { SAMPLER_NAMES } from "../diffusion/schedulers/index.ts";
+import { describeSamplers } from "../diffusion/samplers/catalog.ts";
 import { formatInfotext, type ParamValue, parseInfotext } from "../io/infotext.ts";
 import { InputError } from "../io/input_error.ts";
 import { withPngTexts, writeFileAtomic } from "../io/png.ts";
 import { chooseClip, findModel, listModels } from "../models/registry.ts";
 import type { ModelEntry } from "../models/inspect.ts";
-import type { Extension, Values } from "../extensions/adapter.ts";
+import { checkControlValue, type Extension, type Values } from "../extensions/adapter.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { Chart, ConditioningHook, Job, JobModel, JobRequest, Mode, Sweep } from "../extensions/job.ts";
 import { GenerationState } from "./progress.ts";
 import { type Task, TaskRegistry } from "./tasks.ts";
-import { loadOptions, saveOptions, type WebUIOptions } from "./options.ts";
+import {
+  A1111_DEFAULTS,
+  checkOptions,
+  loadOptions,
+  type OptionValue,
+  saveOptions,
+  type WebUIOptions,
+} from "./options.ts";
+import { checkLimits, DEFAULT_LIMITS, type ServerLimits } from "./limits.ts";
+import { applyStyles, loadStyles, type PromptStyle } from "./styles.ts";
+import { attentionLayout, checkMemoryBudget, defaultMaxMemory } from "./memory_budget.ts";
 import type { Renderer } from "./renderer.ts";
 import { gridImage } from "./grid.ts";
 import { nextSamplePath } from "./sample_path.ts";
@@ -29,6 +46,14 @@ export interface ServiceConfig {
   threads?: number;
   /** Runs the pipeline (lib/server/render.ts over lib/diffusion). */
   render: Renderer;
+  /** Resource limits (server options); DEFAULT_LIMITS when absent. */
+  limits?: Partial<ServerLimits>;
+  /** A1111's styles.csv; none: no styles. */
+  stylesFile?: string;
+  /** Save folders may be anywhere (--allow-any-output-dir); otherwise they stay inside outputsDir. */
+  allowAnyOutputDir?: boolean;
+  /** The memory budget of one job in bytes (--max-memory); default three quarters of the machine's. */
+  maxMemoryBytes?: number;
 }
 
 export interface GenerationInput {
@@ -43,6 +68,8 @@ export interface GenerationInput {
   grid?: boolean;
   /** The client's task id (A1111's force_task_id), to follow this job's progress and stop it alone. */
   taskId?: string;
+  /** Where saved images go (a request's outdir_samples override); default the outdir_samples option. */
+  saveDir?: string;
 }
 
 export interface GenerationOutput {
@@ -50,10 +77,12 @@ export interface GenerationOutput {
   images: Uint8Array[];
   infotexts: string[];
   seeds: number[];
+  /** The variation seed of each image. */
+  subseeds: number[];
   /** Grid labels ("Aesthetic steps: 5"), one per image, when a grid ran. */
   labels: string[];
   charts: Chart[];
-  extraParams: Record<string, string>;
+  extraParams: Record<string, ParamValue>;
   model: ModelEntry;
   /** Steps were cut short by interrupt. */
   interrupted: boolean;
@@ -64,6 +93,26 @@ export interface GenerationOutput {
   /** images[0] is an X/Y grid of the others. */
   hasGrid: boolean;
   jobTimestamp: string;
+}
+
+/**
+ * The infotext fields A1111's k-diffusion samplers add when their options differ from the defaults: Eta (for
+ * the samplers that take one; DDIM's is the standard "Eta DDIM"), Sigma churn/tmin/tmax/noise.
+ */
+export function samplerOptionParams(r: Pick<ResolvedRequest, "sampling">): [string, ParamValue][] {
+  if (!r.sampling) return [];
+  const { sampler } = r.sampling.choice;
+  const s = r.sampling.settings;
+  const takes = (o: string) => (sampler.options as readonly string[]).includes(o);
+  const out: [string, ParamValue][] = [];
+  if (sampler.kind !== "timesteps" && takes("eta") && s.eta !== undefined && s.eta !== sampler.etaDefault) {
+    out.push(["Eta", s.eta]);
+  }
+  if (takes("s_churn") && s.sChurn) out.push(["Sigma churn", s.sChurn]);
+  if (takes("s_tmin") && s.sTmin) out.push(["Sigma tmin", s.sTmin]);
+  if (takes("s_tmax") && s.sTmax !== undefined && Number.isFinite(s.sTmax)) out.push(["Sigma tmax", s.sTmax]);
+  if (takes("s_noise") && s.sNoise !== undefined && s.sNoise !== 1) out.push(["Sigma noise", s.sNoise]);
+  return out;
 }
 
 /** Runs an extension; an input problem it finds is placed in its alwayson_scripts args. */
@@ -99,23 +148,52 @@ export class WebUIService {
   extensions: Extension[] = [];
   #models: ModelEntry[] = [];
 
-  private constructor(readonly config: ServiceConfig, public options: WebUIOptions) {}
+  readonly limits: ServerLimits;
+  styles: PromptStyle[] = [];
+
+  private constructor(readonly config: ServiceConfig, public options: WebUIOptions) {
+    this.limits = { ...DEFAULT_LIMITS, ...config.limits };
+  }
 
   static async create(config: ServiceConfig): Promise<WebUIService> {
     const svc = new WebUIService(config, {
+      ...A1111_DEFAULTS,
       sd_model_checkpoint: "",
-      CLIP_stop_at_last_layers: 1,
-      samples_save: false,
-      samples_format: "png",
       outdir_samples: config.outputsDir,
-    });
+    } as WebUIOptions);
     await svc.refreshModels();
+    await svc.refreshStyles();
     const first = svc.checkpoints()[0];
     if (!first) throw new Error(`no usable Stable Diffusion model in ${config.modelsDir}`);
     const defaults = { ...svc.options, sd_model_checkpoint: config.defaultModel ?? first.name };
     svc.options = await loadOptions(config.settingsFile, defaults);
-    if (!svc.checkpoint(svc.options.sd_model_checkpoint)) svc.options.sd_model_checkpoint = first.name;
+    const chosen = svc.checkpoint(svc.options.sd_model_checkpoint);
+    svc.options.sd_model_checkpoint = chosen?.name ?? first.name;
     return svc;
+  }
+
+  async refreshStyles(): Promise<void> {
+    this.styles = this.config.stylesFile ? await loadStyles(this.config.stylesFile) : [];
+  }
+
+  /** The prompts with the named styles applied, as A1111's apply_styles_to_prompt. */
+  styledPrompts(prompt: string, negative: string, names: string[]): [string, string] {
+    return applyStyles(this.styles, prompt, negative, names);
+  }
+
+  /** A1111's title of a checkpoint: "name [hash]". */
+  title(m: ModelEntry): string {
+    return m.hash ? `${m.name} [${m.hash}]` : m.name;
+  }
+
+  /** The options as A1111 answers them: the checkpoint by its title. */
+  optionsView(): Record<string, unknown> {
+    const m = this.checkpoint(this.options.sd_model_checkpoint);
+    return {
+      ...this.options,
+      sd_model_checkpoint: m ? this.title(m) : this.options.sd_model_checkpoint,
+      sd_checkpoint_hash: m?.hash ?? "",
+    };
   }
 
   async refreshModels(): Promise<void> {
@@ -127,13 +205,15 @@ export class WebUIService {
     return this.#models.filter((m) => m.kind !== "clip" && m.problems.length === 0);
   }
 
-  checkpoint(name: string): ModelEntry | undefined {
-    const m = findModel(this.#models, name);
+  /** A checkpoint by its title, name or hash (A1111's get_closet_checkpoint_match). */
+  checkpoint(ref: string): ModelEntry | undefined {
+    const m = findModel(this.#models, ref) ?? this.#models.find((m) => this.title(m) === ref) ??
+      findModel(this.#models, ref.replace(/ \[[0-9a-f]+\]$/, ""));
     return m && m.kind !== "clip" && m.problems.length === 0 ? m : undefined;
   }
 
   /** Why a model cannot be a checkpoint: not listed, a CLIP pair, or its problems (SDXL among them). */
-  #unusable(name: string, loc: string[]): InputError {
+  #unusable(name: string, loc: (string | number)[]): InputError {
     const m = findModel(this.#models, name);
     const known = this.checkpoints().map((c) => c.name).join(", ");
     if (!m) return new InputError(`unknown model ${JSON.stringify(name)} (known: ${known})`, loc);
@@ -146,8 +226,9 @@ export class WebUIService {
     return this.tasks.running()?.state ?? this.#idle;
   }
 
+  /** A1111's sampler names (aliases are accepted too; see /sdapi/v1/samplers). */
   samplers(): readonly string[] {
-    return SAMPLER_NAMES;
+    return describeSamplers().map((s) => s.name);
   }
 
   /** The CLIP pair used for personalization and new embeddings with the current checkpoint. */
@@ -162,11 +243,49 @@ export class WebUIService {
     return this.clipFor(m).path;
   }
 
-  async setOptions(update: Partial<WebUIOptions>): Promise<void> {
-    if (update.sd_model_checkpoint !== undefined && !this.checkpoint(update.sd_model_checkpoint)) {
-      throw this.#unusable(update.sd_model_checkpoint, ["sd_model_checkpoint"]);
+  /**
+   * Options checked as A1111 types them, the checkpoint (a title, name or hash) resolved to its name and the
+   * save folder confined; `loc` places errors (["override_settings"] for a request's overrides).
+   */
+  checkedOptions(
+    update: Record<string, unknown>,
+    loc: (string | number)[] = [],
+  ): Record<string, OptionValue> {
+    const out = checkOptions(update, loc);
+    const ckpt = out.sd_model_checkpoint;
+    if (typeof ckpt === "string") {
+      const m = this.checkpoint(ckpt);
+      if (!m) throw this.#unusable(ckpt, [...loc, "sd_model_checkpoint"]);
+      out.sd_model_checkpoint = m.name;
+    } else delete out.sd_model_checkpoint;
+    if (typeof out.outdir_samples === "string") {
+      out.outdir_samples = this.#confined(out.outdir_samples, [...loc, "outdir_samples"]);
     }
-    this.options = { ...this.options, ...update };
+    return out;
+  }
+
+  /** A save folder: relative ones are inside the outputs folder; others must be, unless the server allows. */
+  #confined(dir: string, loc: (string | number)[]): string {
+    const root = resolve(this.config.outputsDir);
+    const full = dir === "" ? root : resolve(root, dir);
+    const rel = relative(root, full);
+    if (!this.config.allowAnyOutputDir && (rel.startsWith("..") || isAbsolute(rel))) {
+      throw new InputError(
+        "the save folder must be inside the outputs folder (start the server with --allow-any-output-dir " +
+          "to allow others)",
+        loc,
+      );
+    }
+    return full;
+  }
+
+  /** The server's options with a request's overrides, checked. */
+  effectiveOptions(overrides: Record<string, unknown>): WebUIOptions {
+    return { ...this.options, ...this.checkedOptions(overrides, ["override_settings"]) } as WebUIOptions;
+  }
+
+  async setOptions(update: Record<string, unknown>): Promise<void> {
+    this.options = { ...this.options, ...this.checkedOptions(update) } as WebUIOptions;
     await saveOptions(this.config.settingsFile, this.options);
   }
 
@@ -187,13 +306,32 @@ export class WebUIService {
       if (input.sweep.values.length === 0) {
         throw new InputError("the X/Y grid has no values", ["xy_grid", "values"]);
       }
+      // Each value is one the control itself accepts: the axis is no way around its limits.
+      const [ext, ax] = axis;
+      input.sweep.values.forEach((v, i) => {
+        try {
+          checkControlValue(ext, ax.control, v, `X/Y value ${i + 1}`);
+        } catch (e) {
+          if (!(e instanceof InputError)) throw e;
+          throw new InputError(e.message, ["xy_grid", "values", i]);
+        }
+      });
     }
     const request = {
       ...input.request,
       clipSkip: input.request.clipSkip ?? this.options.CLIP_stop_at_last_layers,
     };
+    checkLimits(request, this.limits, input.sweep?.values.length ?? 1);
+    const layout = await attentionLayout(model.path);
+    if (layout) checkMemoryBudget(layout, request, this.config.maxMemoryBytes ?? defaultMaxMemory());
     // Every field but the size is checked before the job queues; the worker checks the size against the model.
-    resolveRequest({ ...request, seed: Math.max(request.seed, 0), initImage: undefined, mask: undefined });
+    resolveRequest({
+      ...request,
+      seed: Math.max(request.seed, 0),
+      subseed: Math.max(request.subseed ?? 0, 0),
+      initImage: undefined,
+      mask: undefined,
+    });
     if (request.mask) inpaintSettings(request, (message, field) => new RequestError(message, field));
     const task = this.tasks.create(input.taskId);
     try {
@@ -213,7 +351,8 @@ export class WebUIService {
     const runs = input.sweep?.values.length ?? 1;
     const state = task.state;
     task.phase = "running";
-    state.begin(input.mode, runs * request.batchCount, request.steps);
+    // A1111's job names: the API runs every generation through its scripts runner.
+    state.begin(`scripts_${input.mode}`, runs * request.batchCount, request.steps);
     if (task.cancelled) state.interrupt();
     // Only personalization needs the pair (and says so when it is missing).
     const jobModel: JobModel = {
@@ -221,16 +360,19 @@ export class WebUIService {
       dir: model.path,
       clipDir: chooseClip(model, this.#models)?.path,
     };
-    const seed = request.seed === -1 ? Math.floor(Math.random() * 2 ** 32) : request.seed;
+    const random = () => Math.floor(Math.random() * 2 ** 32);
+    const seed = request.seed === -1 ? random() : request.seed;
+    const subseed = request.subseed === undefined || request.subseed === -1 ? random() : request.subseed;
     // The defaults as the pipeline fills them in, for the infotext.
     const resolved = {
-      ...resolveRequest({ ...request, seed, initImage: undefined, mask: undefined }),
+      ...resolveRequest({ ...request, seed, subseed, initImage: undefined, mask: undefined }),
       initImage: request.initImage,
     };
     const out: GenerationOutput = {
       images: [],
       infotexts: [],
       seeds: [],
+      subseeds: [],
       labels: [],
       charts: [],
       extraParams: {},
@@ -259,6 +401,7 @@ export class WebUIService {
           charts,
           sweep: input.sweep,
           status: (t) => state.setText(t),
+          stopRequested: () => state.interrupted || state.skipped,
         };
         for (const [ext, values] of input.scripts) {
           const v = { ...values };
@@ -267,17 +410,27 @@ export class WebUIService {
           await processScript(ext, job, v);
         }
         const label = input.sweep ? `${input.sweep.axis}: ${input.sweep.values[g]}` : undefined;
-        const rendered = await this.config.render({
-          mode: input.mode,
-          request: { ...request, seed },
-          model,
-          conditioningHooks: hooks,
-          state,
-          threads: this.config.threads,
-        });
+        let rendered;
+        try {
+          rendered = await this.config.render({
+            mode: input.mode,
+            request: { ...request, seed, subseed },
+            model,
+            conditioningHooks: hooks,
+            state,
+            threads: this.config.threads,
+          });
+        } catch (e) {
+          // A stop asked for while an extension's hook ran (the aesthetic optimization polls it between Adam
+          // steps) ends this run: interrupt ends the job, skip moves on to the next X/Y value.
+          if (!state.interrupted && !state.skipped) throw e;
+          out.interrupted ||= state.interrupted;
+          continue;
+        }
         for (const img of rendered.images) {
           const params: [string, ParamValue][] = [
             ...generationParams(resolved, img, model),
+            ...samplerOptionParams(resolved),
             ...extraParams,
             ...(request.mask ? inpaintSettings(request, (m, f) => new RequestError(m, f)).params : []),
             ...featureParams(resolved),
@@ -291,15 +444,15 @@ export class WebUIService {
           out.images.push(png);
           out.infotexts.push(infotext);
           out.seeds.push(img.seed);
+          out.subseeds.push(img.subseed);
           if (label) out.labels.push(label);
           if (input.save ?? this.options.samples_save) {
-            await writeFileAtomic(
-              await nextSamplePath(this.options.outdir_samples, input.mode, img.seed),
-              png,
-            );
+            await this.#save(input.saveDir ?? this.options.outdir_samples, input.mode, png, img.seed);
           }
         }
-        for (const [k, v] of extraParams) if (v !== undefined && v !== null) out.extraParams[k] = String(v);
+        for (const [k, v] of [...samplerOptionParams(resolved), ...extraParams]) {
+          if (v !== undefined && v !== null) out.extraParams[k] = v;
+        }
         out.charts.push(...charts.map((c) => (label ? { ...c, title: `${c.title}, ${label}` } : c)));
         if (rendered.interrupted) out.interrupted = true;
         out.stepsDone = rendered.stepsDone;
@@ -317,6 +470,7 @@ export class WebUIService {
         out.hasGrid = true;
         out.infotexts.unshift(infotext);
         out.seeds.unshift(out.seeds[0]);
+        out.subseeds.unshift(out.subseeds[0]);
         if (input.sweep) out.labels.unshift(`${input.sweep.axis}: ${input.sweep.values.join(", ")}`);
       }
       return out;
@@ -324,6 +478,17 @@ export class WebUIService {
       state.end();
       this.tasks.finish(task);
     }
+  }
+
+  /** "Always save": A1111's outputs layout (sample_path.ts); a folder that cannot be made is the caller's. */
+  async #save(root: string, mode: Mode, png: Uint8Array, seed: number): Promise<void> {
+    let path: string;
+    try {
+      path = await nextSamplePath(root, mode, seed);
+    } catch (e) {
+      throw new InputError(`the save folder cannot be created (${(e as Error).name})`, ["outdir_samples"]);
+    }
+    await writeFileAtomic(path, png);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok, rejects } from "node:assert";
 import { join } from "node:path";
 import { Hono } from "hono";
+import { SOURCE_UNUSABLE } from "../../lib/server/embedding_maker.ts";
 import {
   checkChoices,
   defaultValues,
@@ -32,6 +33,7 @@ function job(sweep?: { axis: string; values: number[] }) {
     charts: [],
     sweep,
     status: () => {},
+    stopRequested: () => false,
   };
   return j;
 }
@@ -180,11 +182,11 @@ Deno.test("the tab makes an embedding from a folder, with progress, and refuses 
       });
 
     let r = await post({ name: "../x", source: src });
-    assertEquals(r.status, 400);
+    assertEquals(r.status, 422);
     ok((await r.json()).error.includes('must not contain ".."'));
     r = await post({ name: "x", source: join(src, "missing") });
     assertEquals([r.status, (await r.json()).error], [
-      400,
+      422,
       `source folder ${join(src, "missing")} does not exist`,
     ]);
     r = await post({ name: "", source: src });
@@ -207,10 +209,45 @@ Deno.test("the tab makes an embedding from a folder, with progress, and refuses 
     assertEquals(choices, [NO_EMBEDDING, "mine"]);
 
     r = await post({ name: "mine", source: src });
-    assertEquals(r.status, 400);
+    assertEquals(r.status, 422);
     ok((await r.json()).error.includes("already exists"));
   } finally {
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(src, { recursive: true });
+  }
+});
+
+Deno.test("without authentication the tab's errors do not tell which server paths exist", async () => {
+  const src = await Deno.makeTempDir();
+  const file = join(src, "file.txt");
+  await Deno.writeTextFile(file, "x");
+  try {
+    const ext = aestheticExtension({
+      embeddingsDir: await Deno.makeTempDir(),
+      openSession: () => Promise.reject(new Error("unused")),
+      clipDir: () => DEFAULT_CLIP_DIR,
+      revealPaths: false,
+    });
+    const app = new Hono();
+    ext.tabs![0].routes!(app, { base: "" });
+    const answers = [];
+    for (const source of [join(src, "missing"), file, "/etc"]) {
+      const r = await app.request("/create", {
+        method: "POST",
+        body: JSON.stringify({ name: "x", source }),
+        headers: { "content-type": "application/json" },
+      });
+      if (r.status === 202) {
+        let status = await r.json();
+        for (let i = 0; i < 200 && status.running; i++) {
+          await new Promise((res) => setTimeout(res, 50));
+          status = await (await app.request("/create")).json();
+        }
+        answers.push(status.message.replace(/^Failed: /, ""));
+      } else answers.push((await r.json()).error);
+    }
+    assertEquals(answers, [SOURCE_UNUSABLE, SOURCE_UNUSABLE, SOURCE_UNUSABLE]);
+  } finally {
     await Deno.remove(src, { recursive: true });
   }
 });

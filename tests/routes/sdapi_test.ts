@@ -180,7 +180,7 @@ Deno.test("interrupt stops a running job within one step", opts, async () => {
     }
     ok(step >= 2, "the job started stepping");
     const progress = await (await fetch(`${s.url}/sdapi/v1/progress`)).json();
-    assertEquals(progress.state.job, "txt2img");
+    assertEquals(progress.state.job, "scripts_txt2img", "A1111's job name");
     ok(progress.progress > 0 && progress.progress < 1);
     await post(`${s.url}/sdapi/v1/interrupt`, {});
     const atInterrupt = (await (await fetch(`${s.url}/sdapi/v1/progress`)).json()).state.sampling_step;
@@ -208,8 +208,10 @@ Deno.test("bad requests get a 4xx naming the problem", opts, async () => {
     };
     let d = await detail(await post(api, "{not json"));
     ok(/JSON decode error/.test(d[0].msg), d[0].msg);
-    d = await detail(await post(api, { ...clientPayload(1), steps: "many", width: 63 }));
+    d = await detail(await post(api, { ...clientPayload(1), steps: "many", width: 63.5 }));
     assertEquals(d.map((e: { loc: string[] }) => e.loc.join(".")), ["body.steps", "body.width"]);
+    d = await detail(await post(api, { ...clientPayload(1), width: 63 }));
+    assertEquals(d[0].loc, ["body", "width"], "the pipeline's multiple of 8");
     d = await detail(await post(api, { ...clientPayload(1), sampler_name: "Nope" }));
     ok(/unknown sampler "Nope"/.test(d[0].msg));
     const withArgs = (args: unknown[]) => ({
@@ -222,7 +224,7 @@ Deno.test("bad requests get a 4xx naming the problem", opts, async () => {
       await post(api, withArgs([0.9, 3, 0.0001, false, "../embeddings/tiny-demo", "", 0.1, false])),
     );
     ok(/must not contain "\.\."/.test(d[0].msg), d[0].msg);
-    d = await detail(await post(api, withArgs([0.9, "3", 0.0001])));
+    d = await detail(await post(api, withArgs([0.9, "many", 0.0001])));
     ok(/args\[1\] \(Aesthetic steps\)/.test(d[0].msg), d[0].msg);
     d = await detail(await post(api, { ...clientPayload(1), alwayson_scripts: { "No such": { args: [] } } }));
     ok(/always-on script "No such" not found/.test(d[0].msg));
@@ -247,11 +249,15 @@ Deno.test("the read-only endpoints and the OpenAPI document", opts, async () => 
     const models = await get("/sdapi/v1/sd-models");
     assertEquals(models[0].model_name, "tiny-demo");
     const options = await get("/sdapi/v1/options");
-    assertEquals(options.sd_model_checkpoint, "tiny-demo");
+    ok(/^tiny-demo \[[0-9a-f]{10}\]$/.test(options.sd_model_checkpoint), "the title, as A1111 answers");
     assertEquals((await post(`${s.url}/sdapi/v1/options`, { CLIP_stop_at_last_layers: 1 })).status, 200);
     const doc = await get("/openapi.json");
     assertEquals(doc.openapi, "3.1.0");
     ok(doc.paths["/sdapi/v1/txt2img"].post.requestBody);
+    ok(
+      doc.paths["/sdapi/v1/schedulers"].get && doc.paths["/sdapi/v1/loras"].get,
+      "every endpoint is documented",
+    );
     const page = await (await fetch(`${s.url}/docs`)).text();
     ok(page.includes("/sdapi/v1/img2img"));
   } finally {
@@ -278,6 +284,37 @@ Deno.test("with --api-auth, requests without credentials get 401", opts, async (
     const r = await fetch(`${s.url}/sdapi/v1/samplers`, { headers: right });
     assertEquals(r.status, 200);
     await r.body?.cancel();
+  } finally {
+    await s.close();
+  }
+});
+
+Deno.test("interrupt reaches the aesthetic optimization between Adam steps", opts, async () => {
+  const s = await startServer();
+  try {
+    // 50 steps (the control's maximum) on a prompt of many distinct 75-token chunks (identical chunks would
+    // hit the optimization cache): long enough to be caught mid-optimization.
+    const running = post(`${s.url}/sdapi/v1/txt2img`, {
+      ...clientPayload(9, 1),
+      prompt: Array.from({ length: 1500 }, (_, i) => `w${i}`).join(" "),
+      alwayson_scripts: { "Aesthetic embeddings": { args: [0.9, 50, 0.0001, false, "tiny-demo"] } },
+    });
+    let text = "";
+    for (let i = 0; i < 500 && !/Aesthetic optimization/.test(text); i++) {
+      text = (await (await fetch(`${s.url}/sdapi/v1/progress`)).json()).textinfo ?? "";
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    ok(/Aesthetic optimization/.test(text), "the optimization was running");
+    await post(`${s.url}/sdapi/v1/interrupt`, {});
+    const r = await running;
+    assertEquals(r.status, 200);
+    const body = await r.json();
+    const info = JSON.parse(body.info);
+    assertEquals([info.interrupted, body.images.length], [true, 0]);
+    assertEquals(info.charts, [], "the optimization did not finish (it charts its similarity when it does)");
+    const next = await post(`${s.url}/sdapi/v1/txt2img`, { ...clientPayload(8, 1), alwayson_scripts: {} });
+    assertEquals(next.status, 200, "the queue is free again");
+    await next.body?.cancel();
   } finally {
     await s.close();
   }

@@ -2,31 +2,43 @@
 // embeddings folder of its own holding a copy of the demo embedding.
 import { join } from "node:path";
 import { DEFAULT_EMBEDDING, MODELS_DIR } from "../../lib/models/defaults.ts";
-import { serve, type Server } from "../../main.ts";
+import { serve, type ServeOptions, type Server } from "../../main.ts";
 
 export interface TestServer extends Server {
   embeddingsDir: string;
+  /** The temporary data folder (styles.csv, outputs/, embeddings/). */
+  root: string;
   close(): Promise<void>;
 }
 
 /** `root` reuses a folder (a restart: its embeddings and config.json stay, and close() leaves it). */
-export async function startServer(opts: { auth?: string; root?: string } = {}): Promise<TestServer> {
-  const root = opts.root ?? await Deno.makeTempDir({ prefix: "webui-test-" });
+export async function startServer(
+  opts: Partial<ServeOptions> & { root?: string } = {},
+): Promise<TestServer> {
+  const { root: given, ...serveOpts } = opts;
+  const root = given ?? await Deno.makeTempDir({ prefix: "webui-test-" });
+  // A1111's styles.csv format: name, prompt ({prompt} marks where the request's prompt goes), negative prompt.
+  await Deno.writeTextFile(
+    join(root, "styles.csv"),
+    'name,prompt,negative_prompt\n"my style","{prompt}, oil painting","lowres"\nplain,"by the sea",\n',
+  );
   const embeddingsDir = join(root, "embeddings");
   await Deno.mkdir(embeddingsDir, { recursive: true });
   await Deno.copyFile(DEFAULT_EMBEDDING, join(embeddingsDir, "tiny-demo.pt"));
   const server = await serve({
     port: 0,
     hostname: "127.0.0.1",
-    auth: opts.auth,
     modelsDir: MODELS_DIR,
     embeddingsDir,
     outputsDir: join(root, "outputs"),
     settingsFile: join(root, "config.json"),
+    stylesFile: join(root, "styles.csv"),
+    ...serveOpts,
   });
   return {
     ...server,
     embeddingsDir,
+    root,
     close: async () => {
       await server.shutdown();
       if (!opts.root) await Deno.remove(root, { recursive: true });

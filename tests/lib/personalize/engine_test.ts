@@ -3,7 +3,7 @@ import { ok, rejects } from "node:assert";
 import { join } from "node:path";
 import { PENULTIMATE, withPenultimateOutput } from "../../../lib/clip/clip_skip.ts";
 import { openSession, Tensor } from "../../../lib/onnx/session.ts";
-import { TextPersonalizer } from "../../../lib/personalize/engine.ts";
+import { PersonalizationStopped, TextPersonalizer } from "../../../lib/personalize/engine.ts";
 import { assertClose, maxAbsDiff, MODELS, readRef, refs } from "../../fixtures.ts";
 
 interface Case {
@@ -89,6 +89,28 @@ Deno.test({
       const d = maxAbsDiff(r.conditioning.get(o.steps)!, base);
       ok(d === 0, `${JSON.stringify(o)} differs from the plain encoder by ${d}`);
     }
+  },
+});
+
+Deno.test({
+  name: "a stop asked for between Adam steps ends the run there, and the weights are restored",
+  ...opts,
+  fn: async () => {
+    const c = (refs().personalization as Case[]).find((c) => c.name === "sd1-default")!;
+    const eng = await engine(c.model, false);
+    const e = readRef(c.embedding);
+    const before = await eng.personalize(c.input_ids, e, { steps: 2, lr: 1e-2 });
+    let polls = 0;
+    await rejects(
+      eng.personalize(c.input_ids, e, { steps: 50, lr: 1e-2, shouldStop: () => ++polls > 2 }),
+      (err: Error) => err instanceof PersonalizationStopped && /before step 3/.test(err.message),
+    );
+    ok(polls === 3, `polled ${polls} times`);
+    const after = await eng.personalize(c.input_ids, e, { steps: 2, lr: 1e-2 });
+    ok(
+      maxAbsDiff(before.conditioning.get(2)!, after.conditioning.get(2)!) === 0,
+      "the next run is unaffected",
+    );
   },
 });
 
