@@ -67,6 +67,9 @@ function loose(type: string, v: unknown): unknown {
   if (type === "number" && typeof v === "string" && v.trim() !== "" && Number.isFinite(Number(v))) {
     return Number(v);
   }
+  // pydantic's int is Python's, of which bool is a subclass: False is 0, True is 1 (A1111's
+  // inpainting_mask_invert is an int that clients send as a boolean).
+  if (type === "number" && typeof v === "boolean") return v ? 1 : 0;
   if (type === "boolean") {
     if (typeof v === "string" && TRUE.has(v.toLowerCase())) return true;
     if (typeof v === "string" && FALSE.has(v.toLowerCase())) return false;
@@ -78,7 +81,8 @@ function loose(type: string, v: unknown): unknown {
 
 /**
  * pydantic v1's leniency, which A1111 clients rely on, applied before the schema: an explicit null is the
- * field's default, and numeric strings, "true"/"false" and numbers for text fields are coerced.
+ * field's default, and numeric strings, booleans for numbers, "true"/"false" and numbers for text fields are
+ * coerced.
  */
 export function pydanticCoerce(schema: z.ZodType, value: unknown): unknown {
   const shape = (schema as unknown as { shape?: Record<string, z.ZodType> }).shape;

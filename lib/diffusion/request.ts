@@ -168,15 +168,24 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
   if (out.clipSkip !== 1 && out.clipSkip !== 2) {
     throw new RequestError(`Clip skip must be 1 or 2, got ${r.clipSkip}`, "clipSkip");
   }
-  if ((out.initImage || r.enableHr) && !(out.denoisingStrength > 0 && out.denoisingStrength <= 1)) {
+  if ((out.initImage || r.enableHr) && !(out.denoisingStrength >= 0 && out.denoisingStrength <= 1)) {
     throw new RequestError(
-      `denoising strength must be above 0 and at most 1, got ${r.denoisingStrength}`,
+      `denoising strength must be a number from 0 to 1, got ${r.denoisingStrength}`,
       "denoisingStrength",
     );
   }
   out.inpaint = resolveInpaint(r, (message, field) => new RequestError(message, field));
   out.sampling = resolveSampler(out.inpaint ? { ...r, scheduler: r.scheduler ?? "Automatic" } : r);
   out.hires = resolveHiresPass(r, out);
+  // A1111's samplers run a strength of 0 as A1111 does (t_enc = 0: one step at the smallest sigma, A1111's
+  // API default for the hires pass); diffusers' schedulers would run no step at all.
+  const secondPass = r.enableHr ? out.hires?.sampling : out.sampling;
+  if ((out.initImage || r.enableHr) && out.denoisingStrength === 0 && !secondPass) {
+    throw new RequestError(
+      "denoising strength 0 runs no step with this sampler; use above 0, or an A1111 schedule type",
+      "denoisingStrength",
+    );
+  }
   return out;
 }
 

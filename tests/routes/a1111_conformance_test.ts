@@ -266,3 +266,33 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  "A1111's own test requests: booleans for its int fields, inpainting, and hires with denoising 0",
+  opts,
+  async () => {
+    const s = await startServer();
+    try {
+      const init = encodeBase64(await Deno.readFile(join(FIXTURES, "images", "rgb.png")));
+      // As A1111's test_img2img.py sends it: inpainting_mask_invert is an int there, sent as false.
+      const i2i = {
+        ...small,
+        init_images: [init],
+        denoising_strength: 0.75,
+        inpainting_mask_invert: false,
+        inpaint_full_res: false,
+        mask: null,
+        sampler_index: "Euler a",
+      };
+      assertEquals((await call(s, "img2img", i2i)).status, 200);
+      const masked = await call(s, "img2img", { ...i2i, mask: init, inpainting_mask_invert: true });
+      assertEquals(masked.status, 200, JSON.stringify(masked.json));
+      // test_txt2img.py's hires request keeps its denoising_strength of 0: one step at the smallest sigma.
+      const hires = await call(s, "txt2img", { ...small, enable_hr: true, denoising_strength: 0 });
+      assertEquals(hires.status, 200, JSON.stringify(hires.json));
+      ok(fields(hires.info.infotexts[0]).has("Hires upscale"));
+    } finally {
+      await s.close();
+    }
+  },
+);
