@@ -16,6 +16,8 @@ import { ProgressBar, useTaskProgress } from "./task_progress.tsx";
 
 export interface WebUIProps {
   samplers: string[];
+  /** The prompt styles of the server's styles.csv, by name. */
+  styles: string[];
   extensions: ExtensionView[];
   options: Record<string, unknown>;
   /** Where the Settings tab's values are kept. */
@@ -25,6 +27,8 @@ export interface WebUIProps {
 interface Form {
   prompt: string;
   negative: string;
+  /** Prompt styles applied by the server (A1111's styles dropdown). */
+  styles: string[];
   sampler: string;
   steps: number;
   width: number;
@@ -45,6 +49,7 @@ function defaults(samplers: string[]): Form {
   return {
     prompt: "",
     negative: "",
+    styles: [],
     sampler: samplers.includes("Euler a") ? "Euler a" : samplers[0],
     steps: 20,
     width: 512,
@@ -267,6 +272,7 @@ function GenerateTab(
         save_images: samples_save,
         prompt: form.prompt,
         negative_prompt: form.negative,
+        styles: form.styles,
         sampler_name: form.sampler,
         steps: form.steps,
         width: form.width,
@@ -340,6 +346,21 @@ function GenerateTab(
             value={form.negative}
             set={(negative) => update({ negative })}
           />
+          {props.styles.length > 0 && (
+            <Field label="Styles">
+              <select
+                id={`${mode}_styles`}
+                multiple
+                size={Math.min(props.styles.length, 4)}
+                onChange={(e) =>
+                  update({ styles: Array.from(e.currentTarget.selectedOptions, (o) => o.value) })}
+              >
+                {props.styles.map((s) => (
+                  <option key={s} value={s} selected={form.styles.includes(s)}>{s}</option>
+                ))}
+              </select>
+            </Field>
+          )}
         </div>
         <div class="actions">
           {busy

@@ -51,6 +51,7 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
     ];
     const props = {
       samplers: [...svc.samplers()],
+      styles: svc.styles.map((s) => s.name),
       extensions,
       options: { ...svc.options },
       settingsFile: svc.config.settingsFile ?? null,
