@@ -147,3 +147,10 @@ function cleanError(e: unknown): string {
   const lines = (e instanceof Error ? e.message : String(e)).split("\n").map((l) => l.trim()).filter(Boolean);
   return [...new Set(lines)].join("; ");
 }
+
+/** Encodes 8-bit RGB pixels as a PNG (no text chunks). */
+export async function encodePng(image: RgbImage): Promise<Uint8Array> {
+  const buf = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
+    .png().toBuffer();
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.length);
+}
