@@ -1,7 +1,8 @@
 // Captions of demo-world scenes: a main template and paraphrases, the style named in about a third of them,
 // "an" before a vowel. CLIP learns the words from them, and the UNet learns to draw what they say.
+import type { ColorName } from "./color.ts";
 import { pick, type Rng } from "./rng.ts";
-import type { Scene } from "./world.ts";
+import { HELD_OUT, type Scene } from "./world.ts";
 
 /** How often a caption names the style (", pastel style"). */
 export const STYLE_NAMED_RATE = 1 / 3;
@@ -33,4 +34,23 @@ export function caption(scene: Scene, rng: Rng): string {
 
 export function withStyle(text: string, style: string): string {
   return `${text}, ${style} style`;
+}
+
+/** A background for each held-out object color that every style can draw (sepia needs the luma contrast). */
+const EVAL_BACKGROUND: Readonly<Record<ColorName, ColorName>> = {
+  red: "white",
+  orange: "blue",
+  yellow: "purple",
+  green: "white",
+  blue: "yellow",
+  purple: "white",
+  white: "blue",
+  black: "orange",
+};
+
+/** The eval's default prompts: each held-out color × shape pair (never in training) in the main template. */
+export function heldOutPrompts(): string[] {
+  return HELD_OUT.map((p) =>
+    MAIN_TEMPLATE({ ...p, background: EVAL_BACKGROUND[p.color], style: "plain", x: 0.5, y: 0.5, size: 0.5 })
+  );
 }

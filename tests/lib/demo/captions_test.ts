@@ -1,8 +1,10 @@
 // Captions: grammatical ("an" before a vowel), naming what is drawn, the style in about a third of them.
 import { ok as assert } from "node:assert";
-import { a, caption } from "../../../lib/demo/captions.ts";
+import { a, caption, heldOutPrompts } from "../../../lib/demo/captions.ts";
+import { parsePrompt } from "../../../lib/demo/checker.ts";
+import { STYLES } from "../../../lib/demo/styles.ts";
 import { itemRng } from "../../../lib/demo/rng.ts";
-import { combinations, sampleScene } from "../../../lib/demo/world.ts";
+import { combinations, drawable, HELD_OUT, sampleScene } from "../../../lib/demo/world.ts";
 
 const combos = combinations();
 const samples = Array.from({ length: 3000 }, (_, i) => {
@@ -42,4 +44,16 @@ Deno.test("the style is named in about a third of the captions, and paraphrases 
     ),
   );
   assert(forms.size >= 6, `${forms.size} distinct forms`);
+});
+
+Deno.test("the held-out prompts name each held-out pair on a background every style can draw", () => {
+  const prompts = heldOutPrompts();
+  assert(prompts.length === HELD_OUT.length);
+  HELD_OUT.forEach((p, i) => {
+    const parsed = parsePrompt(prompts[i]);
+    assert(parsed.color === p.color && parsed.shape === p.shape, prompts[i]);
+    for (const style of STYLES) {
+      assert(drawable(style, p.color, parsed.background!) || style === "neon", prompts[i]);
+    }
+  });
 });
