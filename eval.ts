@@ -92,7 +92,11 @@ export async function main(args: string[]): Promise<number> {
       prompts = (await Deno.readTextFile(v.prompts)).split("\n").map((l) => l.trim()).filter(Boolean);
       if (prompts.length === 0) throw new UsageError(`--prompts ${v.prompts} has no prompts`);
     }
-    const predictor = v.predictor === undefined ? undefined : await AestheticPredictor.load(v.predictor);
+    const predictor = v.predictor === undefined
+      ? undefined
+      : await AestheticPredictor.load(v.predictor).catch((e: Error) => {
+        throw new UsageError(`--predictor: ${e.message}`);
+      });
     const tty = Deno.stderr.isTerminal();
     const t0 = performance.now();
     report = await runEval({

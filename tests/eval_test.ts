@@ -66,6 +66,7 @@ Deno.test("eval refuses bad flags with exit code 2 and names the problem", async
     [["--steps", "0,x"], "--steps must be a comma-separated list of whole numbers"],
     [["--seeds", "1.5"], "--seeds must be"],
     [["--checker", "clip"], "--checker must be demo"],
+    [["--predictor", "README.md"], "a predictor is a .pth, .pt or .safetensors state dict"],
     [["--size", "36", "--steps", "0", "--seeds", "1"], "width"],
     [["--nope"], "nope"],
   ];

@@ -1,7 +1,15 @@
 // A LAION-style aesthetic predictor: a linear head or an MLP of Linear layers on the L2-normalized CLIP image
 // embedding (LAION's improved-aesthetic-predictor has no activations between its layers; dropout is a no-op at
-// inference). Loaded from a safetensors state dict through the project's safe loader (no pickle code runs).
+// inference). Loaded from a `.pth` or `.safetensors` state dict through the project's safe loaders (no pickle
+// code runs).
 import { readSafetensors } from "../io/safetensors.ts";
+import { readTorchStateDict } from "../io/torch_pt.ts";
+
+interface NamedTensor {
+  name: string;
+  data: Float32Array;
+  shape: number[];
+}
 
 interface Linear {
   weight: Float32Array; // out × in, row-major (torch's layout)
@@ -17,9 +25,17 @@ export class AestheticPredictor {
     return this.layers[0].inDim;
   }
 
-  /** Reads `weight`/`bias` pairs (e.g. `layers.0.weight`, or a bare `weight`), in the order of their names. */
   static fromSafetensors(bytes: Uint8Array, what: string): AestheticPredictor {
-    const { tensors } = readSafetensors(bytes, what);
+    return AestheticPredictor.fromTensors(readSafetensors(bytes, what).tensors, what);
+  }
+
+  static fromTorch(bytes: Uint8Array, what: string): AestheticPredictor {
+    const dict = readTorchStateDict(bytes, what);
+    return AestheticPredictor.fromTensors([...dict].map(([name, t]) => ({ name, ...t })), what);
+  }
+
+  /** Reads `weight`/`bias` pairs (e.g. `layers.0.weight`, or a bare `weight`), in the order of their names. */
+  static fromTensors(tensors: NamedTensor[], what: string): AestheticPredictor {
     const byPrefix = new Map<string, { weight?: Float32Array; shape?: number[]; bias?: Float32Array }>();
     for (const t of tensors) {
       const m = /^(.*?)(weight|bias)$/.exec(t.name);
@@ -58,10 +74,10 @@ export class AestheticPredictor {
   }
 
   static async load(path: string): Promise<AestheticPredictor> {
-    if (!path.endsWith(".safetensors")) {
-      throw new Error(`${path}: predictors are read from .safetensors state dicts`);
-    }
-    return AestheticPredictor.fromSafetensors(await Deno.readFile(path), path);
+    const bytes = await Deno.readFile(path);
+    if (path.endsWith(".safetensors")) return AestheticPredictor.fromSafetensors(bytes, path);
+    if (path.endsWith(".pth") || path.endsWith(".pt")) return AestheticPredictor.fromTorch(bytes, path);
+    throw new Error(`${path}: a predictor is a .pth, .pt or .safetensors state dict`);
   }
 
   /** The score of one image embedding (normalized here, as LAION's predictor expects). */

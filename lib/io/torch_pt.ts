@@ -1,4 +1,4 @@
-// Reads and writes single-tensor torch `.pt` files in torch's zip format (torch >= 1.6):
+// Reads and writes single-tensor torch `.pt` files (and reads state dicts) in torch's zip format (torch >= 1.6):
 //   <archive>/data.pkl   the pickle describing the tensor (see pickle.ts)
 //   <archive>/data/<key> raw storage bytes
 //   <archive>/byteorder  "little" or "big" (absent in older files: little)
@@ -39,6 +39,35 @@ export function isTorchZip(bytes: Uint8Array): boolean {
 
 /** Reads the single tensor stored in a torch zip `.pt` file. `what` names the file in error messages. */
 export function readTorchTensor(bytes: Uint8Array, what = "torch file"): TorchTensor {
+  const archive = openArchive(bytes, what);
+  return archive.tensor(asTensor(archive.root, what), what);
+}
+
+/**
+ * Reads a state dict (`torch.save(model.state_dict(), f)`: a dict or OrderedDict of name → tensor), such as a
+ * LAION aesthetic predictor's `.pth`. Only tensor-building globals are allowed, as for single tensors.
+ */
+export function readTorchStateDict(bytes: Uint8Array, what = "torch file"): Map<string, TorchTensor> {
+  const archive = openArchive(bytes, what);
+  if (!(archive.root instanceof PickleDict)) throw new Error(`${what}: does not hold a state dict`);
+  const out = new Map<string, TorchTensor>();
+  for (const [key, value] of archive.root.entries) {
+    const name = String(key);
+    const isTensor = typeof value === "object" && value !== null && "kind" in value &&
+      value.kind === "tensor";
+    if (!isTensor) throw new Error(`${what}: entry ${name} of the state dict is not a tensor`);
+    out.set(name, archive.tensor(value, `${what}: ${name}`));
+  }
+  return out;
+}
+
+interface Archive {
+  root: PickleValue;
+  tensor(spec: TensorSpec, what: string): TorchTensor;
+}
+
+/** The zip's pickle, loaded, and a reader of the tensors it describes from their storages. */
+function openArchive(bytes: Uint8Array, what: string): Archive {
   if (LEGACY_PREFIX.every((b, i) => bytes[i] === b)) {
     throw new Error(
       `${what}: legacy (torch < 1.6) .pt format is not supported; re-save it with a newer torch`,
@@ -62,7 +91,6 @@ export function readTorchTensor(bytes: Uint8Array, what = "torch file"): TorchTe
   } catch (e) {
     throw new Error(`${what}: ${(e as Error).message}`);
   }
-  const spec = asTensor(root, what);
 
   const byteorderEntry = entries.get(`${prefix}byteorder`);
   const byteorder = byteorderEntry
@@ -72,25 +100,28 @@ export function readTorchTensor(bytes: Uint8Array, what = "torch file"): TorchTe
     throw new Error(`${what}: unknown byteorder "${byteorder}"`);
   }
 
-  const dtype = spec.storage.type.dtype;
-  if (dtype !== "float16" && dtype !== "float32" && dtype !== "bfloat16" && dtype !== "float64") {
-    throw new Error(`${what}: tensor has dtype ${dtype}; an embedding must be floating point`);
-  }
-  const itemSize = spec.storage.type.itemSize;
-  const dataName = `${prefix}data/${spec.storage.key}`;
-  const dataEntry = entries.get(dataName);
-  if (!dataEntry) throw new Error(`${what}: storage ${dataName} named by data.pkl is missing from the zip`);
-  const declared = spec.storage.numel * itemSize;
-  if (declared > dataEntry.originalSize) {
-    throw new Error(
-      `${what}: storage declares ${spec.storage.numel} ${dtype} values (${declared} bytes) ` +
-        `but ${dataName} holds only ${dataEntry.originalSize} bytes`,
-    );
-  }
-  checkView(spec, what);
-  const raw = extract(bytes, dataEntry, MAX_STORAGE_BYTES, what);
-  const storage = decodeFloats(raw.subarray(0, declared), dtype, byteorder === "little");
-  return { data: gather(storage, spec), shape: [...spec.shape], dtype, location: spec.storage.location };
+  const tensor = (spec: TensorSpec, what: string): TorchTensor => {
+    const dtype = spec.storage.type.dtype;
+    if (dtype !== "float16" && dtype !== "float32" && dtype !== "bfloat16" && dtype !== "float64") {
+      throw new Error(`${what}: tensor has dtype ${dtype}; an embedding must be floating point`);
+    }
+    const itemSize = spec.storage.type.itemSize;
+    const dataName = `${prefix}data/${spec.storage.key}`;
+    const dataEntry = entries.get(dataName);
+    if (!dataEntry) throw new Error(`${what}: storage ${dataName} named by data.pkl is missing from the zip`);
+    const declared = spec.storage.numel * itemSize;
+    if (declared > dataEntry.originalSize) {
+      throw new Error(
+        `${what}: storage declares ${spec.storage.numel} ${dtype} values (${declared} bytes) ` +
+          `but ${dataName} holds only ${dataEntry.originalSize} bytes`,
+      );
+    }
+    checkView(spec, what);
+    const raw = extract(bytes, dataEntry, MAX_STORAGE_BYTES, what);
+    const storage = decodeFloats(raw.subarray(0, declared), dtype, byteorder === "little");
+    return { data: gather(storage, spec), shape: [...spec.shape], dtype, location: spec.storage.location };
+  };
+  return { root, tensor };
 }
 
 export interface WriteTorchOptions {
