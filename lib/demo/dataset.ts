@@ -13,7 +13,6 @@ export interface DatasetOptions extends SceneChoices {
   seed: number;
   /** Where to write one JSON object per image (its file name, caption and scene); none when absent. */
   captionsFile?: string;
-  onImage?: (done: number, total: number) => void;
 }
 
 /** One line of captions.jsonl. */
@@ -37,7 +36,6 @@ export async function writeDataset(opts: DatasetOptions): Promise<CaptionRecord[
   const combos = combinations(opts);
   await Deno.mkdir(opts.outDir, { recursive: true });
   const records: CaptionRecord[] = [];
-  let done = 0;
   // A few encodes in flight keep sharp's thread pool busy without holding many images.
   const inFlight = new Set<Promise<void>>();
   for (let i = 0; i < opts.count; i++) {
@@ -45,10 +43,7 @@ export async function writeDataset(opts: DatasetOptions): Promise<CaptionRecord[
     records.push(rec);
     const p: Promise<void> = encodePng(renderScene(rec))
       .then((png) => writeFileAtomic(join(opts.outDir, rec.file), png))
-      .then(() => {
-        inFlight.delete(p);
-        opts.onImage?.(++done, opts.count);
-      });
+      .then(() => void inFlight.delete(p));
     inFlight.add(p);
     if (inFlight.size >= 4) await Promise.race(inFlight);
   }

@@ -17,10 +17,6 @@ const NEON_GLOW_SIGMA = 0.035;
 export const SEPIA_DARK: Rgb = [0.3, 0.18, 0.08];
 export const SEPIA_LIGHT: Rgb = [1.0, 0.94, 0.78];
 
-export function isStyle(name: string): name is StyleName {
-  return (STYLES as readonly string[]).includes(name);
-}
-
 /** The object color neon draws: fully saturated (grays stay gray) at full value. */
 export function neonColor(c: Rgb): Rgb {
   const hsv = rgbToHsv(...c);
