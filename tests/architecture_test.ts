@@ -20,8 +20,9 @@ const SKIP = new Set([
 /** Top-level layers, lowest first: a file may import its own layer or a lower one. Root files are the top. */
 const LAYERS = ["lib", "extension", "islands", "routes", "bench"];
 /** lib/ folders, lowest first, by the same rule; folders on one rank may not import each other. */
-const LIB_RANKS = [["io"], ["onnx"], ["clip", "models"], ["embed", "personalize"], ["diffusion"], [
+const LIB_RANKS = [["io"], ["onnx", "demo"], ["clip", "models"], ["embed", "personalize"], ["diffusion"], [
   "extensions",
+  "eval",
 ], [
   "server",
 ]];

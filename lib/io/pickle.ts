@@ -447,6 +447,13 @@ export function loadPickle(bytes: Uint8Array): PickleValue {
         push(reduce(fn, args, fail));
         break;
       }
+      case 0x62: { // BUILD
+        // A state dict is an OrderedDict whose __dict__ carries `_metadata` (per-module versions): the state is
+        // dropped, since a dict needs none. BUILD on anything else would call its __setstate__: refused.
+        pop();
+        if (!(top() instanceof PickleDict)) fail(`opcode BUILD is only allowed on a dict (byte ${at})`);
+        break;
+      }
       default: {
         const name = OPCODE_NAMES[op];
         fail(

@@ -57,6 +57,39 @@ export function readTorchTensor(
   what = "torch file",
   opts: ReadTorchOptions = {},
 ): TorchTensor {
+  const archive = openArchive(bytes, what);
+  return archive.tensor(asTensor(archive.root, what), what, opts);
+}
+
+/**
+ * Reads a state dict (`torch.save(model.state_dict(), f)`: a dict or OrderedDict of name → tensor), such as a
+ * LAION aesthetic predictor's `.pth`. Only tensor-building globals are allowed, as for single tensors.
+ */
+export function readTorchStateDict(
+  bytes: Uint8Array,
+  what = "torch file",
+  opts: ReadTorchOptions = {},
+): Map<string, TorchTensor> {
+  const archive = openArchive(bytes, what);
+  if (!(archive.root instanceof PickleDict)) throw new TorchFileError(`${what}: does not hold a state dict`);
+  const out = new Map<string, TorchTensor>();
+  for (const [key, value] of archive.root.entries) {
+    const name = String(key);
+    const isTensor = typeof value === "object" && value !== null && "kind" in value &&
+      value.kind === "tensor";
+    if (!isTensor) throw new TorchFileError(`${what}: entry ${name} of the state dict is not a tensor`);
+    out.set(name, archive.tensor(value, `${what}: ${name}`, opts));
+  }
+  return out;
+}
+
+interface Archive {
+  root: PickleValue;
+  tensor(spec: TensorSpec, what: string, opts: ReadTorchOptions): TorchTensor;
+}
+
+/** The zip's pickle, loaded, and a reader of the tensors it describes from their storages. */
+function openArchive(bytes: Uint8Array, what: string): Archive {
   if (LEGACY_PREFIX.every((b, i) => bytes[i] === b)) {
     throw new TorchFileError(
       `${what}: legacy (torch < 1.6) .pt format is not supported; re-save it with a newer torch`,
@@ -80,7 +113,6 @@ export function readTorchTensor(
   } catch (e) {
     throw new TorchFileError(`${what}: ${(e as Error).message}`);
   }
-  const spec = asTensor(root, what);
 
   const byteorderEntry = entries.get(`${prefix}byteorder`);
   const byteorder = byteorderEntry
@@ -90,27 +122,30 @@ export function readTorchTensor(
     throw new TorchFileError(`${what}: unknown byteorder "${byteorder}"`);
   }
 
-  const dtype = spec.storage.type.dtype;
-  if (dtype !== "float16" && dtype !== "float32" && dtype !== "bfloat16" && dtype !== "float64") {
-    throw new TorchFileError(`${what}: tensor has dtype ${dtype}; an embedding must be floating point`);
-  }
-  const itemSize = spec.storage.type.itemSize;
-  const dataName = `${prefix}data/${spec.storage.key}`;
-  const dataEntry = entries.get(dataName);
-  if (!dataEntry) {
-    throw new TorchFileError(`${what}: storage ${dataName} named by data.pkl is missing from the zip`);
-  }
-  const declared = spec.storage.numel * itemSize;
-  if (declared > dataEntry.originalSize) {
-    throw new TorchFileError(
-      `${what}: storage declares ${spec.storage.numel} ${dtype} values (${declared} bytes) ` +
-        `but ${dataName} holds only ${dataEntry.originalSize} bytes`,
-    );
-  }
-  checkView(spec, what, opts.maxElements ?? Infinity);
-  const raw = extract(bytes, dataEntry, opts.maxStorageBytes ?? MAX_STORAGE_BYTES, what);
-  const storage = decodeFloats(raw.subarray(0, declared), dtype, byteorder === "little");
-  return { data: gather(storage, spec), shape: [...spec.shape], dtype, location: spec.storage.location };
+  const tensor = (spec: TensorSpec, what: string, opts: ReadTorchOptions): TorchTensor => {
+    const dtype = spec.storage.type.dtype;
+    if (dtype !== "float16" && dtype !== "float32" && dtype !== "bfloat16" && dtype !== "float64") {
+      throw new TorchFileError(`${what}: tensor has dtype ${dtype}; an embedding must be floating point`);
+    }
+    const itemSize = spec.storage.type.itemSize;
+    const dataName = `${prefix}data/${spec.storage.key}`;
+    const dataEntry = entries.get(dataName);
+    if (!dataEntry) {
+      throw new TorchFileError(`${what}: storage ${dataName} named by data.pkl is missing from the zip`);
+    }
+    const declared = spec.storage.numel * itemSize;
+    if (declared > dataEntry.originalSize) {
+      throw new TorchFileError(
+        `${what}: storage declares ${spec.storage.numel} ${dtype} values (${declared} bytes) ` +
+          `but ${dataName} holds only ${dataEntry.originalSize} bytes`,
+      );
+    }
+    checkView(spec, what, opts.maxElements ?? Infinity);
+    const raw = extract(bytes, dataEntry, opts.maxStorageBytes ?? MAX_STORAGE_BYTES, what);
+    const storage = decodeFloats(raw.subarray(0, declared), dtype, byteorder === "little");
+    return { data: gather(storage, spec), shape: [...spec.shape], dtype, location: spec.storage.location };
+  };
+  return { root, tensor };
 }
 
 export interface WriteTorchOptions {

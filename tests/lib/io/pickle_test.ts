@@ -175,7 +175,7 @@ Deno.test("a forbidden global hidden inside an otherwise valid tensor pickle is 
 
 Deno.test("refuses object-building opcodes and malformed pickles with a clear reason", () => {
   const cases: [Uint8Array, string][] = [
-    [bytes(0x80, 2, 0x7d, 0x7d, "b."), "opcode BUILD is not allowed"],
+    [bytes(0x80, 2, 0x5d, 0x7d, "b."), "opcode BUILD is only allowed on a dict"],
     [bytes(0x80, 2, 0x81), "opcode NEWOBJ is not allowed"],
     [bytes(0x80, 2, "S'x'\n."), "opcode STRING is not allowed"],
     [bytes(0x80, 2, 0xff), "unknown opcode 0xff"],
