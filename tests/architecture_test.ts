@@ -24,7 +24,7 @@ const LIB_RANKS = [["io"], ["onnx"], ["clip", "models"], ["embed", "personalize"
   "extensions",
 ], [
   "server",
-]];
+], ["queue"]];
 /** Imports that must never be, whatever the ranks say: [from folder, to folder, why]. */
 const NEVER: [string, string, string][] = [
   [
