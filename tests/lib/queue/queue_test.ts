@@ -155,6 +155,36 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
       },
     );
 
+    await t.step("skip reaches the worker: it moves on to the next image", async () => {
+      // The first image alone would take minutes: only a skip brings the job to its second image in time.
+      const body = {
+        ...job(51, { steps: 1000, width: 256, height: 256, n_iter: 2 }),
+        force_task_id: "task(skip)",
+      };
+      const a = txt2img(url, body);
+      await until(
+        "the job to run",
+        () => progress(url, "task(skip)"),
+        (p) => p.active && p.sampling_step >= 1,
+      );
+      await post(`${url}/sdapi/v1/skip`, {});
+      const state = async () => (await (await fetch(`${url}/sdapi/v1/progress`)).json()).state;
+      await until("the second image", state, (s) => s.job_no === 1);
+      await post(`${url}/internal/interrupt`, { id_task: "task(skip)" });
+      assertEquals(JSON.parse((await a).info).interrupted, true);
+    });
+
+    await t.step("an input the worker refuses is the request's fault (422), as in one process", async () => {
+      const before = (await demoQueue.getJobCounts("completed")).completed;
+      // Only the worker decodes the init image.
+      const r = await post(`${url}/sdapi/v1/img2img`, { ...job(61), init_images: [btoa("not an image")] });
+      const body = await r.json();
+      assertEquals(r.status, 422, JSON.stringify(body));
+      ok(/init image cannot be used/.test(body.detail[0].msg), body.detail[0].msg);
+      assertEquals((await demoQueue.getJobCounts("completed")).completed, before + 1, "answered by a worker");
+      assertEquals((await demoQueue.getJobCounts("failed")).failed, 0, "not a failed job");
+    });
+
     await t.step("a job for a model no worker holds waits and says so", async () => {
       const waiting = post(`${url}/sdapi/v1/txt2img`, {
         ...job(41),
