@@ -6,7 +6,13 @@ import { Queue, QueueEvents } from "bullmq";
 import type { Redis, RedisOptions } from "ioredis";
 import { randomUUID } from "node:crypto";
 import { InputError } from "../io/input_error.ts";
-import type { GenerationOutput, RemoteGeneration, RemoteRunner } from "../server/service.ts";
+import {
+  chosenSeeds,
+  emptyOutput,
+  type GenerationOutput,
+  type RemoteGeneration,
+  type RemoteRunner,
+} from "../server/service.ts";
 import type { Task } from "../server/tasks.ts";
 import { connect, disconnect } from "./redis.ts";
 import {
@@ -104,13 +110,7 @@ export class BullRunner implements RemoteRunner {
 
   async run({ input, model, attachments }: RemoteGeneration, task: Task): Promise<Outcome> {
     // Seeds are fixed before the job leaves, so a job retried on another worker makes the same images.
-    const random = () => Math.floor(Math.random() * 2 ** 32);
-    const r = input.request;
-    const request = {
-      ...r,
-      seed: r.seed === -1 ? random() : r.seed,
-      subseed: r.subseed === undefined || r.subseed === -1 ? random() : r.subseed,
-    };
+    const request = { ...input.request, ...chosenSeeds(input.request) };
     const name = queueName(model.name);
     const { queue } = await this.#queueFor(name);
     const jobId = randomUUID();
@@ -144,8 +144,10 @@ export class BullRunner implements RemoteRunner {
         // Kept for a worker that takes the job later (a retry after a crash): it starts it stopped.
         await this.#client.set(cancelKey(name, jobId), "1", "EX", ttl);
         // A job still waiting is taken out of the queue; one a worker holds is stopped there.
-        if (task.phase === "queued" && await queue.remove(jobId) === 1) done.resolve(cancelledOutput());
-        else if (!interruptSent) {
+        if (task.phase === "queued" && await queue.remove(jobId) === 1) {
+          // As in one process, a job stopped before it started ends at once with no image.
+          done.resolve({ ...emptyOutput(model, 0, "0"), interrupted: true });
+        } else if (!interruptSent) {
           interruptSent = true;
           await publish("interrupt");
         }
@@ -191,21 +193,4 @@ export class BullRunner implements RemoteRunner {
     this.#queues.clear();
     await disconnect(this.#client);
   }
-}
-
-/** A job interrupted before any worker took it: as in one process, it ends at once with no image. */
-function cancelledOutput(): Outcome {
-  return {
-    images: [],
-    infotexts: [],
-    seeds: [],
-    subseeds: [],
-    labels: [],
-    charts: [],
-    extraParams: {},
-    interrupted: true,
-    stepsDone: 0,
-    hasGrid: false,
-    jobTimestamp: "0",
-  };
 }

@@ -98,10 +98,10 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     const reporter = setInterval(() => report().catch(() => {}), REPORT_MS);
     try {
       const out = await svc.execute({ ...decodeJob(data), scripts }, model, task);
-      return { output: encodeOutput(out) };
+      return { output: encodeOutput(out), worker: id };
     } catch (e) {
       // The request's own fault: the answer, not a failure to retry.
-      if (e instanceof InputError) return { inputError: { message: e.message, loc: e.loc } };
+      if (e instanceof InputError) return { inputError: { message: e.message, loc: e.loc }, worker: id };
       throw e;
     } finally {
       clearInterval(reporter);

@@ -25,9 +25,9 @@ export interface WireJob {
 export type WireOutput = Omit<GenerationOutput, "model" | "queueId" | "images"> & { images: string[] };
 
 /** A finished job: its output, or the input problem the worker found (the API answers 422 for it). */
-export type WireResult = { output: WireOutput } | {
-  inputError: { message: string; loc: (string | number)[] };
-};
+export type WireResult =
+  & ({ output: WireOutput } | { inputError: { message: string; loc: (string | number)[] } })
+  & { /** "host:pid" of the worker that ran it. */ worker: string };
 
 /** The job progress a worker reports (BullMQ job progress): its state, and the preview when it changed. */
 export interface WireProgress {

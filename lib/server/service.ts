@@ -138,6 +138,34 @@ export function samplerOptionParams(r: Pick<ResolvedRequest, "sampling">): [stri
   return out;
 }
 
+/** The request's seeds with -1 (random) drawn. */
+export function chosenSeeds(r: Pick<JobRequest, "seed" | "subseed">): { seed: number; subseed: number } {
+  const random = () => Math.floor(Math.random() * 2 ** 32);
+  return {
+    seed: r.seed === -1 ? random() : r.seed,
+    subseed: r.subseed === undefined || r.subseed === -1 ? random() : r.subseed,
+  };
+}
+
+/** A generation's output before its first image (all of it, for a job stopped before it started). */
+export function emptyOutput(model: ModelEntry, queueId: number, jobTimestamp: string): GenerationOutput {
+  return {
+    images: [],
+    infotexts: [],
+    seeds: [],
+    subseeds: [],
+    labels: [],
+    charts: [],
+    extraParams: {},
+    model,
+    interrupted: false,
+    stepsDone: 0,
+    queueId,
+    hasGrid: false,
+    jobTimestamp,
+  };
+}
+
 /** Runs an extension; an input problem it finds is placed in its alwayson_scripts args. */
 async function processScript(ext: Extension, job: Job, values: Values): Promise<void> {
   try {
@@ -411,29 +439,13 @@ export class WebUIService {
       dir: model.path,
       clipDir: chooseClip(model, this.#models)?.path,
     };
-    const random = () => Math.floor(Math.random() * 2 ** 32);
-    const seed = request.seed === -1 ? random() : request.seed;
-    const subseed = request.subseed === undefined || request.subseed === -1 ? random() : request.subseed;
+    const { seed, subseed } = chosenSeeds(request);
     // The defaults as the pipeline fills them in, for the infotext.
     const resolved = {
       ...resolveRequest({ ...request, seed, subseed, initImage: undefined, mask: undefined }),
       initImage: request.initImage,
     };
-    const out: GenerationOutput = {
-      images: [],
-      infotexts: [],
-      seeds: [],
-      subseeds: [],
-      labels: [],
-      charts: [],
-      extraParams: {},
-      model,
-      interrupted: false,
-      stepsDone: 0,
-      queueId,
-      hasGrid: false,
-      jobTimestamp: state.snapshot().state.job_timestamp,
-    };
+    const out = emptyOutput(model, queueId, state.snapshot().state.job_timestamp);
     try {
       for (let g = 0; g < runs; g++) {
         if (state.interrupted) {
