@@ -3,7 +3,7 @@
 // in one process), interrupt and skip go back over a Redis channel, and the result comes back as the job's
 // return value, kept in Redis for a while (BullMQ's removeOnComplete age).
 import { Queue, QueueEvents } from "bullmq";
-import type { Redis, RedisOptions } from "ioredis";
+import { Redis, type RedisOptions } from "ioredis";
 import { randomUUID } from "node:crypto";
 import { InputError } from "../io/input_error.ts";
 import {
@@ -57,14 +57,18 @@ export class BullRunner implements RemoteRunner {
 
   /** Connects, failing at once when Redis cannot be reached (not at the first job). */
   static async open(opts: BullRunnerOptions): Promise<BullRunner> {
-    const client = connect({ ...opts.redis, retryStrategy: () => null });
+    const probe = new Redis({ ...opts.redis, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    let why = "";
+    probe.on("error", (e: Error) => (why ||= e.message));
     try {
-      await client.ping();
+      await probe.ping();
     } catch (e) {
-      client.disconnect();
-      throw new Error(`cannot reach Redis at ${opts.redis.host}:${opts.redis.port}: ${(e as Error).message}`);
+      throw new Error(
+        `cannot reach Redis at ${opts.redis.host}:${opts.redis.port}: ${why || (e as Error).message}`,
+      );
+    } finally {
+      probe.disconnect();
     }
-    client.disconnect();
     return new BullRunner(opts, connect(opts.redis));
   }
 

@@ -37,7 +37,15 @@ export function parseRedisUrl(url: string): RedisOptions {
 
 /** A client as BullMQ wants it: commands wait through reconnects instead of failing after a few retries. */
 export function connect(opts: RedisOptions): Redis {
-  return new Redis({ ...opts, maxRetriesPerRequest: null, lazyConnect: false });
+  const client = new Redis({ ...opts, maxRetriesPerRequest: null, lazyConnect: false });
+  // ioredis reconnects by itself; say what went wrong once, not at every retry.
+  let last = "";
+  client.on("error", (e: Error) => {
+    if (e.message !== last) console.error(`queue: Redis at ${opts.host}:${opts.port}: ${e.message}`);
+    last = e.message;
+  });
+  client.on("ready", () => (last = ""));
+  return client;
 }
 
 /** Closes a client whatever state it is in (BullMQ may have closed it already). */

@@ -1,5 +1,6 @@
 // The --queue address: every part of redis://[user:pass@]host:port[/db] read, anything else refused by name.
-import { deepStrictEqual as assertEquals, throws } from "node:assert";
+import { deepStrictEqual as assertEquals, rejects, throws } from "node:assert";
+import { BullRunner } from "../../../lib/queue/bull_runner.ts";
 import { parseRedisUrl, QueueUrlError } from "../../../lib/queue/redis.ts";
 
 Deno.test("redis:// addresses: host, port, database, credentials", () => {
@@ -33,4 +34,14 @@ Deno.test("deno task worker: a bad --queue is exit code 2, naming the flag", asy
   }).output();
   assertEquals(r.code, 2);
   assertEquals(/--queue must start with redis:\/\//.test(new TextDecoder().decode(r.stderr)), true);
+});
+
+Deno.test("serve --queue: a Redis that cannot be reached is said at start, with the reason", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  await rejects(
+    BullRunner.open({ redis: parseRedisUrl(`redis://127.0.0.1:${port}`) }),
+    new RegExp(`cannot reach Redis at 127.0.0.1:${port}: connect ECONNREFUSED`),
+  );
 });
