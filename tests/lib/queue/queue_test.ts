@@ -224,6 +224,21 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
         assertEquals(done.stalledCounter, 1, "recovered once by BullMQ's stalled-job check");
       },
     );
+
+    await t.step("SIGTERM drains a worker: its running job finishes, then it leaves", async () => {
+      const last = workers.find((w) => !w.stopped)!;
+      const answer = txt2img(url, { ...job(71, LONG), force_task_id: "task(drain)" });
+      await until(
+        "the job to run",
+        () => progress(url, "task(drain)"),
+        (p) => p.active && p.sampling_step >= 1,
+      );
+      await last.kill("SIGTERM");
+      assertEquals((await last.status).code, 0);
+      const info = JSON.parse((await answer).info);
+      assertEquals([info.interrupted, info.steps_done], [false, LONG.steps]);
+      assertEquals(await client.exists(`ag:worker:${last.id}`), 0, "its announcement is gone");
+    });
   } finally {
     await server?.close();
     for (const w of workers) await w.kill();

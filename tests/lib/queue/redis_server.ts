@@ -84,6 +84,10 @@ export async function startRedis(): Promise<RedisServer> {
 
 export interface WorkerProcess {
   pid: number;
+  /** As the worker announces itself: "host:pid". */
+  id: string;
+  /** A signal was sent to it. */
+  readonly stopped: boolean;
   kill(signal?: Deno.Signal): Promise<void>;
   status: Promise<Deno.CommandStatus>;
 }
@@ -101,10 +105,14 @@ export async function startWorker(
     stdout: "piped",
     stderr: "inherit",
   }).spawn();
-  await waitForLine(child.stdout, /^worker .* ready/, "the worker");
+  const ready = await waitForLine(child.stdout, /^worker \S+ ready/, "the worker");
   let stopped = false;
   return {
     pid: child.pid,
+    id: ready.split(" ")[1],
+    get stopped() {
+      return stopped;
+    },
     status: child.status,
     kill: async (signal: Deno.Signal = "SIGTERM") => {
       if (!stopped) {
