@@ -14,7 +14,7 @@ import {
   type RemoteRunner,
 } from "../server/service.ts";
 import type { Task } from "../server/tasks.ts";
-import { connect, disconnect } from "./redis.ts";
+import { connect, disconnect, reportErrors } from "./redis.ts";
 import {
   cancelKey,
   CONTROL_CHANNEL,
@@ -89,6 +89,8 @@ export class BullRunner implements RemoteRunner {
       q = (async () => {
         const queue = new Queue(name, { connection: connect(this.#opts.redis) });
         const events = new QueueEvents(name, { connection: connect(this.#opts.redis) });
+        reportErrors(queue, `queue ${name}`);
+        reportErrors(events, `events of ${name}`);
         events.on(
           "progress",
           ({ jobId, data }) => this.#waiters.get(`${name}/${jobId}`)?.progress(data as WireProgress),

@@ -10,7 +10,7 @@ import type { Extension, Values } from "../extensions/adapter.ts";
 import { InputError } from "../io/input_error.ts";
 import type { WebUIService } from "../server/service.ts";
 import type { Task } from "../server/tasks.ts";
-import { connect, disconnect } from "./redis.ts";
+import { connect, disconnect, reportErrors } from "./redis.ts";
 import {
   cancelKey,
   CONTROL_CHANNEL,
@@ -120,6 +120,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       maxStalledCount: 1,
     })
   );
+  workers.forEach((w, i) => reportErrors(w, `worker for ${models[i]}`));
   await Promise.all(workers.map((w) => w.waitUntilReady()));
 
   return {

@@ -38,14 +38,27 @@ export function parseRedisUrl(url: string): RedisOptions {
 /** A client as BullMQ wants it: commands wait through reconnects instead of failing after a few retries. */
 export function connect(opts: RedisOptions): Redis {
   const client = new Redis({ ...opts, maxRetriesPerRequest: null, lazyConnect: false });
-  // ioredis reconnects by itself; say what went wrong once, not at every retry.
-  let last = "";
-  client.on("error", (e: Error) => {
-    if (e.message !== last) console.error(`queue: Redis at ${opts.host}:${opts.port}: ${e.message}`);
-    last = e.message;
-  });
-  client.on("ready", () => (last = ""));
+  reportErrors(client, `Redis at ${opts.host}:${opts.port}`);
   return client;
+}
+
+interface Emitter {
+  on(event: "error", listener: (e: Error) => void): unknown;
+}
+
+/**
+ * Says an emitter's errors once each, not at every retry (ioredis reconnects by itself, and BullMQ's queues,
+ * events and workers repeat their connection's errors; without a listener they would print every one).
+ */
+export function reportErrors(emitter: Emitter, what: string): void {
+  let last = "";
+  let at = 0;
+  emitter.on("error", (e: Error) => {
+    if (e.message === last && performance.now() - at < 60_000) return;
+    last = e.message;
+    at = performance.now();
+    console.error(`queue: ${what}: ${e.message}`);
+  });
 }
 
 /** Closes a client whatever state it is in (BullMQ may have closed it already). */

@@ -53,8 +53,10 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<RedisServer> {
-  const port = freePort();
+/** `dir` keeps an append-only file there (as the docs' config does), so a restart keeps every job. */
+export async function startRedis(opts: { port?: number; dir?: string } = {}): Promise<RedisServer> {
+  const port = opts.port ?? freePort();
+  const persistence = opts.dir ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
   const child = new Deno.Command(REDIS_SERVER, {
     args: [
       "--port",
@@ -63,10 +65,9 @@ export async function startRedis(): Promise<RedisServer> {
       "127.0.0.1",
       "--save",
       "",
-      "--appendonly",
-      "no",
+      ...persistence,
       "--dir",
-      "/tmp",
+      opts.dir ?? "/tmp",
     ],
     stdout: "piped",
     stderr: "inherit",
