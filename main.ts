@@ -11,6 +11,8 @@ import { aestheticExtension } from "./extension/aesthetic.ts";
 import { createApp, parseAuth } from "./routes/app.ts";
 import { DEFAULT_LIMITS, type ServerLimits } from "./lib/server/limits.ts";
 import type { CmdFlags } from "./routes/sdapi.ts";
+import { parseRedisUrl } from "./lib/queue/redis.ts";
+import { BullRunner } from "./lib/queue/bull_runner.ts";
 
 const USAGE = `usage: deno task serve [--port N (7860)] [--listen] [--api-auth user:pass]
        [--models-dir DIR] [--embeddings-dir DIR] [--model NAME] [--outputs DIR]
@@ -18,7 +20,8 @@ const USAGE = `usage: deno task serve [--port N (7860)] [--listen] [--api-auth u
        [--allowed-hosts H1,H2] [--cors-allow-origins O1,O2]
        [--allow-any-output-dir] [--max-steps N (${DEFAULT_LIMITS.maxSteps})]
        [--max-batch-size N (${DEFAULT_LIMITS.maxBatchSize})] [--max-images N (${DEFAULT_LIMITS.maxImages})]
-       [--max-memory GB (3/4 of the machine's memory)]`;
+       [--max-memory GB (3/4 of the machine's memory)]
+       [--queue redis://[user:pass@]host:port[/db] (jobs run on \`deno task worker\`s; default: here)]`;
 
 export interface ServeOptions {
   port: number;
@@ -37,6 +40,8 @@ export interface ServeOptions {
   limits?: Partial<ServerLimits>;
   /** The memory budget of one job (--max-memory GB). */
   maxMemoryBytes?: number;
+  /** --queue: generations go to BullMQ on this Redis (redis://…) and run on `deno task worker`s. */
+  queue?: string;
 }
 
 function gigabytes(v: string): number {
@@ -83,6 +88,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
       "max-batch-size": { type: "string" },
       "max-images": { type: "string" },
       "max-memory": { type: "string" },
+      queue: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -95,6 +101,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
     throw new Error(`--port must be 0..65535, got ${values.port}`);
   }
   if (values["api-auth"] !== undefined) parseAuth(values["api-auth"]);
+  if (values.queue !== undefined) parseRedisUrl(values.queue);
   return {
     port,
     hostname: values.listen ? "0.0.0.0" : "127.0.0.1",
@@ -110,6 +117,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
     corsAllowOrigins: list(values["cors-allow-origins"]),
     allowAnyOutputDir: values["allow-any-output-dir"],
     maxMemoryBytes: values["max-memory"] === undefined ? undefined : gigabytes(values["max-memory"]),
+    queue: values.queue,
     limits: {
       maxSteps: positive(values["max-steps"], "--max-steps"),
       maxBatchSize: positive(values["max-batch-size"], "--max-batch-size"),
@@ -148,6 +156,7 @@ export interface Server {
 }
 
 export async function serve(opts: ServeOptions): Promise<Server> {
+  const remote = opts.queue ? await BullRunner.open({ redis: parseRedisUrl(opts.queue) }) : undefined;
   const [service, clientJs] = await Promise.all([
     WebUIService.create({
       modelsDir: opts.modelsDir,
@@ -160,6 +169,7 @@ export async function serve(opts: ServeOptions): Promise<Server> {
       limits: Object.fromEntries(Object.entries(opts.limits ?? {}).filter(([, v]) => v !== undefined)),
       defaultModel: opts.model,
       render: renderImages,
+      remote,
     }),
     bundleIslands(fileURLToPath(new URL("./islands/client.ts", import.meta.url))),
   ]);

@@ -15,7 +15,7 @@ import {
   AestheticSessionCache,
   type AestheticSessionOptions,
 } from "../lib/personalize/aesthetic_session.ts";
-import type { Job } from "../lib/extensions/job.ts";
+import type { Job, JobAttachments } from "../lib/extensions/job.ts";
 import { EmbeddingMaker, type UploadedFile } from "../lib/server/embedding_maker.ts";
 import { pathIn } from "../lib/io/safe_name.ts";
 import type { Control, Extension, Values } from "../lib/extensions/adapter.ts";
@@ -136,6 +136,15 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
     ],
     axes: [{ label: STEPS_AXIS, control: "steps", example: "0,2,5,10,20" }],
     process: (job, values) => process(opts, open, job, aestheticValues(values)),
+    // A queued job carries its embeddings' vectors, so workers need no copy of the embeddings folder.
+    attach: async (values) => {
+      const out: JobAttachments = {};
+      for (const name of chosen(aestheticValues(values))) {
+        const e = await readEmbedding((await findEmbedding(opts.embeddingsDir, name)).path);
+        out[name] = { shape: e.shape, data: e.data };
+      }
+      return out;
+    },
     close: () => sessions.release(),
     tabs: [{
       id: "aesthetic-embedding",
@@ -146,21 +155,31 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
   };
 }
 
+/**
+ * The embeddings a job uses: none when a dropdown is at "None" (their off position) or the settings switch
+ * personalization off (zero steps, lr or weight; the session owns those rules).
+ */
+function chosen(v: AestheticValues): string[] {
+  if (aestheticIsOff({ ...AESTHETIC_DEFAULTS, ...v })) return [];
+  return [v.embedding, v.embedding2].filter((n) => n !== NO_EMBEDDING);
+}
+
 async function process(
   opts: AestheticExtensionOptions,
   open: (o: AestheticSessionOptions) => Promise<AestheticSession>,
   job: Job,
   v: AestheticValues,
 ): Promise<void> {
-  // "None" is the dropdowns' off position; the session owns the other off-switches (zero steps, lr, weight).
-  const names = [v.embedding, v.embedding2].filter((n) => n !== NO_EMBEDDING);
+  const names = chosen(v);
   if (names.length === 0) return;
   const settings = { ...AESTHETIC_DEFAULTS, ...v };
-  if (aestheticIsOff(settings)) return;
   const embeddings = [];
   for (const name of names) {
-    const info = await findEmbedding(opts.embeddingsDir, name);
-    embeddings.push({ name, embedding: await readEmbedding(info.path) });
+    const carried = job.attachments?.aesthetic?.[name];
+    const embedding = carried
+      ? { ...carried, dtype: "float32" as const, format: "pt" as const }
+      : await readEmbedding((await findEmbedding(opts.embeddingsDir, name)).path);
+    embeddings.push({ name, embedding });
   }
   const session = await open({
     modelDir: job.model.dir,

@@ -25,7 +25,7 @@ const LIB_RANKS = [["io"], ["onnx", "demo"], ["clip", "models"], ["embed", "pers
   "eval",
 ], [
   "server",
-]];
+], ["queue"]];
 /** Imports that must never be, whatever the ranks say: [from folder, to folder, why]. */
 const NEVER: [string, string, string][] = [
   [

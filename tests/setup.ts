@@ -1,6 +1,8 @@
 // Run by `deno task test` before the tests: the browser test drives Debian's Chromium (Playwright's own browser
 // download does not work here), so install it when it is missing and we are root; otherwise say what to do.
+// The queue tests start Debian's redis-server: installed the same way, but only skipped when it cannot be.
 export const CHROMIUM = "/usr/bin/chromium";
+export const REDIS_SERVER = "/usr/bin/redis-server";
 
 function exists(path: string): boolean {
   try {
@@ -21,6 +23,21 @@ async function run(cmd: string, args: string[]): Promise<void> {
 }
 
 if (import.meta.main) {
+  if (!exists(REDIS_SERVER)) {
+    if (Deno.uid() !== 0) {
+      console.error(
+        `tests/setup.ts: ${REDIS_SERVER} is missing and this is not root: the queue tests will be skipped`,
+      );
+    } else {
+      try {
+        console.error(`tests/setup.ts: installing Debian's redis-server for the queue tests…`);
+        await run("apt-get", ["update", "-qq"]);
+        await run("apt-get", ["install", "-y", "-qq", "redis-server"]);
+      } catch (e) {
+        console.error(`tests/setup.ts: ${(e as Error).message}: the queue tests will be skipped`);
+      }
+    }
+  }
   if (!exists(CHROMIUM)) {
     if (Deno.uid() !== 0) {
       console.error(

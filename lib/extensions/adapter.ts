@@ -4,7 +4,9 @@
 import type { Hono } from "hono";
 import { z } from "zod";
 import { InputError } from "../io/input_error.ts";
-import type { Job } from "./job.ts";
+import type { Job, JobAttachments } from "./job.ts";
+
+export type { JobAttachments };
 
 interface ControlBase {
   /** Stable id: the form field name and the key in saved values. */
@@ -100,6 +102,8 @@ export interface Extension {
   infotextFields: InfotextField[];
   /** Runs before sampling; sees the job and this extension's values. */
   process(job: Job, values: Values): Promise<void>;
+  /** What a job with these values must carry to run on another machine (job.attachments there). */
+  attach?(values: Values): Promise<JobAttachments>;
   tabs?: ExtensionTab[];
   axes?: GridAxis[];
   /** Frees what the extension keeps open between jobs (the server calls it when it shuts down). */

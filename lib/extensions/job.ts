@@ -4,6 +4,12 @@ import type { ConditioningHook } from "../clip/conditioning_hook.ts";
 import type { GenerationRequest } from "../diffusion/request.ts";
 import type { ParamValue } from "../io/infotext.ts";
 
+/**
+ * What a job's values name that another machine cannot read itself (an aesthetic embedding's vector), by the
+ * name the values use; a job queued for a remote worker carries them (lib/queue).
+ */
+export type JobAttachments = Record<string, { shape: number[]; data: Float32Array }>;
+
 export type Mode = "txt2img" | "img2img";
 
 /**
@@ -63,6 +69,8 @@ export interface Job {
   readonly charts: Chart[];
   /** When an X/Y grid runs the job once per value of an axis: every value, so work can be shared. */
   readonly sweep?: Sweep;
+  /** Each extension's attachments by extension id, when the job came from another machine (lib/queue). */
+  readonly attachments?: Readonly<Record<string, JobAttachments>>;
   /** A line for the progress display ("Aesthetic optimization…"). */
   status(text: string | null): void;
   /** Interrupt or skip was asked for: long work before sampling (an optimization) should stop. */

@@ -92,6 +92,27 @@ export class GenerationState {
     this.#textinfo = text;
   }
 
+  /**
+   * Mirrors a job running in another process (lib/queue) from the state it reports; the ETA counts from when
+   * this side first saw it run. A new image clears a skip, as nextImage() does.
+   */
+  follow(remote: ProgressState, textinfo: string | null, preview?: string): void {
+    if (!this.#job) {
+      this.#started = this.#now();
+      this.#interrupted = false;
+      this.#skipped = false;
+    }
+    if (remote.job_no !== this.#jobNo) this.#skipped = false;
+    this.#job = remote.job;
+    this.#jobCount = remote.job_count;
+    this.#jobNo = remote.job_no;
+    this.#step = remote.sampling_step;
+    this.#steps = remote.sampling_steps;
+    this.#timestamp = remote.job_timestamp;
+    this.#textinfo = textinfo;
+    if (preview !== undefined) this.setPreview(preview);
+  }
+
   end(): void {
     this.#job = "";
     this.#jobCount = 0;

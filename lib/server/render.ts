@@ -25,10 +25,16 @@ export const renderImages: Renderer = (input) => {
   const control = new SharedArrayBuffer(8);
   const flags = new Int32Array(control);
   return new Promise<RenderOutput>((resolve, reject) => {
-    // The state's flags are set by HTTP handlers on this thread; copy them where the worker can see them.
+    // The state's flags are set by HTTP handlers on this thread; copy them where the worker can see them. A
+    // skip is copied once per image: the worker clears it when the next image starts, before this thread hears
+    // of that image, and copying it again then would skip that image too.
+    let skipCopied = false;
     const mirror = setInterval(() => {
       if (input.state.interrupted) Atomics.store(flags, INTERRUPTED, 1);
-      if (input.state.skipped) Atomics.store(flags, SKIPPED, 1);
+      if (input.state.skipped && !skipCopied) {
+        Atomics.store(flags, SKIPPED, 1);
+        skipCopied = true;
+      }
     }, 5);
     const finish = () => {
       clearInterval(mirror);
@@ -66,6 +72,7 @@ export const renderImages: Renderer = (input) => {
         }
         case "batch-start":
           input.state.nextImage();
+          skipCopied = false;
           return;
         case "step":
           input.state.setStep(msg.step, msg.steps);

@@ -16,7 +16,12 @@ import { InputError } from "../io/input_error.ts";
 import { withPngTexts, writeFileAtomic } from "../io/png.ts";
 import { chooseClip, findModel, listModels } from "../models/registry.ts";
 import type { ModelEntry } from "../models/inspect.ts";
-import { checkControlValue, type Extension, type Values } from "../extensions/adapter.ts";
+import {
+  checkControlValue,
+  type Extension,
+  type JobAttachments,
+  type Values,
+} from "../extensions/adapter.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { Chart, ConditioningHook, Job, JobModel, JobRequest, Mode, Sweep } from "../extensions/job.ts";
 import { GenerationState } from "./progress.ts";
@@ -54,6 +59,22 @@ export interface ServiceConfig {
   allowAnyOutputDir?: boolean;
   /** The memory budget of one job in bytes (--max-memory); default three quarters of the machine's. */
   maxMemoryBytes?: number;
+  /** Runs generations on other machines (serve --queue: lib/queue's BullMQ jobs); default: here, in turn. */
+  remote?: RemoteRunner;
+}
+
+/** A generation checked and ready to run elsewhere: the model by its entry, the request's defaults filled. */
+export interface RemoteGeneration {
+  input: GenerationInput;
+  model: ModelEntry;
+  /** What each extension's values name that another machine cannot read (lib/extensions/adapter.ts). */
+  attachments: Record<string, JobAttachments>;
+}
+
+/** Where jobs run when not in this process; it drives the task's progress and answers its interrupt/skip. */
+export interface RemoteRunner {
+  run(job: RemoteGeneration, task: Task): Promise<Omit<GenerationOutput, "model" | "queueId">>;
+  close(): Promise<void>;
 }
 
 export interface GenerationInput {
@@ -70,6 +91,8 @@ export interface GenerationInput {
   taskId?: string;
   /** Where saved images go (a request's outdir_samples override); default the outdir_samples option. */
   saveDir?: string;
+  /** Each extension's attachments, by extension id, when the job came from another machine (lib/queue). */
+  attachments?: Record<string, JobAttachments>;
 }
 
 export interface GenerationOutput {
@@ -113,6 +136,34 @@ export function samplerOptionParams(r: Pick<ResolvedRequest, "sampling">): [stri
   if (takes("s_tmax") && s.sTmax !== undefined && Number.isFinite(s.sTmax)) out.push(["Sigma tmax", s.sTmax]);
   if (takes("s_noise") && s.sNoise !== undefined && s.sNoise !== 1) out.push(["Sigma noise", s.sNoise]);
   return out;
+}
+
+/** The request's seeds with -1 (random) drawn. */
+export function chosenSeeds(r: Pick<JobRequest, "seed" | "subseed">): { seed: number; subseed: number } {
+  const random = () => Math.floor(Math.random() * 2 ** 32);
+  return {
+    seed: r.seed === -1 ? random() : r.seed,
+    subseed: r.subseed === undefined || r.subseed === -1 ? random() : r.subseed,
+  };
+}
+
+/** A generation's output before its first image (all of it, for a job stopped before it started). */
+export function emptyOutput(model: ModelEntry, queueId: number, jobTimestamp: string): GenerationOutput {
+  return {
+    images: [],
+    infotexts: [],
+    seeds: [],
+    subseeds: [],
+    labels: [],
+    charts: [],
+    extraParams: {},
+    model,
+    interrupted: false,
+    stepsDone: 0,
+    queueId,
+    hasGrid: false,
+    jobTimestamp,
+  };
 }
 
 /** Runs an extension; an input problem it finds is placed in its alwayson_scripts args. */
@@ -334,11 +385,39 @@ export class WebUIService {
     });
     if (request.mask) inpaintSettings(request, (message, field) => new RequestError(message, field));
     const task = this.tasks.create(input.taskId);
+    const job = { ...input, request };
     try {
-      return await this.queue.enqueue((id) => this.#run({ ...input, request }, model, id, task)).result;
+      const out = this.config.remote
+        ? { ...await this.config.remote.run(await this.#remote(job, model), task), model, queueId: 0 }
+        : await this.execute(job, model, task);
+      if (input.save ?? this.options.samples_save) {
+        // A grid is never saved (A1111's grids go to their own folder, off by default here).
+        for (let i = out.hasGrid ? 1 : 0; i < out.images.length; i++) {
+          await this.#save(
+            input.saveDir ?? this.options.outdir_samples,
+            input.mode,
+            out.images[i],
+            out.seeds[i],
+          );
+        }
+      }
+      return out;
     } finally {
       this.tasks.finish(task);
     }
+  }
+
+  /** Runs a checked generation here, after every job queued before it (a queue worker calls this too). */
+  execute(input: GenerationInput, model: ModelEntry, task: Task): Promise<GenerationOutput> {
+    return this.queue.enqueue((id) => this.#run(input, model, id, task)).result;
+  }
+
+  async #remote(input: GenerationInput, model: ModelEntry): Promise<RemoteGeneration> {
+    const attachments: Record<string, JobAttachments> = {};
+    for (const [ext, values] of input.scripts) {
+      if (ext.attach) attachments[ext.id] = await ext.attach(values);
+    }
+    return { input, model, attachments };
   }
 
   async #run(
@@ -360,29 +439,13 @@ export class WebUIService {
       dir: model.path,
       clipDir: chooseClip(model, this.#models)?.path,
     };
-    const random = () => Math.floor(Math.random() * 2 ** 32);
-    const seed = request.seed === -1 ? random() : request.seed;
-    const subseed = request.subseed === undefined || request.subseed === -1 ? random() : request.subseed;
+    const { seed, subseed } = chosenSeeds(request);
     // The defaults as the pipeline fills them in, for the infotext.
     const resolved = {
       ...resolveRequest({ ...request, seed, subseed, initImage: undefined, mask: undefined }),
       initImage: request.initImage,
     };
-    const out: GenerationOutput = {
-      images: [],
-      infotexts: [],
-      seeds: [],
-      subseeds: [],
-      labels: [],
-      charts: [],
-      extraParams: {},
-      model,
-      interrupted: false,
-      stepsDone: 0,
-      queueId,
-      hasGrid: false,
-      jobTimestamp: state.snapshot().state.job_timestamp,
-    };
+    const out = emptyOutput(model, queueId, state.snapshot().state.job_timestamp);
     try {
       for (let g = 0; g < runs; g++) {
         if (state.interrupted) {
@@ -400,6 +463,7 @@ export class WebUIService {
           extraParams,
           charts,
           sweep: input.sweep,
+          attachments: input.attachments,
           status: (t) => state.setText(t),
           stopRequested: () => state.interrupted || state.skipped,
         };
@@ -446,9 +510,6 @@ export class WebUIService {
           out.seeds.push(img.seed);
           out.subseeds.push(img.subseed);
           if (label) out.labels.push(label);
-          if (input.save ?? this.options.samples_save) {
-            await this.#save(input.saveDir ?? this.options.outdir_samples, input.mode, png, img.seed);
-          }
         }
         for (const [k, v] of [...samplerOptionParams(resolved), ...extraParams]) {
           if (v !== undefined && v !== null) out.extraParams[k] = v;
@@ -494,6 +555,7 @@ export class WebUIService {
   async close(): Promise<void> {
     this.queue.close();
     await this.queue.idle();
+    await this.config.remote?.close();
     for (const ext of this.extensions) await ext.close?.();
   }
 }

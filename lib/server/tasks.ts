@@ -12,6 +12,8 @@ export interface Task {
   phase: TaskPhase;
   /** Interrupted while still waiting: it starts and stops at once, keeping no image. */
   cancelled: boolean;
+  /** Why a waiting task cannot start yet (a queued job whose model no worker holds), shown with its place. */
+  waitingFor?: string;
 }
 
 /** A task's progress as A1111's /internal/progress answers it, plus its place in the queue. */
@@ -124,7 +126,8 @@ export class TaskRegistry {
     if (!task) return idle;
     if (task.phase === "queued") {
       const ahead = this.ahead(task);
-      return { ...idle, queued: true, queue_position: ahead, textinfo: `In queue: ${ahead} ahead` };
+      const why = task.waitingFor ? `; ${task.waitingFor}` : "";
+      return { ...idle, queued: true, queue_position: ahead, textinfo: `In queue: ${ahead} ahead${why}` };
     }
     if (task.phase === "done") return { ...idle, completed: true, progress: 1, textinfo: null };
     const snap: ProgressSnapshot = task.state.snapshot();

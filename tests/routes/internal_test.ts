@@ -80,3 +80,26 @@ Deno.test("a task interrupted while it waits never renders", opts, async () => {
     await s.close();
   }
 });
+
+Deno.test("skip abandons only the current image: the next one runs", opts, async () => {
+  const s = await startServer();
+  try {
+    // The first image alone would take minutes: only a skip brings the job to its second image in time.
+    const a = post(`${s.url}/sdapi/v1/txt2img`, { ...job("task(skip1)", 1000), n_iter: 2 });
+    let pa = await progress(s.url, "task(skip1)");
+    for (let i = 0; i < 2000 && !(pa.active && pa.sampling_step >= 1); i++) {
+      pa = await progress(s.url, "task(skip1)");
+    }
+    await post(`${s.url}/sdapi/v1/skip`, {});
+    let state = (await (await fetch(`${s.url}/sdapi/v1/progress`)).json()).state;
+    for (let i = 0; i < 2000 && !(state.job_no === 1 && state.sampling_step >= 2); i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      state = (await (await fetch(`${s.url}/sdapi/v1/progress`)).json()).state;
+    }
+    assertEquals([state.job, state.job_no], ["scripts_txt2img", 1], "the second image runs");
+    await post(`${s.url}/internal/interrupt`, { id_task: "task(skip1)" });
+    assertEquals(JSON.parse((await (await a).json()).info).interrupted, true);
+  } finally {
+    await s.close();
+  }
+});

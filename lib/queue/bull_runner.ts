@@ -1,0 +1,202 @@
+// The web server's side of `serve --queue`: each checked generation becomes a BullMQ job in its model's queue;
+// the worker's reported progress drives the task here (so /internal/progress and /sdapi/v1/progress answer as
+// in one process), interrupt and skip go back over a Redis channel, and the result comes back as the job's
+// return value, kept in Redis for a while (BullMQ's removeOnComplete age).
+import { Queue, QueueEvents } from "bullmq";
+import { Redis, type RedisOptions } from "ioredis";
+import { randomUUID } from "node:crypto";
+import { InputError } from "../io/input_error.ts";
+import {
+  chosenSeeds,
+  emptyOutput,
+  type GenerationOutput,
+  type RemoteGeneration,
+  type RemoteRunner,
+} from "../server/service.ts";
+import type { Task } from "../server/tasks.ts";
+import { connect, disconnect, reportErrors } from "./redis.ts";
+import {
+  cancelKey,
+  CONTROL_CHANNEL,
+  type ControlMessage,
+  decodeOutput,
+  encodeJob,
+  queueName,
+  type WireProgress,
+  type WireResult,
+  WORKER_KEY_PREFIX,
+  type WorkerAnnouncement,
+} from "./wire.ts";
+
+export interface BullRunnerOptions {
+  redis: RedisOptions;
+  /** How long a finished job's result stays in Redis (seconds); default one hour. */
+  resultTtlSeconds?: number;
+}
+
+type Outcome = Omit<GenerationOutput, "model" | "queueId">;
+
+interface Waiter {
+  progress(p: WireProgress): void;
+  settle(r: { result: WireResult } | { failed: string }): void;
+}
+
+const WATCH_MS = 50;
+const WORKERS_EVERY_MS = 1000;
+
+export class BullRunner implements RemoteRunner {
+  readonly #opts: BullRunnerOptions;
+  readonly #client: Redis;
+  readonly #queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
+  readonly #waiters = new Map<string, Waiter>();
+
+  private constructor(opts: BullRunnerOptions, client: Redis) {
+    this.#opts = opts;
+    this.#client = client;
+  }
+
+  /** Connects, failing at once when Redis cannot be reached (not at the first job). */
+  static async open(opts: BullRunnerOptions): Promise<BullRunner> {
+    const probe = new Redis({ ...opts.redis, retryStrategy: () => null, maxRetriesPerRequest: 0 });
+    let why = "";
+    probe.on("error", (e: Error) => (why ||= e.message));
+    try {
+      await probe.ping();
+    } catch (e) {
+      throw new Error(
+        `cannot reach Redis at ${opts.redis.host}:${opts.redis.port}: ${why || (e as Error).message}`,
+      );
+    } finally {
+      probe.disconnect();
+    }
+    return new BullRunner(opts, connect(opts.redis));
+  }
+
+  /** The models some live worker holds, by name. */
+  async workerModels(): Promise<Set<string>> {
+    const keys = await this.#client.keys(`${WORKER_KEY_PREFIX}*`);
+    const values = keys.length ? await this.#client.mget(...keys) : [];
+    const models = new Set<string>();
+    for (const v of values) {
+      if (v) { for (const m of (JSON.parse(v) as WorkerAnnouncement).models) models.add(m); }
+    }
+    return models;
+  }
+
+  #queueFor(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
+    let q = this.#queues.get(name);
+    if (!q) {
+      q = (async () => {
+        const queue = new Queue(name, { connection: connect(this.#opts.redis) });
+        const events = new QueueEvents(name, { connection: connect(this.#opts.redis) });
+        reportErrors(queue, `queue ${name}`);
+        reportErrors(events, `events of ${name}`);
+        events.on(
+          "progress",
+          ({ jobId, data }) => this.#waiters.get(`${name}/${jobId}`)?.progress(data as WireProgress),
+        );
+        events.on(
+          "completed",
+          ({ jobId, returnvalue }) =>
+            this.#waiters.get(`${name}/${jobId}`)?.settle({ result: returnvalue as unknown as WireResult }),
+        );
+        events.on(
+          "failed",
+          ({ jobId, failedReason }) =>
+            this.#waiters.get(`${name}/${jobId}`)?.settle({ failed: failedReason }),
+        );
+        // Listening before the first job is added, so no completion can be missed.
+        await events.waitUntilReady();
+        return { queue, events };
+      })();
+      this.#queues.set(name, q);
+    }
+    return q;
+  }
+
+  async run({ input, model, attachments }: RemoteGeneration, task: Task): Promise<Outcome> {
+    // Seeds are fixed before the job leaves, so a job retried on another worker makes the same images.
+    const request = { ...input.request, ...chosenSeeds(input.request) };
+    const name = queueName(model.name);
+    const { queue } = await this.#queueFor(name);
+    const jobId = randomUUID();
+    const key = `${name}/${jobId}`;
+    const ttl = this.#opts.resultTtlSeconds ?? 3600;
+    const done = Promise.withResolvers<Outcome>();
+    this.#waiters.set(key, {
+      progress: (p) => {
+        task.phase = "running";
+        task.waitingFor = undefined;
+        task.state.follow(p.state, p.textinfo, p.preview);
+      },
+      settle: (s) => {
+        if ("failed" in s) done.reject(new Error(`the job failed on its worker: ${s.failed}`));
+        else if ("inputError" in s.result) {
+          done.reject(new InputError(s.result.inputError.message, s.result.inputError.loc));
+        } else done.resolve(decodeOutput(s.result.output));
+      },
+    });
+    const publish = (action: ControlMessage["action"]) =>
+      this.#client.publish(CONTROL_CHANNEL, JSON.stringify({ queue: name, job: jobId, action }));
+    let cancelling = false;
+    let interruptSent = false;
+    let skipSentFor = -1;
+    let workersCheckedAt = 0;
+    const watch = async () => {
+      const snap = task.state.snapshot().state;
+      if (task.cancelled || task.state.interrupted) {
+        if (cancelling) return;
+        cancelling = true;
+        // Kept for a worker that takes the job later (a retry after a crash): it starts it stopped.
+        await this.#client.set(cancelKey(name, jobId), "1", "EX", ttl);
+        // A job still waiting is taken out of the queue; one a worker holds is stopped there.
+        if (task.phase === "queued" && await queue.remove(jobId) === 1) {
+          // As in one process, a job stopped before it started ends at once with no image.
+          done.resolve({ ...emptyOutput(model, 0, "0"), interrupted: true });
+        } else if (!interruptSent) {
+          interruptSent = true;
+          await publish("interrupt");
+        }
+        return;
+      }
+      if (task.state.skipped && snap.job_no !== skipSentFor) {
+        skipSentFor = snap.job_no;
+        await publish("skip");
+      }
+      if (task.phase === "queued" && performance.now() - workersCheckedAt > WORKERS_EVERY_MS) {
+        workersCheckedAt = performance.now();
+        task.waitingFor = (await this.workerModels()).has(model.name)
+          ? undefined
+          : `no worker has the model ${model.name} yet`;
+      }
+    };
+    let busy = false;
+    const timer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      watch().catch(() => {}).finally(() => (busy = false));
+    }, WATCH_MS);
+    try {
+      await queue.add("generate", encodeJob({ ...input, request }, model.name, attachments), {
+        jobId,
+        removeOnComplete: { age: ttl },
+        removeOnFail: { age: ttl },
+      });
+      return await done.promise;
+    } finally {
+      clearInterval(timer);
+      this.#waiters.delete(key);
+      task.state.end();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const q of this.#queues.values()) {
+      const { queue, events } = await q;
+      await events.close();
+      await queue.close();
+    }
+    this.#queues.clear();
+    await disconnect(this.#client);
+  }
+}

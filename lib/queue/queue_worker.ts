@@ -1,0 +1,137 @@
+// A queue worker (`deno task worker`): announces the models it holds, takes jobs from those models' BullMQ
+// queues, runs each through the same WebUIService step as one process does (extensions, render, infotext,
+// grid), reports its progress as the job's progress, obeys interrupt/skip from the control channel, and
+// returns the PNGs and infotexts as the job's result. A worker killed mid-job loses its lock; BullMQ's stalled
+// job check then hands the job to another worker, once.
+import { type Job, Worker } from "bullmq";
+import type { RedisOptions } from "ioredis";
+import { hostname } from "node:os";
+import type { Extension, Values } from "../extensions/adapter.ts";
+import { InputError } from "../io/input_error.ts";
+import type { WebUIService } from "../server/service.ts";
+import type { Task } from "../server/tasks.ts";
+import { connect, disconnect, reportErrors } from "./redis.ts";
+import {
+  cancelKey,
+  CONTROL_CHANNEL,
+  type ControlMessage,
+  decodeJob,
+  encodeOutput,
+  queueName,
+  type WireJob,
+  type WireProgress,
+  type WireResult,
+  WORKER_KEY_PREFIX,
+  WORKER_TTL_SECONDS,
+  type WorkerAnnouncement,
+} from "./wire.ts";
+
+export interface QueueWorkerOptions {
+  redis: RedisOptions;
+  /** The service that runs jobs here: its models folder says which models this worker holds. */
+  service: WebUIService;
+  /** Jobs held at once per model (they still render one at a time on this machine's render thread). */
+  concurrency?: number;
+  /** How long a job's lock lives unrenewed: a killed worker's job goes to another after about this long. */
+  lockMs?: number;
+}
+
+export interface QueueWorker {
+  id: string;
+  models: string[];
+  /** Stops taking jobs, lets the running ones finish, and withdraws the announcement. */
+  close(): Promise<void>;
+}
+
+const REPORT_MS = 100;
+
+export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueWorker> {
+  const svc = opts.service;
+  const id = `${hostname()}:${Deno.pid}`;
+  const models = svc.checkpoints().map((m) => m.name);
+  const client = connect(opts.redis);
+  const sub = connect(opts.redis);
+  const running = new Map<string, Task>();
+
+  await sub.subscribe(CONTROL_CHANNEL);
+  sub.on("message", (_channel: string, raw: string) => {
+    const m = JSON.parse(raw) as ControlMessage;
+    const task = running.get(`${m.queue}/${m.job}`);
+    if (!task) return;
+    if (m.action === "interrupt") svc.tasks.interrupt(task);
+    else task.state.skip();
+  });
+
+  const announcement: WorkerAnnouncement = { id, models, concurrency: opts.concurrency ?? 1 };
+  const announce = () =>
+    client.set(`${WORKER_KEY_PREFIX}${id}`, JSON.stringify(announcement), "EX", WORKER_TTL_SECONDS);
+  await announce();
+  const renew = setInterval(() => announce().catch(() => {}), (WORKER_TTL_SECONDS * 1000) / 3);
+
+  const run = async (job: Job<WireJob, WireResult>): Promise<WireResult> => {
+    const data = job.data;
+    const model = svc.checkpoint(data.model);
+    if (!model) throw new Error(`worker ${id} has no model ${data.model}`);
+    const scripts = data.scripts.map(([extId, values]): [Extension, Values] => {
+      const ext = svc.extensions.find((e) => e.id === extId);
+      if (!ext) throw new Error(`worker ${id} has no extension ${extId}`);
+      return [ext, values];
+    });
+    const task = svc.tasks.create();
+    const key = `${job.queueName}/${job.id}`;
+    running.set(key, task);
+    if (await client.get(cancelKey(job.queueName, job.id!))) svc.tasks.interrupt(task);
+    let last = "";
+    let sentPreview = -1;
+    const report = async () => {
+      if (task.phase !== "running") return;
+      const snap = task.state.snapshot();
+      const previewId = task.state.previewId;
+      const sig = JSON.stringify([snap.state, snap.textinfo, previewId]);
+      if (sig === last) return;
+      last = sig;
+      const p: WireProgress = { worker: id, state: snap.state, textinfo: snap.textinfo };
+      if (previewId !== sentPreview && snap.current_image !== null) p.preview = snap.current_image;
+      sentPreview = previewId;
+      await job.updateProgress(p as unknown as object);
+    };
+    const reporter = setInterval(() => report().catch(() => {}), REPORT_MS);
+    try {
+      const out = await svc.execute({ ...decodeJob(data), scripts }, model, task);
+      return { output: encodeOutput(out), worker: id };
+    } catch (e) {
+      // The request's own fault: the answer, not a failure to retry.
+      if (e instanceof InputError) return { inputError: { message: e.message, loc: e.loc }, worker: id };
+      throw e;
+    } finally {
+      clearInterval(reporter);
+      running.delete(key);
+      svc.tasks.finish(task);
+    }
+  };
+
+  const lockMs = opts.lockMs ?? 30_000;
+  const workers = models.map((name) =>
+    new Worker<WireJob, WireResult>(queueName(name), run, {
+      connection: connect(opts.redis),
+      concurrency: opts.concurrency ?? 1,
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
+      maxStalledCount: 1,
+    })
+  );
+  workers.forEach((w, i) => reportErrors(w, `worker for ${models[i]}`));
+  await Promise.all(workers.map((w) => w.waitUntilReady()));
+
+  return {
+    id,
+    models,
+    close: async () => {
+      clearInterval(renew);
+      await Promise.all(workers.map((w) => w.close()));
+      await client.del(`${WORKER_KEY_PREFIX}${id}`).catch(() => {});
+      await disconnect(client);
+      await disconnect(sub);
+    },
+  };
+}

@@ -1,0 +1,250 @@
+// serve --queue with deno task worker processes, against a real redis-server on a loopback port: jobs from
+// concurrent clients complete once each with the images one process makes, a worker killed mid-job hands its
+// job to the other, interrupt reaches the worker that runs the job, and a job for a model no worker holds
+// waits, saying so.
+import { deepStrictEqual as assertEquals, ok } from "node:assert";
+import { join } from "node:path";
+import { Queue } from "bullmq";
+import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR } from "../../../lib/models/defaults.ts";
+import { connect, disconnect, parseRedisUrl } from "../../../lib/queue/redis.ts";
+import { queueName, type WireProgress, type WireResult } from "../../../lib/queue/wire.ts";
+import type { TaskProgress } from "../../../lib/server/tasks.ts";
+import { post, startServer, type TestServer } from "../../routes/server.ts";
+import { FIXTURES } from "../../fixtures.ts";
+import { redisMissing, startRedis, startWorker, type WorkerProcess } from "./redis_server.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false, ignore: redisMissing !== undefined };
+
+interface Answer {
+  images: string[];
+  info: string;
+}
+
+function job(seed: number, extra: Record<string, unknown> = {}) {
+  return { prompt: "a lighthouse at dusk", seed, steps: 3, width: 64, height: 64, ...extra };
+}
+
+const AESTHETIC = {
+  alwayson_scripts: {
+    "Aesthetic embeddings": { args: [0.9, 2, 0.0001, false, "tiny-demo", "", 0.1, false] },
+  },
+};
+/** Long enough to be caught mid-job on a busy machine. */
+const LONG = { steps: 120, width: 192, height: 192 };
+
+async function txt2img(url: string, body: unknown): Promise<Answer> {
+  const r = await post(`${url}/sdapi/v1/txt2img`, body);
+  if (r.status !== 200) throw new Error(`txt2img answered ${r.status}: ${await r.text()}`);
+  return await r.json();
+}
+
+async function progress(url: string, id: string): Promise<TaskProgress> {
+  return await (await post(`${url}/internal/progress`, { id_task: id })).json();
+}
+
+async function until<T>(what: string, probe: () => Promise<T>, good: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const v = await probe();
+    if (good(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+/** Models folders by links: the server knows the demo and tiny-sd1; the workers hold only the demo. */
+async function modelsDirs(root: string): Promise<{ server: string; workers: string }> {
+  const server = join(root, "server-models");
+  const workers = join(root, "worker-models");
+  for (const dir of [server, workers]) {
+    await Deno.mkdir(dir);
+    await Deno.symlink(DEFAULT_MODEL_DIR, join(dir, "tiny-demo"));
+    await Deno.symlink(DEFAULT_CLIP_DIR, join(dir, "tiny-demo-clip"));
+  }
+  await Deno.symlink(join(FIXTURES, "models", "tiny-sd1"), join(server, "tiny-sd1"));
+  return { server, workers };
+}
+
+Deno.test("serve --queue with two workers on a real redis-server", opts, async (t) => {
+  const root = await Deno.makeTempDir({ prefix: "queue-test-" });
+  const dirs = await modelsDirs(root);
+  // Twelve jobs: plain, personalized (the embedding travels in the job), batches and batch counts.
+  const variants = [{}, AESTHETIC, { batch_size: 2 }, AESTHETIC, { n_iter: 2 }, {}];
+  const requests = Array.from({ length: 12 }, (_, i) => job(11 + i, variants[i % variants.length]));
+  const killed = job(21, LONG);
+
+  // The reference: the same requests in one process.
+  const single = await startServer({ modelsDir: dirs.server, model: "tiny-demo" });
+  let reference: Answer[];
+  let killedReference: Answer;
+  try {
+    reference = [];
+    for (const r of requests) reference.push(await txt2img(single.url, r));
+    killedReference = await txt2img(single.url, killed);
+  } finally {
+    await single.close();
+  }
+
+  const redis = await startRedis();
+  const workers: WorkerProcess[] = [];
+  let server: TestServer | undefined;
+  const client = connect(parseRedisUrl(redis.url));
+  const demoQueue = new Queue(queueName("tiny-demo"), { connection: connect(parseRedisUrl(redis.url)) });
+  try {
+    // A short lock, so a killed worker's job is taken over within seconds.
+    for (let i = 0; i < 2; i++) {
+      workers.push(await startWorker(redis.url, dirs.workers, ["--lock-ms", "2000"]));
+    }
+    server = await startServer({ modelsDir: dirs.server, model: "tiny-demo", queue: redis.url });
+    const url = server.url;
+
+    await t.step("workers announce the models they hold", async () => {
+      const keys = (await client.keys("ag:worker:*")).sort();
+      assertEquals(keys.length, 2);
+      for (const v of await client.mget(...keys)) assertEquals(JSON.parse(v!).models, ["tiny-demo"]);
+    });
+
+    await t.step("concurrent jobs complete once each, with the images of one process", async () => {
+      const answers = await Promise.all(requests.map((r) => txt2img(url, r)));
+      for (let i = 0; i < requests.length; i++) {
+        assertEquals(answers[i].images, reference[i].images, `request ${i}: the same PNGs`);
+        assertEquals(JSON.parse(answers[i].info).infotexts, JSON.parse(reference[i].info).infotexts);
+      }
+      const counts = await demoQueue.getJobCounts("completed", "failed", "active", "wait");
+      assertEquals(counts, { completed: requests.length, failed: 0, active: 0, wait: 0 });
+      const ran = new Set(
+        (await demoQueue.getCompleted()).map((j) => (j.returnvalue as WireResult).worker),
+      );
+      assertEquals(ran.size, 2, "both workers took jobs");
+    });
+
+    await t.step(
+      "interrupt reaches the worker that runs the job, and progress follows each job",
+      async () => {
+        const a = txt2img(url, { ...job(31, LONG), force_task_id: "task(qa)" });
+        const b = txt2img(url, {
+          ...job(32, { steps: 30, width: 128, height: 128 }),
+          force_task_id: "task(qb)",
+        });
+        await until("both jobs to run", async () => {
+          const [pa, pb] = [await progress(url, "task(qa)"), await progress(url, "task(qb)")];
+          return pa.active && pa.sampling_step >= 1 && pb.active;
+        }, Boolean);
+        const sd = await (await fetch(`${url}/sdapi/v1/progress`)).json();
+        ok(sd.progress > 0 && sd.state.job === "scripts_txt2img", JSON.stringify(sd.state));
+        const pa = await progress(url, "task(qa)");
+        assertEquals(pa.sampling_steps, LONG.steps);
+        const preview = await until(
+          "a live preview",
+          () => progress(url, "task(qa)"),
+          (p) => p.live_preview !== null,
+        );
+        ok(preview.live_preview!.startsWith("data:image/png;base64,"));
+        assertEquals(await (await post(`${url}/internal/interrupt`, { id_task: "task(qa)" })).json(), {
+          found: true,
+        });
+        const [ra, rb] = [JSON.parse((await a).info), JSON.parse((await b).info)];
+        assertEquals(ra.interrupted, true);
+        ok(ra.steps_done < LONG.steps, `stopped early (${ra.steps_done})`);
+        assertEquals([rb.interrupted, rb.steps_done], [false, 30], "the other worker's job ran whole");
+      },
+    );
+
+    await t.step("skip reaches the worker: it moves on to the next image", async () => {
+      // The first image alone would take minutes: only a skip brings the job to its second image in time.
+      const body = {
+        ...job(51, { steps: 1000, width: 256, height: 256, n_iter: 2 }),
+        force_task_id: "task(skip)",
+      };
+      const a = txt2img(url, body);
+      await until(
+        "the job to run",
+        () => progress(url, "task(skip)"),
+        (p) => p.active && p.sampling_step >= 1,
+      );
+      await post(`${url}/sdapi/v1/skip`, {});
+      const state = async () => (await (await fetch(`${url}/sdapi/v1/progress`)).json()).state;
+      await until("the second image", state, (s) => s.job_no === 1);
+      await post(`${url}/internal/interrupt`, { id_task: "task(skip)" });
+      assertEquals(JSON.parse((await a).info).interrupted, true);
+    });
+
+    await t.step("an input the worker refuses is the request's fault (422), as in one process", async () => {
+      const before = (await demoQueue.getJobCounts("completed")).completed;
+      // Only the worker decodes the init image.
+      const r = await post(`${url}/sdapi/v1/img2img`, { ...job(61), init_images: [btoa("not an image")] });
+      const body = await r.json();
+      assertEquals(r.status, 422, JSON.stringify(body));
+      ok(/init image cannot be used/.test(body.detail[0].msg), body.detail[0].msg);
+      assertEquals((await demoQueue.getJobCounts("completed")).completed, before + 1, "answered by a worker");
+      assertEquals((await demoQueue.getJobCounts("failed")).failed, 0, "not a failed job");
+    });
+
+    await t.step("a job for a model no worker holds waits and says so", async () => {
+      const waiting = post(`${url}/sdapi/v1/txt2img`, {
+        ...job(41),
+        override_settings: { sd_model_checkpoint: "tiny-sd1" },
+        force_task_id: "task(nomodel)",
+      });
+      const p = await until(
+        "the job to say why it waits",
+        () => progress(url, "task(nomodel)"),
+        (p) => p.queued && (p.textinfo ?? "").includes("no worker has the model tiny-sd1"),
+      );
+      assertEquals(p.active, false);
+      await new Promise((r) => setTimeout(r, 500));
+      assertEquals((await progress(url, "task(nomodel)")).queued, true, "still waiting");
+      // Interrupted while it waits, it leaves the queue without an image.
+      await post(`${url}/internal/interrupt`, { id_task: "task(nomodel)" });
+      const r = await waiting;
+      assertEquals(r.status, 200);
+      const info = JSON.parse((await r.json()).info);
+      assertEquals([info.interrupted, info.all_seeds], [true, []]);
+    });
+
+    await t.step(
+      "a worker killed mid-job: the other worker runs it again, same seeds and images",
+      async () => {
+        const answer = txt2img(url, { ...killed, force_task_id: "task(kill)" });
+        await until(
+          "the job to run",
+          () => progress(url, "task(kill)"),
+          (p) => p.active && p.sampling_step >= 1,
+        );
+        const [active] = await demoQueue.getActive();
+        const runner = (active.progress as unknown as WireProgress).worker;
+        const victim = workers.find((w) => runner.endsWith(`:${w.pid}`))!;
+        ok(victim, `the job runs on one of the workers (${runner})`);
+        await victim.kill("SIGKILL");
+        const got = await answer;
+        assertEquals(got.images, killedReference.images);
+        assertEquals(JSON.parse(got.info).all_seeds, JSON.parse(killedReference.info).all_seeds);
+        const [done] = (await demoQueue.getCompleted()).filter((j) => j.id === active.id);
+        ok((done.returnvalue as WireResult).worker !== runner, "finished on the other worker");
+        assertEquals(done.stalledCounter, 1, "recovered once by BullMQ's stalled-job check");
+      },
+    );
+
+    await t.step("SIGTERM drains a worker: its running job finishes, then it leaves", async () => {
+      const last = workers.find((w) => !w.stopped)!;
+      const answer = txt2img(url, { ...job(71, LONG), force_task_id: "task(drain)" });
+      await until(
+        "the job to run",
+        () => progress(url, "task(drain)"),
+        (p) => p.active && p.sampling_step >= 1,
+      );
+      await last.kill("SIGTERM");
+      assertEquals((await last.status).code, 0);
+      const info = JSON.parse((await answer).info);
+      assertEquals([info.interrupted, info.steps_done], [false, LONG.steps]);
+      assertEquals(await client.exists(`ag:worker:${last.id}`), 0, "its announcement is gone");
+    });
+  } finally {
+    await server?.close();
+    for (const w of workers) await w.kill();
+    await demoQueue.close();
+    await disconnect(client);
+    await redis.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+});

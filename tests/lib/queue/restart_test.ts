@@ -1,0 +1,54 @@
+// Redis restarting under a queue server and its worker: both reconnect by themselves, and a job accepted
+// while Redis was down (BullMQ's commands wait for the connection) runs once it is back, nothing lost.
+import { deepStrictEqual as assertEquals } from "node:assert";
+import { MODELS_DIR } from "../../../lib/models/defaults.ts";
+import { post, startServer, type TestServer } from "../../routes/server.ts";
+import {
+  redisMissing,
+  type RedisServer,
+  startRedis,
+  startWorker,
+  type WorkerProcess,
+} from "./redis_server.ts";
+
+const opts = { sanitizeOps: false, sanitizeResources: false, ignore: redisMissing !== undefined };
+
+async function txt2img(url: string, seed: number): Promise<{ images: string[]; info: string }> {
+  const r = await post(`${url}/sdapi/v1/txt2img`, {
+    prompt: "a lighthouse",
+    seed,
+    steps: 2,
+    width: 64,
+    height: 64,
+  });
+  if (r.status !== 200) throw new Error(`txt2img answered ${r.status}: ${await r.text()}`);
+  return await r.json();
+}
+
+Deno.test(
+  "Redis restarts: server and worker reconnect, and a job sent meanwhile completes",
+  opts,
+  async () => {
+    const dir = await Deno.makeTempDir({ prefix: "queue-restart-" });
+    let redis: RedisServer = await startRedis({ dir });
+    let worker: WorkerProcess | undefined;
+    let server: TestServer | undefined;
+    try {
+      worker = await startWorker(redis.url, MODELS_DIR);
+      server = await startServer({ modelsDir: MODELS_DIR, queue: redis.url });
+      assertEquals((await txt2img(server.url, 1)).images.length, 1);
+      await redis.stop();
+      const meanwhile = txt2img(server.url, 2);
+      await new Promise((r) => setTimeout(r, 1000));
+      redis = await startRedis({ dir, port: redis.port });
+      const answer = await meanwhile;
+      assertEquals([answer.images.length, JSON.parse(answer.info).all_seeds], [1, [2]]);
+      assertEquals((await txt2img(server.url, 3)).images.length, 1, "and later jobs still run");
+    } finally {
+      await server?.close();
+      await worker?.kill();
+      await redis.stop();
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+);

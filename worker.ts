@@ -1,0 +1,101 @@
+// `deno task worker --queue redis://host:port[/db]`: runs the generations a `serve --queue` server enqueues,
+// for the models in its own --models-dir (announced in Redis, so a job only goes to a worker that has its
+// model). Aesthetic embeddings travel inside each job: no embeddings folder is shared.
+import { parseArgs } from "node:util";
+import { EMBEDDINGS_DIR, MODELS_DIR } from "./lib/models/defaults.ts";
+import { WebUIService } from "./lib/server/service.ts";
+import { closeRenderer, renderImages } from "./lib/server/render.ts";
+import { aestheticExtension } from "./extension/aesthetic.ts";
+import { parseRedisUrl } from "./lib/queue/redis.ts";
+import { type QueueWorker, startQueueWorker } from "./lib/queue/queue_worker.ts";
+
+const USAGE = `usage: deno task worker --queue redis://[user:pass@]host:port[/db]
+       [--models-dir DIR] [--threads N] [--concurrency N (1)] [--lock-ms N (30000)]`;
+
+export interface WorkerArgs {
+  queue: string;
+  modelsDir: string;
+  threads?: number;
+  concurrency: number;
+  lockMs: number;
+}
+
+function whole(v: string | undefined, flag: string, min: number): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${flag} must be a whole number ≥ ${min}, got ${v}`);
+  return n;
+}
+
+export function parseWorkerArgs(args: string[]): WorkerArgs {
+  const { values } = parseArgs({
+    args,
+    options: {
+      queue: { type: "string" },
+      "models-dir": { type: "string", default: MODELS_DIR },
+      threads: { type: "string" },
+      concurrency: { type: "string", default: "1" },
+      "lock-ms": { type: "string", default: "30000" },
+      help: { type: "boolean", default: false },
+    },
+  });
+  if (values.help) {
+    console.log(USAGE);
+    Deno.exit(0);
+  }
+  if (!values.queue) throw new Error("--queue redis://host:port is required");
+  parseRedisUrl(values.queue);
+  return {
+    queue: values.queue,
+    modelsDir: values["models-dir"]!,
+    threads: whole(values.threads, "--threads", 0),
+    concurrency: whole(values.concurrency, "--concurrency", 1)!,
+    lockMs: whole(values["lock-ms"], "--lock-ms", 1000)!,
+  };
+}
+
+if (import.meta.main) {
+  let args: WorkerArgs;
+  try {
+    args = parseWorkerArgs(Deno.args);
+  } catch (e) {
+    console.error(`worker: ${(e as Error).message}\n${USAGE}`);
+    Deno.exit(2);
+  }
+  // Nothing is saved here (the server saves what it gets back), but the service wants a folder.
+  const outputs = await Deno.makeTempDir({ prefix: "ag-worker-" });
+  let service: WebUIService;
+  let worker: QueueWorker;
+  try {
+    service = await WebUIService.create({
+      modelsDir: args.modelsDir,
+      embeddingsDir: EMBEDDINGS_DIR,
+      outputsDir: outputs,
+      threads: args.threads,
+      render: renderImages,
+    });
+    service.extensions = [
+      aestheticExtension({ embeddingsDir: EMBEDDINGS_DIR, clipDir: () => service.currentClipDir() }),
+    ];
+    worker = await startQueueWorker({
+      redis: parseRedisUrl(args.queue),
+      service,
+      concurrency: args.concurrency,
+      lockMs: args.lockMs,
+    });
+  } catch (e) {
+    console.error(`worker: ${(e as Error).message}`);
+    Deno.exit(2);
+  }
+  console.log(`worker ${worker.id} ready on ${args.queue} with ${worker.models.join(", ")}`);
+  const stop = async () => {
+    // Graceful: the running jobs finish, then the announcement goes.
+    await worker.close();
+    await service.close();
+    closeRenderer();
+    await Deno.remove(outputs, { recursive: true }).catch(() => {});
+    Deno.exit(0);
+  };
+  Deno.addSignalListener("SIGINT", stop);
+  Deno.addSignalListener("SIGTERM", stop);
+}
