@@ -8,12 +8,12 @@ import { resolveRequest } from "../diffusion/request.ts";
 import type { ConditioningHook } from "../diffusion/conditioning.ts";
 import { SdModel } from "../diffusion/sd_model.ts";
 import { encodePng, type RgbImage } from "../io/image.ts";
-import { readEmbedding, validateEmbedding } from "../io/embedding.ts";
+import { readEmbedding } from "../io/embedding.ts";
 import { writeFileAtomic } from "../io/png.ts";
 import { clipDirFor } from "../models/registry.ts";
 import type { SessionOptions } from "../onnx/session.ts";
-import { AESTHETIC_DEFAULTS, AestheticPersonalizer } from "../personalize/aesthetic.ts";
-import { pairLayer, textLayers } from "../personalize/sources.ts";
+import { AESTHETIC_DEFAULTS } from "../personalize/aesthetic.ts";
+import { AestheticSession } from "../personalize/aesthetic_session.ts";
 import { colorMatches, measureDemo, styleScore } from "../demo/checker.ts";
 import { ClipMeasure, cosine } from "./clip_measure.ts";
 import type { AestheticPredictor } from "./predictor.ts";
@@ -109,18 +109,10 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
   try {
     const clipDir = o.clipDir ?? await clipDirFor(o.modelDir);
     const embedding = await readEmbedding(o.embeddingPath);
-    const layer = pairLayer(
-      textLayers(join(model.dir, "text_encoder", "config.json")),
-      textLayers(join(clipDir, "config.json")),
-      1,
-      "clip",
-    );
-    const personalizer = await AestheticPersonalizer.load(clipDir, model.tokenizer, {
-      layer,
-      session: o.session,
-    });
-    opened.push(personalizer);
-    validateEmbedding(embedding, personalizer.engine.info.embedDim, `the CLIP pair ${clipDir}`);
+    // The same seam as every front end: layer choice, checks and the optimization cache (one run per prompt).
+    const session = await AestheticSession.open({ modelDir: o.modelDir, clipDir, session: o.session });
+    opened.push(session);
+    session.checkEmbedding(embedding);
     if (o.predictor && o.predictor.inputDim !== embedding.data.length) {
       throw new Error(
         `the predictor takes ${o.predictor.inputDim}-d CLIP embeddings but the pair's are ${embedding.data.length}-d`,
@@ -155,14 +147,15 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
     const total = o.prompts.length * o.seeds.length * steps.length;
     o.onProgress?.(0, total);
     for (const [pi, prompt] of o.prompts.entries()) {
-      const promptEmbeds = await personalizer.textFeatures(prompt);
+      const promptEmbeds = await session.textFeatures(prompt);
       let textSimilarity: number[] = [];
       // One optimization (to the largest steps value) per prompt; apply() caches it across seeds and both sides.
-      const hookFor = (s: number): ConditioningHook => async ({ z, chunkIds, negative }) => {
-        const r = await personalizer.apply(z, chunkIds, embedding.data, settings, steps);
-        if (!negative) textSimilarity = r.similarity[0];
-        return r.conditioning.get(s)!;
-      };
+      const named = { name: "eval", embedding };
+      const hookFor = (s: number): ConditioningHook =>
+        session.hook(named, { ...settings, steps: s }, {
+          sweep: steps,
+          onSimilarity: (similarity) => (textSimilarity = similarity[0]),
+        })!.hook;
       for (const seed of o.seeds) {
         const images: RgbImage[] = [];
         let base: DemoRow | undefined;

@@ -213,6 +213,12 @@ export class AestheticSession {
     return this.personalizer.engine.info.hiddenSize;
   }
 
+  /** The pair's CLIP text embedding of a short text (unpadded, as the extension's aesthetic text is). */
+  textFeatures(text: string): Promise<Float32Array> {
+    if (!this.personalizer) throw new Error("text features come from an SD 1.x/2.x session's CLIP pair");
+    return this.personalizer.textFeatures(text);
+  }
+
   /** Throws an InputError naming both sizes when the embedding cannot be used with this pair. */
   checkEmbedding(embedding: Embedding, loc: string | string[] = "embedding"): void {
     try {
