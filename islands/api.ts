@@ -45,6 +45,8 @@ export function errorText(data: { detail?: unknown; error?: string }): string {
 
 /** Raised by the embedding tab when it made an embedding: every embedding dropdown lists it at once. */
 export const EMBEDDINGS_CHANGED = "webui-embeddings-changed";
+/** The checkpoint selector chose another model; `detail.size` is its native image side. */
+export const CHECKPOINT_CHANGED = "webui-checkpoint-changed";
 
 export async function api<T>(path: string, body?: unknown): Promise<T> {
   const r = await fetch(path, {

@@ -1,9 +1,12 @@
 // The one checkpoint selector, at the top of the page as in A1111: choosing a model sets the server's
-// sd_model_checkpoint (kept with the settings), which every tab's generations use.
+// sd_model_checkpoint (kept with the settings), which every tab's generations use, and the tabs' size to the
+// model's native one.
 import { useState } from "preact/hooks";
-import { api } from "./api.ts";
+import { api, CHECKPOINT_CHANGED } from "./api.ts";
 
-export default function Checkpoint({ models, model }: { models: string[]; model: string }) {
+export default function Checkpoint(
+  { models, model, sizes }: { models: string[]; model: string; sizes: Record<string, number> },
+) {
   const [value, setValue] = useState(model);
   const [state, setState] = useState<{ busy: boolean; error: string | null }>({ busy: false, error: null });
   const choose = async (name: string) => {
@@ -13,6 +16,7 @@ export default function Checkpoint({ models, model }: { models: string[]; model:
     try {
       await api("/sdapi/v1/options", { sd_model_checkpoint: name });
       setState({ busy: false, error: null });
+      dispatchEvent(new CustomEvent(CHECKPOINT_CHANGED, { detail: { size: sizes[name] } }));
     } catch (e) {
       setValue(before);
       setState({ busy: false, error: (e as Error).message });

@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { ControlValue, ExtensionView, Values } from "../lib/extensions/adapter.ts";
 import type { Mode } from "../lib/extensions/job.ts";
-import { api, EMBEDDINGS_CHANGED, imageFrom, newTaskId, readFile } from "./api.ts";
+import { api, CHECKPOINT_CHANGED, EMBEDDINGS_CHANGED, imageFrom, newTaskId, readFile } from "./api.ts";
 import { Gallery, Lightbox, type Result } from "./gallery.tsx";
 import * as hr from "./hires_inpaint.tsx";
 import { Icon } from "./icons.tsx";
@@ -18,6 +18,8 @@ export interface WebUIProps {
   samplers: string[];
   /** The prompt styles of the server's styles.csv, by name. */
   styles: string[];
+  /** The current checkpoint's native image side (its UNet's sample size × the VAE factor). */
+  size: number;
   extensions: ExtensionView[];
   options: Record<string, unknown>;
   /** Where the Settings tab's values are kept. */
@@ -45,15 +47,15 @@ interface Form {
   inpaint: hr.InpaintForm;
 }
 
-function defaults(samplers: string[]): Form {
+function defaults(samplers: string[], size: number): Form {
   return {
     prompt: "",
     negative: "",
     styles: [],
     sampler: samplers.includes("Euler a") ? "Euler a" : samplers[0],
     steps: 20,
-    width: 512,
-    height: 512,
+    width: size,
+    height: size,
     batchCount: 1,
     batchSize: 1,
     cfg: 7,
@@ -704,9 +706,21 @@ function SettingsTab({ active, props }: { active: boolean; props: WebUIProps }) 
 export default function WebUI(props: WebUIProps) {
   const [tab, setTab] = useState<string>("txt2img");
   const [forms, setForms] = useState<Record<Mode, Form>>({
-    txt2img: defaults(props.samplers),
-    img2img: defaults(props.samplers),
+    txt2img: defaults(props.samplers, props.size),
+    img2img: defaults(props.samplers, props.size),
   });
+  // A newly chosen checkpoint draws at its own native size first (SD 1.5 512, SDXL 1024, the demo 64).
+  useEffect(() => {
+    const on = (e: Event) => {
+      const size = (e as CustomEvent<{ size: number }>).detail.size;
+      setForms((all) => ({
+        txt2img: { ...all.txt2img, width: size, height: size },
+        img2img: { ...all.img2img, width: size, height: size },
+      }));
+    };
+    addEventListener(CHECKPOINT_CHANGED, on);
+    return () => removeEventListener(CHECKPOINT_CHANGED, on);
+  }, []);
   const [ext, setExt] = useState<Record<Mode, Record<string, Values>>>({
     txt2img: extDefaults(props.extensions),
     img2img: extDefaults(props.extensions),

@@ -49,8 +49,11 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
       { id: "pnginfo", title: "PNG Info" },
       { id: "settings", title: "Settings" },
     ];
+    // Each model draws first at its native size; 512 where its config does not say.
+    const sizeOf = (m: { defaultSize?: number } | undefined) => m?.defaultSize ?? 512;
     const props = {
       samplers: [...svc.samplers()],
+      size: sizeOf(svc.checkpoint(svc.options.sd_model_checkpoint)),
       styles: svc.styles.map((s) => s.name),
       extensions,
       options: { ...svc.options },
@@ -58,6 +61,7 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
     };
     const checkpoint = {
       models: svc.checkpoints().map((m) => m.name),
+      sizes: Object.fromEntries(svc.checkpoints().map((m) => [m.name, sizeOf(m)])),
       model: svc.options.sd_model_checkpoint,
     };
     const body = renderToString(
