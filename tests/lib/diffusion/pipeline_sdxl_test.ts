@@ -5,21 +5,13 @@ import { deepStrictEqual as assertEquals } from "node:assert";
 import { join } from "node:path";
 import { generate, type GenerationRequest } from "../../../lib/diffusion/pipeline.ts";
 import { loadImage } from "../../../lib/io/image.ts";
-import { FIXTURES, type Manifest, readRef } from "../../fixtures.ts";
+import { FIXTURES, readRef } from "../../fixtures.ts";
 import { assertMatches, relative, sdxl, sdxlRefs } from "./sdxl_refs.ts";
+import { type DiffusersCase, diffusersRequest } from "./reference_request.ts";
 
-function request(e: Manifest): GenerationRequest {
-  return {
-    prompt: e.prompt,
-    negativePrompt: e.negative_prompt,
-    sampler: e.sampler,
-    steps: e.steps,
-    cfgScale: e.guidance_scale,
-    width: e.width,
-    height: e.height,
-    seed: e.seed,
-    rngSource: "CPU",
-  };
+/** SDXL references draw with torch's CPU generator, as diffusers does. */
+function request(e: DiffusersCase & { sampler: string }): GenerationRequest {
+  return { ...diffusersRequest(e, e.sampler), rngSource: "CPU" };
 }
 
 Deno.test("tiny-sdxl opens as SDXL: two encoders side by side, default size from the UNet's sample_size", async () => {

@@ -7,6 +7,7 @@ import { generate, type GenerationRequest, RequestError } from "../../../lib/dif
 import { SdModel } from "../../../lib/diffusion/sd_model.ts";
 import { loadImage, type RgbImage } from "../../../lib/io/image.ts";
 import { FIXTURES, type Manifest, maxAbsDiff, MODELS, readRef, refs } from "../../fixtures.ts";
+import { diffusersRequest } from "./reference_request.ts";
 
 const SAMPLERS: Record<string, string> = {
   pndm: "PNDM", // the model's own config: PLMS on tiny-sd1 (skip_prk_steps), PRK warm-up on tiny-sd2
@@ -42,21 +43,6 @@ function assertMatches(
   if (!(d8 <= 1 / 255)) throw new Error(`${what}: 8-bit pixels differ by ${d8 * 255}/255`);
 }
 
-/** The request a txt2img reference ran (fx_refs.py run_pipe, fx_noise.py run). */
-function referenceRequest(e: Manifest, sampler: string): GenerationRequest {
-  return {
-    prompt: e.prompt,
-    negativePrompt: e.negative_prompt,
-    sampler,
-    steps: e.steps,
-    cfgScale: e.guidance_scale,
-    eta: e.eta,
-    width: e.width,
-    height: e.height,
-    seed: e.seed,
-  };
-}
-
 for (const e of refs().txt2img) {
   const label = e.personalization ? `personalized (${e.personalization})` : SAMPLERS[e.scheduler];
   Deno.test(`txt2img ${e.model} ${label} (${e.scheduler}) matches diffusers`, async () => {
@@ -72,7 +58,7 @@ for (const e of refs().txt2img) {
         Promise.resolve(negative ? z : cond)
       );
     }
-    const result = await generate(m, referenceRequest(e, SAMPLERS[e.scheduler]), { conditioning: hooks });
+    const result = await generate(m, diffusersRequest(e, SAMPLERS[e.scheduler]), { conditioning: hooks });
     assertEquals(result.images.length, 1);
     assertEquals(result.images[0].complete, true);
     assertEquals([result.images[0].image.width, result.images[0].image.height], [e.width, e.height]);
@@ -92,7 +78,7 @@ const RNG_SAMPLERS: Record<string, string> = {
 for (const e of rngRefs.txt2img) {
   Deno.test(`txt2img ${e.name}: rngSource ${e.rng}, ${e.width}×${e.height} matches diffusers`, async () => {
     const result = await generate(await model(e.model), {
-      ...referenceRequest(e, RNG_SAMPLERS[e.name]),
+      ...diffusersRequest(e, RNG_SAMPLERS[e.name]),
       rngSource: e.rng,
     });
     assertEquals([result.images[0].image.width, result.images[0].image.height], [e.width, e.height]);

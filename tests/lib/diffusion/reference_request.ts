@@ -1,4 +1,5 @@
-// The request fields a reference case of fx_hires.py / fx_inpaint.py records, as the pipeline takes them.
+// The request fields the reference cases record, as the pipeline takes them: diffusers runs (fx_refs.py,
+// fx_noise.py, fx_sdxl.py, fx_single_file.py) and A1111-algorithm runs (fx_hires.py, fx_inpaint.py).
 import type { GenerationRequest } from "../../../lib/diffusion/pipeline.ts";
 
 export interface ReferenceCase {
@@ -24,5 +25,31 @@ export function referenceRequest(c: ReferenceCase): GenerationRequest {
     height: c.height,
     seed: c.seed,
     denoisingStrength: c.denoising_strength,
+  };
+}
+
+/** What a diffusers txt2img reference ran with (its manifest entry's fields). */
+export interface DiffusersCase {
+  prompt: string;
+  negative_prompt: string;
+  steps: number;
+  guidance_scale: number;
+  eta?: number;
+  width: number;
+  height: number;
+  seed: number;
+}
+
+export function diffusersRequest(e: DiffusersCase, sampler: string): GenerationRequest {
+  return {
+    prompt: e.prompt,
+    negativePrompt: e.negative_prompt,
+    sampler,
+    steps: e.steps,
+    cfgScale: e.guidance_scale,
+    eta: e.eta,
+    width: e.width,
+    height: e.height,
+    seed: e.seed,
   };
 }

@@ -13,6 +13,7 @@ import { importSingleFile } from "../../../../lib/models/single_file/import.ts";
 import { vPredictionTest } from "../../../../lib/models/single_file/v_test.ts";
 import { openSession, Tensor } from "../../../../lib/onnx/session.ts";
 import { FIXTURES, maxAbsDiff, MODELS, readRef } from "../../../fixtures.ts";
+import { diffusersRequest } from "../../diffusion/reference_request.ts";
 
 const SINGLE = join(FIXTURES, "single_file");
 // deno-lint-ignore no-explicit-any -- JSON whose shape the tests assert
@@ -43,16 +44,7 @@ for (const c of CASES) {
     const result = await importOnce(c.file, c.name, c.config);
     const e = manifest[c.ref];
     const model = await SdModel.open(result.path, { session: { threads: 1 } });
-    const out = await generate(model, {
-      prompt: e.prompt,
-      negativePrompt: e.negative_prompt,
-      sampler: e.sampler,
-      steps: e.steps,
-      cfgScale: e.guidance_scale,
-      width: e.width,
-      height: e.height,
-      seed: e.seed,
-    });
+    const out = await generate(model, diffusersRequest(e, e.sampler));
     const latents = readRef(e.latents);
     const scale = latents.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
     const rel = maxAbsDiff(out.images[0].latents, latents) / scale;
