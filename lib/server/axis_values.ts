@@ -1,6 +1,7 @@
 // An X/Y axis's values as A1111's X/Y/Z plot reads them: a comma list where an item may be a range,
 // "0-20" (step 1), "0-20 (+5)" (a step; decimals allowed), or "1-5 [3]" (that many values, evenly spaced).
-// Ranges are sized before they are expanded, so "0-1e9" cannot make a huge list.
+// Ranges are sized before they are expanded, so "0-1e9" cannot make a huge list. Text axes (samplers, Prompt
+// S/R) are a CSV row, as A1111 reads them: quotes keep a comma inside a value.
 import { InputError } from "../io/input_error.ts";
 
 const NUM = String.raw`[+-]?\s*\d+(?:\.\d*)?`;
@@ -47,4 +48,27 @@ export function parseAxisValues(
     }
   }
   return out;
+}
+
+/** A CSV row's values, trimmed and without empty ones: `a, "b, c"` → ["a", "b, c"]. */
+export function splitAxisText(text: string): string[] {
+  const out: string[] = [];
+  let cur = "";
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') cur += text[++i];
+      else if (ch === '"') quoted = false;
+      else cur += ch;
+    } else if (ch === '"' && cur.trim() === "") {
+      cur = "";
+      quoted = true;
+    } else if (ch === ",") {
+      out.push(cur);
+      cur = "";
+    } else cur += ch;
+  }
+  out.push(cur);
+  return out.map((s) => s.trim()).filter(Boolean);
 }
