@@ -13,6 +13,7 @@ import { invalidFields, NumberInput, Slider } from "./number_input.tsx";
 import { PromptBox } from "./prompt_box.tsx";
 import { showTab } from "./tabs.ts";
 import { ProgressBar, useTaskProgress } from "./task_progress.tsx";
+import { type PlotAxisView, plotDefaults, type PlotForm, plotPayload, ScriptSelect } from "./xyz_plot.tsx";
 
 export interface WebUIProps {
   samplers: string[];
@@ -21,6 +22,8 @@ export interface WebUIProps {
   /** The current checkpoint's native image side (its UNet's sample size × the VAE factor). */
   size: number;
   extensions: ExtensionView[];
+  /** The X/Y/Z plot's axes on each tab, with A1111's indices. */
+  plotAxes: Record<Mode, PlotAxisView[]>;
   options: Record<string, unknown>;
   /** Where the Settings tab's values are kept. */
   settingsFile: string | null;
@@ -41,8 +44,7 @@ interface Form {
   seed: number;
   denoising: number;
   initImage: string | null;
-  gridAxis: string;
-  gridValues: string;
+  plot: PlotForm;
   hires: hr.HiresForm;
   inpaint: hr.InpaintForm;
 }
@@ -62,8 +64,7 @@ function defaults(samplers: string[], size: number): Form {
     seed: -1,
     denoising: 0.75,
     initImage: null,
-    gridAxis: "",
-    gridValues: "",
+    plot: plotDefaults(),
     hires: hr.hiresDefaults(),
     inpaint: hr.inpaintDefaults(),
   };
@@ -254,7 +255,6 @@ function GenerateTab(
   // The latest form, for a generate started in the same tick as a field's commit (Ctrl+Enter in a field).
   const latest = useRef({ form, ext });
   latest.current = { form, ext };
-  const axes = props.extensions.flatMap((e) => e.axes);
 
   const generate = async () => {
     const invalid = invalidFields(section.current!);
@@ -290,7 +290,7 @@ function GenerateTab(
           return [e.title, { args: e.args.map((a) => ext[e.id][a]) }];
         })),
       };
-      if (form.gridAxis) payload.xy_grid = { axis: form.gridAxis, values: form.gridValues };
+      Object.assign(payload, plotPayload(form.plot));
       if (mode === "img2img") {
         if (!form.initImage) throw new Error("Image: drop, paste or choose an image to start from");
         payload.init_images = [form.initImage];
@@ -536,31 +536,12 @@ function GenerateTab(
               set={(id, v) => setExt({ ...ext, [e.id]: { ...ext[e.id], [id]: v } })}
             />
           ))}
-          {axes.length > 0 && (
-            <details class="accordion" id={`${mode}_xy_accordion`}>
-              <summary>X/Y plot</summary>
-              <Field label="X type">
-                <select
-                  id={`${mode}_xy_axis`}
-                  value={form.gridAxis}
-                  onChange={(e) => update({ gridAxis: e.currentTarget.value })}
-                >
-                  <option value="">Nothing</option>
-                  {axes.map((a) => <option key={a.label} value={a.label}>{a.label}</option>)}
-                </select>
-              </Field>
-              <Field label="X values">
-                <input
-                  id={`${mode}_xy_values`}
-                  value={form.gridValues}
-                  placeholder={`${
-                    axes.find((a) => a.label === form.gridAxis)?.example ?? "0,2,5"
-                  } or 0-20 (+5) or 1-5 [3]`}
-                  onInput={(e) => update({ gridValues: e.currentTarget.value })}
-                />
-              </Field>
-            </details>
-          )}
+          <ScriptSelect
+            mode={mode}
+            axes={props.plotAxes[mode]}
+            form={form.plot}
+            set={(plot) => update({ plot })}
+          />
         </div>
         <div class="output">
           <ProgressBar p={task.progress} id={`${mode}_progress`} />

@@ -6,6 +6,9 @@ import { z } from "zod";
 import { extensionView, type Values, valuesFromInfotext } from "../lib/extensions/adapter.ts";
 import { parseInfotext } from "../lib/io/infotext.ts";
 import type { WebUIService } from "../lib/server/service.ts";
+import { plotAxes } from "../lib/server/xyz_axes.ts";
+import type { Mode } from "../lib/extensions/job.ts";
+import type { PlotAxisView } from "../islands/xyz_plot.tsx";
 import { TokenCounter } from "../lib/server/token_count.ts";
 import { Island } from "../islands/island.tsx";
 import { ISLANDS } from "../islands/registry.ts";
@@ -16,6 +19,20 @@ import { validBody } from "./validation.ts";
 
 const PasteBody = z.object({ infotext: z.string().max(100_000) });
 const TokensBody = z.object({ prompt: z.string().max(20_000) });
+
+/** The X/Y/Z plot's axes on a tab as the page lists them (choices resolved now; the fill button's). */
+async function plotAxisViews(mode: Mode, svc: WebUIService): Promise<PlotAxisView[]> {
+  const examples = new Map(svc.extensions.flatMap((e) => (e.axes ?? []).map((a) => [a.label, a.example])));
+  return await Promise.all(
+    plotAxes(mode, svc.extensions).map(async ({ index, axis }) => ({
+      index,
+      label: axis.label,
+      kind: axis.kind,
+      choices: axis.choices ? await axis.choices() : undefined,
+      example: examples.get(axis.label),
+    })),
+  );
+}
 
 /** Form fields an infotext restores (A1111's paste fields for the standard parameters). */
 export function pasteFields(infotext: string, samplers: readonly string[]) {
@@ -56,6 +73,10 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
       size: sizeOf(svc.checkpoint(svc.options.sd_model_checkpoint)),
       styles: svc.styles.map((s) => s.name),
       extensions,
+      plotAxes: {
+        txt2img: await plotAxisViews("txt2img", svc),
+        img2img: await plotAxisViews("img2img", svc),
+      },
       options: { ...svc.options },
       settingsFile: svc.config.settingsFile ?? null,
     };

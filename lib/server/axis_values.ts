@@ -16,6 +16,8 @@ export function parseAxisValues(
   text: string,
   max = 16,
   loc: (string | number)[] = ["xy_grid", "values"],
+  /** The axis takes whole numbers (true) or any (false); unset: as the range's ends are written. */
+  integer?: boolean,
 ): number[] {
   const out: number[] = [];
   const room = (n: number) => {
@@ -27,8 +29,9 @@ export function parseAxisValues(
     if (count) {
       const [a, b, n] = [num(count[1]), num(count[2]), Number(count[3])];
       room(n);
-      // Written as integers, the values are integers (A1111's int(linspace)); "0.0-1.0" spaces floats.
-      const ints = !count[1].includes(".") && !count[2].includes(".");
+      // An int axis truncates (A1111's int(linspace)), a float axis keeps the fractions; unknown, the ends'
+      // spelling decides ("0-1" integers, "0.0-1.0" floats).
+      const ints = integer ?? (!count[1].includes(".") && !count[2].includes("."));
       for (let i = 0; i < n; i++) {
         const v = n === 1 ? a : a + (i * (b - a)) / (n - 1);
         out.push(ints ? Math.trunc(v) : tidy(v));

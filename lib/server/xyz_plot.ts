@@ -87,7 +87,7 @@ async function resolveAxis(name: AxisName, spec: PlotAxisSpec, ctx: PlotContext,
   try {
     values = type.kind === "string"
       ? (fromDropdown ? spec.dropdown! : splitAxisText(text))
-      : parseAxisValues(text, ctx.maxValues, loc);
+      : parseAxisValues(text, ctx.maxValues, loc, type.kind === "int");
   } catch (e) {
     if (!(e instanceof InputError)) throw e;
     throw new InputError(`${where}: ${e.message}`, loc);

@@ -13,6 +13,12 @@ Deno.test("lists, ranges with a step, ranges with a count", () => {
   assertEquals(parseAxisValues("0-1 [3]"), [0, 0, 1], "integer ends give integers, as A1111's int(linspace)");
   assertEquals(parseAxisValues("0.0-1.0 [3]"), [0, 0.5, 1]);
   assertEquals(
+    parseAxisValues("0-1 [3]", 16, [], false),
+    [0, 0.5, 1],
+    "a float axis (CFG Scale) keeps fractions",
+  );
+  assertEquals(parseAxisValues("0.0-1.0 [3]", 16, [], true), [0, 0, 1], "an int axis (Steps) truncates");
+  assertEquals(
     parseAxisValues("5-1"),
     [],
     "a descending range without a negative step is empty, as in A1111",
