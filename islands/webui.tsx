@@ -13,6 +13,14 @@ import { invalidFields, NumberInput, Slider } from "./number_input.tsx";
 import { PromptBox } from "./prompt_box.tsx";
 import { showTab } from "./tabs.ts";
 import { ProgressBar, useTaskProgress } from "./task_progress.tsx";
+import {
+  SeedExtra,
+  seedExtraDefaults,
+  type SeedExtraForm,
+  seedExtraOverrides,
+  seedExtraPayload,
+} from "./seed_extra.tsx";
+import type { PastedFields } from "../routes/paste.ts";
 import { type PlotAxisView, plotDefaults, type PlotForm, plotPayload, ScriptSelect } from "./xyz_plot.tsx";
 
 export interface WebUIProps {
@@ -45,6 +53,7 @@ interface Form {
   denoising: number;
   initImage: string | null;
   plot: PlotForm;
+  seedExtra: SeedExtraForm;
   hires: hr.HiresForm;
   inpaint: hr.InpaintForm;
 }
@@ -65,6 +74,7 @@ function defaults(samplers: string[], size: number): Form {
     denoising: 0.75,
     initImage: null,
     plot: plotDefaults(),
+    seedExtra: seedExtraDefaults(),
     hires: hr.hiresDefaults(),
     inpaint: hr.inpaintDefaults(),
   };
@@ -285,7 +295,8 @@ function GenerateTab(
         seed: form.seed,
         force_task_id: id,
         // A batch comes back with its grid first, as A1111's page shows it.
-        override_settings: { return_grid: true },
+        override_settings: { return_grid: true, ...seedExtraOverrides(form.seedExtra) },
+        ...seedExtraPayload(form.seedExtra),
         alwayson_scripts: Object.fromEntries(props.extensions.map((e) => {
           return [e.title, { args: e.args.map((a) => ext[e.id][a]) }];
         })),
@@ -519,6 +530,7 @@ function GenerateTab(
               </button>
             </span>
           </Field>
+          <SeedExtra mode={mode} form={form.seedExtra} set={(seedExtra) => update({ seedExtra })} />
           {mode === "txt2img" && <hr.HiresAccordion form={form.hires} set={(h) => update({ hires: h })} />}
           {mode === "img2img" && (
             <hr.InpaintAccordion
@@ -576,7 +588,7 @@ function GenerateTab(
 interface Pasted {
   prompt: string;
   negative_prompt: string;
-  fields: Partial<Form>;
+  fields: PastedFields;
   extensions: Record<string, Values>;
 }
 
@@ -718,13 +730,17 @@ export default function WebUI(props: WebUIProps) {
   /** Everything the image's infotext says goes to the tab, and the image itself to img2img. */
   const send = async (to: Mode, image: string | null, infotext: string) => {
     const p = await api<Pasted>("/ui/paste", { infotext });
+    const { hires, inpaint, seedExtra, ...plain } = p.fields;
     setForms((all) => ({
       ...all,
       [to]: {
         ...all[to],
         prompt: p.prompt,
         negative: p.negative_prompt,
-        ...p.fields,
+        ...plain,
+        hires: { ...all[to].hires, ...hires },
+        inpaint: { ...all[to].inpaint, ...inpaint },
+        seedExtra: { ...all[to].seedExtra, ...seedExtra },
         ...(to === "img2img" && image ? { initImage: image } : {}),
       },
     }));

@@ -4,7 +4,6 @@ import { Hono } from "hono";
 import { renderToString } from "preact-render-to-string";
 import { z } from "zod";
 import { extensionView, type Values, valuesFromInfotext } from "../lib/extensions/adapter.ts";
-import { parseInfotext } from "../lib/io/infotext.ts";
 import type { WebUIService } from "../lib/server/service.ts";
 import { plotAxes } from "../lib/server/xyz_axes.ts";
 import type { Mode } from "../lib/extensions/job.ts";
@@ -16,6 +15,7 @@ import WebUI from "../islands/webui.tsx";
 import Checkpoint from "../islands/checkpoint.tsx";
 import { STYLE } from "./style.ts";
 import { validBody } from "./validation.ts";
+import { pasteFields } from "./paste.ts";
 
 const PasteBody = z.object({ infotext: z.string().max(100_000) });
 const TokensBody = z.object({ prompt: z.string().max(20_000) });
@@ -32,26 +32,6 @@ async function plotAxisViews(mode: Mode, svc: WebUIService): Promise<PlotAxisVie
       example: examples.get(axis.label),
     })),
   );
-}
-
-/** Form fields an infotext restores (A1111's paste fields for the standard parameters). */
-export function pasteFields(infotext: string, samplers: readonly string[]) {
-  const info = parseInfotext(infotext);
-  const params = new Map(info.params);
-  const fields: Record<string, number | string> = {};
-  const num = (key: string, field: string) => {
-    const v = Number(params.get(key));
-    if (params.has(key) && Number.isFinite(v)) fields[field] = v;
-  };
-  num("Steps", "steps");
-  num("CFG scale", "cfg");
-  num("Seed", "seed");
-  num("Denoising strength", "denoising");
-  const size = /^(\d+)x(\d+)$/.exec(params.get("Size") ?? "");
-  if (size) [fields.width, fields.height] = [Number(size[1]), Number(size[2])];
-  const sampler = params.get("Sampler");
-  if (sampler && samplers.includes(sampler)) fields.sampler = sampler;
-  return { prompt: info.prompt, negative_prompt: info.negativePrompt, fields, params };
 }
 
 export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {

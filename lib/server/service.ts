@@ -11,17 +11,12 @@ import {
 } from "../diffusion/request.ts";
 import { inpaintSettings } from "../diffusion/inpaint/options.ts";
 import { describeSamplers } from "../diffusion/samplers/catalog.ts";
-import { formatInfotext, type ParamValue, parseInfotext } from "../io/infotext.ts";
+import { formatInfotext, type ParamValue } from "../io/infotext.ts";
 import { InputError } from "../io/input_error.ts";
 import { withPngTexts, writeFileAtomic } from "../io/png.ts";
 import { chooseClip, findModel, listModels } from "../models/registry.ts";
 import type { ModelEntry } from "../models/inspect.ts";
-import {
-  checkControlValue,
-  type Extension,
-  type JobAttachments,
-  type Values,
-} from "../extensions/adapter.ts";
+import { type Extension, type JobAttachments, type Values } from "../extensions/adapter.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { Chart, ConditioningHook, Job, JobModel, JobRequest, Mode } from "../extensions/job.ts";
 import { GenerationState } from "./progress.ts";
