@@ -83,6 +83,8 @@ export function plotSpecFromXyGrid(g: { axis: string; values: string | number[] 
   };
 }
 
-export function xyGridLoc(_n: AxisName, part: "type" | "values"): (string | number)[] {
-  return ["xy_grid", part === "type" ? "axis" : "values"];
+export function xyGridLoc(_n: AxisName, part: "type" | "values", index?: number): (string | number)[] {
+  return part === "type"
+    ? ["xy_grid", "axis"]
+    : ["xy_grid", "values", ...(index === undefined ? [] : [index])];
 }

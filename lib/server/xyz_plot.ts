@@ -70,8 +70,8 @@ export interface PlotContext {
   maxValues: number;
   /** The whole request's checks (the pipeline's, the server's limits) on a cell with one value applied. */
   checkCell(cell: CellInput): Promise<void> | void;
-  /** Where errors about an axis's type or values are placed in the request. */
-  loc(axis: AxisName, part: "type" | "values"): (string | number)[];
+  /** Where errors about an axis's type or values (or one of them, by its index) are placed in the request. */
+  loc(axis: AxisName, part: "type" | "values", index?: number): (string | number)[];
 }
 
 const randomSeed = () => Math.floor(Math.random() * 4294967294);
@@ -96,13 +96,13 @@ async function resolveAxis(name: AxisName, spec: PlotAxisSpec, ctx: PlotContext,
   if (values.length > ctx.maxValues) throw new InputError(`${where}: at most ${ctx.maxValues} values`, loc);
   const fixed = fixSeeds && (type.label === "Seed" || type.label === "Var. seed");
   if (fixed) values = values.map((v) => (v === -1 ? randomSeed() : v));
-  for (const v of values) {
+  for (const [i, v] of values.entries()) {
     try {
       await type.check(v, values, ctx.base);
       await ctx.checkCell(type.apply(ctx.base, v, values));
     } catch (e) {
       if (!(e instanceof Error) || (e.constructor !== Error && !(e instanceof InputError))) throw e;
-      throw new InputError(`${where}: ${JSON.stringify(v)} ${e.message}`, loc);
+      throw new InputError(`${where}: ${JSON.stringify(v)} ${e.message}`, ctx.loc(name, "values", i));
     }
   }
   return { label: type.label, text, values, named: type.named, fixed };
