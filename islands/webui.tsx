@@ -20,7 +20,6 @@ import {
   seedExtraOverrides,
   seedExtraPayload,
 } from "./seed_extra.tsx";
-import type { PastedFields } from "../routes/paste.ts";
 import { type PlotAxisView, plotDefaults, type PlotForm, plotPayload, ScriptSelect } from "./xyz_plot.tsx";
 
 export interface WebUIProps {
@@ -583,6 +582,20 @@ function GenerateTab(
       </div>
     </section>
   );
+}
+
+/** The form fields an infotext restores (routes/paste.ts): the nested forms in part. */
+export interface PastedFields {
+  steps?: number;
+  cfg?: number;
+  seed?: number;
+  denoising?: number;
+  width?: number;
+  height?: number;
+  sampler?: string;
+  hires: Partial<hr.HiresForm>;
+  inpaint: Partial<hr.InpaintForm>;
+  seedExtra: Partial<SeedExtraForm>;
 }
 
 interface Pasted {

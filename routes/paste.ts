@@ -2,23 +2,9 @@
 // fields: the standard parameters, the hires fix, inpainting, the variation seed and the noise source. Values
 // are read with A1111's parse_generation_parameters (its defaults for missing fields included).
 import { parseGenerationParameters, parseInfotext } from "../lib/io/infotext.ts";
-import type { HiresForm, InpaintForm } from "../islands/hires_inpaint.tsx";
-import type { SeedExtraForm } from "../islands/seed_extra.tsx";
+import type { PastedFields } from "../islands/webui.tsx";
 import { HIRES_UPSCALERS } from "../islands/hires_inpaint.tsx";
 import { RNG_CHOICES } from "../islands/seed_extra.tsx";
-
-export interface PastedFields {
-  steps?: number;
-  cfg?: number;
-  seed?: number;
-  denoising?: number;
-  width?: number;
-  height?: number;
-  sampler?: string;
-  hires: Partial<HiresForm>;
-  inpaint: Partial<InpaintForm>;
-  seedExtra: Partial<SeedExtraForm>;
-}
 
 const MASKED_CONTENT = ["fill", "original", "latent noise", "latent nothing"];
 
