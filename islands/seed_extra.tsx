@@ -40,6 +40,13 @@ export function seedExtraOverrides(s: SeedExtraForm): Record<string, unknown> {
   return s.rng ? { randn_source: s.rng } : {};
 }
 
+/** The sliders: label, element id suffix (A1111's), form key, maximum, step. */
+const SLIDERS: [string, string, "subseedStrength" | "resizeFromW" | "resizeFromH", number, number][] = [
+  ["Variation strength", "subseed_strength", "subseedStrength", 1, 0.01],
+  ["Resize seed from width", "seed_resize_from_w", "resizeFromW", 2048, 8],
+  ["Resize seed from height", "seed_resize_from_h", "resizeFromH", 2048, 8],
+];
+
 export function SeedExtra(
   { mode, form, set }: { mode: string; form: SeedExtraForm; set: (f: SeedExtraForm) => void },
 ) {
@@ -70,42 +77,20 @@ export function SeedExtra(
               empty={-1}
             />
           </label>
-          <label class="field">
-            Variation strength
-            <Slider
-              id={`${mode}_subseed_strength`}
-              label="Variation strength"
-              value={form.subseedStrength}
-              set={(subseedStrength) => upd({ subseedStrength })}
-              min={0}
-              max={1}
-              step={0.01}
-            />
-          </label>
-          <label class="field">
-            Resize seed from width
-            <Slider
-              id={`${mode}_seed_resize_from_w`}
-              label="Resize seed from width"
-              value={form.resizeFromW}
-              set={(resizeFromW) => upd({ resizeFromW })}
-              min={0}
-              max={2048}
-              step={8}
-            />
-          </label>
-          <label class="field">
-            Resize seed from height
-            <Slider
-              id={`${mode}_seed_resize_from_h`}
-              label="Resize seed from height"
-              value={form.resizeFromH}
-              set={(resizeFromH) => upd({ resizeFromH })}
-              min={0}
-              max={2048}
-              step={8}
-            />
-          </label>
+          {SLIDERS.map(([label, suffix, key, max, step]) => (
+            <label class="field" key={key}>
+              {label}
+              <Slider
+                id={`${mode}_${suffix}`}
+                label={label}
+                value={form[key]}
+                set={(v) => upd({ [key]: v })}
+                min={0}
+                max={max}
+                step={step}
+              />
+            </label>
+          ))}
           <label class="field">
             Random number generator source
             <select

@@ -3,6 +3,7 @@
 // Ranges are sized before they are expanded, so "0-1e9" cannot make a huge list. Text axes (samplers, Prompt
 // S/R) are a CSV row, as A1111 reads them: quotes keep a comma inside a value.
 import { InputError } from "../io/input_error.ts";
+import { parseCsv } from "./styles.ts";
 
 const NUM = String.raw`[+-]?\s*\d+(?:\.\d*)?`;
 const STEP_RANGE = new RegExp(String.raw`^(${NUM})\s*-\s*(${NUM})(?:\s*\(\s*([+-]\d+(?:\.\d*)?)\s*\))?$`);
@@ -53,25 +54,7 @@ export function parseAxisValues(
   return out;
 }
 
-/** A CSV row's values, trimmed and without empty ones: `a, "b, c"` → ["a", "b, c"]. */
+/** A CSV row's values, trimmed and without empty ones: `a, "b, c"` → ["a", "b, c"] (lines are rows too). */
 export function splitAxisText(text: string): string[] {
-  const out: string[] = [];
-  let cur = "";
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') cur += text[++i];
-      else if (ch === '"') quoted = false;
-      else cur += ch;
-    } else if (ch === '"' && cur.trim() === "") {
-      cur = "";
-      quoted = true;
-    } else if (ch === ",") {
-      out.push(cur);
-      cur = "";
-    } else cur += ch;
-  }
-  out.push(cur);
-  return out.map((s) => s.trim()).filter(Boolean);
+  return parseCsv(text).flat().map((s) => s.trim()).filter(Boolean);
 }
