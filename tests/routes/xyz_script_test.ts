@@ -135,6 +135,20 @@ Deno.test("x/y/z plot through the API: grids first, each cell's infotext has its
     const seeds = loneInfo.infotexts.slice(1).map((t: string) => Number(/Seed: (\d+)/.exec(t)![1]));
     assertEquals(seeds[1], 3);
     ok(loneInfo.infotexts[0].includes(`Fixed X Values: "${seeds[0]}, 3"`), loneInfo.infotexts[0]);
+
+    // Seed -1: drawn once for every cell, or per cell with "Keep -1 for seeds".
+    const cellSeeds = async (keepSeeds: boolean) => {
+      const flags = { legend: true, lone: true, subGrids: false, keepSeeds };
+      const r = await post(`${s.url}/sdapi/v1/txt2img`, {
+        ...payload(scriptArgs([4, "1, 2"], [0, ""], [0, ""], flags)),
+        seed: -1,
+      });
+      return JSON.parse((await r.json()).info).all_seeds.slice(1);
+    };
+    const [fixedA, fixedB] = await cellSeeds(false);
+    assertEquals(fixedA, fixedB, "one seed across the cells");
+    const [keptA, keptB] = await cellSeeds(true);
+    ok(keptA !== keptB, `each cell its own seed: ${keptA}, ${keptB}`);
   } finally {
     await s.close();
   }
