@@ -20,7 +20,14 @@ import {
   seedExtraOverrides,
   seedExtraPayload,
 } from "./seed_extra.tsx";
-import { type PlotAxisView, plotDefaults, type PlotForm, plotPayload, ScriptSelect } from "./xyz_plot.tsx";
+import {
+  type PlotAxisView,
+  plotDefaults,
+  type PlotForm,
+  plotPayload,
+  ScriptSelect,
+  XYZ_TITLE,
+} from "./xyz_plot.tsx";
 
 export interface WebUIProps {
   samplers: string[];
@@ -596,6 +603,18 @@ export interface PastedFields {
   hires: Partial<hr.HiresForm>;
   inpaint: Partial<hr.InpaintForm>;
   seedExtra: Partial<SeedExtraForm>;
+  /** A grid's X/Y/Z plot, its axes by label (their indices differ between the tabs). */
+  plot?: Partial<Record<"x" | "y" | "z", { label: string; values: string }>>;
+}
+
+/** A pasted plot on a tab: each axis's type found by its label (Nothing when the tab has no such axis). */
+function pastedPlot(axes: PlotAxisView[], plot: NonNullable<PastedFields["plot"]>): PlotForm {
+  const axis = (n: "x" | "y" | "z") => {
+    const a = plot[n];
+    const found = a && axes.find((x) => x.label === a.label);
+    return found ? { type: found.index, values: a!.values } : { type: 0, values: "" };
+  };
+  return { ...plotDefaults(), script: XYZ_TITLE, x: axis("x"), y: axis("y"), z: axis("z") };
 }
 
 interface Pasted {
@@ -743,7 +762,7 @@ export default function WebUI(props: WebUIProps) {
   /** Everything the image's infotext says goes to the tab, and the image itself to img2img. */
   const send = async (to: Mode, image: string | null, infotext: string) => {
     const p = await api<Pasted>("/ui/paste", { infotext });
-    const { hires, inpaint, seedExtra, ...plain } = p.fields;
+    const { hires, inpaint, seedExtra, plot, ...plain } = p.fields;
     setForms((all) => ({
       ...all,
       [to]: {
@@ -754,6 +773,7 @@ export default function WebUI(props: WebUIProps) {
         hires: { ...all[to].hires, ...hires },
         inpaint: { ...all[to].inpaint, ...inpaint },
         seedExtra: { ...all[to].seedExtra, ...seedExtra },
+        plot: plot ? pastedPlot(props.plotAxes[to], plot) : all[to].plot,
         ...(to === "img2img" && image ? { initImage: image } : {}),
       },
     }));

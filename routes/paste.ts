@@ -60,5 +60,13 @@ export function pasteFields(infotext: string, samplers: readonly string[]) {
   // A1111 opens "Extra" when the infotext has a variation seed or a seed resize.
   s.shown = params.has("Variation seed") || params.has("Seed resize from");
   if (!params.has("Variation seed strength")) s.subseedStrength = 0;
+  // A grid's plot goes back to the Scripts dropdown, as A1111's X/Y/Z script reads its infotext fields.
+  if (params.get("Script") === "X/Y/Z plot") {
+    fields.plot = {};
+    for (const n of ["x", "y", "z"] as const) {
+      const label = params.get(`${n.toUpperCase()} Type`);
+      if (label) fields.plot[n] = { label, values: params.get(`${n.toUpperCase()} Values`) ?? "" };
+    }
+  }
   return { prompt: info.prompt, negative_prompt: info.negativePrompt, fields, params };
 }

@@ -76,6 +76,18 @@ Deno.test(
       assertEquals(legends, "chunk 1chunk 2");
       await page.locator("#txt2img_gallery .thumb").first().click();
       await shot(page, "webui-xyz-plot-1400", true);
+      // The grid's infotext gives the plot back (img2img's axis indices differ; the labels find them).
+      await page.click("#txt2img_send_to_img2img");
+      await page.waitForSelector("#img2img_xyz_x_type");
+      const typeText = (n: string) =>
+        page.$eval(`#img2img_xyz_${n}_type`, (s) => (s as HTMLSelectElement).selectedOptions[0].text);
+      assertEquals([await typeText("x"), await typeText("y"), await typeText("z")], [
+        "Aesthetic steps",
+        "CFG Scale",
+        "Nothing",
+      ]);
+      assertEquals(await page.inputValue("#img2img_xyz_x_values"), "0-4 (+2)");
+      assertEquals(await page.inputValue("#img2img_xyz_y_values"), "5, 9");
     });
   },
 );

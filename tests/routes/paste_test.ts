@@ -53,3 +53,15 @@ Deno.test("missing fields get A1111's paste defaults; unknown samplers and upsca
   assertEquals(fields.inpaint, { fullRes: false, padding: 32, fill: 1, invert: 0 });
   assertEquals(fields.seedExtra, { rng: "GPU", shown: false, subseedStrength: 0 });
 });
+
+Deno.test("a grid's infotext gives its X/Y/Z plot back, axes by label", () => {
+  const { fields } = pasteFields(
+    "a tree\nSteps: 4, Sampler: Euler, CFG scale: 7, Seed: 5, Size: 64x64, Script: X/Y/Z plot, " +
+      'X Type: Steps, X Values: 1-5 [3], Y Type: Sampler, Y Values: "Euler, LMS"',
+    SAMPLERS,
+  );
+  assertEquals(fields.plot, {
+    x: { label: "Steps", values: "1-5 [3]" },
+    y: { label: "Sampler", values: "Euler, LMS" },
+  });
+});
