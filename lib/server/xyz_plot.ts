@@ -111,6 +111,8 @@ async function resolveAxis(name: AxisName, spec: PlotAxisSpec, ctx: PlotContext,
 /** Checks every axis and value; the first problem is a 422 naming the axis and the value. */
 export async function resolvePlot(spec: PlotSpec, ctx: PlotContext): Promise<Plot> {
   const fixSeeds = !spec.noFixedSeeds;
+  // The request's own problems are its fields', not an axis value's.
+  await ctx.checkCell(ctx.base);
   const axes: Record<AxisName, PlotAxis> = { x: NOTHING, y: NOTHING, z: NOTHING };
   for (const name of AXIS_NAMES) {
     const s = spec[name];

@@ -91,6 +91,10 @@ Deno.test("a bad value is refused naming the axis and the value, at its place in
   await refused({ x: { type: 4, values: " , " } }, /X values \(Steps\): no values/, "x_values");
   await refused({ x: { type: 4, values: "1-100" } }, /at most 64 values/, "x_values");
   await refused({ x: { type: 11, values: "a" } }, /11 \(Checkpoint name\) is not supported/, "x_type");
+  // A problem of the request itself is its field's, not blamed on an axis.
+  const base = context({ base: { request: jobRequest({ steps: 40 }), scripts: [] } });
+  const e = await resolvePlot({ x: { type: 4, values: "1" } }, base).then(() => undefined, (e) => e);
+  assertEquals([e.message, e.loc], ["steps 40 is over this server's limit of 30", ["steps"]]);
 });
 
 Deno.test("seeds: -1 on a Seed axis is drawn once and written as Fixed values, unless Keep -1 for seeds", async () => {
