@@ -38,6 +38,7 @@ import {
   scriptArgsLoc,
   xyGridLoc,
   XYZ_SCRIPT,
+  xyzScriptInfo,
 } from "./xyz_script.ts";
 
 /** base64 (or a data: URL) → bytes; undefined when it is not base64. */
@@ -311,6 +312,8 @@ export function sdapiRoutes(svc: WebUIService, cmdFlags: CmdFlags = {}): Hono {
     c.json([
       ...await Promise.all(svc.extensions.map((e) => scriptInfo(e, false))),
       ...await Promise.all(svc.extensions.map((e) => scriptInfo(e, true))),
+      xyzScriptInfo("txt2img", svc.extensions),
+      xyzScriptInfo("img2img", svc.extensions),
     ]));
   app.get("/prompt-styles", (c) => c.json(svc.styles));
   app.post("/refresh-styles", async (c) => {

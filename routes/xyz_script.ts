@@ -5,6 +5,9 @@
 import { z } from "zod";
 import { InputError } from "../lib/io/input_error.ts";
 import type { AxisName, PlotSpec } from "../lib/server/xyz_plot.ts";
+import type { Extension } from "../lib/extensions/adapter.ts";
+import type { Mode } from "../lib/extensions/job.ts";
+import { A1111_AXES, plotAxes } from "../lib/server/xyz_axes.ts";
 
 export const XYZ_SCRIPT = "x/y/z plot";
 
@@ -87,4 +90,39 @@ export function xyGridLoc(_n: AxisName, part: "type" | "values", index?: number)
   return part === "type"
     ? ["xy_grid", "axis"]
     : ["xy_grid", "values", ...(index === undefined ? [] : [index])];
+}
+
+/** A1111's /script-info entry of the plot: its run() args with labels and defaults. */
+export function xyzScriptInfo(mode: Mode, extensions: Extension[]) {
+  // A position in the choices is the type's index: A1111's whole list (its types not run here included, so
+  // indices match), then the ones after it.
+  const types = [...A1111_AXES[mode]];
+  for (const o of plotAxes(mode, extensions)) types[o.index] = o.axis.label;
+  const arg = (label: string, value: unknown, choices: string[] | null = null) => ({
+    label,
+    value,
+    minimum: null,
+    maximum: null,
+    step: null,
+    choices,
+  });
+  return {
+    name: XYZ_SCRIPT,
+    is_alwayson: false,
+    is_img2img: mode === "img2img",
+    args: [
+      ...(["X", "Y", "Z"] as const).flatMap((n, i) => [
+        arg(`${n} type`, types[i === 0 ? 1 : 0], types),
+        arg(`${n} values`, ""),
+        arg(`${n} values`, []),
+      ]),
+      arg("Draw legend", true),
+      arg("Include Sub Images", false),
+      arg("Include Sub Grids", false),
+      arg("Keep -1 for seeds", false),
+      arg("Grid margins (px)", 0),
+      arg("Use text inputs instead of dropdowns", false),
+      arg("Use raw text lines", false),
+    ],
+  };
 }

@@ -175,6 +175,19 @@ Deno.test("x/y/z plot input problems: 422 naming the arg, the axis and the value
     ok(/Aesthetic steps.*100000/.test(aesthetic.msg), aesthetic.msg);
     const many = await detail(payload(scriptArgs([4, "1-4"], [6, "1, 2"])));
     ok(/number of images .* 8 is over this server's limit of 6/.test(many.msg), many.msg);
+    // /script-info describes the plot's args as A1111's, types listed in index order.
+    const infos = await (await fetch(`${s.url}/sdapi/v1/script-info`)).json();
+    const xyz = infos.find((i: { name: string; is_img2img: boolean }) =>
+      i.name === "x/y/z plot" && !i.is_img2img
+    );
+    assertEquals(xyz.args.length, 16);
+    assertEquals([xyz.args[0].label, xyz.args[0].value], ["X type", "Seed"]);
+    assertEquals([xyz.args[0].choices[9], xyz.args[0].choices[11], xyz.args[0].choices[41]], [
+      "Sampler",
+      "Checkpoint name",
+      "Aesthetic steps",
+    ]);
+    assertEquals(xyz.args[12].label, "Keep -1 for seeds");
     const other = await detail({ ...payload([]), script_name: "loopback" });
     assertEquals(other.loc, ["body", "script_name"]);
   } finally {
