@@ -154,6 +154,30 @@ Deno.test("x/y/z plot through the API: grids first, each cell's infotext has its
   }
 });
 
+Deno.test("x/y/z plot on img2img: Denoising and Sampler by img2img's indices", opts, async () => {
+  const s = await startServer();
+  try {
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: "#808080" } }).png()
+      .toBuffer();
+    const r = await post(`${s.url}/sdapi/v1/img2img`, {
+      ...payload(scriptArgs([22, "0.5, 1"], [9, "Euler, LMS"])),
+      init_images: [png.toString("base64")],
+    });
+    assertEquals(r.status, 200, await r.clone().text());
+    const info = JSON.parse((await r.json()).info);
+    const cells = info.infotexts.slice(1).map((t: string) =>
+      `${/Denoising strength: ([\d.]+)/.exec(t)![1]} ${/Sampler: ([^,]+)/.exec(t)![1]}`
+    );
+    assertEquals(cells, ["0.5 Euler", "1 Euler", "0.5 LMS", "1 LMS"]);
+    ok(
+      info.infotexts[0].includes('X Type: Denoising, X Values: "0.5, 1", Y Type: Sampler'),
+      info.infotexts[0],
+    );
+  } finally {
+    await s.close();
+  }
+});
+
 Deno.test("x/y/z plot input problems: 422 naming the arg, the axis and the value", opts, async () => {
   const s = await startServer({ limits: { maxImages: 6 } });
   try {
