@@ -134,7 +134,17 @@ export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
       { key: "Aesthetic slerp angle", control: "slerpAngle" },
       { key: "Aesthetic embedding 2", control: "embedding2" },
     ],
-    axes: [{ label: STEPS_AXIS, control: "steps", example: "0,2,5,10,20" }],
+    // The X/Y/Z plot's axes over this extension's controls (A1111's extension declares none; these follow its
+    // labels). Each value is checked by its control, embeddings against the current list.
+    axes: [
+      { label: STEPS_AXIS, control: "steps", example: "0,2,5,10,20" },
+      { label: "Aesthetic learning rate", control: "lr", example: "0.0001, 0.0005, 0.001" },
+      { label: "Aesthetic weight", control: "weight", example: "0-1 [5]" },
+      { label: "Aesthetic embedding", control: "embedding", example: "None, sunsets" },
+      { label: "Aesthetic text", control: "text", example: "a sunset, a forest" },
+      { label: "Slerp angle", control: "slerpAngle", example: "0-0.2 (+0.1)" },
+      { label: "Slerp interpolation", control: "slerp", example: "False, True" },
+    ],
     process: (job, values) => process(opts, open, job, aestheticValues(values)),
     // A queued job carries its embeddings' vectors, so workers need no copy of the embeddings folder.
     attach: async (values) => {
@@ -188,7 +198,7 @@ async function process(
     session: opts.session,
   });
   // An X/Y sweep over the steps shares one optimization run: ask for every value each time (then cached).
-  const sweep = job.sweep?.axis === STEPS_AXIS ? job.sweep.values : [];
+  const sweep = job.sweeps?.find((s) => s.axis === STEPS_AXIS)?.values ?? [];
   let charted = false;
   const aesthetic = session.hook(embeddings, settings, {
     sweep,

@@ -13,6 +13,21 @@ import { invalidFields, NumberInput, Slider } from "./number_input.tsx";
 import { PromptBox } from "./prompt_box.tsx";
 import { showTab } from "./tabs.ts";
 import { ProgressBar, useTaskProgress } from "./task_progress.tsx";
+import {
+  SeedExtra,
+  seedExtraDefaults,
+  type SeedExtraForm,
+  seedExtraOverrides,
+  seedExtraPayload,
+} from "./seed_extra.tsx";
+import {
+  type PlotAxisView,
+  plotDefaults,
+  type PlotForm,
+  plotPayload,
+  ScriptSelect,
+  XYZ_TITLE,
+} from "./xyz_plot.tsx";
 
 export interface WebUIProps {
   samplers: string[];
@@ -21,6 +36,8 @@ export interface WebUIProps {
   /** The current checkpoint's native image side (its UNet's sample size × the VAE factor). */
   size: number;
   extensions: ExtensionView[];
+  /** The X/Y/Z plot's axes on each tab, with A1111's indices. */
+  plotAxes: Record<Mode, PlotAxisView[]>;
   options: Record<string, unknown>;
   /** Where the Settings tab's values are kept. */
   settingsFile: string | null;
@@ -41,8 +58,8 @@ interface Form {
   seed: number;
   denoising: number;
   initImage: string | null;
-  gridAxis: string;
-  gridValues: string;
+  plot: PlotForm;
+  seedExtra: SeedExtraForm;
   hires: hr.HiresForm;
   inpaint: hr.InpaintForm;
 }
@@ -62,8 +79,8 @@ function defaults(samplers: string[], size: number): Form {
     seed: -1,
     denoising: 0.75,
     initImage: null,
-    gridAxis: "",
-    gridValues: "",
+    plot: plotDefaults(),
+    seedExtra: seedExtraDefaults(),
     hires: hr.hiresDefaults(),
     inpaint: hr.inpaintDefaults(),
   };
@@ -254,7 +271,6 @@ function GenerateTab(
   // The latest form, for a generate started in the same tick as a field's commit (Ctrl+Enter in a field).
   const latest = useRef({ form, ext });
   latest.current = { form, ext };
-  const axes = props.extensions.flatMap((e) => e.axes);
 
   const generate = async () => {
     const invalid = invalidFields(section.current!);
@@ -285,12 +301,13 @@ function GenerateTab(
         seed: form.seed,
         force_task_id: id,
         // A batch comes back with its grid first, as A1111's page shows it.
-        override_settings: { return_grid: true },
+        override_settings: { return_grid: true, ...seedExtraOverrides(form.seedExtra) },
+        ...seedExtraPayload(form.seedExtra),
         alwayson_scripts: Object.fromEntries(props.extensions.map((e) => {
           return [e.title, { args: e.args.map((a) => ext[e.id][a]) }];
         })),
       };
-      if (form.gridAxis) payload.xy_grid = { axis: form.gridAxis, values: form.gridValues };
+      Object.assign(payload, plotPayload(form.plot));
       if (mode === "img2img") {
         if (!form.initImage) throw new Error("Image: drop, paste or choose an image to start from");
         payload.init_images = [form.initImage];
@@ -519,6 +536,7 @@ function GenerateTab(
               </button>
             </span>
           </Field>
+          <SeedExtra mode={mode} form={form.seedExtra} set={(seedExtra) => update({ seedExtra })} />
           {mode === "txt2img" && <hr.HiresAccordion form={form.hires} set={(h) => update({ hires: h })} />}
           {mode === "img2img" && (
             <hr.InpaintAccordion
@@ -536,31 +554,12 @@ function GenerateTab(
               set={(id, v) => setExt({ ...ext, [e.id]: { ...ext[e.id], [id]: v } })}
             />
           ))}
-          {axes.length > 0 && (
-            <details class="accordion" id={`${mode}_xy_accordion`}>
-              <summary>X/Y plot</summary>
-              <Field label="X type">
-                <select
-                  id={`${mode}_xy_axis`}
-                  value={form.gridAxis}
-                  onChange={(e) => update({ gridAxis: e.currentTarget.value })}
-                >
-                  <option value="">Nothing</option>
-                  {axes.map((a) => <option key={a.label} value={a.label}>{a.label}</option>)}
-                </select>
-              </Field>
-              <Field label="X values">
-                <input
-                  id={`${mode}_xy_values`}
-                  value={form.gridValues}
-                  placeholder={`${
-                    axes.find((a) => a.label === form.gridAxis)?.example ?? "0,2,5"
-                  } or 0-20 (+5) or 1-5 [3]`}
-                  onInput={(e) => update({ gridValues: e.currentTarget.value })}
-                />
-              </Field>
-            </details>
-          )}
+          <ScriptSelect
+            mode={mode}
+            axes={props.plotAxes[mode]}
+            form={form.plot}
+            set={(plot) => update({ plot })}
+          />
         </div>
         <div class="output">
           <ProgressBar p={task.progress} id={`${mode}_progress`} />
@@ -592,10 +591,36 @@ function GenerateTab(
   );
 }
 
+/** The form fields an infotext restores (routes/paste.ts): the nested forms in part. */
+export interface PastedFields {
+  steps?: number;
+  cfg?: number;
+  seed?: number;
+  denoising?: number;
+  width?: number;
+  height?: number;
+  sampler?: string;
+  hires: Partial<hr.HiresForm>;
+  inpaint: Partial<hr.InpaintForm>;
+  seedExtra: Partial<SeedExtraForm>;
+  /** A grid's X/Y/Z plot, its axes by label (their indices differ between the tabs). */
+  plot?: Partial<Record<"x" | "y" | "z", { label: string; values: string }>>;
+}
+
+/** A pasted plot on a tab: each axis's type found by its label (Nothing when the tab has no such axis). */
+function pastedPlot(axes: PlotAxisView[], plot: NonNullable<PastedFields["plot"]>): PlotForm {
+  const axis = (n: "x" | "y" | "z") => {
+    const a = plot[n];
+    const found = a && axes.find((x) => x.label === a.label);
+    return found ? { type: found.index, values: a!.values } : { type: 0, values: "" };
+  };
+  return { ...plotDefaults(), script: XYZ_TITLE, x: axis("x"), y: axis("y"), z: axis("z") };
+}
+
 interface Pasted {
   prompt: string;
   negative_prompt: string;
-  fields: Partial<Form>;
+  fields: PastedFields;
   extensions: Record<string, Values>;
 }
 
@@ -737,13 +762,18 @@ export default function WebUI(props: WebUIProps) {
   /** Everything the image's infotext says goes to the tab, and the image itself to img2img. */
   const send = async (to: Mode, image: string | null, infotext: string) => {
     const p = await api<Pasted>("/ui/paste", { infotext });
+    const { hires, inpaint, seedExtra, plot, ...plain } = p.fields;
     setForms((all) => ({
       ...all,
       [to]: {
         ...all[to],
         prompt: p.prompt,
         negative: p.negative_prompt,
-        ...p.fields,
+        ...plain,
+        hires: { ...all[to].hires, ...hires },
+        inpaint: { ...all[to].inpaint, ...inpaint },
+        seedExtra: { ...all[to].seedExtra, ...seedExtra },
+        plot: plot ? pastedPlot(props.plotAxes[to], plot) : all[to].plot,
         ...(to === "img2img" && image ? { initImage: image } : {}),
       },
     }));

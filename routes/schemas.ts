@@ -48,8 +48,13 @@ const common = {
   refiner_checkpoint: z.null({ error: "refiner checkpoints are not offered" }).optional(),
   disable_extra_networks: z.boolean().default(false),
   comments: z.record(z.string(), z.unknown()).optional(),
-  script_name: z.string().optional(),
-  script_args: z.array(z.unknown()).default([]),
+  script_name: z.string().optional().meta({ description: '"x/y/z plot" (A1111\'s X/Y/Z plot) or none' }),
+  script_args: z.array(z.unknown()).default([]).meta({
+    description:
+      "The X/Y/Z plot's args, positional as A1111's xyz_grid run(): x_type (A1111's axis index), " +
+      "x_values, x_values_dropdown, y_type, y_values, y_values_dropdown, z_type, z_values, z_values_dropdown, " +
+      "draw_legend, include_lone_images, include_sub_grids, no_fixed_seeds, margin_size, csv_mode, raw_mode",
+  }),
   send_images: z.boolean().default(true),
   save_images: z.boolean().default(false),
   alwayson_scripts: z.record(z.string(), scriptArgs).default({}),
@@ -60,8 +65,8 @@ const common = {
     axis: z.string(),
     values: z.union([z.string(), z.array(z.number())]),
   }).optional().meta({
-    description: "An X/Y grid over one axis an extension declares, e.g. {axis: 'Aesthetic steps', " +
-      "values: '0,2,5,10,20'}; one image per value, optimization shared across values.",
+    description: "An X/Y/Z plot over one X axis by its label, e.g. {axis: 'Aesthetic steps', " +
+      "values: '0,2,5,10,20'}; the grid, then one image per value (optimization shared across values).",
   }),
 };
 
@@ -178,9 +183,9 @@ export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, st
     "…; return_grid: a batch's grid first)",
   override_settings_restore_afterwards: "false keeps the overrides as the server's options",
   alwayson_scripts: "each extension's values (process() before sampling)",
-  xy_grid: "the X/Y grid: one run per value of an extension's axis",
-  script_name: "refused unless empty: xy_grid runs X/Y sweeps",
-  script_args: "unused (no scripts besides always-on ones)",
+  xy_grid: "an X/Y/Z plot over one X axis by its label (the grid, then the images)",
+  script_name: '"x/y/z plot" runs the X/Y/Z plot (routes/xyz_script.ts); any other script is refused',
+  script_args: "the X/Y/Z plot's positional args (routes/xyz_script.ts)",
   styles: "prompt styles from styles.csv applied to the prompts",
   send_images: "whether the response carries the images",
   save_images: "also write the images to the outputs folder",

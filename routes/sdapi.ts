@@ -14,7 +14,6 @@ import {
 } from "../lib/extensions/adapter.ts";
 import type { JobRequest, Mode } from "../lib/extensions/job.ts";
 import { InputError } from "../lib/io/input_error.ts";
-import { parseAxisValues } from "../lib/server/axis_values.ts";
 import {
   describeSamplers,
   describeSchedules,
@@ -32,6 +31,15 @@ import {
   Txt2ImgRequest,
 } from "./schemas.ts";
 import { validBody } from "./validation.ts";
+import {
+  isXyzScript,
+  plotSpecFromArgs,
+  plotSpecFromXyGrid,
+  scriptArgsLoc,
+  xyGridLoc,
+  XYZ_SCRIPT,
+  xyzScriptInfo,
+} from "./xyz_script.ts";
 
 /** base64 (or a data: URL) → bytes; undefined when it is not base64. */
 export function decodeBase64Image(s: string): Uint8Array | undefined {
@@ -82,14 +90,6 @@ export async function scriptValues(
   return out;
 }
 
-function sweepValues(v: string | number[]): number[] {
-  if (typeof v === "string") return parseAxisValues(v);
-  const bad = v.findIndex((x) => !Number.isFinite(x));
-  if (bad >= 0) throw new InputError(`value ${bad + 1} is not a number`, ["xy_grid", "values"]);
-  if (v.length > 16) throw new InputError("at most 16 values", ["xy_grid", "values"]);
-  return v;
-}
-
 /** The job an API request asks for: JOB_FIELDS copied as they are, then the fields that need a decision. */
 export function jobRequest(svc: WebUIService, mode: Mode, r: ApiRequest): JobRequest {
   const copied = Object.fromEntries(
@@ -107,9 +107,9 @@ export function jobRequest(svc: WebUIService, mode: Mode, r: ApiRequest): JobReq
     const field = unknownSchedule ? "scheduler" : r.sampler_name ? "sampler_name" : "sampler_index";
     throw new InputError((e as Error).message, [field]);
   }
-  if (r.script_name) {
+  if (r.script_name && !isXyzScript(r.script_name)) {
     throw new InputError(
-      `script ${JSON.stringify(r.script_name)} is not available; use xy_grid for X/Y sweeps`,
+      `script ${JSON.stringify(r.script_name)} is not available; the scripts are: ${XYZ_SCRIPT}`,
       ["script_name"],
     );
   }
@@ -196,7 +196,7 @@ export function infoJson(r: ApiRequest, job: JobRequest, out: GenerationOutput):
     seed_resize_from_h: job.seedResizeFromH ?? -1,
     denoising_strength: job.initImage ? job.denoisingStrength : null,
     extra_generation_params: out.extraParams,
-    index_of_first_image: out.hasGrid ? 1 : 0,
+    index_of_first_image: out.grids ?? (out.hasGrid ? 1 : 0),
     infotexts: out.infotexts,
     styles: r.styles,
     job_timestamp: out.jobTimestamp,
@@ -238,7 +238,11 @@ export function sdapiRoutes(svc: WebUIService, cmdFlags: CmdFlags = {}): Hono {
     const r: ApiRequest = await validBody(c, mode === "txt2img" ? Txt2ImgRequest : Img2ImgRequest);
     const job = jobRequest(svc, mode, r);
     const scripts = await scriptValues(svc.extensions, r.alwayson_scripts);
-    const sweep = r.xy_grid ? { axis: r.xy_grid.axis, values: sweepValues(r.xy_grid.values) } : undefined;
+    const plot = isXyzScript(r.script_name)
+      ? await svc.plotFor({ mode, request: job, scripts }, plotSpecFromArgs(r.script_args), scriptArgsLoc)
+      : r.xy_grid
+      ? await svc.plotFor({ mode, request: job, scripts }, plotSpecFromXyGrid(r.xy_grid), xyGridLoc)
+      : undefined;
     const opts = svc.effectiveOptions(r.override_settings);
     // A1111 keeps the overrides as the server's options when asked not to restore them.
     if (!r.override_settings_restore_afterwards) await svc.setOptions(r.override_settings);
@@ -246,7 +250,7 @@ export function sdapiRoutes(svc: WebUIService, cmdFlags: CmdFlags = {}): Hono {
       mode,
       request: job,
       scripts,
-      sweep,
+      plot,
       save: r.save_images && !r.do_not_save_samples,
       saveDir: opts.outdir_samples,
       taskId: r.force_task_id,
@@ -301,13 +305,15 @@ export function sdapiRoutes(svc: WebUIService, cmdFlags: CmdFlags = {}): Hono {
   });
   app.get("/cmd-flags", (c) => c.json(cmdFlags));
   app.get("/scripts", (c) => {
-    const names = svc.extensions.map((e) => e.title.toLowerCase());
+    const names = [XYZ_SCRIPT, ...svc.extensions.map((e) => e.title.toLowerCase())];
     return c.json({ txt2img: names, img2img: names });
   });
   app.get("/script-info", async (c) =>
     c.json([
       ...await Promise.all(svc.extensions.map((e) => scriptInfo(e, false))),
       ...await Promise.all(svc.extensions.map((e) => scriptInfo(e, true))),
+      xyzScriptInfo("txt2img", svc.extensions),
+      xyzScriptInfo("img2img", svc.extensions),
     ]));
   app.get("/prompt-styles", (c) => c.json(svc.styles));
   app.post("/refresh-styles", async (c) => {

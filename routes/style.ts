@@ -88,6 +88,12 @@ fieldset { border: none; padding: 0; margin: 0; }
 figure.chart svg { max-width: 100%; height: auto; }
 .legend { display: flex; gap: 10px; flex-wrap: wrap; font-size: 11px; color: var(--muted); }
 .legend i { display: inline-block; width: 10px; height: 10px; border-radius: 2px; margin-right: 4px; }
+.script { display: flex; flex-direction: column; gap: 8px; }
+.xyz { display: flex; flex-direction: column; gap: 8px; border: 1px solid var(--line); border-radius: 6px; padding: 8px; }
+.xyz-row { display: flex; gap: 8px; flex-wrap: wrap; align-items: flex-end; }
+.xyz-row > .field:first-child { flex: 0 1 190px; min-width: 120px; }
+.xyz-row .grow { flex: 1 1 200px; min-width: 0; }
+.xyz-row .grow input { flex: 1; min-width: 0; }
 /* Below ~900 px the form and the output stack, every control full width. */
 @media (max-width: 900px) {
   main { padding: 8px; }

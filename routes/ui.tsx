@@ -4,8 +4,10 @@ import { Hono } from "hono";
 import { renderToString } from "preact-render-to-string";
 import { z } from "zod";
 import { extensionView, type Values, valuesFromInfotext } from "../lib/extensions/adapter.ts";
-import { parseInfotext } from "../lib/io/infotext.ts";
 import type { WebUIService } from "../lib/server/service.ts";
+import { plotAxes } from "../lib/server/xyz_axes.ts";
+import type { Mode } from "../lib/extensions/job.ts";
+import type { PlotAxisView } from "../islands/xyz_plot.tsx";
 import { TokenCounter } from "../lib/server/token_count.ts";
 import { Island } from "../islands/island.tsx";
 import { ISLANDS } from "../islands/registry.ts";
@@ -13,28 +15,23 @@ import WebUI from "../islands/webui.tsx";
 import Checkpoint from "../islands/checkpoint.tsx";
 import { STYLE } from "./style.ts";
 import { validBody } from "./validation.ts";
+import { pasteFields } from "./paste.ts";
 
 const PasteBody = z.object({ infotext: z.string().max(100_000) });
 const TokensBody = z.object({ prompt: z.string().max(20_000) });
 
-/** Form fields an infotext restores (A1111's paste fields for the standard parameters). */
-export function pasteFields(infotext: string, samplers: readonly string[]) {
-  const info = parseInfotext(infotext);
-  const params = new Map(info.params);
-  const fields: Record<string, number | string> = {};
-  const num = (key: string, field: string) => {
-    const v = Number(params.get(key));
-    if (params.has(key) && Number.isFinite(v)) fields[field] = v;
-  };
-  num("Steps", "steps");
-  num("CFG scale", "cfg");
-  num("Seed", "seed");
-  num("Denoising strength", "denoising");
-  const size = /^(\d+)x(\d+)$/.exec(params.get("Size") ?? "");
-  if (size) [fields.width, fields.height] = [Number(size[1]), Number(size[2])];
-  const sampler = params.get("Sampler");
-  if (sampler && samplers.includes(sampler)) fields.sampler = sampler;
-  return { prompt: info.prompt, negative_prompt: info.negativePrompt, fields, params };
+/** The X/Y/Z plot's axes on a tab as the page lists them (choices resolved now; the fill button's). */
+async function plotAxisViews(mode: Mode, svc: WebUIService): Promise<PlotAxisView[]> {
+  const examples = new Map(svc.extensions.flatMap((e) => (e.axes ?? []).map((a) => [a.label, a.example])));
+  return await Promise.all(
+    plotAxes(mode, svc.extensions).map(async ({ index, axis }) => ({
+      index,
+      label: axis.label,
+      kind: axis.kind,
+      choices: axis.choices ? await axis.choices() : undefined,
+      example: examples.get(axis.label),
+    })),
+  );
 }
 
 export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
@@ -56,6 +53,10 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
       size: sizeOf(svc.checkpoint(svc.options.sd_model_checkpoint)),
       styles: svc.styles.map((s) => s.name),
       extensions,
+      plotAxes: {
+        txt2img: await plotAxisViews("txt2img", svc),
+        img2img: await plotAxisViews("img2img", svc),
+      },
       options: { ...svc.options },
       settingsFile: svc.config.settingsFile ?? null,
     };

@@ -32,7 +32,7 @@ export type JobRequest =
 /** The pipeline's own hook type: extensions rewrite a prompt's conditioning on its way to the UNet. */
 export type { ConditioningHook };
 
-/** An X/Y sweep (the API's xy_grid): the job runs once per value, with the axis's control set to it. */
+/** A numeric axis of an X/Y/Z plot: the job runs once per value, with the axis's field or control set to it. */
 export interface Sweep {
   /** The axis's label, as an extension declares it ("Aesthetic steps"). */
   axis: string;
@@ -67,8 +67,8 @@ export interface Job {
   /** Infotext fields added after the standard ones, in order. */
   readonly extraParams: [string, ParamValue][];
   readonly charts: Chart[];
-  /** When an X/Y grid runs the job once per value of an axis: every value, so work can be shared. */
-  readonly sweep?: Sweep;
+  /** When an X/Y/Z plot runs the job once per value of its numeric axes: every value, so work can be shared. */
+  readonly sweeps?: readonly Sweep[];
   /** Each extension's attachments by extension id, when the job came from another machine (lib/queue). */
   readonly attachments?: Readonly<Record<string, JobAttachments>>;
   /** A line for the progress display ("Aesthetic optimization…"). */

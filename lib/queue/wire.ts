@@ -4,7 +4,8 @@
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { JobAttachments, Values } from "../extensions/adapter.ts";
-import type { JobRequest, Mode, Sweep } from "../extensions/job.ts";
+import type { JobRequest, Mode } from "../extensions/job.ts";
+import type { Plot } from "../server/xyz_plot.ts";
 import type { GenerationInput, GenerationOutput } from "../server/service.ts";
 import type { ProgressState } from "../server/progress.ts";
 
@@ -16,7 +17,8 @@ export interface WireJob {
   request: Omit<JobRequest, "initImage" | "mask"> & { initImage?: string; mask?: string };
   /** Each always-on extension's id and values, in order. */
   scripts: [string, Values][];
-  sweep?: Sweep;
+  /** The checked X/Y/Z plot (its values as checked, seeds drawn). */
+  plot?: Plot;
   grid?: boolean;
   /** By extension id, then by the name the values use: the vector as base64 float32. */
   attachments: Record<string, Record<string, { shape: number[]; data: string }>>;
@@ -86,7 +88,7 @@ export function encodeJob(
       ...(mask ? { mask: b64(mask) } : {}),
     },
     scripts: input.scripts.map(([ext, values]) => [ext.id, values]),
-    sweep: input.sweep,
+    plot: input.plot,
     grid: input.grid,
     attachments: Object.fromEntries(
       Object.entries(attachments).map(([ext, named]) => [
@@ -107,7 +109,7 @@ export function encodeJob(
 /** The job's request and attachments as the service runs them (extensions are looked up by the caller). */
 export function decodeJob(
   job: WireJob,
-): Pick<GenerationInput, "mode" | "request" | "sweep" | "grid" | "attachments"> {
+): Pick<GenerationInput, "mode" | "request" | "plot" | "grid" | "attachments"> {
   const { initImage, mask, ...request } = job.request;
   return {
     mode: job.mode,
@@ -116,7 +118,7 @@ export function decodeJob(
       ...(initImage ? { initImage: unb64(initImage) } : {}),
       ...(mask ? { mask: unb64(mask) } : {}),
     },
-    sweep: job.sweep,
+    plot: job.plot,
     grid: job.grid,
     attachments: Object.fromEntries(
       Object.entries(job.attachments).map(([ext, named]) => [

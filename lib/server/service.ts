@@ -1,6 +1,6 @@
 // The WebUI's engine room, shared by the pages and /sdapi/v1: lists models, runs generations one at a time
-// through the JobQueue with A1111's progress/interrupt/skip state, lets extensions process each job, runs X/Y
-// sweeps, and writes each image's infotext into its PNG.
+// through the JobQueue with A1111's progress/interrupt/skip state, lets extensions process each job, runs
+// X/Y/Z plots (one job per cell), and writes each image's infotext into its PNG.
 import { isAbsolute, relative, resolve } from "node:path";
 import {
   featureParams,
@@ -11,19 +11,14 @@ import {
 } from "../diffusion/request.ts";
 import { inpaintSettings } from "../diffusion/inpaint/options.ts";
 import { describeSamplers } from "../diffusion/samplers/catalog.ts";
-import { formatInfotext, type ParamValue, parseInfotext } from "../io/infotext.ts";
+import { formatInfotext, type ParamValue } from "../io/infotext.ts";
 import { InputError } from "../io/input_error.ts";
 import { withPngTexts, writeFileAtomic } from "../io/png.ts";
 import { chooseClip, findModel, listModels } from "../models/registry.ts";
 import type { ModelEntry } from "../models/inspect.ts";
-import {
-  checkControlValue,
-  type Extension,
-  type JobAttachments,
-  type Values,
-} from "../extensions/adapter.ts";
+import { type Extension, type JobAttachments, type Values } from "../extensions/adapter.ts";
 import { JobQueue } from "./job_queue.ts";
-import type { Chart, ConditioningHook, Job, JobModel, JobRequest, Mode, Sweep } from "../extensions/job.ts";
+import type { Chart, ConditioningHook, Job, JobModel, JobRequest, Mode } from "../extensions/job.ts";
 import { GenerationState } from "./progress.ts";
 import { type Task, TaskRegistry } from "./tasks.ts";
 import {
@@ -38,7 +33,22 @@ import { checkLimits, DEFAULT_LIMITS, type ServerLimits } from "./limits.ts";
 import { applyStyles, loadStyles, type PromptStyle } from "./styles.ts";
 import { attentionLayout, checkMemoryBudget, defaultMaxMemory } from "./memory_budget.ts";
 import type { Renderer } from "./renderer.ts";
-import { gridImage } from "./grid.ts";
+import sharp from "sharp";
+import { annotatedGrid, gridImage } from "./grid.ts";
+import {
+  applyCell,
+  type AxisName,
+  type Cell,
+  cellCount,
+  cellLabel,
+  gridInfotext,
+  type Plot,
+  plotCells,
+  type PlotSpec,
+  plotSweeps,
+  resolvePlot,
+  valueLabel,
+} from "./xyz_plot.ts";
 import { nextSamplePath } from "./sample_path.ts";
 
 export interface ServiceConfig {
@@ -82,8 +92,8 @@ export interface GenerationInput {
   request: JobRequest;
   /** Each always-on extension with its validated values. */
   scripts: [Extension, Values][];
-  /** Run once per value of an extension's axis; the images come after a grid of them. */
-  sweep?: Sweep;
+  /** An X/Y/Z plot (checked by plotFor): one run per cell; the grid(s) come first. */
+  plot?: Plot;
   save?: boolean;
   /** Put a grid of a batch's images first (A1111's return_grid), as the page shows batches. */
   grid?: boolean;
@@ -102,7 +112,7 @@ export interface GenerationOutput {
   seeds: number[];
   /** The variation seed of each image. */
   subseeds: number[];
-  /** Grid labels ("Aesthetic steps: 5"), one per image, when a grid ran. */
+  /** Plot labels ("Steps: 5, Aesthetic steps: 2"), one per image, when a plot ran. */
   labels: string[];
   charts: Chart[];
   extraParams: Record<string, ParamValue>;
@@ -113,8 +123,10 @@ export interface GenerationOutput {
   stepsDone: number;
   /** The job's place in the queue's order. */
   queueId: number;
-  /** images[0] is an X/Y grid of the others. */
+  /** images[0] is a grid (of a batch or a plot). */
   hasGrid: boolean;
+  /** How many grids lead the images (a plot's main grid and its sub-grids); 1 when hasGrid alone is set. */
+  grids?: number;
   jobTimestamp: string;
 }
 
@@ -176,20 +188,8 @@ async function processScript(ext: Extension, job: Job, values: Values): Promise<
   }
 }
 
-/** An X/Y grid's infotext: the first image's, plus the plot's fields as A1111's X/Y/Z plot script adds them. */
-export function sweepInfotext(first: string, sweep: Sweep): string {
-  const info = parseInfotext(first);
-  return formatInfotext({
-    prompt: info.prompt,
-    negativePrompt: info.negativePrompt,
-    params: [
-      ...info.params,
-      ["Script", "X/Y/Z plot"],
-      ["X Type", sweep.axis],
-      ["X Values", sweep.values.join(", ")],
-    ],
-  });
-}
+/** A1111's limit on a plot's grid (its img_max_size_mp option's default), in megapixels. */
+export const MAX_GRID_MEGAPIXELS = 200;
 
 export class WebUIService {
   readonly queue = new JobQueue();
@@ -340,6 +340,38 @@ export class WebUIService {
     await saveOptions(this.config.settingsFile, this.options);
   }
 
+  /**
+   * An X/Y/Z plot checked for a request: each axis's type, and each value by its field's or control's rules,
+   * the pipeline's checks and the server's limits (steps, memory) on a cell with that value.
+   */
+  async plotFor(
+    input: Pick<GenerationInput, "mode" | "request" | "scripts">,
+    spec: PlotSpec,
+    loc: (axis: AxisName, part: "type" | "values") => (string | number)[],
+  ): Promise<Plot> {
+    const model = this.checkpoint(input.request.model || this.options.sd_model_checkpoint);
+    const layout = model && await attentionLayout(model.path);
+    const maxMemory = this.config.maxMemoryBytes ?? defaultMaxMemory();
+    return await resolvePlot(spec, {
+      mode: input.mode,
+      extensions: input.scripts.map(([e]) => e),
+      base: { request: input.request, scripts: input.scripts },
+      maxValues: this.limits.maxImages,
+      loc,
+      checkCell: ({ request: r }) => {
+        checkLimits(r, this.limits);
+        if (layout) checkMemoryBudget(layout, r, maxMemory);
+        resolveRequest({
+          ...r,
+          seed: Math.max(r.seed, 0),
+          subseed: Math.max(r.subseed ?? 0, 0),
+          initImage: undefined,
+          mask: undefined,
+        });
+      },
+    });
+  }
+
   /** Queues a generation; resolves when it has run (after every job queued before it). */
   async generate(input: GenerationInput): Promise<GenerationOutput> {
     const name = input.request.model || this.options.sd_model_checkpoint;
@@ -348,31 +380,20 @@ export class WebUIService {
     if (input.mode === "img2img" && model.warnings.some((w) => /encoder/i.test(w))) {
       throw new InputError(`${model.name} cannot do img2img: ${model.warnings.join("; ")}`);
     }
-    if (input.sweep) {
-      const axis = input.scripts.flatMap(([e]) => (e.axes ?? []).map((a) => [e, a] as const))
-        .find(([, a]) => a.label === input.sweep!.axis);
-      if (!axis) {
-        throw new InputError(`unknown X/Y axis ${JSON.stringify(input.sweep.axis)}`, ["xy_grid", "axis"]);
-      }
-      if (input.sweep.values.length === 0) {
-        throw new InputError("the X/Y grid has no values", ["xy_grid", "values"]);
-      }
-      // Each value is one the control itself accepts: the axis is no way around its limits.
-      const [ext, ax] = axis;
-      input.sweep.values.forEach((v, i) => {
-        try {
-          checkControlValue(ext, ax.control, v, `X/Y value ${i + 1}`);
-        } catch (e) {
-          if (!(e instanceof InputError)) throw e;
-          throw new InputError(e.message, ["xy_grid", "values", i]);
-        }
-      });
-    }
     const request = {
       ...input.request,
       clipSkip: input.request.clipSkip ?? this.options.CLIP_stop_at_last_layers,
     };
-    checkLimits(request, this.limits, input.sweep?.values.length ?? 1);
+    checkLimits(request, this.limits, input.plot ? cellCount(input.plot) : 1);
+    if (input.plot) {
+      const mp = (cellCount(input.plot) * request.width * request.height) / 1e6;
+      if (mp > MAX_GRID_MEGAPIXELS) {
+        throw new InputError(
+          `the X/Y/Z plot's grid would be ${Math.round(mp)} megapixels, over ${MAX_GRID_MEGAPIXELS}`,
+          ["script_args"],
+        );
+      }
+    }
     const layout = await attentionLayout(model.path);
     if (layout) checkMemoryBudget(layout, request, this.config.maxMemoryBytes ?? defaultMaxMemory());
     // Every field but the size is checked before the job queues; the worker checks the size against the model.
@@ -392,7 +413,7 @@ export class WebUIService {
         : await this.execute(job, model, task);
       if (input.save ?? this.options.samples_save) {
         // A grid is never saved (A1111's grids go to their own folder, off by default here).
-        for (let i = out.hasGrid ? 1 : 0; i < out.images.length; i++) {
+        for (let i = out.grids ?? (out.hasGrid ? 1 : 0); i < out.images.length; i++) {
           await this.#save(
             input.saveDir ?? this.options.outdir_samples,
             input.mode,
@@ -426,12 +447,12 @@ export class WebUIService {
     queueId: number,
     task: Task,
   ): Promise<GenerationOutput> {
-    const { request } = input;
-    const runs = input.sweep?.values.length ?? 1;
+    const { request, plot } = input;
+    const cells: (Cell | undefined)[] = plot ? plotCells(plot) : [undefined];
     const state = task.state;
     task.phase = "running";
     // A1111's job names: the API runs every generation through its scripts runner.
-    state.begin(`scripts_${input.mode}`, runs * request.batchCount, request.steps);
+    state.begin(`scripts_${input.mode}`, cells.length * request.batchCount, request.steps);
     if (task.cancelled) state.interrupt();
     // Only personalization needs the pair (and says so when it is missing).
     const jobModel: JobModel = {
@@ -439,46 +460,54 @@ export class WebUIService {
       dir: model.path,
       clipDir: chooseClip(model, this.#models)?.path,
     };
-    const { seed, subseed } = chosenSeeds(request);
-    // The defaults as the pipeline fills them in, for the infotext.
-    const resolved = {
-      ...resolveRequest({ ...request, seed, subseed, initImage: undefined, mask: undefined }),
-      initImage: request.initImage,
-    };
+    // Seeds drawn once serve every cell (A1111's fix_seed), unless the plot keeps -1 for seeds.
+    const fixed = chosenSeeds(request);
+    const base = { request, scripts: input.scripts };
+    const extensions = input.scripts.map(([e]) => e);
+    const sweeps = plot ? plotSweeps(plot) : undefined;
+    /** Each cell's first image and infotext, for the plot's grid. */
+    const cellFirst: ({ png: Uint8Array; infotext: string; seed: number } | undefined)[] = [];
     const out = emptyOutput(model, queueId, state.snapshot().state.job_timestamp);
     try {
-      for (let g = 0; g < runs; g++) {
+      for (const cell of cells) {
         if (state.interrupted) {
           out.interrupted = true;
           break;
         }
+        const { request: r, scripts } = plot && cell
+          ? applyCell(plot, cell, { mode: input.mode, extensions, base })
+          : base;
+        const drawn = chosenSeeds(r);
+        const keep = plot?.noFixedSeeds;
+        const seed = r.seed === -1 && !keep ? fixed.seed : drawn.seed;
+        const subseed = (r.subseed ?? -1) === -1 && !keep ? fixed.subseed : drawn.subseed;
+        // The defaults as the pipeline fills them in, for the infotext.
+        const resolved = {
+          ...resolveRequest({ ...r, seed, subseed, initImage: undefined, mask: undefined }),
+          initImage: r.initImage,
+        };
         const charts: Chart[] = [];
         const extraParams: [string, ParamValue][] = [];
         const hooks: ConditioningHook[] = [];
         const job: Job = {
           mode: input.mode,
-          request,
+          request: r,
           model: jobModel,
           conditioningHooks: hooks,
           extraParams,
           charts,
-          sweep: input.sweep,
+          sweeps,
           attachments: input.attachments,
           status: (t) => state.setText(t),
           stopRequested: () => state.interrupted || state.skipped,
         };
-        for (const [ext, values] of input.scripts) {
-          const v = { ...values };
-          const axis = ext.axes?.find((a) => a.label === input.sweep?.axis);
-          if (axis) v[axis.control] = input.sweep!.values[g];
-          await processScript(ext, job, v);
-        }
-        const label = input.sweep ? `${input.sweep.axis}: ${input.sweep.values[g]}` : undefined;
+        for (const [ext, values] of scripts) await processScript(ext, job, values);
+        const label = plot && cell ? cellLabel(plot, cell) : undefined;
         let rendered;
         try {
           rendered = await this.config.render({
             mode: input.mode,
-            request: { ...request, seed, subseed },
+            request: { ...r, seed, subseed },
             model,
             conditioningHooks: hooks,
             state,
@@ -486,31 +515,34 @@ export class WebUIService {
           });
         } catch (e) {
           // A stop asked for while an extension's hook ran (the aesthetic optimization polls it between Adam
-          // steps) ends this run: interrupt ends the job, skip moves on to the next X/Y value.
+          // steps) ends this run: interrupt ends the job, skip moves on to the next cell.
           if (!state.interrupted && !state.skipped) throw e;
           out.interrupted ||= state.interrupted;
+          cellFirst.push(undefined);
           continue;
         }
+        const first = out.images.length;
         for (const img of rendered.images) {
           const params: [string, ParamValue][] = [
             ...generationParams(resolved, img, model),
             ...samplerOptionParams(resolved),
             ...extraParams,
-            ...(request.mask ? inpaintSettings(request, (m, f) => new RequestError(m, f)).params : []),
+            ...(r.mask ? inpaintSettings(r, (m, f) => new RequestError(m, f)).params : []),
             ...featureParams(resolved),
           ];
-          const infotext = formatInfotext({
-            prompt: request.prompt,
-            negativePrompt: request.negativePrompt,
-            params,
-          });
+          const infotext = formatInfotext({ prompt: r.prompt, negativePrompt: r.negativePrompt, params });
           const png = withPngTexts(img.png, [["parameters", infotext]]);
           out.images.push(png);
           out.infotexts.push(infotext);
           out.seeds.push(img.seed);
           out.subseeds.push(img.subseed);
-          if (label) out.labels.push(label);
+          if (label !== undefined) out.labels.push(label);
         }
+        cellFirst.push(
+          out.images.length > first
+            ? { png: out.images[first], infotext: out.infotexts[first], seed: out.seeds[first] }
+            : undefined,
+        );
         for (const [k, v] of [...samplerOptionParams(resolved), ...extraParams]) {
           if (v !== undefined && v !== null) out.extraParams[k] = v;
         }
@@ -518,27 +550,85 @@ export class WebUIService {
         if (rendered.interrupted) out.interrupted = true;
         out.stepsDone = rendered.stepsDone;
       }
-      if (out.images.length > 1 && (input.sweep || input.grid)) {
-        // A1111 puts the grid first, with the first image's infotext: an X/Y grid under a header naming the
-        // axis, or a batch's images about as many rows as columns (its image_grid with n_rows -1).
-        const columns = input.sweep
-          ? out.images.length
-          : Math.ceil(out.images.length / Math.round(Math.sqrt(out.images.length)));
-        const labels = input.sweep && { axis: input.sweep.axis, columns: input.sweep.values.map(String) };
-        const grid = await gridImage(out.images, columns, labels || undefined);
-        const infotext = input.sweep ? sweepInfotext(out.infotexts[0], input.sweep) : out.infotexts[0];
-        out.images.unshift(withPngTexts(grid, [["parameters", infotext]]));
+      if (plot) await this.#plotGrids(plot, cellFirst, out);
+      else if (out.images.length > 1 && input.grid) {
+        // A1111 puts a batch's grid first, with the first image's infotext, about as many rows as columns
+        // (its image_grid with n_rows -1).
+        const columns = Math.ceil(out.images.length / Math.round(Math.sqrt(out.images.length)));
+        const grid = await gridImage(out.images, columns);
+        out.images.unshift(withPngTexts(grid, [["parameters", out.infotexts[0]]]));
         out.hasGrid = true;
-        out.infotexts.unshift(infotext);
+        out.infotexts.unshift(out.infotexts[0]);
         out.seeds.unshift(out.seeds[0]);
         out.subseeds.unshift(out.subseeds[0]);
-        if (input.sweep) out.labels.unshift(`${input.sweep.axis}: ${input.sweep.values.join(", ")}`);
       }
       return out;
     } finally {
       state.end();
       this.tasks.finish(task);
     }
+  }
+
+  /**
+   * A plot's grids as A1111's draw_xyz_grid: one per Z value (X labels above, Y labels at the left), and with
+   * several Z values those side by side under the Z labels as the main grid. The main grid comes first, then
+   * the sub-grids when asked for, then the cells' images when asked for; every cell's infotext is kept.
+   */
+  async #plotGrids(
+    plot: Plot,
+    cellFirst: ({ png: Uint8Array; infotext: string; seed: number } | undefined)[],
+    out: GenerationOutput,
+  ): Promise<void> {
+    const done = cellFirst.find((c) => c !== undefined);
+    if (!done) return;
+    // A cell that did not run (skipped) is a blank image of the others' size, as in A1111.
+    const { width, height } = await sharp(done.png).metadata();
+    const blank = new Uint8Array(
+      await sharp({ create: { width: width!, height: height!, channels: 3, background: "#000" } }).png()
+        .toBuffer(),
+    );
+    const nx = plot.x.values.length;
+    const per = nx * plot.y.values.length;
+    const labels = (n: AxisName) => plot[n].values.map((v) => valueLabel(plot[n], v));
+    const subs: { png: Uint8Array; infotext: string; seed: number }[] = [];
+    for (let z = 0; z < plot.z.values.length; z++) {
+      const slice = Array.from({ length: per }, (_, i) => cellFirst[z * per + i]);
+      const pngs = slice.map((c) => c?.png ?? blank);
+      const png = plot.drawLegend
+        ? await annotatedGrid(pngs, nx, { top: labels("x"), left: labels("y") })
+        : await gridImage(pngs, nx);
+      const first = slice.find((c) => c !== undefined) ?? done;
+      subs.push({ png, infotext: gridInfotext(first.infotext, plot, false), seed: first.seed });
+    }
+    const many = subs.length > 1;
+    const mainPng = !many
+      ? subs[0].png
+      : plot.drawLegend
+      ? await annotatedGrid(subs.map((s) => s.png), subs.length, { top: labels("z"), left: [] })
+      : await gridImage(subs.map((s) => s.png), subs.length);
+    const mainInfo = gridInfotext(done.infotext, plot, true);
+    const grids = [
+      { png: mainPng, infotext: mainInfo, seed: done.seed, label: this.#plotSummary(plot) },
+      ...(many && plot.includeSubGrids
+        ? subs.map((s, z) => ({ ...s, label: valueLabel(plot.z, plot.z.values[z]) }))
+        : []),
+    ];
+    if (!plot.includeLoneImages) out.images = [];
+    out.images.unshift(...grids.map((g) => withPngTexts(g.png, [["parameters", g.infotext]])));
+    out.infotexts.unshift(...grids.map((g) => g.infotext));
+    out.seeds.unshift(...grids.map((g) => g.seed));
+    out.subseeds.unshift(...grids.map(() => out.subseeds[0] ?? 0));
+    out.labels.unshift(...grids.map((g) => g.label));
+    out.hasGrid = true;
+    out.grids = grids.length;
+  }
+
+  /** The main grid's label: each axis with its values ("Steps: 1, 2; Seed: 5, 6"). */
+  #plotSummary(plot: Plot): string {
+    return (["x", "y", "z"] as const).map((n) => plot[n])
+      .filter((a) => a.label !== "Nothing")
+      .map((a) => `${a.label}: ${a.values.join(", ")}`)
+      .join("; ");
   }
 
   /** "Always save": A1111's outputs layout (sample_path.ts); a folder that cannot be made is the caller's. */

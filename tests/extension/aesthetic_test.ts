@@ -31,7 +31,7 @@ function job(sweep?: { axis: string; values: number[] }) {
     conditioningHooks: hooks,
     extraParams: [],
     charts: [],
-    sweep,
+    sweeps: sweep && [sweep],
     status: () => {},
     stopRequested: () => false,
   };

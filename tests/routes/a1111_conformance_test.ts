@@ -118,7 +118,8 @@ Deno.test(
       const euler = samplers.find((x: { name: string }) => x.name === "Euler a");
       assertEquals(euler.aliases, ["k_euler_a", "k_euler_ancestral"]);
       ok((await call(s, "schedulers")).json.some((x: { label: string }) => x.label === "Karras"));
-      assertEquals((await call(s, "scripts")).json.txt2img, ["aesthetic embeddings"]);
+      // A1111 lists selectable scripts with the always-on ones.
+      assertEquals((await call(s, "scripts")).json.txt2img, ["x/y/z plot", "aesthetic embeddings"]);
       const info = (await call(s, "script-info")).json[0];
       // A1111's extension's eight args, and ours: the second embedding for SDXL's other text encoder.
       assertEquals([info.name, info.is_alwayson, info.args.length], ["aesthetic embeddings", true, 9]);

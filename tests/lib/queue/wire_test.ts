@@ -27,7 +27,15 @@ Deno.test("a job's request, init image, mask and embedding vectors round-trip th
       mask: new Uint8Array([9]),
     },
     scripts: [[ext, { embedding: "sunsets", steps: 5 }]],
-    sweep: { axis: "Aesthetic steps", values: [0, 2] },
+    plot: {
+      x: { label: "Aesthetic steps", text: "0,2", values: [0, 2], named: true, fixed: false },
+      y: { label: "Sampler", text: "Euler, LMS", values: ["Euler", "LMS"], named: false, fixed: false },
+      z: { label: "Nothing", text: "", values: [""], named: false, fixed: false },
+      drawLegend: true,
+      includeLoneImages: true,
+      includeSubGrids: false,
+      noFixedSeeds: false,
+    },
   };
   const vector = new Float32Array([0.5, -1.25, 3e-8]);
   const wire = roundTrip(
@@ -36,7 +44,7 @@ Deno.test("a job's request, init image, mask and embedding vectors round-trip th
   assertEquals(wire.scripts, [["aesthetic", { embedding: "sunsets", steps: 5 }]]);
   const back = decodeJob(wire);
   assertEquals(back.request, input.request);
-  assertEquals(back.sweep, input.sweep);
+  assertEquals(back.plot, input.plot);
   assertEquals(back.attachments, { aesthetic: { sunsets: { shape: [1, 3], data: vector } } });
 });
 

@@ -1,0 +1,72 @@
+// What an infotext restores in the generation form ("Send to txt2img/img2img", PNG Info), as A1111's paste
+// fields: the standard parameters, the hires fix, inpainting, the variation seed and the noise source. Values
+// are read with A1111's parse_generation_parameters (its defaults for missing fields included).
+import { parseGenerationParameters, parseInfotext } from "../lib/io/infotext.ts";
+import type { PastedFields } from "../islands/webui.tsx";
+import { HIRES_UPSCALERS } from "../islands/hires_inpaint.tsx";
+import { RNG_CHOICES } from "../islands/seed_extra.tsx";
+
+const MASKED_CONTENT = ["fill", "original", "latent noise", "latent nothing"];
+
+export function pasteFields(infotext: string, samplers: readonly string[]) {
+  const info = parseInfotext(infotext);
+  const params = new Map(info.params);
+  const d = parseGenerationParameters(infotext);
+  const num = (key: string): number | undefined => {
+    const v = Number(d[key]);
+    return key in d && String(d[key]).trim() !== "" && Number.isFinite(v) ? v : undefined;
+  };
+  const fields: PastedFields = { hires: {}, inpaint: {}, seedExtra: {} };
+  const set = <T extends object, K extends keyof T>(o: T, k: K, v: T[K] | undefined) => {
+    if (v !== undefined) o[k] = v;
+  };
+  set(fields, "steps", num("Steps"));
+  set(fields, "cfg", num("CFG scale"));
+  set(fields, "seed", num("Seed"));
+  set(fields, "denoising", num("Denoising strength"));
+  set(fields, "width", num("Size-1"));
+  set(fields, "height", num("Size-2"));
+  const sampler = params.get("Sampler");
+  if (sampler && samplers.includes(sampler)) fields.sampler = sampler;
+
+  // The hires fix: on when the infotext has a denoising strength and any hires field, as A1111 decides.
+  const h = fields.hires;
+  const hires = ["Hires upscale", "Hires upscaler", "Hires resize"].some((k) => params.has(k));
+  if (hires && params.has("Denoising strength")) h.enabled = true;
+  set(h, "scale", num("Hires upscale"));
+  set(h, "steps", num("Hires steps"));
+  const upscaler = params.get("Hires upscaler");
+  if (upscaler && HIRES_UPSCALERS.includes(upscaler)) h.upscaler = upscaler;
+  set(h, "denoising", num("Denoising strength"));
+  set(h, "resizeX", num("Hires resize-1"));
+  set(h, "resizeY", num("Hires resize-2"));
+
+  const i = fields.inpaint;
+  set(i, "blur", num("Mask blur"));
+  i.fullRes = d["Inpaint area"] === "Only masked";
+  set(i, "padding", num("Masked area padding"));
+  const fill = MASKED_CONTENT.indexOf(String(d["Masked content"]));
+  if (fill >= 0) i.fill = fill;
+  i.invert = d["Mask mode"] === "Inpaint not masked" ? 1 : 0;
+
+  const s = fields.seedExtra;
+  set(s, "subseed", num("Variation seed"));
+  set(s, "subseedStrength", num("Variation seed strength"));
+  set(s, "resizeFromW", num("Seed resize from-1"));
+  set(s, "resizeFromH", num("Seed resize from-2"));
+  // A1111 names the source only when it is not GPU, its default.
+  const rng = String(d["RNG"]);
+  if (RNG_CHOICES.includes(rng) && rng !== "") s.rng = rng;
+  // A1111 opens "Extra" when the infotext has a variation seed or a seed resize.
+  s.shown = params.has("Variation seed") || params.has("Seed resize from");
+  if (!params.has("Variation seed strength")) s.subseedStrength = 0;
+  // A grid's plot goes back to the Scripts dropdown, as A1111's X/Y/Z script reads its infotext fields.
+  if (params.get("Script") === "X/Y/Z plot") {
+    fields.plot = {};
+    for (const n of ["x", "y", "z"] as const) {
+      const label = params.get(`${n.toUpperCase()} Type`);
+      if (label) fields.plot[n] = { label, values: params.get(`${n.toUpperCase()} Values`) ?? "" };
+    }
+  }
+  return { prompt: info.prompt, negative_prompt: info.negativePrompt, fields, params };
+}
