@@ -89,7 +89,12 @@ function blendColumns(a: Planes, b: Planes, extent: number): void {
  * Runs `run` over overlapping tiles of `input` (tiles of `inTile`, outputs of `outTile`) and assembles the
  * blended output. Only the previous row of output tiles is kept besides the result.
  */
-export async function runTiled(input: Planes, inTile: number, outTile: number, run: TileRunner): Promise<Planes> {
+export async function runTiled(
+  input: Planes,
+  inTile: number,
+  outTile: number,
+  run: TileRunner,
+): Promise<Planes> {
   const stride = Math.trunc(inTile * (1 - TILE_OVERLAP));
   const extent = Math.trunc(outTile * TILE_OVERLAP);
   const limit = outTile - extent;

@@ -36,7 +36,14 @@ import {
 } from "./options.ts";
 import { checkLimits, DEFAULT_LIMITS, type ServerLimits } from "./limits.ts";
 import { applyStyles, loadStyles, type PromptStyle } from "./styles.ts";
-import { attentionLayout, checkMemoryBudget, defaultMaxMemory } from "./memory_budget.ts";
+import {
+  attentionLayout,
+  defaultMaxMemory,
+  estimatePeakBytes,
+  isLargeJob,
+  jobShape,
+  planMemory,
+} from "./memory_budget.ts";
 import type { Renderer } from "./renderer.ts";
 import { gridImage } from "./grid.ts";
 import { nextSamplePath } from "./sample_path.ts";
@@ -373,10 +380,8 @@ export class WebUIService {
       clipSkip: input.request.clipSkip ?? this.options.CLIP_stop_at_last_layers,
     };
     checkLimits(request, this.limits, input.sweep?.values.length ?? 1);
-    const layout = await attentionLayout(model.path);
-    if (layout) checkMemoryBudget(layout, request, this.config.maxMemoryBytes ?? defaultMaxMemory());
     // Every field but the size is checked before the job queues; the worker checks the size against the model.
-    resolveRequest({
+    const resolved = resolveRequest({
       ...request,
       seed: Math.max(request.seed, 0),
       subseed: Math.max(request.subseed ?? 0, 0),
@@ -384,8 +389,15 @@ export class WebUIService {
       mask: undefined,
     });
     if (request.mask) inpaintSettings(request, (message, field) => new RequestError(message, field));
+    // Within the memory budget, with the VAE in tiles if the whole-image VAE would not fit.
+    const layout = await attentionLayout(model.path);
+    const plan = layout && planMemory(
+      layout,
+      jobShape(resolved, input.mode === "img2img", request.tiledVae),
+      this.config.maxMemoryBytes ?? defaultMaxMemory(),
+    );
     const task = this.tasks.create(input.taskId);
-    const job = { ...input, request };
+    const job = { ...input, request: { ...request, tiledVae: plan?.tiledVae ?? request.tiledVae } };
     try {
       const out = this.config.remote
         ? { ...await this.config.remote.run(await this.#remote(job, model), task), model, queueId: 0 }
@@ -445,6 +457,16 @@ export class WebUIService {
       ...resolveRequest({ ...request, seed, subseed, initImage: undefined, mask: undefined }),
       initImage: request.initImage,
     };
+    // After a job much larger than usual, onnxruntime's arenas (which keep their peak) are given back.
+    const layout = await attentionLayout(model.path);
+    const releaseMemory = layout !== undefined && isLargeJob(
+      layout,
+      estimatePeakBytes(
+        layout,
+        jobShape({ ...resolved, initImage: undefined }, input.mode === "img2img", request.tiledVae),
+      ),
+      model.defaultSize ?? 512,
+    );
     const out = emptyOutput(model, queueId, state.snapshot().state.job_timestamp);
     try {
       for (let g = 0; g < runs; g++) {
@@ -483,6 +505,7 @@ export class WebUIService {
             conditioningHooks: hooks,
             state,
             threads: this.config.threads,
+            releaseMemory,
           });
         } catch (e) {
           // A stop asked for while an extension's hook ran (the aesthetic optimization polls it between Adam
