@@ -102,17 +102,21 @@ async function sizeOf(dir: string): Promise<number> {
   return total;
 }
 
-async function vaeLayout(modelDir: string): Promise<VaeLayout | undefined> {
-  let cfg: VaeConfig;
+/** A part's config.json, or undefined when it cannot be read. */
+async function readConfig<T>(modelDir: string, part: string): Promise<T | undefined> {
   try {
-    cfg = JSON.parse(
-      new TextDecoder().decode(await readRegularFile(join(modelDir, "vae_decoder", "config.json"), 1 << 20)),
-    );
+    return JSON.parse(
+      new TextDecoder().decode(await readRegularFile(join(modelDir, part, "config.json"), 1 << 20)),
+    ) as T;
   } catch {
     return undefined;
   }
-  const blocks = cfg.block_out_channels;
-  if (!Array.isArray(blocks) || blocks.length === 0 || !blocks.every((b) => typeof b === "number")) {
+}
+
+async function vaeLayout(modelDir: string): Promise<VaeLayout | undefined> {
+  const cfg = await readConfig<VaeConfig>(modelDir, "vae_decoder");
+  const blocks = cfg?.block_out_channels;
+  if (!cfg || !Array.isArray(blocks) || blocks.length === 0 || !blocks.every((b) => typeof b === "number")) {
     return undefined;
   }
   return {
@@ -128,14 +132,8 @@ export function attentionLayout(modelDir: string): Promise<AttentionLayout | und
   let p = layouts.get(modelDir);
   if (!p) {
     p = (async () => {
-      let cfg: UNetConfig;
-      try {
-        cfg = JSON.parse(
-          new TextDecoder().decode(await readRegularFile(join(modelDir, "unet", "config.json"), 1 << 20)),
-        );
-      } catch {
-        return undefined;
-      }
+      const cfg = await readConfig<UNetConfig>(modelDir, "unet");
+      if (!cfg) return undefined;
       const level = (cfg.down_block_types ?? []).findIndex((t) => /Attn/.test(t));
       if (level < 0) return undefined;
       const heads = cfg.num_attention_heads ?? cfg.attention_head_dim ?? 8;
