@@ -72,6 +72,8 @@ Deno.test("tiled encode: mean and logvar of a 112×80 pattern match diffusers' t
   assertEquals(tiled.length, want.length);
   assertClose(tiled, want, 1e-4, "tiled moments");
   const whole = await encodePixels(encoder, pixels, width, height);
-  if (!(maxAbsDiff(whole, want) > 1e-3)) throw new Error("the untiled encode is as close: the case does not tile");
+  if (!(maxAbsDiff(whole, want) > 1e-3)) {
+    throw new Error("the untiled encode is as close: the case does not tile");
+  }
   await encoder.release();
 });
