@@ -179,7 +179,7 @@ export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, st
   initial_noise_multiplier: "refused unless 1",
   latent_mask: "refused unless null",
   override_settings:
-    "options for this request (sd_model_checkpoint, CLIP_stop_at_last_layers, randn_source, " +
+    "options for this request (sd_model_checkpoint, CLIP_stop_at_last_layers, randn_source, tiled_vae, " +
     "…; return_grid: a batch's grid first)",
   override_settings_restore_afterwards: "false keeps the overrides as the server's options",
   alwayson_scripts: "each extension's values (process() before sampling)",
@@ -209,6 +209,7 @@ export const API_LOCATION: Record<string, (string | number)[]> = {
   model: ["override_settings", "sd_model_checkpoint"],
   clipSkip: ["override_settings", "CLIP_stop_at_last_layers"],
   rngSource: ["override_settings", "randn_source"],
+  tiledVae: ["override_settings", "tiled_vae"],
   eta: ["eta"],
   sChurn: ["s_churn"],
   sTmin: ["s_tmin"],

@@ -138,6 +138,7 @@ export function jobRequest(svc: WebUIService, mode: Mode, r: ApiRequest): JobReq
     sTmax: r.s_tmax ?? num(opts.s_tmax),
     sNoise: r.s_noise ?? num(opts.s_noise),
     rngSource: opts.randn_source as RngSource,
+    tiledVae: opts.tiled_vae === "Always" ? true : opts.tiled_vae === "Never" ? false : undefined,
     initImage,
     mask,
     model: opts.sd_model_checkpoint,

@@ -58,6 +58,7 @@ const OPTIONS = {
   aesthetic_weight: { type: "string", default: "1" },
   "init-img": { type: "string" },
   strength: { type: "string", default: "0.75" },
+  "tiled-vae": { type: "boolean", default: false },
   json: { type: "boolean", default: false },
   help: { type: "boolean", default: false },
   ...DEVICE_ARG_OPTIONS,
@@ -72,11 +73,13 @@ export function usage(mode: Mode): string {
        [--H PX] [--W PX] [--n_samples N (3, per batch)] [--n_iter N (2, batches)] [--outdir DIR]
        [--model DIR] [--clip DIR] [--aesthetic_steps N (0 = off)] [--aesthetic_lr LR (0.0001)]
        [--aesthetic_embedding FILE] [--aesthetic_weight W (1)] [--device cpu|cuda|coreml|dml] [--threads N] [--json]
+       [--tiled-vae]
 --model defaults to the embedded demo; --clip to the CLIP pair that matches the model; --aesthetic_embedding to
 the demo embedding (SDXL: give it twice, a 768-d and a 1280-d embedding, to personalize both text encoders).
 --H/--W default to the model's own size (512 for SD 1.5, 1024 for SDXL). --rng GPU (the paper's and A1111's
 default) draws the noise as torch.randn does on a CUDA GPU, on any device; CPU as torch's CPU generator.
-Images are written as <outdir>/NNNNN-<seed>.png with the A1111 infotext.`;
+--tiled-vae runs the VAE in tiles of its sample_size (diffusers' enable_tiling), so large images decode in the
+memory of one tile. Images are written as <outdir>/NNNNN-<seed>.png with the A1111 infotext.`;
 }
 
 function num(values: Record<string, unknown>, flag: string): number {
@@ -229,6 +232,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     seedResizeFromH: num(values, "seed_resize_from_h"),
     initImage,
     denoisingStrength: mode === "img2img" ? num(values, "strength") : undefined,
+    tiledVae: values["tiled-vae"],
   };
   resolveRequest(request); // fails fast, before any model is opened
 

@@ -50,6 +50,7 @@ import type { SdModel } from "./sd_model.ts";
 import { type ImageNoise, imageNoise, imageSeed } from "./image_noise.ts";
 import { UnetBatch } from "./unet.ts";
 import { decodeLatents, encodeImage, fitImage } from "./vae.ts";
+import type { VaeTiling } from "./vae_tiling.ts";
 
 export type { ConditioningHook, PromptConditioning } from "./conditioning.ts";
 export { type GenerationRequest, RequestError } from "./request.ts";
@@ -155,12 +156,17 @@ interface Source {
   inpaint?: InpaintPlan;
 }
 
+/** The VAE's tiles when the request runs it in tiles. */
+function vaeTiling(model: SdModel, r: ResolvedRequest): VaeTiling | undefined {
+  return r.tiledVae ? model.vaeTiling : undefined;
+}
+
 async function encodeSource(model: SdModel, r: ResolvedRequest): Promise<Source> {
   const encoder = await model.vaeEncoder();
   const inpaint = r.inpaint &&
     prepareInpaint(r.initImage!, r.inpaint, r.width, r.height, model.vaeScaleFactor);
   const image = inpaint?.image ?? await fitImage(r.initImage!, r.width, r.height);
-  return { moments: await encodeImage(encoder, image), inpaint };
+  return { moments: await encodeImage(encoder, image, vaeTiling(model, r)), inpaint };
 }
 
 interface ImageRun {
@@ -200,7 +206,15 @@ async function runBatch(
   if (inpaint && init) init = inpaintStart(r, inpaint, init, ks, latentShape);
   // 4. Denoising (inpainting: the source's latents kept outside the mask after every model call, and after).
   const keep = inpaint && init && { latentMask: inpaint.latentMask, init };
-  const conditioning = await unetConditioning(model, latentShape, noises, source !== undefined, inpaint);
+  const tiling = vaeTiling(model, r);
+  const conditioning = await unetConditioning(
+    model,
+    latentShape,
+    noises,
+    source !== undefined,
+    tiling,
+    inpaint,
+  );
   let pass = await samplePass(model, r, prompts, noises, init, latentShape, hooks.control, progress, {
     keep,
     conditioning,
@@ -216,13 +230,13 @@ async function runBatch(
     outShape = [model.latentChannels, second.height / f, second.width / f];
     noises = ks.map((k) => imageNoise(second, k, outShape, f));
     const posteriors = noises.map((n) => n.posterior);
-    const hrInit = await upscaleFirstPass(model, r.hires, pass.latents, latentShape, posteriors);
-    const hrConditioning = await unetConditioning(model, outShape, noises, false);
+    const hrInit = await upscaleFirstPass(model, r.hires, pass.latents, latentShape, posteriors, tiling);
+    const hrConditioning = await unetConditioning(model, outShape, noises, false, tiling);
     pass = await samplePass(model, second, hiresPrompts!, noises, hrInit, outShape, hooks.control, progress, {
       conditioning: hrConditioning,
     });
   }
-  const images = await decodeBatch(model, pass.latents, noises, outShape, pass.stepsDone, pass.complete);
+  const images = await decodeBatch(model, pass.latents, noises, outShape, pass, tiling);
   // 7. Inpainting: the source's own pixels put back outside the mask (A1111's overlay).
   if (inpaint) {
     for (const img of images) img.image = applyOverlay(img.image, inpaint.overlay, inpaint.pasteTo);
@@ -267,13 +281,14 @@ async function unetConditioning(
   latentShape: readonly [number, number, number],
   noises: readonly ImageNoise[],
   img2img: boolean,
+  tiling: VaeTiling | undefined,
   inpaint?: InpaintPlan,
 ): Promise<Float32Array[] | undefined> {
   if (extraUnetChannels(model) === 0) return undefined;
   const out: Float32Array[] = [];
   for (const noise of noises) {
     const posterior = img2img ? noise.posterior : new TorchGenerator(noise.seed);
-    out.push(await inpaintingConditioning(model, latentShape, posterior, inpaint));
+    out.push(await inpaintingConditioning(model, latentShape, posterior, tiling, inpaint));
   }
   return out;
 }
@@ -360,14 +375,14 @@ async function samplePass(
   return { latents: runs.map((run) => run.latents), stepsDone, complete: stepsDone === timesteps.length };
 }
 
-// 6. Decoding: the whole batch through the VAE decoder.
+// 6. Decoding: the whole batch through the VAE decoder (or each image in tiles).
 async function decodeBatch(
   model: SdModel,
   latents: Float32Array[],
   noises: readonly ImageNoise[],
   latentShape: readonly [number, number, number],
-  stepsDone: number,
-  complete: boolean,
+  { stepsDone, complete }: { stepsDone: number; complete: boolean },
+  tiling: VaeTiling | undefined,
 ): Promise<GeneratedImage[]> {
   const all = new Float32Array(latents.length * latents[0].length);
   latents.forEach((x, i) => all.set(x, i * x.length));
@@ -376,6 +391,7 @@ async function decodeBatch(
     all,
     [latents.length, ...latentShape],
     model.scalingFactor,
+    tiling,
   );
   const bad = firstNonFinite(decoded.float);
   if (bad >= 0) {

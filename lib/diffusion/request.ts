@@ -67,6 +67,12 @@ export interface GenerationRequest extends HiresFields, InpaintFields {
   initImage?: RgbImage;
   /** img2img: how much of the schedule is re-run, in (0, 1]. Default 0.75. */
   denoisingStrength?: number;
+  /**
+   * Runs the VAE decoder and encoder in tiles (vae_tiling.ts) on images larger than one tile, so their memory
+   * stays that of a tile; the results differ slightly from the whole-image VAE's. Default false. The server
+   * sets it when the whole-image VAE would not fit its memory budget.
+   */
+  tiledVae?: boolean;
 }
 
 /** A request that cannot run; the message names the field and what is accepted. */
@@ -144,6 +150,7 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
     eta: r.eta ?? 0,
     clipSkip: r.clipSkip ?? 1,
     denoisingStrength: r.denoisingStrength ?? 0.75,
+    tiledVae: r.tiledVae ?? false,
     initImage: r.initImage,
   };
   if (!isRngSource(out.rngSource)) {

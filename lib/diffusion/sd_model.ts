@@ -10,6 +10,7 @@ import { ClipTextEncoder } from "../clip/text_encoder.ts";
 import { openSession, type Session, type SessionOptions } from "../onnx/session.ts";
 import { inspectModelDir } from "../models/inspect.ts";
 import { openUnet } from "./unet_resize.ts";
+import { type VaeTiling, vaeTiling } from "./vae_tiling.ts";
 import type { ConfigInput, PredictionType } from "./schedulers/index.ts";
 
 export type SdVersion = "sd1" | "sd2" | "sdxl";
@@ -172,6 +173,8 @@ export class SdModel {
     readonly sizeMultiple: number,
     /** The side the UNet was trained at: its config's sample_size × the VAE factor (512, 768, 1024 for SDXL). */
     readonly defaultSize: number,
+    /** The VAE's tile sizes for tiled decoding and encoding (vae_tiling.ts). */
+    readonly vaeTiling: VaeTiling,
     private readonly sessionOptions: SessionOptions,
     /** SDXL's second encoder; absent for SD 1.x/2.x. */
     readonly xl?: SdxlParts,
@@ -236,6 +239,7 @@ export class SdModel {
       !entry.warnings.some((w) => w.startsWith("vae_encoder/")),
       2 ** (blocks.length - 1) * (anySize ? 1 : 2 ** (unetBlocks - 1)),
       sampleSize * 2 ** (blocks.length - 1),
+      vaeTiling({ sample_size: vaeConfig.sample_size, block_out_channels: blocks }),
       session,
       xl,
     );

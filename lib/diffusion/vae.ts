@@ -4,6 +4,7 @@
 import sharp from "sharp";
 import type { RgbImage } from "../io/image.ts";
 import { type Session, Tensor } from "../onnx/session.ts";
+import { needsTiles, type Planes, runTiled, type VaeTiling } from "./vae_tiling.ts";
 
 const f = Math.fround;
 
@@ -30,9 +31,24 @@ export function imageToTensor(image: RgbImage): Float32Array {
   return out;
 }
 
-/** The encoder's latent_parameters (mean and logvar, 1 × 2C × H/f × W/f) for one image. */
-export function encodeImage(encoder: Session, image: RgbImage): Promise<Float32Array> {
-  return encodePixels(encoder, imageToTensor(image), image.width, image.height);
+/**
+ * The encoder's latent_parameters (mean and logvar, 1 × 2C × H/f × W/f) for one image; with `tiling`, encoded
+ * in tiles when the image is larger than one.
+ */
+export function encodeImage(encoder: Session, image: RgbImage, tiling?: VaeTiling): Promise<Float32Array> {
+  return encodePixels(encoder, imageToTensor(image), image.width, image.height, tiling);
+}
+
+/** One run of a VAE part on 1 × C × H × W. */
+async function runPart(session: Session, x: Planes, part: string): Promise<Planes> {
+  const input = new Tensor("float32", x.data, [1, x.channels, x.height, x.width]);
+  const out = (await session.run({ [session.inputNames[0]]: input }))[session.outputNames[0]];
+  if (out.type !== "float32") throw new Error(`the VAE ${part} returned ${out.type}, not float32`);
+  if (out.dims.length !== 4 || out.dims[0] !== 1) {
+    throw new Error(`the VAE ${part} returned shape [${out.dims.join(", ")}], expected [1, C, H, W]`);
+  }
+  const [, channels, height, width] = out.dims as number[];
+  return { data: out.data as Float32Array, channels, height, width };
 }
 
 /** As encodeImage, for pixels already in [−1, 1] (1 × 3 × H × W). */
@@ -41,16 +57,41 @@ export async function encodePixels(
   pixels: Float32Array,
   width: number,
   height: number,
+  tiling?: VaeTiling,
 ): Promise<Float32Array> {
-  const input = new Tensor("float32", pixels, [1, 3, height, width]);
-  const out = await encoder.run({ [encoder.inputNames[0]]: input });
-  const moments = out[encoder.outputNames[0]];
-  if (moments.type !== "float32") throw new Error(`the VAE encoder returned ${moments.type}, not float32`);
-  return moments.data as Float32Array;
+  const image = { data: pixels, channels: 3, height, width };
+  const run = (x: Planes) => runPart(encoder, x, "encoder");
+  if (tiling && needsTiles(height, width, tiling.sampleTile)) {
+    return (await runTiled(image, tiling.sampleTile, tiling.latentTile, run)).data;
+  }
+  return (await run(image)).data;
+}
+
+/** The decoder's output (B × 3 × H × W) for scaled latents, one image after another in tiles. */
+async function decodeTiled(
+  decoder: Session,
+  scaled: Float32Array,
+  shape: readonly [number, number, number, number],
+  tiling: VaeTiling,
+): Promise<Planes> {
+  const [batch, channels, height, width] = shape;
+  const per = channels * height * width;
+  const images: Planes[] = [];
+  for (let b = 0; b < batch; b++) {
+    const latent = { data: scaled.subarray(b * per, (b + 1) * per), channels, height, width };
+    images.push(
+      await runTiled(latent, tiling.latentTile, tiling.sampleTile, (x) => runPart(decoder, x, "decoder")),
+    );
+  }
+  const one = images[0].data.length;
+  const data = new Float32Array(batch * one);
+  images.forEach((x, b) => data.set(x.data, b * one));
+  return { ...images[0], data };
 }
 
 /**
- * Decodes B images' latents (B × C × h × w, already denoised, not yet divided by the scaling factor) to RGB8.
+ * Decodes B images' latents (B × C × h × w, already denoised, not yet divided by the scaling factor) to RGB8;
+ * with `tiling`, in tiles when the latents are larger than one (each image on its own).
  * Also returns the decoder's float output in [0, 1] (B × H × W × 3) for callers that compare with references.
  */
 export async function decodeLatents(
@@ -58,20 +99,27 @@ export async function decodeLatents(
   latents: Float32Array,
   shape: readonly [number, number, number, number],
   scalingFactor: number,
+  tiling?: VaeTiling,
 ): Promise<{ images: RgbImage[]; float: Float32Array }> {
   const [batch] = shape;
   const sf = f(scalingFactor);
   const scaled = latents.map((v) => v / sf);
-  const out = await decoder.run({ [decoder.inputNames[0]]: new Tensor("float32", scaled, [...shape]) });
-  const sample = out[decoder.outputNames[0]];
-  if (sample.type !== "float32") throw new Error(`the VAE decoder returned ${sample.type}, not float32`);
-  const [, channels, height, width] = sample.dims as number[];
-  if (sample.dims.length !== 4 || sample.dims[0] !== batch || channels !== 3) {
-    throw new Error(
-      `the VAE decoder returned shape [${sample.dims.join(", ")}], expected [${batch}, 3, H, W]`,
-    );
+  let x: Float32Array, channels: number, height: number, width: number;
+  if (tiling && needsTiles(shape[2], shape[3], tiling.latentTile)) {
+    ({ data: x, channels, height, width } = await decodeTiled(decoder, scaled, shape, tiling));
+  } else {
+    const out = await decoder.run({ [decoder.inputNames[0]]: new Tensor("float32", scaled, [...shape]) });
+    const sample = out[decoder.outputNames[0]];
+    if (sample.type !== "float32") throw new Error(`the VAE decoder returned ${sample.type}, not float32`);
+    if (sample.dims.length !== 4 || sample.dims[0] !== batch) {
+      throw new Error(
+        `the VAE decoder returned shape [${sample.dims.join(", ")}], expected [${batch}, 3, H, W]`,
+      );
+    }
+    [, channels, height, width] = sample.dims as number[];
+    x = sample.data as Float32Array;
   }
-  const x = sample.data as Float32Array;
+  if (channels !== 3) throw new Error(`the VAE decoder returned ${channels} channels, expected 3`);
   const plane = height * width;
   const float = new Float32Array(batch * plane * 3);
   const images: RgbImage[] = [];

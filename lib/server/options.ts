@@ -88,6 +88,9 @@ export const A1111_DEFAULTS: Readonly<Record<string, OptionValue>> = {
   auto_vae_precision: true,
   sd_vae_encode_method: "Full",
   sd_vae_decode_method: "Full",
+  // Ours (A1111 has it as the "Tiled VAE" extension): Automatic tiles when the whole-image VAE would not fit
+  // --max-memory.
+  tiled_vae: "Automatic",
   // img2img
   inpainting_mask_weight: 1.0,
   initial_noise_multiplier: 1.0,
@@ -161,6 +164,7 @@ export const APPLIED: Readonly<Record<string, string>> = {
   sd_model_checkpoint: "the model new jobs run on (a title, name or hash; GET answers the title)",
   CLIP_stop_at_last_layers: "Clip skip (1 or 2)",
   randn_source: "the noise source: GPU, CPU or NV",
+  tiled_vae: "Tiled VAE: Automatic (when the whole-image VAE would not fit --max-memory), Always or Never",
   eta_ddim: "eta of DDIM-type samplers when a request has none",
   eta_ancestral: "eta of ancestral and SDE samplers when a request has none",
   s_churn: "the request's s_churn when it has none",
@@ -183,6 +187,7 @@ export type WebUIOptions = Record<string, OptionValue> & {
 
 const CHOICES: Readonly<Record<string, readonly string[]>> = {
   randn_source: ["GPU", "CPU", "NV"],
+  tiled_vae: ["Automatic", "Always", "Never"],
   samples_format: ["png"],
 };
 

@@ -99,6 +99,7 @@ export const renderImages: Renderer = (input) => {
       mask,
       hooks: input.conditioningHooks.length,
       control,
+      releaseMemory: input.releaseMemory ?? false,
     };
     w.postMessage(job);
   });

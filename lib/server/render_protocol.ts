@@ -18,6 +18,11 @@ export interface RenderJob {
   hooks: number;
   /** Int32Array [interrupted, skipped], written by the main thread, read by the worker before every step. */
   control: SharedArrayBuffer;
+  /**
+   * Close the model's sessions after the job: onnxruntime-node's sessions keep their arenas' peak (the run
+   * option that shrinks arenas is not passed on by its binding), and closing them is what gives it back.
+   */
+  releaseMemory: boolean;
 }
 
 export interface HookResult {

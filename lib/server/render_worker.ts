@@ -29,7 +29,24 @@ async function modelFor(dir: string, threads: number): Promise<SdModel> {
   return open.model;
 }
 
+/** The model's sessions closed, so their memory goes back to the system; the next job opens them again. */
+async function releaseModel(): Promise<void> {
+  const model = open?.model;
+  open = undefined;
+  await model?.release();
+}
+
 async function render(job: RenderJob): Promise<void> {
+  let done: FromWorker;
+  try {
+    done = await renderJob(job);
+  } finally {
+    if (job.releaseMemory) await releaseModel();
+  }
+  scope.postMessage(done);
+}
+
+async function renderJob(job: RenderJob): Promise<FromWorker> {
   const control = new Int32Array(job.control);
   const model = await modelFor(job.modelDir, job.threads);
   const r = job.request;
@@ -93,12 +110,12 @@ async function render(job: RenderJob): Promise<void> {
   for (const img of result.images) {
     images.push({ png: await encodePng(img.image), seed: img.seed, subseed: img.subseed });
   }
-  scope.postMessage({
+  return {
     type: "done",
     images,
     interrupted: result.interrupted,
     stepsDone: result.images.at(-1)?.stepsDone ?? 0,
-  });
+  };
 }
 
 scope.onmessage = (e) => {

@@ -13,6 +13,8 @@ export interface RenderInput {
   conditioningHooks: ConditioningHook[];
   state: GenerationState;
   threads?: number;
+  /** Give the model's memory back after this job (a large one): its sessions close and reopen on the next. */
+  releaseMemory?: boolean;
 }
 
 export interface RenderedImage {

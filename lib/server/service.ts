@@ -31,7 +31,14 @@ import {
 } from "./options.ts";
 import { checkLimits, DEFAULT_LIMITS, type ServerLimits } from "./limits.ts";
 import { applyStyles, loadStyles, type PromptStyle } from "./styles.ts";
-import { attentionLayout, checkMemoryBudget, defaultMaxMemory } from "./memory_budget.ts";
+import {
+  attentionLayout,
+  defaultMaxMemory,
+  estimatePeakBytes,
+  isLargeJob,
+  jobShape,
+  planMemory,
+} from "./memory_budget.ts";
 import type { Renderer } from "./renderer.ts";
 import sharp from "sharp";
 import { annotatedGrid, gridImage } from "./grid.ts";
@@ -360,14 +367,14 @@ export class WebUIService {
       loc,
       checkCell: ({ request: r }) => {
         checkLimits(r, this.limits);
-        if (layout) checkMemoryBudget(layout, r, maxMemory);
-        resolveRequest({
+        const resolved = resolveRequest({
           ...r,
           seed: Math.max(r.seed, 0),
           subseed: Math.max(r.subseed ?? 0, 0),
           initImage: undefined,
           mask: undefined,
         });
+        if (layout) planMemory(layout, jobShape(resolved, input.mode === "img2img", r.tiledVae), maxMemory);
       },
     });
   }
@@ -394,10 +401,8 @@ export class WebUIService {
         );
       }
     }
-    const layout = await attentionLayout(model.path);
-    if (layout) checkMemoryBudget(layout, request, this.config.maxMemoryBytes ?? defaultMaxMemory());
     // Every field but the size is checked before the job queues; the worker checks the size against the model.
-    resolveRequest({
+    const resolved = resolveRequest({
       ...request,
       seed: Math.max(request.seed, 0),
       subseed: Math.max(request.subseed ?? 0, 0),
@@ -405,8 +410,15 @@ export class WebUIService {
       mask: undefined,
     });
     if (request.mask) inpaintSettings(request, (message, field) => new RequestError(message, field));
+    // Within the memory budget, with the VAE in tiles if the whole-image VAE would not fit.
+    const layout = await attentionLayout(model.path);
+    const plan = layout && planMemory(
+      layout,
+      jobShape(resolved, input.mode === "img2img", request.tiledVae),
+      this.config.maxMemoryBytes ?? defaultMaxMemory(),
+    );
     const task = this.tasks.create(input.taskId);
-    const job = { ...input, request };
+    const job = { ...input, request: { ...request, tiledVae: plan?.tiledVae ?? request.tiledVae } };
     try {
       const out = this.config.remote
         ? { ...await this.config.remote.run(await this.#remote(job, model), task), model, queueId: 0 }
@@ -467,6 +479,20 @@ export class WebUIService {
     const sweeps = plot ? plotSweeps(plot) : undefined;
     /** Each cell's first image and infotext, for the plot's grid. */
     const cellFirst: ({ png: Uint8Array; infotext: string; seed: number } | undefined)[] = [];
+    // After a job much larger than usual, onnxruntime's arenas (which keep their peak) are given back.
+    const layout = await attentionLayout(model.path);
+    const releaseMemory = layout !== undefined && isLargeJob(
+      layout,
+      estimatePeakBytes(
+        layout,
+        jobShape(
+          resolveRequest({ ...request, ...fixed, initImage: undefined, mask: undefined }),
+          input.mode === "img2img",
+          request.tiledVae,
+        ),
+      ),
+      model.defaultSize ?? 512,
+    );
     const out = emptyOutput(model, queueId, state.snapshot().state.job_timestamp);
     try {
       for (const cell of cells) {
@@ -512,6 +538,7 @@ export class WebUIService {
             conditioningHooks: hooks,
             state,
             threads: this.config.threads,
+            releaseMemory,
           });
         } catch (e) {
           // A stop asked for while an extension's hook ran (the aesthetic optimization polls it between Adam

@@ -8,6 +8,7 @@ import type { NoiseGenerator } from "../noise_source.ts";
 import type { ResolvedRequest } from "../request.ts";
 import type { SdModel } from "../sd_model.ts";
 import { decodeLatents, encodeImage } from "../vae.ts";
+import type { VaeTiling } from "../vae_tiling.ts";
 import { resizeLatents } from "./latent_resize.ts";
 import type { ResolvedHires } from "./options.ts";
 import { cropLatents } from "./target.ts";
@@ -29,12 +30,18 @@ export async function hiresConditioning(
 }
 
 /** Decoded to 8 bits as A1111 does before a pixel upscaler: 255·clamp((x + 1)/2), truncated. */
-async function decodeTruncated(model: SdModel, latents: Float32Array, shape: readonly number[]) {
+async function decodeTruncated(
+  model: SdModel,
+  latents: Float32Array,
+  shape: readonly number[],
+  tiling: VaeTiling | undefined,
+) {
   const decoded = await decodeLatents(
     model.vaeDecoder,
     latents,
     [1, shape[0], shape[1], shape[2]],
     model.scalingFactor,
+    tiling,
   );
   const image: RgbImage = decoded.images[0];
   const data = new Uint8Array(decoded.float.length);
@@ -44,7 +51,8 @@ async function decodeTruncated(model: SdModel, latents: Float32Array, shape: rea
 
 /**
  * Each image's first-pass latents (C × h × w) upscaled and cropped to the second pass's size. The pixel
- * upscalers' images are encoded again with a posterior sample from `posteriors[i]`.
+ * upscalers' images are encoded again with a posterior sample from `posteriors[i]`; with `tiling`, the VAE
+ * runs in tiles.
  */
 export async function upscaleFirstPass(
   model: SdModel,
@@ -52,6 +60,7 @@ export async function upscaleFirstPass(
   latents: readonly Float32Array[],
   shape: readonly [number, number, number],
   posteriors: readonly NoiseGenerator[],
+  tiling?: VaeTiling,
 ): Promise<Float32Array[]> {
   const { target, upscaler } = hires;
   const f = model.vaeScaleFactor;
@@ -64,12 +73,12 @@ export async function upscaleFirstPass(
       up = resizeLatents(x, shape, upH, upW, upscaler.mode, upscaler.antialias);
     } else {
       const image = upscalePixels(
-        await decodeTruncated(model, x, shape),
+        await decodeTruncated(model, x, shape, tiling),
         target.upscaleWidth,
         target.upscaleHeight,
         upscaler,
       );
-      const moments = await encodeImage(await model.vaeEncoder(), image);
+      const moments = await encodeImage(await model.vaeEncoder(), image, tiling);
       up = sampleLatentDist(moments, posteriors[i], [1, shape[0], upH, upW], model.scalingFactor);
     }
     out.push(cropLatents(up, [shape[0], upH, upW], target.truncateX, target.truncateY).latents);

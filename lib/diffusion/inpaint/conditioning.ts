@@ -6,6 +6,7 @@ import type { NoiseGenerator } from "../noise_source.ts";
 import { sampleLatentDist } from "../latents.ts";
 import type { SdModel } from "../sd_model.ts";
 import { encodePixels, imageToTensor } from "../vae.ts";
+import type { VaeTiling } from "../vae_tiling.ts";
 import type { RgbImage } from "../../io/image.ts";
 import type { GrayImage } from "./mask.ts";
 
@@ -31,6 +32,7 @@ export async function inpaintingConditioning(
   model: SdModel,
   latentShape: readonly [number, number, number],
   posterior: NoiseGenerator,
+  tiling: VaeTiling | undefined,
   masked?: { image: RgbImage; mask: GrayImage },
 ): Promise<Float32Array> {
   const [c, h, w] = latentShape;
@@ -49,7 +51,7 @@ export async function inpaintingConditioning(
   } else {
     keep.fill(1);
   }
-  const moments = await encodePixels(await model.vaeEncoder(), pixels, width, height);
+  const moments = await encodePixels(await model.vaeEncoder(), pixels, width, height, tiling);
   const latents = sampleLatentDist(moments, posterior, [1, c, h, w], model.scalingFactor);
   const out = new Float32Array((1 + c) * h * w);
   for (let y = 0; y < h; y++) {

@@ -282,3 +282,32 @@ Deno.test("CLIP skip 2 conditions on the penultimate layer (a different image)",
     throw new Error("clip skip changed nothing");
   }
 });
+
+Deno.test("tiledVae: the decoder, img2img's encoder and a pixel hires upscaler's run in tiles", async () => {
+  const m = await model("tiny-sd1");
+  const req = { ...BASE, width: 128, height: 96, seed: 3 };
+  const cases: [string, GenerationRequest][] = [
+    ["txt2img", req],
+    ["img2img", { ...req, initImage: await fixtureImage("images/init_64.png"), denoisingStrength: 0.6 }],
+    ["hires", {
+      ...BASE,
+      seed: 3,
+      enableHr: true,
+      hrScale: 2,
+      hrUpscaler: "Lanczos",
+      denoisingStrength: 0.5,
+    }],
+  ];
+  for (const [what, r] of cases) {
+    const [whole] = (await generate(m, r)).images;
+    const [tiled] = (await generate(m, { ...r, tiledVae: true })).images;
+    assertEquals([tiled.image.width, tiled.image.height], [whole.image.width, whole.image.height], what);
+    // Only the VAE tiles: txt2img's latents are the same, the encoded source's (img2img, hires) are not.
+    const latents = maxAbsDiff(tiled.latents, whole.latents);
+    if (what === "txt2img" ? latents !== 0 : !(latents > 1e-4)) {
+      throw new Error(`${what}: latents ${latents}`);
+    }
+    const pixels = maxAbsDiff(tiled.pixels, whole.pixels);
+    if (!(pixels > 1e-3)) throw new Error(`${what}: the tiled decode is the whole one (${pixels})`);
+  }
+});
