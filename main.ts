@@ -1,9 +1,9 @@
 // `deno task serve`: the WebUI (txt2img, img2img, the aesthetic extension's tab, PNG Info, Settings) and the
 // AUTOMATIC1111-compatible API under /sdapi/v1, on 127.0.0.1 unless --listen.
 import { parseArgs } from "node:util";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { EMBEDDINGS_DIR, MODELS_DIR } from "./lib/models/defaults.ts";
+import { DEFAULT_MODEL_DIR, EMBEDDINGS_DIR, MODELS_DIR } from "./lib/models/defaults.ts";
 import { bundleIslands } from "./lib/server/bundle.ts";
 import { WebUIService } from "./lib/server/service.ts";
 import { renderImages } from "./lib/server/render.ts";
@@ -167,7 +167,8 @@ export async function serve(opts: ServeOptions): Promise<Server> {
       allowAnyOutputDir: opts.allowAnyOutputDir,
       maxMemoryBytes: opts.maxMemoryBytes,
       limits: Object.fromEntries(Object.entries(opts.limits ?? {}).filter(([, v]) => v !== undefined)),
-      defaultModel: opts.model,
+      // The demo world unless asked otherwise; WebUIService falls back to the first model when it is absent.
+      defaultModel: opts.model ?? basename(DEFAULT_MODEL_DIR),
       render: renderImages,
       remote,
     }),

@@ -2,7 +2,13 @@
 // the model folders under models/, and the execution providers they run on.
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR, MODELS_DIR } from "./lib/models/defaults.ts";
+import {
+  DEFAULT_CLIP_DIR,
+  DEFAULT_MODEL_DIR,
+  MODELS_DIR,
+  TINY_DEMO_CLIP_DIR,
+  TINY_DEMO_MODEL_DIR,
+} from "./lib/models/defaults.ts";
 import { endpointFromEnv } from "./lib/models/hub_api.ts";
 import { DEFAULT_EXCLUDES, pullModel } from "./lib/models/pull.ts";
 import { chooseClip, listModels, type ModelEntry } from "./lib/models/registry.ts";
@@ -28,6 +34,9 @@ ${IMPORT_USAGE}
 pull reads HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN from the environment.`;
 
 class UsageError extends Error {}
+
+/** The demos shipped in the repository: `models rm` refuses them. */
+const EMBEDDED = [DEFAULT_MODEL_DIR, DEFAULT_CLIP_DIR, TINY_DEMO_MODEL_DIR, TINY_DEMO_CLIP_DIR];
 
 function dimsText(m: ModelEntry): string {
   const d = m.dims;
@@ -153,8 +162,8 @@ async function rm(args: string[]) {
     throw new Error(`"${name}" is not a model folder name`);
   }
   const path = join(modelsDir, name);
-  if (resolve(path) === DEFAULT_MODEL_DIR || resolve(path) === DEFAULT_CLIP_DIR) {
-    throw new Error(`${name} is the embedded demo the app falls back to; it is part of the repository`);
+  if (EMBEDDED.includes(resolve(path))) {
+    throw new Error(`${name} is an embedded demo; it is part of the repository`);
   }
   const info = await Deno.lstat(path).catch(() => undefined);
   if (!info) throw new Error(`no model named ${name} in ${modelsDir}`);

@@ -4,7 +4,7 @@
 //                                     fixtures' venv or FIXTURES_VENV)
 // The server runs on a free loopback port over a temporary data folder with the embedded demo model.
 import { join } from "node:path";
-import { DEFAULT_EMBEDDING, MODELS_DIR } from "../lib/models/defaults.ts";
+import { MODELS_DIR, TINY_DEMO_EMBEDDING } from "../lib/models/defaults.ts";
 import { serve } from "../main.ts";
 
 const dir = Deno.args[0];
@@ -15,7 +15,7 @@ if (!dir) {
 const venv = Deno.env.get("FIXTURES_VENV") ?? join(import.meta.dirname!, "fixtures", ".venv");
 const root = await Deno.makeTempDir({ prefix: "a1111-tests-" });
 await Deno.mkdir(join(root, "embeddings"));
-await Deno.copyFile(DEFAULT_EMBEDDING, join(root, "embeddings", "tiny-demo.pt"));
+await Deno.copyFile(TINY_DEMO_EMBEDDING, join(root, "embeddings", "tiny-demo.pt"));
 const server = await serve({
   port: 0,
   hostname: "127.0.0.1",

@@ -1,4 +1,4 @@
-// deno task eval at CI's small size on the embedded tiny demo: 2 prompts × 1 seed × steps 0,5, with the demo
+// deno task eval at CI's small size on the embedded demo world (the default model and embedding): 2 prompts × 1 seed × steps 0,5, with the demo
 // checker and a predictor; its outputs are checked, and bad flags are refused.
 import { deepStrictEqual as assertEquals, ok as assert } from "node:assert";
 import { join } from "node:path";
@@ -11,10 +11,10 @@ Deno.test("eval writes a row per prompt × seed × steps, a summary per steps va
   const dir = await Deno.makeTempDir();
   try {
     await Deno.writeTextFile(join(dir, "prompts.txt"), "a red star on a white background\n\na blue ring\n");
-    const w = Float32Array.from({ length: 16 }, (_, i) => (i % 3) - 1);
+    const w = Float32Array.from({ length: 32 }, (_, i) => (i % 3) - 1);
     await Deno.writeFile(
       join(dir, "predictor.safetensors"),
-      writeSafetensors([{ name: "weight", data: w, shape: [1, 16], dtype: "float32" }]),
+      writeSafetensors([{ name: "weight", data: w, shape: [1, 32], dtype: "float32" }]),
     );
     const out = join(dir, "out");
     const run = await runCli("eval.ts", [

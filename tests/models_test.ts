@@ -10,18 +10,21 @@ function run(args: string[], env: Record<string, string> = {}) {
   return runCli("models.ts", args, { env });
 }
 
-Deno.test("models list: the embedded demo and its CLIP pair, usable, with the demo's hash", async () => {
+Deno.test("models list: the embedded demos and their CLIP pairs, usable, with hashes; the demo world is the default", async () => {
   const r = await run(["list", "--json"]);
   ok(r.code === 0, r.stderr);
   const { models } = JSON.parse(r.stdout);
-  const demo = models.find((m: { name: string }) => m.name === "tiny-demo");
-  const clip = models.find((m: { name: string }) => m.name === "tiny-demo-clip");
-  ok(
-    !(demo?.kind !== "sd1" || demo.problems.length || demo.clip !== "tiny-demo-clip" || !demo.default),
-    JSON.stringify(demo),
-  );
-  ok(/^[0-9a-f]{10}$/.test(demo.hash), `hash ${demo.hash}`);
-  ok(!(clip?.kind !== "clip" || clip.dims.projection !== 16), JSON.stringify(clip));
+  for (const [name, projection, isDefault] of [["demo-world", 32, true], ["tiny-demo", 16, false]] as const) {
+    const demo = models.find((m: { name: string }) => m.name === name);
+    const clip = models.find((m: { name: string }) => m.name === `${name}-clip`);
+    ok(
+      !(demo?.kind !== "sd1" || demo.problems.length || demo.clip !== `${name}-clip` ||
+        demo.default !== isDefault),
+      JSON.stringify(demo),
+    );
+    ok(/^[0-9a-f]{10}$/.test(demo.hash), `hash ${demo.hash}`);
+    ok(!(clip?.kind !== "clip" || clip.dims.projection !== projection), JSON.stringify(clip));
+  }
 });
 
 Deno.test("models pull / list / rm against a fake hub from HF_ENDPOINT", async () => {

@@ -2,6 +2,7 @@
 import { ok } from "node:assert";
 import { join } from "node:path";
 import { FIXTURES, MODELS } from "./fixtures.ts";
+import { TINY_DEMO_EMBEDDING } from "../lib/models/defaults.ts";
 import { runCli } from "./run_cli.ts";
 
 function run(args: string[]) {
@@ -77,6 +78,7 @@ Deno.test("with no model given, personalize runs on the embedded demo; a model's
     "a castle",
     "--model",
     join(MODELS, "tiny-sd2"),
+    ...["--embedding", TINY_DEMO_EMBEDDING],
     "--steps",
     "1",
     "--json",

@@ -3,7 +3,13 @@
 // checkpoint with a CLIP model and an aesthetic embedding with a CLIP model.
 import { basename, dirname, join, resolve } from "node:path";
 import { InputError } from "../io/input_error.ts";
-import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR, MODELS_DIR } from "./defaults.ts";
+import {
+  DEFAULT_CLIP_DIR,
+  DEFAULT_MODEL_DIR,
+  MODELS_DIR,
+  TINY_DEMO_CLIP_DIR,
+  TINY_DEMO_MODEL_DIR,
+} from "./defaults.ts";
 import { inspectModelDir, type ModelEntry } from "./inspect.ts";
 import { modelSha256, shortHash } from "./model_hash.ts";
 import { readRecord } from "./single_file/record.ts";
@@ -150,11 +156,12 @@ export function chooseClip(checkpoint: ModelEntry, models: ModelEntry[]): ModelE
 }
 
 /**
- * The CLIP pair for a checkpoint folder, as the CLIs default it: the embedded demo's own pair for the demo,
+ * The CLIP pair for a checkpoint folder, as the CLIs default it: each embedded demo's own pair for that demo,
  * otherwise chooseClip among the models folder and the checkpoint's siblings.
  */
 export async function clipDirFor(modelDir: string): Promise<string> {
   if (resolve(modelDir) === resolve(DEFAULT_MODEL_DIR)) return DEFAULT_CLIP_DIR;
+  if (resolve(modelDir) === resolve(TINY_DEMO_MODEL_DIR)) return TINY_DEMO_CLIP_DIR;
   const entry = await inspectModelDir(modelDir);
   if (!entry) throw new InputError(`${modelDir} is not a model folder (no model_index.json)`, "model");
   const { models } = await listModels([MODELS_DIR, dirname(modelDir)], { hash: false });

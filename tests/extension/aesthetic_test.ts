@@ -14,7 +14,7 @@ import { asHooked } from "../../lib/clip/conditioning_hook.ts";
 import { ClipTextEncoder } from "../../lib/clip/text_encoder.ts";
 import { ClipTokenizer } from "../../lib/clip/tokenizer.ts";
 import { formatInfotext, parseInfotext } from "../../lib/io/infotext.ts";
-import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR, EMBEDDINGS_DIR } from "../../lib/models/defaults.ts";
+import { EMBEDDINGS_DIR, TINY_DEMO_CLIP_DIR, TINY_DEMO_MODEL_DIR } from "../../lib/models/defaults.ts";
 import { AestheticSession } from "../../lib/personalize/aesthetic_session.ts";
 import type { ConditioningHook, Job } from "../../lib/extensions/job.ts";
 import { FIXTURES } from "../fixtures.ts";
@@ -27,7 +27,7 @@ function job(sweep?: { axis: string; values: number[] }) {
   const j: Job = {
     mode: "txt2img",
     request: REQUEST,
-    model: { name: "tiny-demo", dir: DEFAULT_MODEL_DIR, clipDir: DEFAULT_CLIP_DIR },
+    model: { name: "tiny-demo", dir: TINY_DEMO_MODEL_DIR, clipDir: TINY_DEMO_CLIP_DIR },
     conditioningHooks: hooks,
     extraParams: [],
     charts: [],
@@ -39,15 +39,15 @@ function job(sweep?: { axis: string; values: number[] }) {
 }
 
 async function setup() {
-  const tokenizer = await ClipTokenizer.load(DEFAULT_MODEL_DIR);
-  const session = await AestheticSession.open({ modelDir: DEFAULT_MODEL_DIR, clipDir: DEFAULT_CLIP_DIR });
+  const tokenizer = await ClipTokenizer.load(TINY_DEMO_MODEL_DIR);
+  const session = await AestheticSession.open({ modelDir: TINY_DEMO_MODEL_DIR, clipDir: TINY_DEMO_CLIP_DIR });
   const personalizer = session.personalizer!;
   const ext = aestheticExtension({
     embeddingsDir: EMBEDDINGS_DIR,
     openSession: () => Promise.resolve(session),
-    clipDir: () => DEFAULT_CLIP_DIR,
+    clipDir: () => TINY_DEMO_CLIP_DIR,
   });
-  const encoder = await ClipTextEncoder.open(DEFAULT_MODEL_DIR);
+  const encoder = await ClipTextEncoder.open(TINY_DEMO_MODEL_DIR);
   const { chunks } = promptChunks(REQUEST.prompt, tokenizer);
   const z = await encoder.chunkEncoder("last")(chunks[0].ids);
   return { ext, personalizer, z, chunkIds: chunks.map((c) => c.ids) };
@@ -57,7 +57,7 @@ Deno.test("the A1111 extension's title, defaults and alwayson_scripts args order
   const ext = aestheticExtension({
     embeddingsDir: EMBEDDINGS_DIR,
     openSession: () => Promise.reject(new Error("unused")),
-    clipDir: () => DEFAULT_CLIP_DIR,
+    clipDir: () => TINY_DEMO_CLIP_DIR,
   });
   assertEquals(ext.title, "Aesthetic embeddings");
   assertEquals(defaultValues(ext), {
@@ -96,7 +96,7 @@ Deno.test("embedding names: listed ones pass, unknown and escaping ones are refu
   const ext = aestheticExtension({
     embeddingsDir: EMBEDDINGS_DIR,
     openSession: () => Promise.reject(new Error("unused")),
-    clipDir: () => DEFAULT_CLIP_DIR,
+    clipDir: () => TINY_DEMO_CLIP_DIR,
   });
   await checkChoices(ext, { ...defaultValues(ext), embedding: "tiny-demo" });
   await rejects(
@@ -170,7 +170,7 @@ Deno.test("the tab makes an embedding from a folder, with progress, and refuses 
     const ext = aestheticExtension({
       embeddingsDir: dir,
       openSession: () => Promise.reject(new Error("unused")),
-      clipDir: () => DEFAULT_CLIP_DIR,
+      clipDir: () => TINY_DEMO_CLIP_DIR,
     });
     const app = new Hono();
     ext.tabs![0].routes!(app, { base: "" });
@@ -226,7 +226,7 @@ Deno.test("without authentication the tab's errors do not tell which server path
     const ext = aestheticExtension({
       embeddingsDir: await Deno.makeTempDir(),
       openSession: () => Promise.reject(new Error("unused")),
-      clipDir: () => DEFAULT_CLIP_DIR,
+      clipDir: () => TINY_DEMO_CLIP_DIR,
       revealPaths: false,
     });
     const app = new Hono();

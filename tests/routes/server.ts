@@ -1,7 +1,8 @@
-// Test helper: the real server (real pipeline, the embedded tiny demo model) on a free loopback port, with an
-// embeddings folder of its own holding a copy of the demo embedding.
+// Test helper: the real server (real pipeline; the embedded random-weight tiny demo unless a test picks another
+// model) on a free loopback port, with an embeddings folder of its own holding a copy of the tiny demo's
+// embedding.
 import { join } from "node:path";
-import { DEFAULT_EMBEDDING, MODELS_DIR } from "../../lib/models/defaults.ts";
+import { MODELS_DIR, TINY_DEMO_EMBEDDING } from "../../lib/models/defaults.ts";
 import { serve, type ServeOptions, type Server } from "../../main.ts";
 
 export interface TestServer extends Server {
@@ -24,11 +25,13 @@ export async function startServer(
   );
   const embeddingsDir = join(root, "embeddings");
   await Deno.mkdir(embeddingsDir, { recursive: true });
-  await Deno.copyFile(DEFAULT_EMBEDDING, join(embeddingsDir, "tiny-demo.pt"));
+  await Deno.copyFile(TINY_DEMO_EMBEDDING, join(embeddingsDir, "tiny-demo.pt"));
   const server = await serve({
     port: 0,
     hostname: "127.0.0.1",
     modelsDir: MODELS_DIR,
+    // The random-weight demo is the fastest complete pipeline; the demo world's own tests choose it by name.
+    model: "tiny-demo",
     embeddingsDir,
     outputsDir: join(root, "outputs"),
     settingsFile: join(root, "config.json"),

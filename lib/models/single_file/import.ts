@@ -4,7 +4,7 @@
 // folder renamed into place at the end. The folder remembers its source file's hash (single_file.json), so
 // importing the same file again is a no-op.
 import { basename, dirname, extname, join } from "node:path";
-import { DEFAULT_MODEL_DIR } from "../defaults.ts";
+import { TINY_DEMO_MODEL_DIR } from "../defaults.ts";
 import { Net } from "../../onnx/nets/layers.ts";
 import { writeNet } from "../../onnx/nets/model_file.ts";
 import type { WeightSource } from "../../onnx/nets/weights.ts";
@@ -155,7 +155,7 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
         tensors: main,
         vaeTensors: vaeSource,
         vaePrefix,
-        vocabDir: join(DEFAULT_MODEL_DIR, "tokenizer"),
+        vocabDir: join(TINY_DEMO_MODEL_DIR, "tokenizer"),
       });
       const record: SingleFileRecord = {
         source: basename(file),

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { embeddingTarget } from "../../../lib/embed/save_embedding.ts";
 import { readEmbedding } from "../../../lib/io/embedding.ts";
 import { InputError } from "../../../lib/io/input_error.ts";
-import { DEFAULT_CLIP_DIR } from "../../../lib/models/defaults.ts";
+import { TINY_DEMO_CLIP_DIR } from "../../../lib/models/defaults.ts";
 import { EmbeddingMaker } from "../../../lib/server/embedding_maker.ts";
 import { FIXTURES } from "../../fixtures.ts";
 
@@ -43,7 +43,7 @@ Deno.test("the WebUI's maker writes the CLI's metadata", async () => {
       source: join(FIXTURES, "images"),
       batchSize: 4,
       overwrite: false,
-      clipDir: DEFAULT_CLIP_DIR,
+      clipDir: TINY_DEMO_CLIP_DIR,
     });
     await maker.finished();
     assertEquals(maker.status().ok, true, maker.status().message ?? "");

@@ -7,15 +7,19 @@ import { asHooked } from "../../../lib/clip/conditioning_hook.ts";
 import { ClipTextEncoder } from "../../../lib/clip/text_encoder.ts";
 import { readEmbedding } from "../../../lib/io/embedding.ts";
 import { InputError } from "../../../lib/io/input_error.ts";
-import { DEFAULT_CLIP_DIR, DEFAULT_EMBEDDING, DEFAULT_MODEL_DIR } from "../../../lib/models/defaults.ts";
+import {
+  TINY_DEMO_CLIP_DIR,
+  TINY_DEMO_EMBEDDING,
+  TINY_DEMO_MODEL_DIR,
+} from "../../../lib/models/defaults.ts";
 import { AESTHETIC_DEFAULTS } from "../../../lib/personalize/aesthetic.ts";
 import { AestheticSession, checkAestheticSettings } from "../../../lib/personalize/aesthetic_session.ts";
 import { FIXTURES } from "../../fixtures.ts";
 
 Deno.test("AestheticSession: off-switch, checks, infotext fields and the similarity report", async () => {
-  const session = await AestheticSession.open({ modelDir: DEFAULT_MODEL_DIR, clipDir: DEFAULT_CLIP_DIR });
+  const session = await AestheticSession.open({ modelDir: TINY_DEMO_MODEL_DIR, clipDir: TINY_DEMO_CLIP_DIR });
   try {
-    const embedding = { name: "tiny-demo", embedding: await readEmbedding(DEFAULT_EMBEDDING) };
+    const embedding = { name: "tiny-demo", embedding: await readEmbedding(TINY_DEMO_EMBEDDING) };
     for (const off of [{ steps: 0 }, { lr: 0 }, { weight: 0 }]) {
       assertEquals(
         session.hook(embedding, { ...AESTHETIC_DEFAULTS, ...off }),
@@ -35,7 +39,7 @@ Deno.test("AestheticSession: off-switch, checks, infotext fields and the similar
     const aesthetic = session.hook(embedding, settings, { sweep: [5], onSimilarity: (s) => similarity = s })!;
     assertEquals(aesthetic.params[3], ["Aesthetic embedding", "tiny-demo"]);
     assertEquals(aesthetic.params[2], ["Aesthetic steps", "3"]);
-    const encoder = await ClipTextEncoder.open(DEFAULT_MODEL_DIR);
+    const encoder = await ClipTextEncoder.open(TINY_DEMO_MODEL_DIR);
     const { chunks } = promptChunks("a lighthouse", session.tokenizer);
     const z = await encoder.chunkEncoder("last")(chunks[0].ids);
     const out = asHooked(await aesthetic.hook({ z, chunkIds: [chunks[0].ids], negative: false })).z;

@@ -5,7 +5,7 @@
 import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import { join } from "node:path";
 import { Queue } from "bullmq";
-import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR } from "../../../lib/models/defaults.ts";
+import { TINY_DEMO_CLIP_DIR, TINY_DEMO_MODEL_DIR } from "../../../lib/models/defaults.ts";
 import { connect, disconnect, parseRedisUrl } from "../../../lib/queue/redis.ts";
 import { queueName, type WireProgress, type WireResult } from "../../../lib/queue/wire.ts";
 import type { TaskProgress } from "../../../lib/server/tasks.ts";
@@ -58,8 +58,8 @@ async function modelsDirs(root: string): Promise<{ server: string; workers: stri
   const workers = join(root, "worker-models");
   for (const dir of [server, workers]) {
     await Deno.mkdir(dir);
-    await Deno.symlink(DEFAULT_MODEL_DIR, join(dir, "tiny-demo"));
-    await Deno.symlink(DEFAULT_CLIP_DIR, join(dir, "tiny-demo-clip"));
+    await Deno.symlink(TINY_DEMO_MODEL_DIR, join(dir, "tiny-demo"));
+    await Deno.symlink(TINY_DEMO_CLIP_DIR, join(dir, "tiny-demo-clip"));
   }
   await Deno.symlink(join(FIXTURES, "models", "tiny-sd1"), join(server, "tiny-sd1"));
   return { server, workers };

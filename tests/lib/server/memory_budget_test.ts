@@ -1,7 +1,7 @@
 // The memory budget: the estimate follows the UNet's attention layout and the VAE's, chooses the tiled VAE when
 // the whole-image one would not fit, and refuses what is over --max-memory either way.
 import { deepStrictEqual as assertEquals, ok, throws } from "node:assert";
-import { DEFAULT_MODEL_DIR } from "../../../lib/models/defaults.ts";
+import { TINY_DEMO_MODEL_DIR } from "../../../lib/models/defaults.ts";
 import {
   attentionLayout,
   estimatePeakBytes,
@@ -10,7 +10,7 @@ import {
 } from "../../../lib/server/memory_budget.ts";
 
 const GB = 2 ** 30;
-const layout = (await attentionLayout(DEFAULT_MODEL_DIR))!;
+const layout = (await attentionLayout(TINY_DEMO_MODEL_DIR))!;
 const job = (s: number, batchSize = 1) => ({ width: s, height: s, batchSize });
 
 Deno.test("the tiny demo's layout: 4 heads at full latent resolution; its VAE tiles at 64 pixels", () => {
