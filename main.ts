@@ -34,6 +34,8 @@ export interface ServeOptions {
    * A1111 installation's models/Stable-diffusion and models/VAE with --a1111-dir.
    */
   singleFileSources?: DroppedSource[];
+  /** The server log's lines about models (imports, hashing); default the console. */
+  log?: (line: string) => void;
   embeddingsDir: string;
   model?: string;
   outputsDir: string;
@@ -169,6 +171,7 @@ export async function serve(opts: ServeOptions): Promise<Server> {
     WebUIService.create({
       modelsDir: opts.modelsDir,
       singleFileSources: opts.singleFileSources,
+      log: opts.log,
       embeddingsDir: opts.embeddingsDir,
       outputsDir: opts.outputsDir,
       settingsFile: opts.settingsFile,

@@ -606,7 +606,8 @@ export class WebUIService {
         }
         for (const img of rendered.images) {
           const params: [string, ParamValue][] = [
-            ...generationParams(resolved, img, model),
+            // A1111 names a single-file checkpoint by its model_name (no extension) in the infotext.
+            ...generationParams(resolved, img, { ...model, name: model.singleFile?.modelName ?? model.name }),
             ...samplerOptionParams(resolved),
             ...extraParams,
             ...(request.mask ? inpaintSettings(request, (m, f) => new RequestError(m, f)).params : []),

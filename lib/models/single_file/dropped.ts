@@ -11,7 +11,9 @@ import { writeFileAtomic } from "../../io/png.ts";
 import { a1111Hashes, type FileHashes } from "./a1111_hash.ts";
 import { Checkpoint } from "./checkpoint.ts";
 import { detectFamily, type Family } from "./detect.ts";
-import { checkpointSource, importSingleFile, sidecarVae, sidecarYaml } from "./import.ts";
+import { checkpointSource, type ImportOptions, sidecarVae, sidecarYaml } from "./import.ts";
+import { CheckpointError } from "./checkpoint.ts";
+import type { ImportMessage, ImportRequest } from "./import_worker.ts";
 import { readRecord } from "./record.ts";
 
 /** A folder holding checkpoint files; A1111's keeps sub-folders and a separate VAE folder. */
@@ -230,7 +232,9 @@ export class DroppedCheckpoints {
         const full = resolve(path);
         const earlier = this.#files.get(name);
         if (earlier && earlier.path === full && earlier.size === stat.size && earlier.mtimeMs === mtimeMs) {
-          next.set(name, { ...earlier, vae: await pairedVae(full, source.vaeDir) });
+          // The same object, so imports and hashing already under way for it land in the new list.
+          earlier.vae = await pairedVae(full, source.vaeDir);
+          next.set(name, earlier);
           continue;
         }
         const file: DroppedFile = {
@@ -323,7 +327,7 @@ export class DroppedCheckpoints {
     }
     if (onProgress) job.listeners.add(onProgress);
     try {
-      return await job.promise;
+      return file.folder = await job.promise;
     } finally {
       if (onProgress) job.listeners.delete(onProgress);
     }
@@ -336,18 +340,17 @@ export class DroppedCheckpoints {
     const started = performance.now();
     await Deno.mkdir(this.opts.cacheDir, { recursive: true });
     try {
-      await importSingleFile(file.path, {
+      await importOnWorker(file.path, {
         modelsDir: dirname(target),
         name: basename(target),
         vae: file.vae,
         config: file.config,
         hashes: file.hashes,
-        onProgress: (stage, done, total) => {
-          for (const l of listeners) l(stage, done, total);
-          // The server log gets a line per stage and quarter.
-          const mark = `${stage} ${Math.floor((done / Math.max(total, 1)) * 4) * 25}%`;
-          if (mark !== logged) log?.(`importing ${file.name}: ${mark}`), logged = mark;
-        },
+      }, (stage, done, total) => {
+        for (const l of listeners) l(stage, done, total);
+        // The server log gets a line per stage and quarter.
+        const mark = `${stage} ${Math.floor((done / Math.max(total, 1)) * 4) * 25}%`;
+        if (mark !== logged) log?.(`importing ${file.name}: ${mark}`), logged = mark;
       });
     } catch (e) {
       // Another process may have put the same import in place first.
@@ -361,4 +364,26 @@ export class DroppedCheckpoints {
     log?.(`imported ${file.name} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     return file.folder = target;
   }
+}
+
+/** importSingleFile on a worker thread (import_worker.ts); its input errors come back as CheckpointError. */
+function importOnWorker(
+  file: string,
+  options: Omit<ImportOptions, "onProgress">,
+  onProgress: ImportProgress,
+): Promise<void> {
+  const worker = new Worker(new URL("./import_worker.ts", import.meta.url), { type: "module" });
+  const done = Promise.withResolvers<void>();
+  worker.onmessage = (e: MessageEvent<ImportMessage>) => {
+    const m = e.data;
+    if ("progress" in m) onProgress(...m.progress);
+    else if ("done" in m) done.resolve();
+    else done.reject(m.input ? new CheckpointError(m.error) : new Error(m.error));
+  };
+  worker.onerror = (e) => {
+    e.preventDefault();
+    done.reject(new Error(`the import worker failed: ${e.message}`));
+  };
+  worker.postMessage({ file, options } satisfies ImportRequest);
+  return done.promise.finally(() => worker.terminate());
 }
