@@ -34,16 +34,22 @@ async function tree() {
   return { root, models, webui, sources, cacheDir: join(models, ".imported") };
 }
 
+/** A catalog of the tree (with the tiny fixture's config), scanned, logging into `log`. */
+async function scanned(t: Awaited<ReturnType<typeof tree>>, log: string[]): Promise<DroppedCheckpoints> {
+  const catalog = new DroppedCheckpoints({
+    sources: t.sources(true),
+    cacheDir: t.cacheDir,
+    log: (l) => log.push(l),
+  });
+  await catalog.scan();
+  return catalog;
+}
+
 Deno.test("dropped: a scan lists the models folder's files and an A1111 tree's, with the VAE A1111 pairs", async () => {
   const t = await tree();
   try {
     const log: string[] = [];
-    const catalog = new DroppedCheckpoints({
-      sources: t.sources(true),
-      cacheDir: t.cacheDir,
-      log: (l) => log.push(l),
-    });
-    await catalog.scan();
+    const catalog = await scanned(t, log);
     const rows = catalog.files().map((
       f,
     ) => [f.name, f.modelName, f.family, f.vae ?? null, f.hashes?.shortHash]);
@@ -61,12 +67,7 @@ Deno.test("dropped: a scan lists the models folder's files and an A1111 tree's, 
     assertEquals(catalog.files().map((f) => f.hashes?.sha256), [SHA, SHA]);
     // A second catalog (a restart) reads the hashes from the cache: nothing is hashed again.
     const before = log.filter((l) => l.startsWith("hashing ")).length;
-    const again = new DroppedCheckpoints({
-      sources: t.sources(true),
-      cacheDir: t.cacheDir,
-      log: (l) => log.push(l),
-    });
-    await again.scan();
+    const again = await scanned(t, log);
     await again.hashAll();
     assertEquals(again.files().map((f) => f.hashes?.sha256), [SHA, SHA]);
     assertEquals(log.filter((l) => l.startsWith("hashing ")).length, before);
@@ -79,12 +80,7 @@ Deno.test("dropped: concurrent first uses share one import; the VAE pairing make
   const t = await tree();
   try {
     const log: string[] = [];
-    const catalog = new DroppedCheckpoints({
-      sources: t.sources(true),
-      cacheDir: t.cacheDir,
-      log: (l) => log.push(l),
-    });
-    await catalog.scan();
+    const catalog = await scanned(t, log);
     const mine = catalog.get("mine.safetensors")!;
     const stages = new Set<string>();
     const [a, b] = await Promise.all([
