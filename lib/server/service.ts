@@ -433,6 +433,8 @@ export class WebUIService {
       throw new InputError(e.message, ["model"]);
     } finally {
       await this.#listDropped();
+      // An interrupt while loading stops the job before it samples (the import itself goes on, shared).
+      task.cancelled ||= state.interrupted;
       state.end();
       task.phase = "queued";
     }
