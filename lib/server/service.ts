@@ -420,13 +420,25 @@ export class WebUIService {
     if (!file) throw this.#unusable(model.name, ["model"]);
     const state = task.state;
     task.phase = "running";
-    state.begin("load_model", 1, 1000);
-    state.setText(`Loading model ${file.name}`);
+    state.begin("load_model", 1, 0);
+    const timestamp = state.snapshot().state.job_timestamp;
+    // The fraction of the current part as the job's progress, with no sampling steps (none run yet).
+    const show = (fraction: number, text: string) =>
+      state.follow({
+        skipped: false,
+        interrupted: false,
+        job: "load_model",
+        job_count: 1000,
+        job_no: Math.round(fraction * 1000),
+        job_timestamp: timestamp,
+        sampling_step: 0,
+        sampling_steps: 0,
+      }, text);
+    show(0, `Loading model ${file.name}`);
     try {
       await this.dropped.ensureImported(file, (stage, done, total) => {
         const fraction = total > 0 ? Math.min(1, done / total) : 1;
-        state.setStep(Math.round(fraction * 1000));
-        state.setText(`Loading model ${file.name}: importing the ${stage} ${Math.floor(fraction * 100)}%`);
+        show(fraction, `Loading model ${file.name}: importing the ${stage} ${Math.floor(fraction * 100)}%`);
       });
     } catch (e) {
       if (!(e instanceof InputError)) throw e;
