@@ -91,7 +91,7 @@ async function list(args: string[]) {
     console.log(JSON.stringify({ models: out, single_files: singleFiles, skipped, devices }, null, 2));
     return;
   }
-  if (models.length === 0) console.log(`no models in ${modelsDir}`);
+  if (models.length === 0 && singleFiles.length === 0) console.log(`no models in ${modelsDir}`);
   for (const m of models) {
     const status = m.problems.length ? "NOT USABLE" : "ok";
     const clip = m.kind === "clip" ? "" : `  clip: ${clipFor(m) ?? "none matches"}`;

@@ -7,6 +7,7 @@
 import { basename, dirname, extname, join, relative, resolve } from "node:path";
 import { InputError } from "../../io/input_error.ts";
 import { inspectModelDir, type ModelEntry } from "../inspect.ts";
+import { formatBytes } from "../transfer_bar.ts";
 import { writeFileAtomic } from "../../io/png.ts";
 import { a1111Hashes, type FileHashes } from "./a1111_hash.ts";
 import { Checkpoint } from "./checkpoint.ts";
@@ -277,7 +278,7 @@ export class DroppedCheckpoints {
     let running = this.#hashing.get(path);
     if (!running) {
       const log = this.opts.log;
-      log?.(`hashing ${path} (${(stat.size / 2 ** 30).toFixed(2)} GB)`);
+      log?.(`hashing ${path} (${formatBytes(stat.size)})`);
       running = a1111Hashes(path).then(async (h) => {
         cache[path] = { ...h, size: stat.size, mtimeMs };
         await Deno.mkdir(this.opts.cacheDir, { recursive: true });
