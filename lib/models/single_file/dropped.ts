@@ -306,9 +306,10 @@ export class DroppedCheckpoints {
     return join(this.opts.cacheDir, `${sha256.slice(0, 16)}${vae}`);
   }
 
+  /** Where the file's import is, if it exists (a VAE added or removed since changes it). */
   async #findFolder(file: DroppedFile): Promise<void> {
     const target = await this.#target(file);
-    if ((await readRecord(target))?.sha256 === file.hashes!.sha256) file.folder = target;
+    file.folder = (await readRecord(target))?.sha256 === file.hashes!.sha256 ? target : undefined;
   }
 
   /**

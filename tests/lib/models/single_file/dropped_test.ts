@@ -101,6 +101,12 @@ Deno.test("dropped: concurrent first uses share one import; the VAE pairing make
       ["mine.safetensors", a, SHA.slice(0, 10), false],
       ["sub/deep.safetensors", deep, SHA.slice(0, 10), false],
     ]);
+    // A VAE put beside it later makes another pipeline: the file needs importing again, with it (a VAE of the
+    // same bytes as deep's would find deep's folder).
+    await Deno.copyFile(join(FIXTURES, "single_file", "tiny-sd1.ckpt"), join(t.models, "mine.vae.ckpt"));
+    await catalog.scan();
+    assertEquals([mine.vae, mine.folder], [join(t.models, "mine.vae.ckpt"), undefined]);
+    assertEquals((await catalog.entries())[0].singleFile?.pending, true);
   } finally {
     await Deno.remove(t.root, { recursive: true });
   }
