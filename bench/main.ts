@@ -253,6 +253,11 @@ async function importBench(): Promise<void> {
   if (!existsSync(file)) {
     console.error(`writing ${file} (once; reused from BENCH_DIR afterwards)`);
     const py = join(venv, "bin", "python");
+    if (!existsSync(py)) {
+      throw new Error(
+        `${file} is missing and no Python to write it at ${py}: set FIXTURES_VENV, or BENCH_DIR`,
+      );
+    }
     const out = await new Deno.Command(py, {
       args: [join(root, "tests", "fixtures", "fx_single_file.py"), "--bench", benchDir],
       stdout: "inherit",
