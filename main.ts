@@ -13,9 +13,10 @@ import { DEFAULT_LIMITS, type ServerLimits } from "./lib/server/limits.ts";
 import type { CmdFlags } from "./routes/sdapi.ts";
 import { parseRedisUrl } from "./lib/queue/redis.ts";
 import { BullRunner } from "./lib/queue/bull_runner.ts";
+import { type DroppedSource, singleFileSources } from "./lib/models/single_file/dropped.ts";
 
 const USAGE = `usage: deno task serve [--port N (7860)] [--listen] [--api-auth user:pass]
-       [--models-dir DIR] [--embeddings-dir DIR] [--model NAME] [--outputs DIR]
+       [--models-dir DIR] [--a1111-dir DIR] [--embeddings-dir DIR] [--model NAME] [--outputs DIR]
        [--data-dir DIR (.)] [--settings FILE (DATA_DIR/config.json)] [--styles FILE (DATA_DIR/styles.csv)]
        [--allowed-hosts H1,H2] [--cors-allow-origins O1,O2]
        [--allow-any-output-dir] [--max-steps N (${DEFAULT_LIMITS.maxSteps})]
@@ -28,6 +29,13 @@ export interface ServeOptions {
   hostname: string;
   auth?: string;
   modelsDir: string;
+  /**
+   * Where A1111 single files are listed from (imported on first use); default the models folder, plus an
+   * A1111 installation's models/Stable-diffusion and models/VAE with --a1111-dir.
+   */
+  singleFileSources?: DroppedSource[];
+  /** The server log's lines about models (imports, hashing); default the console. */
+  log?: (line: string) => void;
   embeddingsDir: string;
   model?: string;
   outputsDir: string;
@@ -75,6 +83,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
       listen: { type: "boolean", default: false },
       "api-auth": { type: "string" },
       "models-dir": { type: "string", default: MODELS_DIR },
+      "a1111-dir": { type: "string" },
       "embeddings-dir": { type: "string", default: EMBEDDINGS_DIR },
       model: { type: "string" },
       outputs: { type: "string", default: "outputs" },
@@ -107,6 +116,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
     hostname: values.listen ? "0.0.0.0" : "127.0.0.1",
     auth: values["api-auth"],
     modelsDir: values["models-dir"]!,
+    singleFileSources: singleFileSources(values["models-dir"]!, values["a1111-dir"]),
     embeddingsDir: values["embeddings-dir"]!,
     model: values.model,
     outputsDir: join(Deno.cwd(), values.outputs!),
@@ -160,6 +170,8 @@ export async function serve(opts: ServeOptions): Promise<Server> {
   const [service, clientJs] = await Promise.all([
     WebUIService.create({
       modelsDir: opts.modelsDir,
+      singleFileSources: opts.singleFileSources,
+      log: opts.log,
       embeddingsDir: opts.embeddingsDir,
       outputsDir: opts.outputsDir,
       settingsFile: opts.settingsFile,

@@ -15,6 +15,7 @@ import { chooseClip, listModels, type ModelEntry } from "./lib/models/registry.t
 import { formatBytes, formatTransfer } from "./lib/models/transfer_bar.ts";
 import { InputError } from "./lib/io/input_error.ts";
 import { IMPORT_USAGE, importCommand } from "./lib/models/single_file/cli.ts";
+import { DroppedCheckpoints, type DroppedFile, singleFileSources } from "./lib/models/single_file/dropped.ts";
 import {
   cudaInstallPlan,
   installCudaProvider,
@@ -23,7 +24,7 @@ import {
 } from "./lib/models/providers.ts";
 
 const USAGE = `usage:
-  deno task models list [--json] [--models-dir DIR] [--dir EXTRA_DIR]...
+  deno task models list [--json] [--models-dir DIR] [--dir EXTRA_DIR]... [--a1111-dir DIR]
   deno task models pull <owner/name>[@revision] [--subfolder S] [--name NAME] [--include GLOB]...
                         [--exclude GLOB]... [--all-files] [--retries N] [--models-dir DIR]
 ${IMPORT_USAGE}
@@ -56,10 +57,32 @@ async function list(args: string[]) {
       json: { type: "boolean" },
       "models-dir": { type: "string" },
       dir: { type: "string", multiple: true },
+      "a1111-dir": { type: "string" },
     },
   });
   const modelsDir = values["models-dir"] ?? MODELS_DIR;
   const { models, skipped } = await listModels([modelsDir, ...(values.dir ?? [])]);
+  // Single files (here and in an A1111 installation), hashed as the server lists them (cached).
+  const dropped = new DroppedCheckpoints({
+    sources: singleFileSources(modelsDir, values["a1111-dir"]),
+    cacheDir: join(modelsDir, ".imported"),
+    log: (line) => console.error(`models: ${line}`),
+  });
+  await dropped.scan();
+  await dropped.hashAll();
+  // A file `models import` made a folder of goes by that folder; otherwise the server imports it on first use.
+  const importedAs = (f: DroppedFile) =>
+    f.folder ?? models.find((m) => f.hashes && m.hash === f.hashes.shortHash)?.path;
+  const singleFiles = dropped.files().map((f) => ({
+    name: f.name,
+    path: f.path,
+    family: f.family ?? null,
+    hash: f.hashes?.shortHash ?? null,
+    sha256: f.hashes?.sha256 ?? null,
+    vae: f.vae ?? null,
+    problem: f.problem ?? null,
+    imported: importedAs(f) ?? null,
+  }));
   const clipFor = (m: ModelEntry) => m.kind === "clip" ? undefined : chooseClip(m, models)?.name;
   const devices = (await providerReport()).filter((p) => p.state === "usable").map((p) => p.name);
   if (values.json) {
@@ -74,16 +97,26 @@ async function list(args: string[]) {
       ...(m.kind === "clip" ? {} : { clip: clipFor(m) ?? null }),
       default: resolve(m.path) === DEFAULT_MODEL_DIR || resolve(m.path) === DEFAULT_CLIP_DIR,
     }));
-    console.log(JSON.stringify({ models: out, skipped, devices }, null, 2));
+    console.log(JSON.stringify({ models: out, single_files: singleFiles, skipped, devices }, null, 2));
     return;
   }
-  if (models.length === 0) console.log(`no models in ${modelsDir}`);
+  if (models.length === 0 && singleFiles.length === 0) console.log(`no models in ${modelsDir}`);
   for (const m of models) {
     const status = m.problems.length ? "NOT USABLE" : "ok";
     const clip = m.kind === "clip" ? "" : `  clip: ${clipFor(m) ?? "none matches"}`;
     console.log(`${m.name}  ${m.kind}  ${dimsText(m)}  ${m.hash ? `[${m.hash}]` : ""}  ${status}${clip}`);
     for (const p of m.problems) console.log(`    problem: ${p}`);
     for (const w of m.warnings) console.log(`    note: ${w}`);
+  }
+  for (const f of singleFiles) {
+    const status = f.problem
+      ? "NOT USABLE"
+      : f.imported
+      ? `ok  imported: ${f.imported}`
+      : `ok  imported on first use by \`deno task serve\` (or now: \`deno task models import ${f.path}\`)`;
+    console.log(`${f.name}  ${f.family ?? "?"} single file  ${f.hash ? `[${f.hash}]` : ""}  ${status}`);
+    if (f.vae) console.log(`    vae: ${f.vae}`);
+    if (f.problem) console.log(`    problem: ${f.problem}`);
   }
   for (const s of skipped) console.log(`skipped ${s.path}: ${s.reason}`);
   console.log(`devices: ${devices.join(", ")} (\`deno task models providers\` says why not others)`);

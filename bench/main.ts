@@ -4,6 +4,8 @@
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { cell, interleaved, median, range, ratios, table } from "./stats.ts";
+import { importReport, importRounds } from "./import_bench.ts";
+import { runJson } from "./run_json.ts";
 
 const root = join(import.meta.dirname!, "..");
 const benchDir = Deno.env.get("BENCH_DIR") ?? join(root, ".bench-cache");
@@ -14,16 +16,7 @@ const rounds = Number(Deno.env.get("BENCH_ROUNDS") ?? 3);
 // main thread and the decoding worker do not keep growing their nurseries while thousands of images go by.
 const EMBED_V8_FLAGS = "--v8-flags=--max-semi-space-size=1";
 
-async function json(
-  cmd: string,
-  args: string[],
-  env: Record<string, string> = {},
-): Promise<Record<string, number>> {
-  const out = await new Deno.Command(cmd, { args, stdout: "piped", stderr: "inherit", env }).output();
-  if (out.code !== 0) throw new Error(`${cmd} ${args.join(" ")} failed`);
-  const lines = new TextDecoder().decode(out.stdout).trim().split("\n");
-  return JSON.parse(lines.at(-1)!);
-}
+const json = runJson;
 
 async function personalize(): Promise<void> {
   const clip = join(benchDir, "clip-vit-large-patch14");
@@ -251,7 +244,37 @@ async function txt2img(): Promise<void> {
   console.log(`\ntime outside onnxruntime's calls: ${cell(outside, 2)} % of generation (target < 3 %)`);
 }
 
-const benches: Record<string, () => Promise<void>> = { personalize, embed, txt2img };
+/**
+ * The single-file import at real size: SD 1.5 with random fp16 weights in the original LDM layout (2.13 GB,
+ * written once into BENCH_DIR by tests/fixtures/fx_single_file.py --bench, then reused).
+ */
+async function importBench(): Promise<void> {
+  const file = join(benchDir, "sd15-random-fp16.safetensors");
+  if (!existsSync(file)) {
+    console.error(`writing ${file} (once; reused from BENCH_DIR afterwards)`);
+    const py = join(venv, "bin", "python");
+    if (!existsSync(py)) {
+      throw new Error(
+        `${file} is missing and no Python to write it at ${py}: set FIXTURES_VENV, or BENCH_DIR`,
+      );
+    }
+    const out = await new Deno.Command(py, {
+      args: [join(root, "tests", "fixtures", "fx_single_file.py"), "--bench", benchDir],
+      stdout: "inherit",
+      stderr: "inherit",
+      env: { OMP_NUM_THREADS: "1", PYTHONHASHSEED: "0" },
+    }).output();
+    if (out.code !== 0) throw new Error(`fx_single_file.py --bench ${benchDir} failed`);
+  }
+  const runs = await importRounds(file, { rounds, workDir: benchDir });
+  console.log(
+    `import: SD 1.5 single file, random fp16 weights, original LDM layout; ${rounds} rounds, each a fresh ` +
+      `process into an empty folder; median (min–max)`,
+  );
+  console.log(importReport(runs));
+}
+
+const benches: Record<string, () => Promise<void>> = { personalize, embed, txt2img, import: importBench };
 const name = Deno.args[0];
 if (!name || !benches[name]) {
   console.error(`usage: deno task bench <${Object.keys(benches).join("|")}>`);

@@ -285,14 +285,15 @@ export function sdapiRoutes(svc: WebUIService, cmdFlags: CmdFlags = {}): Hono {
     c.json(
       svc.checkpoints().map((m) => ({
         title: svc.title(m),
-        model_name: m.name,
+        model_name: m.singleFile?.modelName ?? m.name,
         hash: m.hash ?? null,
-        sha256: null,
-        filename: m.path,
+        sha256: m.singleFile?.sha256 ?? null,
+        filename: m.singleFile?.file ?? m.path,
         config: null,
       })),
     ));
   app.post("/refresh-checkpoints", async (c) => {
+    // As A1111's: answers once the list (new single files hashed) is current.
     await svc.refreshModels();
     return c.json({});
   });

@@ -64,6 +64,7 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
       models: svc.checkpoints().map((m) => m.name),
       sizes: Object.fromEntries(svc.checkpoints().map((m) => [m.name, sizeOf(m)])),
       model: svc.options.sd_model_checkpoint,
+      unusable: Object.fromEntries(svc.unusableFiles().map((m) => [m.name, m.problems.join("; ")])),
     };
     const body = renderToString(
       <body>

@@ -8,6 +8,7 @@ import { FIXTURES, MODELS } from "./fixtures.ts";
 import { runCli } from "./run_cli.ts";
 
 const SD1 = join(FIXTURES, "single_file", "tiny-sd1.safetensors");
+const manifest = JSON.parse(Deno.readTextFileSync(join(FIXTURES, "refs", "single_file", "manifest.json")));
 
 async function importFails(file: string, expected: RegExp) {
   const dir = await Deno.makeTempDir();
@@ -212,22 +213,51 @@ Deno.test("models import FOLDER: every checkpoint of an A1111 folder, with its <
   }
 });
 
-Deno.test("models list: an A1111 file dropped into models/ is listed with how to import it, until it is", async () => {
+Deno.test("models list: A1111 files dropped into models/ or an A1111 folder are listed with hash and state", async () => {
   const dir = await Deno.makeTempDir();
+  const a1111 = await Deno.makeTempDir();
   try {
     const file = join(dir, "dropped.safetensors");
     await Deno.copyFile(SD1, file);
-    const before = JSON.parse((await runCli("models.ts", ["list", "--json", "--models-dir", dir])).stdout);
-    assertEquals(before.skipped, [{
-      path: file,
-      reason: `an A1111 single-file checkpoint; \`deno task models import ${file}\` makes it a model folder`,
-    }]);
+    const sd = join(a1111, "models", "Stable-diffusion");
+    await Deno.mkdir(join(sd, "sub"), { recursive: true });
+    await Deno.copyFile(SD1, join(sd, "sub", "other.safetensors"));
+    await Deno.writeFile(join(sd, "broken.safetensors"), (await Deno.readFile(SD1)).subarray(0, 100_000));
+    const list = async () =>
+      JSON.parse(
+        (await runCli("models.ts", ["list", "--json", "--models-dir", dir, "--a1111-dir", a1111])).stdout,
+      );
+    const sha256 = manifest.hashes["tiny-sd1.safetensors"].sha256;
+    const before = await list();
+    assertEquals(
+      before.single_files.map((
+        f: Record<string, unknown>,
+      ) => [f.name, f.family, f.hash, f.problem, f.imported]),
+      [
+        ["dropped.safetensors", "sd1", sha256.slice(0, 10), null, null],
+        [
+          "broken.safetensors",
+          null,
+          null,
+          "broken.safetensors is truncated: it has 100000 bytes but its tensors need 2181698",
+          null,
+        ],
+        ["sub/other.safetensors", "sd1", sha256.slice(0, 10), null, null],
+      ],
+    );
     const config = join(MODELS, "tiny-sd1-torch");
     const r = await runCli("models.ts", ["import", file, "--config", config, "--models-dir", dir]);
     if (r.code !== 0) throw new Error(r.stderr);
-    const after = JSON.parse((await runCli("models.ts", ["list", "--json", "--models-dir", dir])).stdout);
-    assertEquals([after.skipped, after.models.map((m: { name: string }) => m.name)], [[], ["dropped"]]);
+    const after = await list();
+    assertEquals(after.models.map((m: { name: string }) => m.name), ["dropped"]);
+    assertEquals(after.single_files[0].imported, join(dir, "dropped"));
+    const bad = await runCli("models.ts", ["list", "--models-dir", dir, "--a1111-dir", dir]);
+    assertEquals([bad.code, bad.stderr.trim()], [
+      2,
+      `models: --a1111-dir: ${dir} has no models/Stable-diffusion folder`,
+    ]);
   } finally {
     await Deno.remove(dir, { recursive: true });
+    await Deno.remove(a1111, { recursive: true });
   }
 });

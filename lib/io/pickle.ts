@@ -4,6 +4,9 @@
 // untrusted `.pt` with Python's pickle runs that program. This reader executes only data-building opcodes and
 // resolves only the few globals a saved tensor needs, so loading never does more than build numbers,
 // strings, tuples, lists, dicts and tensor descriptions. Anything else is refused with an error naming it.
+// Training checkpoints (PyTorch Lightning's `.ckpt`, such as sd-v1-4.ckpt) also pickle a few harmless objects
+// next to the tensors: A1111's safe unpickler (modules/safe.py) allows them, and here they become opaque
+// placeholders that are never called or constructed (INERT_GLOBALS).
 
 import { InputError } from "./input_error.ts";
 
@@ -77,7 +80,18 @@ export interface PickleGlobal {
   readonly name: string;
 }
 
-export type PickleKey = string | number | bigint | boolean | null;
+/**
+ * An allowed but inert object (a numpy scalar, a Lightning callback, a set): what it is, never its value.
+ * Nothing is constructed for it; a state BUILD gives it is dropped.
+ */
+export interface PickleOpaque {
+  readonly kind: "opaque";
+  /** The global it came from, as `module.name`. */
+  readonly of: string;
+}
+
+/** Lightning saves its callbacks' states keyed by the callback's class, so a key may be a global. */
+export type PickleKey = string | number | bigint | boolean | null | PickleGlobal | PickleOpaque;
 
 /** A Python dict (or OrderedDict); keys must be scalars. */
 export class PickleDict {
@@ -96,7 +110,8 @@ export type PickleValue =
   | PickleDict
   | StorageRef
   | TensorSpec
-  | PickleGlobal;
+  | PickleGlobal
+  | PickleOpaque;
 
 /** The globals a tensor pickle may name; every other global is refused. */
 const ALLOWED_CALLABLES = new Set([
@@ -105,6 +120,41 @@ const ALLOWED_CALLABLES = new Set([
   "torch._utils._rebuild_parameter",
   "collections.OrderedDict",
 ]);
+
+/**
+ * The other globals A1111's restricted unpickler allows (modules/safe.py), which training checkpoints use for
+ * their bookkeeping: numpy scalars and arrays (with `_codecs.encode` for their bytes in protocol 2), torch's
+ * float32 dtype, Lightning's ModelCheckpoint callback, sets. Calling or instantiating one yields an opaque
+ * placeholder; no code runs. numpy 2 writes `numpy._core` where numpy 1 wrote `numpy.core`.
+ */
+const INERT_GLOBALS = new Set([
+  "numpy.core.multiarray.scalar",
+  "numpy.core.multiarray._reconstruct",
+  "numpy._core.multiarray.scalar",
+  "numpy._core.multiarray._reconstruct",
+  "numpy.dtype",
+  "numpy.ndarray",
+  "_codecs.encode",
+  "torch.float32",
+  "torch._utils._rebuild_device_tensor_from_numpy",
+  "torch.nn.modules.container.ParameterDict",
+  "pytorch_lightning.callbacks.model_checkpoint",
+  "pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint",
+  "__builtin__.set",
+  "builtins.set",
+]);
+
+function isKind<K extends string>(v: PickleValue, kind: K): v is Extract<PickleValue, { kind: K }> {
+  return typeof v === "object" && v !== null && "kind" in v && v.kind === kind;
+}
+
+/** An inert global called or instantiated: a placeholder naming it (anything else is refused). */
+function opaqueCall(fn: PickleValue, op: string, fail: Fail): PickleOpaque {
+  if (!isKind(fn, "global") || !INERT_GLOBALS.has(`${fn.module}.${fn.name}`)) {
+    return fail(`${op} on something that is not an allowed class`);
+  }
+  return { kind: "opaque", of: `${fn.module}.${fn.name}` };
+}
 
 const OPCODE_NAMES: Record<number, string> = {
   0x28: "MARK",
@@ -254,7 +304,7 @@ export function loadPickle(bytes: Uint8Array): PickleValue {
   const resolveGlobal = (module: string, name: string): PickleGlobal => {
     const full = `${module}.${name}`;
     if (module === "torch" && storageType(name)) return { kind: "global", module, name };
-    if (ALLOWED_CALLABLES.has(full)) return { kind: "global", module, name };
+    if (ALLOWED_CALLABLES.has(full) || INERT_GLOBALS.has(full)) return { kind: "global", module, name };
     return fail(`refusing global ${full}: only tensor data may be loaded`);
   };
   const memoPut = (key: number) => memo.set(key, top());
@@ -449,9 +499,23 @@ export function loadPickle(bytes: Uint8Array): PickleValue {
       }
       case 0x62: { // BUILD
         // A state dict is an OrderedDict whose __dict__ carries `_metadata` (per-module versions): the state is
-        // dropped, since a dict needs none. BUILD on anything else would call its __setstate__: refused.
+        // dropped, since a dict needs none; so is an opaque placeholder's. BUILD on anything else would call its
+        // __setstate__: refused.
         pop();
-        if (!(top() instanceof PickleDict)) fail(`opcode BUILD is only allowed on a dict (byte ${at})`);
+        const target = top();
+        if (!(target instanceof PickleDict) && !isKind(target, "opaque")) {
+          fail(`opcode BUILD is only allowed on a dict (byte ${at})`);
+        }
+        break;
+      }
+      case 0x81: { // NEWOBJ: cls.__new__(cls, *args), only for an inert class
+        pop();
+        push(opaqueCall(pop(), "NEWOBJ", fail));
+        break;
+      }
+      case 0x92: { // NEWOBJ_EX: cls.__new__(cls, *args, **kwargs), likewise
+        pop(), pop();
+        push(opaqueCall(pop(), "NEWOBJ_EX", fail));
         break;
       }
       default: {
@@ -470,6 +534,7 @@ type Fail = (msg: string) => never;
 
 function dictKey(k: PickleValue, fail: Fail): PickleKey {
   if (k === null || ["string", "number", "bigint", "boolean"].includes(typeof k)) return k as PickleKey;
+  if (isKind(k, "global") || isKind(k, "opaque")) return k;
   return fail("dict keys must be strings or numbers");
 }
 
@@ -545,6 +610,7 @@ function reduce(fn: PickleValue, args: PickleValue, fail: Fail): PickleValue {
       return data;
     }
     default:
+      if (INERT_GLOBALS.has(`${fn.module}.${fn.name}`)) return opaqueCall(fn, "REDUCE", fail);
       return fail(`calling ${fn.module}.${fn.name} is not allowed`);
   }
 }

@@ -44,6 +44,18 @@ export interface ModelEntry {
    * SD 1.5, 768 for SD 2.x 768-v, 1024 for SDXL).
    */
   defaultSize?: number;
+  /** A checkpoint listed from an A1111 single file (lib/models/single_file/dropped.ts). */
+  singleFile?: SingleFileSource;
+}
+
+export interface SingleFileSource {
+  file: string;
+  /** A1111's model_name (the file name without extension). */
+  modelName: string;
+  /** The file's full sha256, once hashed. */
+  sha256?: string;
+  /** Not imported yet: `path` is the file itself, and the first generation imports it. */
+  pending: boolean;
 }
 
 type Json = Record<string, unknown>;

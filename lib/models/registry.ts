@@ -1,7 +1,7 @@
 // The models the app can use: every folder under models/ (and any extra folders) that holds a Stable Diffusion
 // pipeline or a CLIP pair, with its kind, dimensions, short hash and problems; and the rules that pair a
 // checkpoint with a CLIP model and an aesthetic embedding with a CLIP model.
-import { basename, dirname, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { InputError } from "../io/input_error.ts";
 import {
   DEFAULT_CLIP_DIR,
@@ -15,9 +15,6 @@ import { modelSha256, shortHash } from "./model_hash.ts";
 import { readRecord } from "./single_file/record.ts";
 
 export type { ModelDims, ModelEntry, ModelKind } from "./inspect.ts";
-
-const SINGLE_FILE = /\.(safetensors|ckpt)$/i;
-const VAE_FILE = /\.vae\.[^.]+$/i;
 
 export interface SkippedFolder {
   path: string;
@@ -55,16 +52,13 @@ export async function listModels(dirs: string[], opts: ListOptions = {}): Promis
   const hashCache = opts.hashCache ?? (dirs.length ? join(dirs[0], ".hashes.json") : undefined);
   for (const dir of dirs) {
     const candidates: string[] = [];
-    const singleFiles: string[] = [];
     const self = await inspectModelDir(dir).catch(() => undefined);
     if (self) candidates.push(dir);
     else {
       try {
         for await (const e of Deno.readDir(dir)) {
+          // Single files lying here are lib/models/single_file/dropped.ts's to list.
           if (!e.name.startsWith(".") && await isDir(join(dir, e.name))) candidates.push(join(dir, e.name));
-          else if (e.isFile && SINGLE_FILE.test(e.name) && !VAE_FILE.test(e.name)) {
-            singleFiles.push(join(dir, e.name));
-          }
         }
       } catch (e) {
         if (e instanceof Deno.errors.NotFound) continue; // no models downloaded yet
@@ -97,20 +91,6 @@ export async function listModels(dirs: string[], opts: ListOptions = {}): Promis
           shortHash(await modelSha256(entry.unetFiles, { cacheFile: hashCache }));
       }
       listing.models.push(entry);
-    }
-    // A1111 checkpoints dropped in beside the folders: say how to import them, unless a folder came from them.
-    const imported = new Set<string>();
-    for (const path of candidates) {
-      const source = (await readRecord(path))?.source;
-      if (source) imported.add(source);
-    }
-    for (const path of singleFiles.sort()) {
-      if (imported.has(basename(path))) continue;
-      listing.skipped.push({
-        path,
-        reason:
-          `an A1111 single-file checkpoint; \`deno task models import ${path}\` makes it a model folder`,
-      });
     }
   }
   listing.models.sort((a, b) => a.name.localeCompare(b.name));

@@ -1,7 +1,7 @@
 // The WebUI's engine room, shared by the pages and /sdapi/v1: lists models, runs generations one at a time
 // through the JobQueue with A1111's progress/interrupt/skip state, lets extensions process each job, runs
 // X/Y/Z plots (one job per cell), and writes each image's infotext into its PNG.
-import { isAbsolute, relative, resolve } from "node:path";
+import { isAbsolute, join, relative, resolve } from "node:path";
 import {
   featureParams,
   generationParams,
@@ -16,6 +16,7 @@ import { InputError } from "../io/input_error.ts";
 import { withPngTexts, writeFileAtomic } from "../io/png.ts";
 import { chooseClip, findModel, listModels } from "../models/registry.ts";
 import type { ModelEntry } from "../models/inspect.ts";
+import { DroppedCheckpoints, type DroppedSource } from "../models/single_file/dropped.ts";
 import { type Extension, type JobAttachments, type Values } from "../extensions/adapter.ts";
 import { JobQueue } from "./job_queue.ts";
 import type { Chart, ConditioningHook, Job, JobModel, JobRequest, Mode } from "../extensions/job.ts";
@@ -78,6 +79,13 @@ export interface ServiceConfig {
   maxMemoryBytes?: number;
   /** Runs generations on other machines (serve --queue: lib/queue's BullMQ jobs); default: here, in turn. */
   remote?: RemoteRunner;
+  /**
+   * Where A1111 single files are listed from and imported on first use (into `<modelsDir>/.imported`);
+   * default the models folder itself (serve --a1111-dir adds an A1111 installation's folders).
+   */
+  singleFileSources?: DroppedSource[];
+  /** The server log (imports and hashing); default the console. */
+  log?: (line: string) => void;
 }
 
 /** A generation checked and ready to run elsewhere: the model by its entry, the request's defaults filled. */
@@ -205,12 +213,21 @@ export class WebUIService {
   readonly #idle = new GenerationState();
   extensions: Extension[] = [];
   #models: ModelEntry[] = [];
+  /** A1111 single files listed as checkpoints and imported on first use. */
+  readonly dropped: DroppedCheckpoints;
+  /** Hashing and imports running in the background (awaited by close). */
+  #background = new Set<Promise<void>>();
 
   readonly limits: ServerLimits;
   styles: PromptStyle[] = [];
 
   private constructor(readonly config: ServiceConfig, public options: WebUIOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...config.limits };
+    this.dropped = new DroppedCheckpoints({
+      sources: config.singleFileSources ?? [{ dir: config.modelsDir }],
+      cacheDir: join(config.modelsDir, ".imported"),
+      log: config.log ?? ((line) => console.log(`models: ${line}`)),
+    });
   }
 
   static async create(config: ServiceConfig): Promise<WebUIService> {
@@ -219,7 +236,9 @@ export class WebUIService {
       sd_model_checkpoint: "",
       outdir_samples: config.outputsDir,
     } as WebUIOptions);
-    await svc.refreshModels();
+    // Single files are listed at once and hashed in the background: A1111's title carries the hash, and a
+    // folder of large checkpoints takes a while to read.
+    await svc.refreshModels({ hash: false });
     await svc.refreshStyles();
     const first = svc.checkpoints()[0];
     if (!first) throw new Error(`no usable Stable Diffusion model in ${config.modelsDir}`);
@@ -227,7 +246,35 @@ export class WebUIService {
     svc.options = await loadOptions(config.settingsFile, defaults);
     const chosen = svc.checkpoint(svc.options.sd_model_checkpoint);
     svc.options.sd_model_checkpoint = chosen?.name ?? first.name;
+    svc.#inBackground(async () => {
+      await svc.dropped.hashAll();
+      await svc.#listDropped();
+      // As A1111 loads the selected checkpoint at start-up, a selected single file is imported now.
+      svc.#prefetch(svc.options.sd_model_checkpoint);
+    });
     return svc;
+  }
+
+  /** Runs work the server does not wait for; its failure is logged, and close() waits for it. */
+  #inBackground(work: () => Promise<void>): void {
+    const log = this.config.log ?? console.error;
+    const p: Promise<void> = work().catch((e) => log(`models: ${(e as Error).message}`))
+      .finally(() => this.#background.delete(p));
+    this.#background.add(p);
+  }
+
+  /** Starts importing a selected single file, so the first generation need not wait for all of it. */
+  #prefetch(ref: string): void {
+    const m = this.checkpoint(ref);
+    const file = m?.singleFile?.pending ? this.dropped.get(m.name) : undefined;
+    if (!file || file.problem) return;
+    this.#inBackground(async () => {
+      try {
+        await this.dropped.ensureImported(file);
+      } finally {
+        await this.#listDropped();
+      }
+    });
   }
 
   async refreshStyles(): Promise<void> {
@@ -254,8 +301,29 @@ export class WebUIService {
     };
   }
 
-  async refreshModels(): Promise<void> {
-    this.#models = (await listModels([this.config.modelsDir])).models;
+  #folders: ModelEntry[] = [];
+
+  /**
+   * Rescans the models folder and the single files (A1111's refresh-checkpoints); `hash: false` lists new
+   * single files before their hashes are known.
+   */
+  async refreshModels(opts: { hash?: boolean } = {}): Promise<void> {
+    this.#folders = (await listModels([this.config.modelsDir])).models;
+    await this.dropped.scan();
+    if (opts.hash !== false) await this.dropped.hashAll();
+    await this.#listDropped();
+  }
+
+  /** The folders plus the single files (a file `models import` already made a folder of is that folder). */
+  async #listDropped(): Promise<void> {
+    const folderHashes = new Set(this.#folders.map((m) => m.hash).filter((h) => h));
+    const files = (await this.dropped.entries()).filter((m) => !m.hash || !folderHashes.has(m.hash));
+    this.#models = [...this.#folders, ...files];
+  }
+
+  /** A1111 single files that cannot be used, with why (listed in the WebUI's selector with the reason). */
+  unusableFiles(): ModelEntry[] {
+    return this.#models.filter((m) => m.singleFile && m.problems.length > 0);
   }
 
   /** Usable pipelines, by name. */
@@ -266,7 +334,8 @@ export class WebUIService {
   /** A checkpoint by its title, name or hash (A1111's get_closet_checkpoint_match). */
   checkpoint(ref: string): ModelEntry | undefined {
     const m = findModel(this.#models, ref) ?? this.#models.find((m) => this.title(m) === ref) ??
-      findModel(this.#models, ref.replace(/ \[[0-9a-f]+\]$/, ""));
+      findModel(this.#models, ref.replace(/ \[[0-9a-f]+\]$/, "")) ??
+      this.#models.find((m) => m.singleFile?.modelName === ref);
     return m && m.kind !== "clip" && m.problems.length === 0 ? m : undefined;
   }
 
@@ -345,6 +414,52 @@ export class WebUIService {
   async setOptions(update: Record<string, unknown>): Promise<void> {
     this.options = { ...this.options, ...this.checkedOptions(update) } as WebUIOptions;
     await saveOptions(this.config.settingsFile, this.options);
+    if (typeof update.sd_model_checkpoint === "string") this.#prefetch(this.options.sd_model_checkpoint);
+  }
+
+  /**
+   * A single file's folder, importing it first (or waiting for the import already running): the task shows
+   * A1111's "loading model" state with the import's progress meanwhile. A file that cannot be imported is a
+   * 422 with the reason, and stays listed with it.
+   */
+  async #load(model: ModelEntry, task: Task): Promise<ModelEntry> {
+    const file = this.dropped.get(model.name);
+    if (!file) throw this.#unusable(model.name, ["model"]);
+    const state = task.state;
+    task.phase = "running";
+    state.begin("load_model", 1, 0);
+    const timestamp = state.snapshot().state.job_timestamp;
+    // The fraction of the current part as the job's progress, with no sampling steps (none run yet).
+    const show = (fraction: number, text: string) =>
+      state.follow({
+        skipped: false,
+        interrupted: false,
+        job: "load_model",
+        job_count: 1000,
+        job_no: Math.round(fraction * 1000),
+        job_timestamp: timestamp,
+        sampling_step: 0,
+        sampling_steps: 0,
+      }, text);
+    show(0, `Loading model ${file.name}`);
+    try {
+      await this.dropped.ensureImported(file, (stage, done, total) => {
+        const fraction = total > 0 ? Math.min(1, done / total) : 1;
+        show(fraction, `Loading model ${file.name}: importing the ${stage} ${Math.floor(fraction * 100)}%`);
+      });
+    } catch (e) {
+      if (!(e instanceof InputError)) throw e;
+      throw new InputError(e.message, ["model"]);
+    } finally {
+      await this.#listDropped();
+      // An interrupt while loading stops the job before it samples (the import itself goes on, shared).
+      task.cancelled ||= state.interrupted;
+      state.end();
+      task.phase = "queued";
+    }
+    const loaded = this.checkpoint(file.name);
+    if (!loaded || loaded.singleFile?.pending) throw this.#unusable(file.name, ["model"]);
+    return loaded;
   }
 
   /**
@@ -382,8 +497,20 @@ export class WebUIService {
   /** Queues a generation; resolves when it has run (after every job queued before it). */
   async generate(input: GenerationInput): Promise<GenerationOutput> {
     const name = input.request.model || this.options.sd_model_checkpoint;
-    const model = this.checkpoint(name);
-    if (!model) throw this.#unusable(name, ["model"]);
+    const listed = this.checkpoint(name);
+    if (!listed) throw this.#unusable(name, ["model"]);
+    // A single file imports on first use, as A1111 loads a checkpoint when it is first needed.
+    const early = listed.singleFile?.pending ? this.tasks.create(input.taskId) : undefined;
+    try {
+      const model = early ? await this.#load(listed, early) : listed;
+      return await this.#generate(input, model, early);
+    } catch (e) {
+      if (early) this.tasks.finish(early);
+      throw e;
+    }
+  }
+
+  async #generate(input: GenerationInput, model: ModelEntry, early?: Task): Promise<GenerationOutput> {
     if (input.mode === "img2img" && model.warnings.some((w) => /encoder/i.test(w))) {
       throw new InputError(`${model.name} cannot do img2img: ${model.warnings.join("; ")}`);
     }
@@ -417,7 +544,7 @@ export class WebUIService {
       jobShape(resolved, input.mode === "img2img", request.tiledVae),
       this.config.maxMemoryBytes ?? defaultMaxMemory(),
     );
-    const task = this.tasks.create(input.taskId);
+    const task = early ?? this.tasks.create(input.taskId);
     const job = { ...input, request: { ...request, tiledVae: plan?.tiledVae ?? request.tiledVae } };
     try {
       const out = this.config.remote
@@ -551,7 +678,8 @@ export class WebUIService {
         const first = out.images.length;
         for (const img of rendered.images) {
           const params: [string, ParamValue][] = [
-            ...generationParams(resolved, img, model),
+            // A1111 names a single-file checkpoint by its model_name (no extension) in the infotext.
+            ...generationParams(resolved, img, { ...model, name: model.singleFile?.modelName ?? model.name }),
             ...samplerOptionParams(resolved),
             ...extraParams,
             ...(r.mask ? inpaintSettings(r, (m, f) => new RequestError(m, f)).params : []),
@@ -670,6 +798,7 @@ export class WebUIService {
   }
 
   async close(): Promise<void> {
+    while (this.#background.size) await Promise.all(this.#background);
     this.queue.close();
     await this.queue.idle();
     await this.config.remote?.close();

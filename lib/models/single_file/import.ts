@@ -29,6 +29,8 @@ export interface ImportOptions {
   /** Keep fp16 UNet/VAE weights fp16 on disk (default true). */
   keepHalf?: boolean;
   onProgress?: (stage: string, done: number, total: number) => void;
+  /** The file's hashes when the caller has them already (the catalog of dropped files hashes in advance). */
+  hashes?: FileHashes;
 }
 
 export interface ImportResult {
@@ -43,7 +45,7 @@ export interface ImportResult {
   cached: boolean;
 }
 
-function source(ckpt: Checkpoint): WeightSource & TensorShapes {
+export function checkpointSource(ckpt: Checkpoint): WeightSource & TensorShapes {
   return {
     info: (k) => ckpt.tensors.get(k),
     get: (k) => ckpt.tensors.get(k),
@@ -61,7 +63,7 @@ export async function sidecarVae(file: string): Promise<string | undefined> {
   return undefined;
 }
 
-async function sidecarYaml(file: string): Promise<string | undefined> {
+export async function sidecarYaml(file: string): Promise<string | undefined> {
   const yaml = join(dirname(file), `${basename(file, extname(file))}.yaml`);
   return await Deno.readTextFile(yaml).catch(() => undefined);
 }
@@ -81,8 +83,11 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
   const vaeCkpt = vaeFile ? Checkpoint.open(vaeFile) : undefined;
   try {
     const yaml = await sidecarYaml(file);
-    const detected = detectFamily(source(ckpt), basename(file), { yaml, prediction: opts.prediction });
-    const hashes = a1111Hashes(file, (n) => progress("hashing", n, ckpt.size));
+    const detected = detectFamily(checkpointSource(ckpt), basename(file), {
+      yaml,
+      prediction: opts.prediction,
+    });
+    const hashes = opts.hashes ?? await a1111Hashes(file, (n) => progress("hashing", n, ckpt.size));
     const existing = await readRecord(target);
     const result = (cached: boolean): ImportResult => ({
       path: target,
@@ -108,8 +113,8 @@ export async function importSingleFile(file: string, opts: ImportOptions): Promi
     let hyper: Hyper = opts.config ? await hyperFromConfig(detected, opts.config) : defaultHyper(detected);
     if (yaml) hyper = hyperFromYaml(hyper, yaml);
 
-    const main = source(ckpt);
-    const vaeSource = vaeCkpt ? source(vaeCkpt) : main;
+    const main = checkpointSource(ckpt);
+    const vaeSource = vaeCkpt ? checkpointSource(vaeCkpt) : main;
     const vaePrefix = VAE_PREFIXES.find((p) => vaeSource.get(`${p}decoder.conv_in.weight`));
     if (vaePrefix === undefined) {
       throw new CheckpointError(`${basename(vaeFile ?? file)} has no VAE decoder (decoder.conv_in.weight)`);

@@ -176,7 +176,10 @@ Deno.test("a forbidden global hidden inside an otherwise valid tensor pickle is 
 Deno.test("refuses object-building opcodes and malformed pickles with a clear reason", () => {
   const cases: [Uint8Array, string][] = [
     [bytes(0x80, 2, 0x5d, 0x7d, "b."), "opcode BUILD is only allowed on a dict"],
-    [bytes(0x80, 2, 0x81), "opcode NEWOBJ is not allowed"],
+    [
+      bytes(0x80, 2, "ccollections\nOrderedDict\n", 0x29, 0x81),
+      "NEWOBJ on something that is not an allowed class",
+    ],
     [bytes(0x80, 2, "S'x'\n."), "opcode STRING is not allowed"],
     [bytes(0x80, 2, 0xff), "unknown opcode 0xff"],
     [bytes(0x80, 6), "unsupported pickle protocol 6"],
@@ -277,4 +280,108 @@ Deno.test("data opcodes build dicts, lists, tuples, ints, floats and strings", (
   assertEquals(d.entries.get("a"), [1, -2, 3.5, null, true]);
   assertEquals(d.entries.get("b"), [new Uint8Array([1])]);
   assertEquals(d.entries.get(7), 2n ** 70n);
+});
+
+Deno.test("A1111's inert globals (numpy scalars, Lightning's callback class) load as opaque values", () => {
+  // {ModelCheckpoint: {"s": numpy.float64(1.5)}} as numpy 1 + Lightning 1.x pickled it under protocol 2.
+  const pickle = bytes(
+    0x80,
+    2,
+    0x7d,
+    "(",
+    "cpytorch_lightning.callbacks.model_checkpoint\nModelCheckpoint\n",
+    0x7d,
+    "(",
+    0x58,
+    1,
+    0,
+    0,
+    0,
+    "s",
+    "cnumpy.core.multiarray\nscalar\n",
+    "cnumpy\ndtype\n",
+    0x58,
+    2,
+    0,
+    0,
+    0,
+    "f8",
+    0x89,
+    0x88,
+    0x87,
+    "R",
+    "(",
+    0x4b,
+    3,
+    0x58,
+    1,
+    0,
+    0,
+    0,
+    "<",
+    0x4e,
+    0x4e,
+    0x4e,
+    0x4a,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0x4a,
+    0xff,
+    0xff,
+    0xff,
+    0xff,
+    0x4b,
+    0,
+    "tb",
+    "c_codecs\nencode\n",
+    0x58,
+    9,
+    0,
+    0,
+    0,
+    "\0\0\0\0\0\0\xf8?", /* UTF-8: 9 bytes */
+    0x58,
+    6,
+    0,
+    0,
+    0,
+    "latin1",
+    0x86,
+    "R",
+    0x86,
+    "R",
+    "u",
+    "u.",
+  );
+  const root = loadPickle(pickle) as PickleDict;
+  const [[key, value]] = [...root.entries];
+  assertEquals(key, {
+    kind: "global",
+    module: "pytorch_lightning.callbacks.model_checkpoint",
+    name: "ModelCheckpoint",
+  });
+  assertEquals((value as PickleDict).entries.get("s"), {
+    kind: "opaque",
+    of: "numpy.core.multiarray.scalar",
+  });
+  // Instantiating the callback gives a placeholder too; its state is dropped, nothing is constructed.
+  const obj = bytes(
+    0x80,
+    2,
+    "cpytorch_lightning.callbacks.model_checkpoint\nModelCheckpoint\n",
+    0x29,
+    0x81,
+    0x7d,
+    "b.",
+  );
+  assertEquals(loadPickle(obj), {
+    kind: "opaque",
+    of: "pytorch_lightning.callbacks.model_checkpoint.ModelCheckpoint",
+  });
+  // Only the allowed names: other numpy, codecs or builtins functions stay refused.
+  for (const g of ["numpy\nload\n", "_codecs\ndecode\n", "builtins\neval\n", "__builtin__\ngetattr\n"]) {
+    assertThrows(() => loadPickle(bytes(0x80, 2, `c${g}`, 0x29, "R.")), PickleError);
+  }
 });

@@ -54,3 +54,27 @@ Deno.test("Checkpoint: a .ckpt cut short is named as truncated", async () => {
     await Deno.remove(path);
   }
 });
+
+Deno.test("Checkpoint: a Lightning training .ckpt (callbacks, optimizer states, numpy scalars) gives its state_dict", () => {
+  // tiny-sd1.ckpt is saved as sd-v1-4.ckpt is: only the state_dict's tensors are indexed (not the optimizer's).
+  const ckpt = Checkpoint.open(join(FIXTURES, "single_file", "tiny-sd1.ckpt"));
+  const st = Checkpoint.open(join(FIXTURES, "single_file", "tiny-sd1.safetensors"));
+  try {
+    assertEquals([...ckpt.tensors.keys()].sort(), [...st.tensors.keys()].sort());
+    const key = "model.diffusion_model.out.2.weight";
+    assertEquals(ckpt.read(key), st.read(key));
+  } finally {
+    ckpt.close();
+    st.close();
+  }
+});
+
+Deno.test("Checkpoint: a Lightning .ckpt that pickles a call of os.system is refused, naming it", () => {
+  throws(
+    () => Checkpoint.open(join(FIXTURES, "single_file", "hostile.ckpt")),
+    (e: Error) =>
+      e.message ===
+        "hostile.ckpt has a pickle that was refused (refusing global posix.system: only tensor data may be " +
+          "loaded); only tensors are loaded and nothing in the file was run",
+  );
+});
