@@ -101,7 +101,7 @@ Deno.test("embedding names: listed ones pass, unknown and escaping ones are refu
   await checkChoices(ext, { ...defaultValues(ext), embedding: "tiny-demo" });
   await rejects(
     checkChoices(ext, { ...defaultValues(ext), embedding: "nope" }),
-    /"nope" is not one of: None, tiny-demo/,
+    /"nope" is not one of: None, neon, pastel, sepia, tiny-demo/,
   );
   await rejects(
     checkChoices(ext, { ...defaultValues(ext), embedding: "../embeddings/tiny-demo" }),

@@ -247,7 +247,7 @@ Deno.test("the read-only endpoints and the OpenAPI document", opts, async () => 
     const samplers = await get("/sdapi/v1/samplers");
     ok(samplers.some((x: { name: string }) => x.name === "Euler a"));
     const models = await get("/sdapi/v1/sd-models");
-    assertEquals(models[0].model_name, "tiny-demo");
+    ok(models.some((m: { model_name: string }) => m.model_name === "tiny-demo"));
     const options = await get("/sdapi/v1/options");
     ok(/^tiny-demo \[[0-9a-f]{10}\]$/.test(options.sd_model_checkpoint), "the title, as A1111 answers");
     assertEquals((await post(`${s.url}/sdapi/v1/options`, { CLIP_stop_at_last_layers: 1 })).status, 200);

@@ -1,7 +1,7 @@
 // The tiled VAE through the API: a job whose whole-image VAE would go over --max-memory runs with the VAE in
 // tiles; one too large even so is a 422 that says why; override_settings.tiled_vae forces either way.
 import { deepStrictEqual as assertEquals, notDeepStrictEqual, ok } from "node:assert";
-import { DEFAULT_MODEL_DIR } from "../../lib/models/defaults.ts";
+import { TINY_DEMO_MODEL_DIR } from "../../lib/models/defaults.ts";
 import { attentionLayout, estimatePeakBytes } from "../../lib/server/memory_budget.ts";
 import { post, startServer } from "./server.ts";
 
@@ -12,7 +12,7 @@ Deno.test(
   "over the budget with the whole-image VAE, within it in tiles: the job runs tiled",
   opts,
   async () => {
-    const layout = (await attentionLayout(DEFAULT_MODEL_DIR))!;
+    const layout = (await attentionLayout(TINY_DEMO_MODEL_DIR))!;
     const shape = { width: 384, height: 384, batchSize: 1 };
     const whole = estimatePeakBytes(layout, { ...shape, tiledVae: false });
     const tiled = estimatePeakBytes(layout, { ...shape, tiledVae: true });

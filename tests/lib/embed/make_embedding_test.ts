@@ -1,6 +1,7 @@
 import { deepStrictEqual as assertEquals, ok as assert, rejects } from "node:assert";
 import { join } from "node:path";
 import { makeEmbedding, NoImagesError, type Progress } from "../../../lib/embed/make_embedding.ts";
+import { TINY_DEMO_CLIP_DIR } from "../../../lib/models/defaults.ts";
 import { assertClose, FIXTURES, readRef, refs } from "../../fixtures.ts";
 import { hostileEntries, within } from "../../hostile_files.ts";
 
@@ -14,7 +15,13 @@ Deno.test("makeEmbedding: mean of the reference image_embeds, whatever the batch
     const mean = readRef(refs().images.mean_image_embeds);
     for (const batchSize of [1, 3, 32]) {
       const seen: Progress[] = [];
-      const r = await makeEmbedding({ src: dir, batchSize, workers: 2, onProgress: (p) => seen.push(p) });
+      const r = await makeEmbedding({
+        src: dir,
+        clipDir: TINY_DEMO_CLIP_DIR,
+        batchSize,
+        workers: 2,
+        onProgress: (p) => seen.push(p),
+      });
       assertEquals([r.used, r.dim], [11, 16]);
       assertEquals(r.skipped.map((s) => [s.path, s.skip.code]), [[join(dir, "empty.png"), "empty"]]);
       assertClose(r.embedding, mean, 1e-5, `batch size ${batchSize}`);
