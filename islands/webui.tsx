@@ -666,6 +666,8 @@ function SettingsTab({ active, props }: { active: boolean; props: WebUIProps }) 
       // The checkpoint has its own selector at the top of the page; only this tab's settings are sent.
       await api("/sdapi/v1/options", {
         CLIP_stop_at_last_layers: opts.CLIP_stop_at_last_layers,
+        randn_source: opts.randn_source,
+        eta_noise_seed_delta: opts.eta_noise_seed_delta,
         samples_save: opts.samples_save,
       });
       setMsg(props.settingsFile ? `Settings saved to ${props.settingsFile}.` : "Settings applied.");
@@ -685,6 +687,24 @@ function SettingsTab({ active, props }: { active: boolean; props: WebUIProps }) 
             min={1}
             max={2}
             step={1}
+          />
+        </Field>
+        <Field label="Random number generator source">
+          <select
+            id="setting_randn_source"
+            value={String(opts.randn_source)}
+            onChange={(e) => setOpts({ ...opts, randn_source: e.currentTarget.value })}
+          >
+            {["GPU", "CPU", "NV"].map((v) => <option key={v} value={v}>{v}</option>)}
+          </select>
+        </Field>
+        <Field label="Eta noise seed delta (ENSD)">
+          <input
+            type="number"
+            id="setting_eta_noise_seed_delta"
+            step={1}
+            value={Number(opts.eta_noise_seed_delta)}
+            onChange={(e) => setOpts({ ...opts, eta_noise_seed_delta: Number(e.currentTarget.value) })}
           />
         </Field>
         <label class="check">

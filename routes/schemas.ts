@@ -175,6 +175,7 @@ export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, st
   latent_mask: "refused unless null",
   override_settings:
     "options for this request (sd_model_checkpoint, CLIP_stop_at_last_layers, randn_source, " +
+    "eta_noise_seed_delta, " +
     "…; return_grid: a batch's grid first)",
   override_settings_restore_afterwards: "false keeps the overrides as the server's options",
   alwayson_scripts: "each extension's values (process() before sampling)",
@@ -204,6 +205,7 @@ export const API_LOCATION: Record<string, (string | number)[]> = {
   model: ["override_settings", "sd_model_checkpoint"],
   clipSkip: ["override_settings", "CLIP_stop_at_last_layers"],
   rngSource: ["override_settings", "randn_source"],
+  etaNoiseSeedDelta: ["override_settings", "eta_noise_seed_delta"],
   eta: ["eta"],
   sChurn: ["s_churn"],
   sTmin: ["s_tmin"],

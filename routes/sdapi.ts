@@ -138,6 +138,7 @@ export function jobRequest(svc: WebUIService, mode: Mode, r: ApiRequest): JobReq
     sTmax: r.s_tmax ?? num(opts.s_tmax),
     sNoise: r.s_noise ?? num(opts.s_noise),
     rngSource: opts.randn_source as RngSource,
+    etaNoiseSeedDelta: num(opts.eta_noise_seed_delta),
     initImage,
     mask,
     model: opts.sd_model_checkpoint,

@@ -40,6 +40,7 @@ const OPTIONS = {
   ddim_steps: { type: "string", default: "50" },
   ddim_eta: { type: "string" },
   rng: { type: "string", default: A1111_DEFAULT_RNG },
+  ensd: { type: "string", default: "0" },
   subseed: { type: "string", default: "0" },
   subseed_strength: { type: "string", default: "0" },
   seed_resize_from_w: { type: "string", default: "0" },
@@ -76,6 +77,7 @@ export function usage(mode: Mode): string {
 the demo embedding (SDXL: give it twice, a 768-d and a 1280-d embedding, to personalize both text encoders).
 --H/--W default to the model's own size (512 for SD 1.5, 1024 for SDXL). --rng GPU (the paper's and A1111's
 default) draws the noise as torch.randn does on a CUDA GPU, on any device; CPU as torch's CPU generator.
+--ensd N (an infotext's "ENSD: N") seeds the noise the sampler draws after the starting noise with seed + N.
 Images are written as <outdir>/NNNNN-<seed>.png with the A1111 infotext.`;
 }
 
@@ -223,6 +225,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     scheduler: values.scheduler,
     eta: values.ddim_eta === undefined ? undefined : num(values, "ddim_eta"),
     rngSource: rngSource(values.rng),
+    etaNoiseSeedDelta: num(values, "ensd"),
     subseed: num(values, "subseed"),
     subseedStrength: num(values, "subseed_strength"),
     seedResizeFromW: num(values, "seed_resize_from_w"),

@@ -41,6 +41,11 @@ export interface GenerationRequest extends HiresFields, InpaintFields {
   seed: number;
   /** Where the noise comes from (noise_source.ts): "CPU" (default), "GPU" or "NV" (CUDA's Philox stream). */
   rngSource?: RngSource;
+  /**
+   * A1111's "Eta noise seed delta" (ENSD, option eta_noise_seed_delta): when not 0 (the default), the noise a
+   * sampler draws after the starting noise comes from a generator seeded with the image's seed + this.
+   */
+  etaNoiseSeedDelta?: number;
   /** A1111's variation seed and strength in [0, 1] (0, the default, turns it off). */
   subseed?: number;
   subseedStrength?: number;
@@ -135,6 +140,7 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
     height: size(r.height, "height"),
     seed: wholeNumber(r.seed, "seed", 0),
     rngSource: r.rngSource ?? "CPU",
+    etaNoiseSeedDelta: wholeNumber(r.etaNoiseSeedDelta ?? 0, "etaNoiseSeedDelta", -(2 ** 52), 2 ** 52),
     subseed: wholeNumber(r.subseed ?? 0, "subseed", 0),
     subseedStrength: r.subseedStrength ?? 0,
     seedResizeFromW: seedResize(r.seedResizeFromW, "seedResizeFromW"),
@@ -298,9 +304,33 @@ export function generationParams(
     ...variationParams(r, image.subseed),
     ["Denoising strength", r.initImage || r.hires ? r.denoisingStrength : undefined],
     ["Clip skip", r.clipSkip > 1 ? r.clipSkip : undefined],
+    ["ENSD", usesEnsd(r) ? r.etaNoiseSeedDelta : undefined],
     ...rngParam(r),
     ["Eta DDIM", r.sampler.toUpperCase().startsWith("DDIM") && r.eta !== 0 ? r.eta : undefined],
   ];
+}
+
+/**
+ * A1111's is_sampler_using_eta_noise_seed_delta, which decides whether the infotext names the ENSD: an ENSD is
+ * set, the sampler is one A1111 marks as drawing noise with it (its uses_ensd option: the ancestral samplers,
+ * DPM fast and adaptive; not the SDE ones, whose Brownian noise is seeded by the seeds) and its eta is not 0.
+ * The stream is swapped whatever the sampler, as in A1111.
+ */
+export function usesEnsd(
+  r: Pick<ResolvedRequest, "etaNoiseSeedDelta" | "sampler" | "sampling" | "eta">,
+): boolean {
+  if (r.etaNoiseSeedDelta === 0) return false;
+  let sampler = r.sampling?.choice.sampler;
+  if (!sampler) {
+    try {
+      sampler = resolveSampling(r.sampler, undefined).sampler;
+    } catch {
+      return false; // a diffusers class name: not one of A1111's samplers
+    }
+  }
+  // The diffusers path's Euler a ignores eta (always 1); A1111's samplers take the request's or their default.
+  const eta = r.sampling ? r.sampling.settings.eta ?? sampler.etaDefault : sampler.etaDefault;
+  return eta !== 0 && sampler.a1111Options?.uses_ensd === true;
 }
 
 /**
