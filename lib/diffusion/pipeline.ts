@@ -49,6 +49,7 @@ import { schedulerFor } from "./sampler_schedule.ts";
 import type { SdModel } from "./sd_model.ts";
 import { type ImageNoise, imageNoise, imageSeed } from "./image_noise.ts";
 import { UnetBatch } from "./unet.ts";
+import { diffusersCutoff, type SdxlRefiner } from "./refiner.ts";
 import { decodeLatents, encodeImage, fitImage } from "./vae.ts";
 
 export type { ConditioningHook, PromptConditioning } from "./conditioning.ts";
@@ -77,6 +78,15 @@ export interface GenerationHooks {
   onBatchStart?(batch: number, seeds: readonly number[]): void;
   onStep?(progress: StepProgress): void;
   control?: GenerationControl;
+  /** The SDXL refiner the request's refinerCheckpoint names, opened by the caller (lib/diffusion/refiner.ts). */
+  refiner?: SdxlRefiner;
+}
+
+/** The refiner's part of a run: its model, its own encoding of the prompts, and where it takes over. */
+export interface RefinerRun {
+  model: SdxlRefiner;
+  prompts: PromptPair;
+  switchAt: number;
 }
 
 export interface GeneratedImage {
@@ -129,6 +139,7 @@ export async function generate(
 
   // 2. img2img's source: resized, encoded once; each image samples its own posterior draw from it.
   const source = r.initImage ? await encodeSource(model, r) : undefined;
+  const refiner = await refinerRun(model, r, hooks.refiner);
 
   const result: GenerationResult = { images: [], interrupted: false };
   for (let batch = 0; batch < r.batchCount; batch++) {
@@ -139,7 +150,18 @@ export async function generate(
     const ks = Array.from({ length: r.batchSize }, (_, i) => batch * r.batchSize + i);
     const seeds = ks.map((k) => imageSeed(r, k));
     hooks.onBatchStart?.(batch, seeds);
-    const images = await runBatch(model, r, prompts, hiresPrompts, source, ks, latentShape, batch, hooks);
+    const images = await runBatch(
+      model,
+      r,
+      prompts,
+      hiresPrompts,
+      source,
+      ks,
+      latentShape,
+      batch,
+      hooks,
+      refiner,
+    );
     result.images.push(...images);
     if (hooks.control?.interrupted) {
       result.interrupted = true;
@@ -147,6 +169,27 @@ export async function generate(
     }
   }
   return result;
+}
+
+/** The refiner the request names, checked against the base model, with the prompts it encodes itself. */
+async function refinerRun(
+  model: SdModel,
+  r: ResolvedRequest,
+  refiner: SdxlRefiner | undefined,
+): Promise<RefinerRun | undefined> {
+  if (!r.refiner) return undefined;
+  if (!refiner) throw new Error(`the refiner ${r.refiner.label} was not opened (generate's hooks.refiner)`);
+  if (refiner.vaeScaleFactor !== model.vaeScaleFactor || model.latentChannels !== 4) {
+    throw new RequestError(
+      `the refiner ${r.refiner.label} does not share this model's latent space (SDXL's)`,
+      "refinerCheckpoint",
+    );
+  }
+  return {
+    model: refiner,
+    prompts: await refiner.encode(r.prompt, r.negativePrompt),
+    switchAt: r.refiner.switchAt,
+  };
 }
 
 /** img2img's source, encoded; for inpainting, A1111's preparation of the image and its mask first. */
@@ -188,6 +231,7 @@ async function runBatch(
   latentShape: readonly [number, number, number],
   batch: number,
   hooks: GenerationHooks,
+  refiner?: RefinerRun,
 ): Promise<GeneratedImage[]> {
   const progress: BatchProgress = (p) => hooks.onStep?.({ batch, batches: r.batchCount, ...p });
   // 3. Per image: its random streams (the same for every sampler); img2img's VAE posterior sample comes first.
@@ -204,6 +248,7 @@ async function runBatch(
   let pass = await samplePass(model, r, prompts, noises, init, latentShape, hooks.control, progress, {
     keep,
     conditioning,
+    refiner,
   });
   if (keep) pass.latents = pass.latents.map((x, i) => blendLatents(x, keep.init[i], keep.latentMask));
   let outShape: readonly [number, number, number] = latentShape;
@@ -255,6 +300,7 @@ function inpaintStart(
 interface PassExtras {
   keep?: { latentMask: Float32Array; init: Float32Array[] };
   conditioning?: Float32Array[];
+  refiner?: RefinerRun;
 }
 
 /**
@@ -290,7 +336,7 @@ async function samplePass(
   onStep: BatchProgress,
   extras: PassExtras = {},
 ): Promise<SampledPass> {
-  const { keep, conditioning } = extras;
+  const { keep, conditioning, refiner } = extras;
   if (r.sampling) {
     // A1111's samplers (a schedule type was asked for, a sampler only they provide, or inpainting).
     return await sampleA1111Batch({
@@ -304,6 +350,7 @@ async function samplePass(
       latentShape,
       control,
       onStep,
+      refiner,
     });
   }
   if (keep) throw new Error("inpainting runs A1111's samplers (resolveRequest picks them)");
@@ -333,6 +380,11 @@ async function samplePass(
   if (conditioning) {
     unet.withImageConditioning(conditioning, conditioning[0].length / (latentShape[1] * latentShape[2]));
   }
+  // The refiner takes the timesteps below diffusers' denoising_end cut (refiner.ts).
+  const refined = refiner && {
+    unet: new UnetBatch(refiner.model, runs.length, latentShape, refiner.prompts, r.cfgScale),
+    cutoff: diffusersCutoff(refiner.switchAt, Number(model.schedulerConfig.num_train_timesteps ?? 1000)),
+  };
   let stepsDone = 0;
   for (const t of timesteps) {
     // onnxruntime-node's run settles without a trip through the event loop, so without this a server could not
@@ -340,7 +392,7 @@ async function samplePass(
     if (control) await new Promise((resolve) => setImmediate(resolve));
     if (control?.interrupted || control?.skipped) break;
     const inputs = runs.map((run) => run.scheduler.scaleModelInput(run.latents, t));
-    const outputs = await unet.predict(inputs, t);
+    const outputs = await (refined && t < refined.cutoff ? refined.unet : unet).predict(inputs, t);
     runs.forEach((run, i) => {
       run.latents = run.scheduler.step(outputs[i], t, run.latents, run.noise.rng);
       if (firstNonFinite(run.latents) >= 0) {

@@ -72,6 +72,13 @@ export interface GenerationRequest extends HiresFields, InpaintFields {
   initImage?: RgbImage;
   /** img2img: how much of the schedule is re-run, in (0, 1]. Default 0.75. */
   denoisingStrength?: number;
+  /**
+   * A1111's refiner_checkpoint: the SDXL refiner that takes over at refinerSwitchAt (its name and short hash as
+   * the infotext shows them, "name [hash]"). The caller opens it and passes it to generate() (hooks.refiner).
+   */
+  refinerCheckpoint?: string;
+  /** The fraction of the schedule the base model runs before the refiner takes over, in (0, 1]. Default 0.8. */
+  refinerSwitchAt?: number;
 }
 
 /** A request that cannot run; the message names the field and what is accepted. */
@@ -91,7 +98,15 @@ export interface Sampling {
 
 export interface ResolvedRequest extends
   Required<
-    Omit<GenerationRequest, "initImage" | SamplingFields | keyof HiresFields | keyof InpaintFields>
+    Omit<
+      GenerationRequest,
+      | "initImage"
+      | SamplingFields
+      | keyof HiresFields
+      | keyof InpaintFields
+      | "refinerCheckpoint"
+      | "refinerSwitchAt"
+    >
   > {
   initImage?: RgbImage;
   /** Set when A1111's samplers run the request; undefined: the diffusers scheduler named by `sampler`. */
@@ -100,6 +115,8 @@ export interface ResolvedRequest extends
   inpaint?: ResolvedInpaint;
   /** The hires fix's second pass (txt2img with enableHr), with its own sampler choice. */
   hires?: ResolvedHires & { sampling?: Sampling };
+  /** The SDXL refiner's label and switch point, when one takes over. */
+  refiner?: { label: string; switchAt: number };
 }
 
 function wholeNumber(v: number, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -183,6 +200,7 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
   out.inpaint = resolveInpaint(r, (message, field) => new RequestError(message, field));
   out.sampling = resolveSampler(out.inpaint ? { ...r, scheduler: r.scheduler ?? "Automatic" } : r);
   out.hires = resolveHiresPass(r, out);
+  out.refiner = resolveRefiner(r, out);
   // A1111's samplers run a strength of 0 as A1111 does (t_enc = 0: one step at the smallest sigma, A1111's
   // API default for the hires pass); diffusers' schedulers would run no step at all.
   const secondPass = r.enableHr ? out.hires?.sampling : out.sampling;
@@ -193,6 +211,29 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
     );
   }
   return out;
+}
+
+/** The refiner fields: a name, and a switch point in (0, 1]; not with the hires fix or inpainting here. */
+function resolveRefiner(r: GenerationRequest, out: ResolvedRequest): ResolvedRequest["refiner"] {
+  const label = r.refinerCheckpoint;
+  if (label === undefined || label === "") return undefined;
+  if (typeof label !== "string") {
+    throw new RequestError("refinerCheckpoint must be text", "refinerCheckpoint");
+  }
+  const switchAt = r.refinerSwitchAt ?? 0.8;
+  if (typeof switchAt !== "number" || !(switchAt > 0 && switchAt <= 1)) {
+    throw new RequestError(
+      `refinerSwitchAt must be a number above 0 and at most 1, got ${r.refinerSwitchAt}`,
+      "refinerSwitchAt",
+    );
+  }
+  if (out.hires) {
+    throw new RequestError("the refiner with the hires fix is not offered here", "refinerCheckpoint");
+  }
+  if (out.inpaint) {
+    throw new RequestError("the refiner with inpainting is not offered here", "refinerCheckpoint");
+  }
+  return { label, switchAt };
 }
 
 function resolveHiresPass(r: GenerationRequest, out: ResolvedRequest): ResolvedRequest["hires"] {
@@ -338,6 +379,11 @@ export function usesEnsd(
  * fix), written
  * after the standard fields and the extensions' ones.
  */
-export function featureParams(r: Pick<ResolvedRequest, "hires" | "inpaint">): [string, ParamValue][] {
-  return [...(r.inpaint?.params ?? []), ...(r.hires?.params ?? [])];
+export function featureParams(
+  r: Pick<ResolvedRequest, "hires" | "inpaint" | "refiner">,
+): [string, ParamValue][] {
+  const refiner: [string, ParamValue][] = r.refiner
+    ? [["Refiner", r.refiner.label], ["Refiner switch at", r.refiner.switchAt]]
+    : [];
+  return [...(r.inpaint?.params ?? []), ...(r.hires?.params ?? []), ...refiner];
 }
