@@ -45,7 +45,12 @@ const common = {
   s_noise: z.number().min(0).optional(),
   override_settings: z.record(z.string(), z.unknown()).default({}),
   override_settings_restore_afterwards: z.boolean().default(true),
-  refiner_checkpoint: z.null({ error: "refiner checkpoints are not offered" }).optional(),
+  refiner_checkpoint: z.string().nullable().optional().meta({
+    description: "An SDXL refiner (title, name or hash) that takes over at refiner_switch_at",
+  }),
+  refiner_switch_at: z.number().gt(0).max(1).nullable().optional().meta({
+    description: "The fraction of the schedule the base model runs; default 0.8",
+  }),
   disable_extra_networks: z.boolean().default(false),
   comments: z.record(z.string(), z.unknown()).optional(),
   script_name: z.string().optional(),
@@ -155,6 +160,8 @@ export const JOB_FIELDS = {
   inpaint_full_res: "inpaintFullRes",
   inpaint_full_res_padding: "inpaintFullResPadding",
   inpainting_mask_invert: "inpaintingMaskInvert",
+  refiner_checkpoint: "refinerCheckpoint",
+  refiner_switch_at: "refinerSwitchAt",
 } as const satisfies Partial<Record<ApiField, keyof JobRequest>>;
 
 /** What uses each API field that is not copied by JOB_FIELDS. */
@@ -191,7 +198,6 @@ export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, st
   do_not_save_grid: "accepted (grids are not saved)",
   restore_faces: "refused unless false (not offered)",
   tiling: "refused unless false (not offered)",
-  refiner_checkpoint: "refused unless null (not offered)",
   disable_extra_networks: "accepted (there are no extra networks)",
   comments: "echoed in the parameters",
 };

@@ -3,6 +3,7 @@
 import type { HookedConditioning } from "../clip/conditioning_hook.ts";
 import { type ConditioningHook, generate } from "../diffusion/pipeline.ts";
 import { SdModel } from "../diffusion/sd_model.ts";
+import { SdxlRefiner } from "../diffusion/refiner.ts";
 import { decodeImage, encodePng, type RgbImage } from "../io/image.ts";
 import { InputError } from "../io/input_error.ts";
 import { type FromWorker, INTERRUPTED, type RenderJob, SKIPPED, type ToWorker } from "./render_protocol.ts";
@@ -13,6 +14,7 @@ const scope = self as unknown as {
 };
 
 let open: { key: string; model: SdModel } | undefined;
+let openRefiner: { key: string; model: SdxlRefiner } | undefined;
 const pendingHooks = new Map<
   number,
   { resolve: (r: HookedConditioning) => void; reject: (e: Error) => void }
@@ -29,9 +31,21 @@ async function modelFor(dir: string, threads: number): Promise<SdModel> {
   return open.model;
 }
 
+/** The refiner, kept open beside the model while jobs ask for the same one. */
+async function refinerFor(dir: string | undefined, threads: number): Promise<SdxlRefiner | undefined> {
+  const key = JSON.stringify([dir, threads]);
+  if (openRefiner?.key !== key) {
+    await openRefiner?.model.release();
+    openRefiner = undefined;
+    if (dir) openRefiner = { key, model: await SdxlRefiner.open(dir, { threads }) };
+  }
+  return openRefiner?.model;
+}
+
 async function render(job: RenderJob): Promise<void> {
   const control = new Int32Array(job.control);
   const model = await modelFor(job.modelDir, job.threads);
+  const refiner = await refinerFor(job.refinerDir, job.threads);
   const r = job.request;
   let initImage: RgbImage | undefined;
   if (job.mode === "img2img") {
@@ -65,6 +79,7 @@ async function render(job: RenderJob): Promise<void> {
     ...(mask ? { mask } : {}),
   }, {
     conditioning: hooks,
+    refiner,
     onBatchStart: () => {
       Atomics.store(control, SKIPPED, 0);
       scope.postMessage({ type: "batch-start" });

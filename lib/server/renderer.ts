@@ -10,6 +10,8 @@ export interface RenderInput {
   /** The request with its seed resolved (never -1) and its Clip skip set. */
   request: JobRequest;
   model: ModelEntry;
+  /** The SDXL refiner the request's refinerCheckpoint names (its label already "name [hash]"). */
+  refiner?: ModelEntry;
   conditioningHooks: ConditioningHook[];
   state: GenerationState;
   threads?: number;

@@ -272,6 +272,19 @@ export class WebUIService {
     return new InputError(`${m.name} cannot be used: ${why.join("; ")}`, loc);
   }
 
+  /** The SDXL refiner a request names (a title, name or hash), or undefined for none. */
+  #refiner(ref: string | undefined): ModelEntry | undefined {
+    if (ref === undefined || ref === "" || ref === "None") return undefined;
+    const m = this.checkpoint(ref);
+    if (!m) throw this.#unusable(ref, ["refinerCheckpoint"]);
+    if (!m.refiner) {
+      throw new InputError(`${m.name} is not an SDXL refiner (a refiner folder has no text_encoder)`, [
+        "refinerCheckpoint",
+      ]);
+    }
+    return m;
+  }
+
   /** The running job's state (A1111's shared.state, for /sdapi/v1/progress, interrupt and skip). */
   get state(): GenerationState {
     return this.tasks.running()?.state ?? this.#idle;
@@ -307,6 +320,15 @@ export class WebUIService {
     if (typeof ckpt === "string") {
       const m = this.checkpoint(ckpt);
       if (!m) throw this.#unusable(ckpt, [...loc, "sd_model_checkpoint"]);
+      if (m.refiner) {
+        throw new InputError(
+          `${m.name} is an SDXL refiner: it runs after a base model (refiner_checkpoint)`,
+          [
+            ...loc,
+            "sd_model_checkpoint",
+          ],
+        );
+      }
       out.sd_model_checkpoint = m.name;
     } else delete out.sd_model_checkpoint;
     if (typeof out.outdir_samples === "string") {
@@ -345,6 +367,7 @@ export class WebUIService {
     const name = input.request.model || this.options.sd_model_checkpoint;
     const model = this.checkpoint(name);
     if (!model) throw this.#unusable(name, ["model"]);
+    this.#refiner(input.request.refinerCheckpoint);
     if (input.mode === "img2img" && model.warnings.some((w) => /encoder/i.test(w))) {
       throw new InputError(`${model.name} cannot do img2img: ${model.warnings.join("; ")}`);
     }
@@ -440,9 +463,17 @@ export class WebUIService {
       clipDir: chooseClip(model, this.#models)?.path,
     };
     const { seed, subseed } = chosenSeeds(request);
+    const refiner = this.#refiner(request.refinerCheckpoint);
     // The defaults as the pipeline fills them in, for the infotext.
     const resolved = {
-      ...resolveRequest({ ...request, seed, subseed, initImage: undefined, mask: undefined }),
+      ...resolveRequest({
+        ...request,
+        seed,
+        subseed,
+        initImage: undefined,
+        mask: undefined,
+        refinerCheckpoint: refiner && this.title(refiner),
+      }),
       initImage: request.initImage,
     };
     const out = emptyOutput(model, queueId, state.snapshot().state.job_timestamp);
@@ -478,8 +509,9 @@ export class WebUIService {
         try {
           rendered = await this.config.render({
             mode: input.mode,
-            request: { ...request, seed, subseed },
+            request: { ...request, seed, subseed, refinerCheckpoint: refiner && this.title(refiner) },
             model,
+            refiner,
             conditioningHooks: hooks,
             state,
             threads: this.config.threads,

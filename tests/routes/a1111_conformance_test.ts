@@ -83,7 +83,10 @@ Deno.test("override_settings apply to one request, or stay with restore_afterwar
     assertEquals(bad.json.detail[0].loc, ["body", "override_settings", "randn_source"]);
     // ENSD: Euler a's noise after the starting noise comes from seed + 31337; named in the infotext.
     const ancestral = { ...small, sampler_name: "Euler a" };
-    const ensd = await call(s, "txt2img", { ...ancestral, override_settings: { eta_noise_seed_delta: 31337 } });
+    const ensd = await call(s, "txt2img", {
+      ...ancestral,
+      override_settings: { eta_noise_seed_delta: 31337 },
+    });
     assertEquals(fields(ensd.info.infotexts[0]).get("ENSD"), "31337");
     const plain = await call(s, "txt2img", ancestral);
     assertEquals(fields(plain.info.infotexts[0]).get("ENSD"), undefined);
