@@ -8,6 +8,7 @@ import type { Mode } from "../lib/extensions/job.ts";
 import { api, CHECKPOINT_CHANGED, EMBEDDINGS_CHANGED, imageFrom, newTaskId, readFile } from "./api.ts";
 import { Gallery, Lightbox, type Result } from "./gallery.tsx";
 import * as hr from "./hires_inpaint.tsx";
+import { RefinerAccordion, refinerDefaults, type RefinerForm, refinerPayload } from "./refiner.tsx";
 import { Icon } from "./icons.tsx";
 import { invalidFields, NumberInput, Slider } from "./number_input.tsx";
 import { PromptBox } from "./prompt_box.tsx";
@@ -24,6 +25,8 @@ export interface WebUIProps {
   options: Record<string, unknown>;
   /** Where the Settings tab's values are kept. */
   settingsFile: string | null;
+  /** The SDXL refiners of the models folder, by title. */
+  refiners: string[];
 }
 
 interface Form {
@@ -45,9 +48,10 @@ interface Form {
   gridValues: string;
   hires: hr.HiresForm;
   inpaint: hr.InpaintForm;
+  refiner: RefinerForm;
 }
 
-function defaults(samplers: string[], size: number): Form {
+function defaults(samplers: string[], size: number, refiners: string[]): Form {
   return {
     prompt: "",
     negative: "",
@@ -66,6 +70,7 @@ function defaults(samplers: string[], size: number): Form {
     gridValues: "",
     hires: hr.hiresDefaults(),
     inpaint: hr.inpaintDefaults(),
+    refiner: refinerDefaults(refiners),
   };
 }
 
@@ -297,6 +302,7 @@ function GenerateTab(
         payload.denoising_strength = form.denoising;
         Object.assign(payload, hr.inpaintPayload(form.inpaint));
       } else Object.assign(payload, hr.hiresPayload(form.hires));
+      Object.assign(payload, refinerPayload(form.refiner));
       const r = await api<{ images: string[]; info: string }>(`/sdapi/v1/${mode}`, payload);
       const info = JSON.parse(r.info);
       setResult({
@@ -520,6 +526,12 @@ function GenerateTab(
             </span>
           </Field>
           {mode === "txt2img" && <hr.HiresAccordion form={form.hires} set={(h) => update({ hires: h })} />}
+          <RefinerAccordion
+            mode={mode}
+            form={form.refiner}
+            set={(f) => update({ refiner: f })}
+            refiners={props.refiners}
+          />
           {mode === "img2img" && (
             <hr.InpaintAccordion
               form={form.inpaint}
@@ -726,8 +738,8 @@ function SettingsTab({ active, props }: { active: boolean; props: WebUIProps }) 
 export default function WebUI(props: WebUIProps) {
   const [tab, setTab] = useState<string>("txt2img");
   const [forms, setForms] = useState<Record<Mode, Form>>({
-    txt2img: defaults(props.samplers, props.size),
-    img2img: defaults(props.samplers, props.size),
+    txt2img: defaults(props.samplers, props.size, props.refiners),
+    img2img: defaults(props.samplers, props.size, props.refiners),
   });
   // A newly chosen checkpoint draws at its own native size first (SD 1.5 512, SDXL 1024, the demo 64).
   useEffect(() => {

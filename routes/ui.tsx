@@ -58,9 +58,11 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
       extensions,
       options: { ...svc.options },
       settingsFile: svc.config.settingsFile ?? null,
+      refiners: svc.checkpoints().filter((m) => m.refiner).map((m) => svc.title(m)),
     };
     const checkpoint = {
-      models: svc.checkpoints().map((m) => m.name),
+      // A refiner runs only after a base model: it is offered in the Refiner accordion, not here.
+      models: svc.checkpoints().filter((m) => !m.refiner).map((m) => m.name),
       sizes: Object.fromEntries(svc.checkpoints().map((m) => [m.name, sizeOf(m)])),
       model: svc.options.sd_model_checkpoint,
     };
