@@ -49,7 +49,13 @@ import { schedulerFor } from "./sampler_schedule.ts";
 import type { SdModel } from "./sd_model.ts";
 import { type ImageNoise, imageNoise, imageSeed } from "./image_noise.ts";
 import { UnetBatch } from "./unet.ts";
-import { diffusersCutoff, type SdxlRefiner } from "./refiner.ts";
+import {
+  diffusersCutoff,
+  refinerPrompts,
+  sameEncoder,
+  type SdxlRefiner,
+  secondEncoderColumns,
+} from "./refiner.ts";
 import { decodeLatents, encodeImage, fitImage } from "./vae.ts";
 
 export type { ConditioningHook, PromptConditioning } from "./conditioning.ts";
@@ -139,7 +145,7 @@ export async function generate(
 
   // 2. img2img's source: resized, encoded once; each image samples its own posterior draw from it.
   const source = r.initImage ? await encodeSource(model, r) : undefined;
-  const refiner = await refinerRun(model, r, hooks.refiner);
+  const refiner = await refinerRun(model, r, hooks.refiner, prompts, (hooks.conditioning?.length ?? 0) > 0);
 
   const result: GenerationResult = { images: [], interrupted: false };
   for (let batch = 0; batch < r.batchCount; batch++) {
@@ -171,11 +177,17 @@ export async function generate(
   return result;
 }
 
-/** The refiner the request names, checked against the base model, with the prompts it encodes itself. */
+/**
+ * The refiner the request names, checked against the base model, with its prompts: its own encoding, or, when
+ * conditioning hooks (personalization) ran on the base and the refiner's text_encoder_2 is the base's,
+ * the base's hooked second-encoder columns and pooled vector (refiner.ts, refinerPrompts).
+ */
 async function refinerRun(
   model: SdModel,
   r: ResolvedRequest,
   refiner: SdxlRefiner | undefined,
+  base: PromptPair,
+  hooked: boolean,
 ): Promise<RefinerRun | undefined> {
   if (!r.refiner) return undefined;
   if (!refiner) throw new Error(`the refiner ${r.refiner.label} was not opened (generate's hooks.refiner)`);
@@ -185,11 +197,23 @@ async function refinerRun(
       "refinerCheckpoint",
     );
   }
-  return {
-    model: refiner,
-    prompts: await refiner.encode(r.prompt, r.negativePrompt),
-    switchAt: r.refiner.switchAt,
-  };
+  const own = await refiner.encode(r.prompt, r.negativePrompt);
+  let prompts = own;
+  if (hooked && model.xl) {
+    // Is the refiner's text_encoder_2 the base's (SDXL 1.0's refiner and base share OpenCLIP bigG)? Their
+    // unhooked encodings of the prompt say so.
+    const plain = await encodePromptPair(model, r.prompt, r.negativePrompt, r.clipSkip);
+    const baseNegativeEncoded = !(model.xl.zeroEmptyNegative && r.negativePrompt.trim() === "");
+    if (!sameEncoder(secondEncoderColumns(plain.cond, model.textEncoder.hiddenSize, own.hidden), own.cond)) {
+      throw new RequestError(
+        `the refiner ${r.refiner.label} has a text_encoder_2 of its own: personalization reaches only the ` +
+          "base model's encoders, so turn it off or use a refiner that shares the base's",
+        "refinerCheckpoint",
+      );
+    }
+    prompts = refinerPrompts(base, own, model.textEncoder.hiddenSize, baseNegativeEncoded);
+  }
+  return { model: refiner, prompts, switchAt: r.refiner.switchAt };
 }
 
 /** img2img's source, encoded; for inpainting, A1111's preparation of the image and its mask first. */

@@ -81,6 +81,52 @@ export class SdxlRefiner implements UnetModel, RefinerText {
   }
 }
 
+/** The second encoder's columns (`width` wide, after the first encoder's `offset`) of tokens × hidden rows. */
+export function secondEncoderColumns(z: Float32Array, offset: number, width: number): Float32Array {
+  const hidden = offset + width;
+  const tokens = z.length / hidden;
+  const out = new Float32Array(tokens * width);
+  for (let t = 0; t < tokens; t++) out.set(z.subarray(t * hidden + offset, (t + 1) * hidden), t * width);
+  return out;
+}
+
+/** Two encodings of the same text from the same weights: within float rounding of their largest value. */
+export function sameEncoder(a: Float32Array, b: Float32Array): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0, max = 0;
+  for (let i = 0; i < a.length; i++) {
+    diff = Math.max(diff, Math.abs(a[i] - b[i]));
+    max = Math.max(max, Math.abs(b[i]));
+  }
+  return diff <= 1e-4 * max;
+}
+
+/**
+ * The refiner's prompts from the base's hooked (personalized) pair, for a refiner whose text_encoder_2 is the
+ * base's: the prompt's second-encoder columns and pooled vector as the hooks left them (so a bigG embedding
+ * personalizes the refiner as it does the base), and the negative's too where the base encoded it; where the
+ * base zeroed an empty negative (force_zeros_for_empty_prompt), the refiner's own encoding of "", as its
+ * config asks.
+ */
+export function refinerPrompts(
+  base: PromptPair,
+  own: PromptPair,
+  firstWidth: number,
+  baseNegativeEncoded: boolean,
+): PromptPair {
+  if (base.tokens !== own.tokens) {
+    throw new Error(`the base's prompts have ${base.tokens} tokens but the refiner's ${own.tokens}`);
+  }
+  return {
+    ...own,
+    cond: secondEncoderColumns(base.cond, firstWidth, own.hidden),
+    pooledCond: base.pooledCond,
+    ...(baseNegativeEncoded
+      ? { uncond: secondEncoderColumns(base.uncond, firstWidth, own.hidden), pooledUncond: base.pooledUncond }
+      : {}),
+  };
+}
+
 /** A1111's completed ratio at training timestep t, (999 − t) / 1000 in float32, against the switch point. */
 export function a1111Switches(timestep: number, switchAt: number): boolean {
   return !(f(f(999 - timestep) / 1000) < f(switchAt));

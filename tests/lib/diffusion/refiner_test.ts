@@ -12,12 +12,19 @@ import {
   a1111Switches,
   diffusersCutoff,
   nearestTimestep,
+  refinerPrompts,
+  sameEncoder,
   SdxlRefiner,
+  secondEncoderColumns,
 } from "../../../lib/diffusion/refiner.ts";
 import { featureParams, resolveRequest } from "../../../lib/diffusion/request.ts";
 import { SdModel } from "../../../lib/diffusion/sd_model.ts";
 import { FIXTURES, type Manifest, MODELS, readRef } from "../../fixtures.ts";
-import { assertMatches, relative, sdxl } from "./sdxl_refs.ts";
+import { assertMatches, relative, sdxl, sdxlRefs } from "./sdxl_refs.ts";
+import type { Embedding } from "../../../lib/io/embedding.ts";
+import { AESTHETIC_DEFAULTS } from "../../../lib/personalize/aesthetic.ts";
+import { AestheticSession } from "../../../lib/personalize/aesthetic_session.ts";
+import { writeFirstEncoderPair } from "../personalize/sdxl_pair.ts";
 
 const refs: Manifest = JSON.parse(Deno.readTextFileSync(join(FIXTURES, "refs", "refiner", "manifest.json")));
 const REFINER_DIR = join(MODELS, "tiny-sdxl-refiner");
@@ -70,6 +77,62 @@ for (const c of refs.a1111) {
     ok(rel <= 1e-4, `latents differ by ${rel} relative`);
   });
 }
+
+Deno.test("refiner personalized: a bigG embedding personalizes the refiner's text_encoder_2 (the base's) too", async () => {
+  const e = refs.personalized;
+  const p = sdxlRefs.personalize;
+  const data = readRef(p[e.personalize.embedding]);
+  const embedding: Embedding = { data, shape: [data.length], dtype: "float32", format: "pt" };
+  const dir = await Deno.makeTempDir();
+  const session = await AestheticSession.open({
+    modelDir: join(MODELS, "tiny-sdxl"),
+    clipDir: await writeFirstEncoderPair(dir, p.projection_1),
+    session: { threads: 1 },
+  });
+  try {
+    const settings = { ...AESTHETIC_DEFAULTS, ...e.personalize };
+    const aesthetic = session.hook([{ name: "bigg", embedding }], settings)!;
+    const result = await generate(await sdxl(), request(e), {
+      refiner: await refiner(),
+      conditioning: [aesthetic.hook],
+    });
+    assertMatches(result.images[0], e, "refiner personalized");
+  } finally {
+    await session.release();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("refiner prompts from the base's hooked pair: second-encoder columns; a refiner's own encoder refused", () => {
+  // Two tokens, first encoder 2 wide, second 1 wide.
+  const base = {
+    cond: Float32Array.of(1, 2, 3, 4, 5, 6),
+    uncond: Float32Array.of(7, 8, 9, 10, 11, 12),
+    tokens: 2,
+    hidden: 3,
+    pooledCond: Float32Array.of(0.5),
+    pooledUncond: Float32Array.of(0.25),
+  };
+  const own = {
+    cond: Float32Array.of(-3, -6),
+    uncond: Float32Array.of(-9, -12),
+    tokens: 2,
+    hidden: 1,
+    pooledCond: Float32Array.of(-1),
+    pooledUncond: Float32Array.of(-2),
+  };
+  assertEquals(secondEncoderColumns(base.cond, 2, 1), Float32Array.of(3, 6));
+  const zeroed = refinerPrompts(base, own, 2, false);
+  assertEquals([zeroed.cond, zeroed.pooledCond, zeroed.uncond, zeroed.pooledUncond], [
+    Float32Array.of(3, 6),
+    Float32Array.of(0.5),
+    own.uncond,
+    own.pooledUncond,
+  ]);
+  assertEquals(refinerPrompts(base, own, 2, true).uncond, Float32Array.of(9, 12));
+  ok(sameEncoder(Float32Array.of(1, 2), Float32Array.of(1, 2.00001)));
+  ok(!sameEncoder(Float32Array.of(1, 2), Float32Array.of(1, 2.1)));
+});
 
 Deno.test("refiner switch rules: A1111's (999 − t) / 1000 in float32, diffusers' rounded cut", () => {
   assertEquals([a1111Switches(199, 0.8), a1111Switches(200, 0.8), a1111Switches(0, 1)], [true, false, false]);
