@@ -211,6 +211,27 @@ async function embed(): Promise<void> {
   }
 }
 
+/**
+ * This project's run script (bench/…) against a diffusers baseline (bench/baselines/…), each in its own process,
+ * interleaved; `row` gives a table row of one measure: both sides and the per-round ratio.
+ */
+async function versusDiffusers(ours: string[], baseline: string[], env: Record<string, string>) {
+  const [script, ...args] = ours;
+  const [pyScript, ...pyArgs] = baseline;
+  const sides = {
+    ours: () => json(Deno.execPath(), ["run", "-A", join(root, "bench", script), ...args]),
+    diffusers: () =>
+      json(join(venv, "bin", "python"), [join(root, "bench", "baselines", pyScript), ...pyArgs], env),
+  };
+  const runs = await interleaved(sides, rounds);
+  const col = (side: keyof typeof sides, key: string) => runs[side].map((r) => r[key]);
+  const row = (name: string, key: string, digits: number, target: string) => {
+    const [o, d] = [col("ours", key), col("diffusers", key)];
+    return [name, cell(o, digits), cell(d, digits), cell(ratios(o, d), 2), target];
+  };
+  return { row, col };
+}
+
 async function txt2img(): Promise<void> {
   const model = join(benchDir, "sd15");
   if (!existsSync(join(model, "unet", "model.onnx"))) {
@@ -220,21 +241,11 @@ async function txt2img(): Promise<void> {
   const size = Number(Deno.env.get("BENCH_SIZE") ?? 512);
   const env = { OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const args = [String(threads), String(steps), String(size)];
-  const sides = {
-    ours: () => json(Deno.execPath(), ["run", "-A", join(root, "bench", "txt2img_run.ts"), model, ...args]),
-    diffusers: () =>
-      json(join(venv, "bin", "python"), [
-        join(root, "bench", "baselines", "txt2img.py"),
-        `${model}-torch`,
-        ...args,
-      ], env),
-  };
-  const runs = await interleaved(sides, rounds);
-  const col = (side: keyof typeof sides, key: string) => runs[side].map((r) => r[key]);
-  const row = (name: string, key: string, digits: number, target: string) => {
-    const [o, d] = [col("ours", key), col("diffusers", key)];
-    return [name, cell(o, digits), cell(d, digits), cell(ratios(o, d), 2), target];
-  };
+  const { row, col } = await versusDiffusers(
+    ["txt2img_run.ts", model, ...args],
+    ["txt2img.py", `${model}-torch`, ...args],
+    env,
+  );
   console.log(
     `txt2img: SD 1.5 UNet and VAE (random weights), ${size}×${size}, Euler, ${steps} steps, CFG 7.5, ` +
       `${threads} threads, ${rounds} interleaved rounds; median (min–max); ratios per round`,
@@ -275,22 +286,11 @@ async function sdxl(): Promise<void> {
   const size = Number(Deno.env.get("BENCH_SIZE") ?? 512);
   const env = { OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const args = [String(threads), String(calls), String(size)];
-  const sides = {
-    ours: () => json(Deno.execPath(), ["run", "-A", join(root, "bench", "sdxl_unet_run.ts"), onnx, ...args]),
-    diffusers: () =>
-      json(join(venv, "bin", "python"), [
-        join(root, "bench", "baselines", "sdxl_unet.py"),
-        weights,
-        join(dir, "config.json"),
-        ...args,
-      ], env),
-  };
-  const runs = await interleaved(sides, rounds);
-  const col = (side: keyof typeof sides, key: string) => runs[side].map((r) => r[key]);
-  const row = (name: string, key: string, digits: number, target: string) => {
-    const [o, d] = [col("ours", key), col("diffusers", key)];
-    return [name, cell(o, digits), cell(d, digits), cell(ratios(o, d), 2), target];
-  };
+  const { row, col } = await versusDiffusers(
+    ["sdxl_unet_run.ts", onnx, ...args],
+    ["sdxl_unet.py", weights, join(dir, "config.json"), ...args],
+    env,
+  );
   console.log(
     `sdxl: SDXL UNet (random weights), ${size}×${size} (latents ${size / 8}×${
       size / 8
@@ -309,7 +309,8 @@ async function sdxl(): Promise<void> {
     ],
   ));
   // Same weights and inputs on both sides: the outputs agree (a sanity check, not a parity test).
-  const agree = runs.ours.map((r, i) => Math.abs(r.mean_abs_output / runs.diffusers[i].mean_abs_output - 1));
+  const [o, d] = [col("ours", "mean_abs_output"), col("diffusers", "mean_abs_output")];
+  const agree = o.map((x, i) => Math.abs(x / d[i] - 1));
   console.log(`\nmean |output| relative difference between the sides: ${cell(agree, 7)}`);
 }
 
