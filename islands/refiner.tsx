@@ -1,5 +1,6 @@
 // A1111's Refiner accordion (1.6+): an SDXL refiner that takes over from the checkpoint at "Switch at", sent as
 // refiner_checkpoint / refiner_switch_at.
+import { EnableCheck } from "./hires_inpaint.tsx";
 export interface RefinerForm {
   enabled: boolean;
   /** The refiner's title ("name [hash]"). */
@@ -33,17 +34,11 @@ export function RefinerAccordion(
       <summary>Refiner</summary>
       {refiners.length === 0 ? <p>No SDXL refiner in the models folder.</p> : (
         <>
-          <label class="field">
-            <span>
-              <input
-                type="checkbox"
-                id={`${mode}_enable_refiner`}
-                checked={form.enabled}
-                onChange={(e) => upd({ enabled: e.currentTarget.checked })}
-              />{" "}
-              Enable
-            </span>
-          </label>
+          <EnableCheck
+            id={`${mode}_enable_refiner`}
+            checked={form.enabled}
+            set={(enabled) => upd({ enabled })}
+          />
           <label class="field">
             Checkpoint
             <select
