@@ -214,12 +214,13 @@ export class WebUIService {
     } as WebUIOptions);
     await svc.refreshModels();
     await svc.refreshStyles();
-    const first = svc.checkpoints()[0];
+    // A refiner runs only after a base model, so it is never the default checkpoint.
+    const first = svc.checkpoints().find((m) => !m.refiner);
     if (!first) throw new Error(`no usable Stable Diffusion model in ${config.modelsDir}`);
     const defaults = { ...svc.options, sd_model_checkpoint: config.defaultModel ?? first.name };
     svc.options = await loadOptions(config.settingsFile, defaults);
     const chosen = svc.checkpoint(svc.options.sd_model_checkpoint);
-    svc.options.sd_model_checkpoint = chosen?.name ?? first.name;
+    svc.options.sd_model_checkpoint = chosen && !chosen.refiner ? chosen.name : first.name;
     return svc;
   }
 
