@@ -49,6 +49,8 @@ interface Form {
   hires: hr.HiresForm;
   inpaint: hr.InpaintForm;
   refiner: RefinerForm;
+  /** Options for this request only, as A1111's "Override settings" (filled by pasting an infotext). */
+  overrides: Record<string, string | number>;
 }
 
 function defaults(samplers: string[], size: number, refiners: string[]): Form {
@@ -71,6 +73,7 @@ function defaults(samplers: string[], size: number, refiners: string[]): Form {
     hires: hr.hiresDefaults(),
     inpaint: hr.inpaintDefaults(),
     refiner: refinerDefaults(refiners),
+    overrides: {},
   };
 }
 
@@ -290,7 +293,7 @@ function GenerateTab(
         seed: form.seed,
         force_task_id: id,
         // A batch comes back with its grid first, as A1111's page shows it.
-        override_settings: { return_grid: true },
+        override_settings: { ...form.overrides, return_grid: true },
         alwayson_scripts: Object.fromEntries(props.extensions.map((e) => {
           return [e.title, { args: e.args.map((a) => ext[e.id][a]) }];
         })),
@@ -525,6 +528,11 @@ function GenerateTab(
               </button>
             </span>
           </Field>
+          <OverrideSettings
+            overrides={form.overrides}
+            mode={mode}
+            set={(overrides) => update({ overrides })}
+          />
           {mode === "txt2img" && <hr.HiresAccordion form={form.hires} set={(h) => update({ hires: h })} />}
           <RefinerAccordion
             mode={mode}
@@ -601,6 +609,44 @@ function GenerateTab(
         </div>
       </div>
     </section>
+  );
+}
+
+/** The infotext's names of the options a paste can override, as A1111's "Override settings" shows them. */
+const OVERRIDE_LABELS: Record<string, string> = {
+  CLIP_stop_at_last_layers: "Clip skip",
+  eta_noise_seed_delta: "ENSD",
+  randn_source: "RNG",
+};
+
+/** The request's overrides, each removable (A1111's "Override settings" dropdown); nothing when there are none. */
+function OverrideSettings(
+  { overrides, mode, set }: {
+    overrides: Record<string, string | number>;
+    mode: Mode;
+    set: (o: Record<string, string | number>) => void;
+  },
+) {
+  const entries = Object.entries(overrides);
+  if (entries.length === 0) return null;
+  return (
+    // A div, not Field's label: a label would pass any click inside it on to its first button.
+    <div class="field" id={`${mode}_override_settings`}>
+      Override settings
+      <span class="row">
+        {entries.map(([k, v]) => (
+          <button
+            type="button"
+            key={k}
+            data-option={k}
+            title="Remove this override"
+            onClick={() => set(Object.fromEntries(entries.filter(([key]) => key !== k)))}
+          >
+            {OVERRIDE_LABELS[k] ?? k}: {String(v)} ×
+          </button>
+        ))}
+      </span>
+    </div>
   );
 }
 

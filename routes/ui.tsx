@@ -4,7 +4,7 @@ import { Hono } from "hono";
 import { renderToString } from "preact-render-to-string";
 import { z } from "zod";
 import { extensionView, type Values, valuesFromInfotext } from "../lib/extensions/adapter.ts";
-import { parseInfotext } from "../lib/io/infotext.ts";
+import { parseGenerationParameters, parseInfotext } from "../lib/io/infotext.ts";
 import type { WebUIService } from "../lib/server/service.ts";
 import { TokenCounter } from "../lib/server/token_count.ts";
 import { Island } from "../islands/island.tsx";
@@ -17,11 +17,39 @@ import { validBody } from "./validation.ts";
 const PasteBody = z.object({ infotext: z.string().max(100_000) });
 const TokensBody = z.object({ prompt: z.string().max(20_000) });
 
-/** Form fields an infotext restores (A1111's paste fields for the standard parameters). */
-export function pasteFields(infotext: string, samplers: readonly string[]) {
+/**
+ * The infotext fields A1111 pastes into "Override settings" (its infotext_to_setting_name_mapping), for the
+ * options this app applies; each becomes an override only where it differs from the server's option.
+ */
+const SETTING_FIELDS: [string, string, (v: string) => string | number][] = [
+  ["Clip skip", "CLIP_stop_at_last_layers", Number],
+  ["ENSD", "eta_noise_seed_delta", Number],
+  ["RNG", "randn_source", String],
+];
+
+/** The form fields a paste sets (the island's Form names). */
+export interface PastedFields {
+  [field: string]: unknown;
+  overrides?: Record<string, string | number>;
+  refiner?: { enabled: boolean; checkpoint: string; switchAt: number };
+}
+
+/** What the page knows of the server when it pastes: its samplers, options and refiners (by title). */
+export interface PasteContext {
+  samplers: readonly string[];
+  options?: Readonly<Record<string, unknown>>;
+  refiners?: readonly string[];
+}
+
+/**
+ * Form fields an infotext restores (A1111's paste fields for the standard parameters), the settings it
+ * overrides, and the Refiner accordion ("Refiner: name [hash]", matched by title or name).
+ */
+export function pasteFields(infotext: string, ctx: PasteContext) {
+  const { samplers } = ctx;
   const info = parseInfotext(infotext);
   const params = new Map(info.params);
-  const fields: Record<string, number | string> = {};
+  const fields: PastedFields = {};
   const num = (key: string, field: string) => {
     const v = Number(params.get(key));
     if (params.has(key) && Number.isFinite(v)) fields[field] = v;
@@ -34,7 +62,30 @@ export function pasteFields(infotext: string, samplers: readonly string[]) {
   if (size) [fields.width, fields.height] = [Number(size[1]), Number(size[2])];
   const sampler = params.get("Sampler");
   if (sampler && samplers.includes(sampler)) fields.sampler = sampler;
+  // As A1111 reads them: "RNG" GPU and "Clip skip" 1 where the infotext does not say.
+  const filled = parseGenerationParameters(infotext);
+  const overrides: Record<string, string | number> = {};
+  for (const [key, option, parse] of SETTING_FIELDS) {
+    const raw = filled[key];
+    if (raw === undefined) continue;
+    const v = parse(String(raw));
+    if (typeof v === "number" && !Number.isFinite(v)) continue;
+    if (ctx.options && ctx.options[option] !== v) overrides[option] = v;
+  }
+  fields.overrides = overrides;
+  const refiner = params.get("Refiner");
+  if (refiner) {
+    const title = ctx.refiners?.find((t) => t === refiner || t.replace(/ \[[0-9a-f]+\]$/, "") === refiner);
+    const at = Number(params.get("Refiner switch at"));
+    if (title) {
+      fields.refiner = { enabled: true, checkpoint: title, switchAt: Number.isFinite(at) ? at : 0.8 };
+    }
+  }
   return { prompt: info.prompt, negative_prompt: info.negativePrompt, fields, params };
+}
+
+function refinerTitles(svc: WebUIService): string[] {
+  return svc.checkpoints().filter((m) => m.refiner).map((m) => svc.title(m));
 }
 
 export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
@@ -58,7 +109,7 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
       extensions,
       options: { ...svc.options },
       settingsFile: svc.config.settingsFile ?? null,
-      refiners: svc.checkpoints().filter((m) => m.refiner).map((m) => svc.title(m)),
+      refiners: refinerTitles(svc),
     };
     const checkpoint = {
       // A refiner runs only after a base model: it is offered in the Refiner accordion, not here.
@@ -127,7 +178,11 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
 
   app.post("/ui/paste", async (c) => {
     const { infotext } = await validBody(c, PasteBody);
-    const { prompt, negative_prompt, fields, params } = pasteFields(infotext, svc.samplers());
+    const { prompt, negative_prompt, fields, params } = pasteFields(infotext, {
+      samplers: svc.samplers(),
+      options: svc.options,
+      refiners: refinerTitles(svc),
+    });
     const extensions: Record<string, Values> = {};
     for (const ext of svc.extensions) {
       const v = valuesFromInfotext(ext, params);
