@@ -20,6 +20,7 @@ import {
 import { featureParams, resolveRequest } from "../../../lib/diffusion/request.ts";
 import { SdModel } from "../../../lib/diffusion/sd_model.ts";
 import { FIXTURES, type Manifest, MODELS, readRef } from "../../fixtures.ts";
+import { loadImage } from "../../../lib/io/image.ts";
 import { assertMatches, relative, sdxl, sdxlRefs } from "./sdxl_refs.ts";
 import type { Embedding } from "../../../lib/io/embedding.ts";
 import { AESTHETIC_DEFAULTS } from "../../../lib/personalize/aesthetic.ts";
@@ -57,14 +58,18 @@ Deno.test("tiny-sdxl-refiner opens as a refiner: text_encoder_2 alone, 5 time id
 for (const e of refs.ensemble) {
   Deno.test(`refiner ${e.name}: ${e.sampler}, switch at ${e.switch_at} matches diffusers' ensemble of experts`, async () => {
     let steps = 0;
-    const result = await generate(await sdxl(), request(e), {
+    const init = e.init_image ? await loadImage(join(FIXTURES, e.init_image)) : undefined;
+    if (init && !init.ok) throw new Error(init.skip.message);
+    const source = init?.ok ? { initImage: init.image, denoisingStrength: e.strength } : {};
+    const result = await generate(await sdxl(), { ...request(e), ...source }, {
       refiner: await refiner(),
       onStep: () => steps++,
     });
     assertMatches(result.images[0], e, `refiner ${e.name}`, Math.max(1e-4, 4 * e.sensitivity));
-    assertEquals(steps, e.steps, "one schedule across both models");
+    // img2img runs the cut schedule (diffusers' int(steps × strength) steps), across both models.
+    assertEquals(steps, init ? Math.trunc(e.steps * e.strength) : e.steps, "one schedule across both models");
     // Without the refiner the same run ends elsewhere: the refiner did take over.
-    const base = await generate(await sdxl(), { ...request(e), refinerCheckpoint: undefined });
+    const base = await generate(await sdxl(), { ...request(e), ...source, refinerCheckpoint: undefined });
     ok(relative(base.images[0].latents, readRef(e.latents)) > 1e-2, "the refiner changed nothing");
   });
 }
