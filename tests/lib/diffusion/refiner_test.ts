@@ -24,8 +24,7 @@ import { loadImage } from "../../../lib/io/image.ts";
 import { assertMatches, relative, sdxl, sdxlRefs } from "./sdxl_refs.ts";
 import type { Embedding } from "../../../lib/io/embedding.ts";
 import { AESTHETIC_DEFAULTS } from "../../../lib/personalize/aesthetic.ts";
-import { AestheticSession } from "../../../lib/personalize/aesthetic_session.ts";
-import { writeFirstEncoderPair } from "../personalize/sdxl_pair.ts";
+import { withSdxlSession } from "../personalize/sdxl_pair.ts";
 
 const refs: Manifest = JSON.parse(Deno.readTextFileSync(join(FIXTURES, "refs", "refiner", "manifest.json")));
 const REFINER_DIR = join(MODELS, "tiny-sdxl-refiner");
@@ -88,13 +87,7 @@ Deno.test("refiner personalized: a bigG embedding personalizes the refiner's tex
   const p = sdxlRefs.personalize;
   const data = readRef(p[e.personalize.embedding]);
   const embedding: Embedding = { data, shape: [data.length], dtype: "float32", format: "pt" };
-  const dir = await Deno.makeTempDir();
-  const session = await AestheticSession.open({
-    modelDir: join(MODELS, "tiny-sdxl"),
-    clipDir: await writeFirstEncoderPair(dir, p.projection_1),
-    session: { threads: 1 },
-  });
-  try {
+  await withSdxlSession(p.projection_1, async (session) => {
     const settings = { ...AESTHETIC_DEFAULTS, ...e.personalize };
     const aesthetic = session.hook([{ name: "bigg", embedding }], settings)!;
     const result = await generate(await sdxl(), request(e), {
@@ -102,10 +95,7 @@ Deno.test("refiner personalized: a bigG embedding personalizes the refiner's tex
       conditioning: [aesthetic.hook],
     });
     assertMatches(result.images[0], e, "refiner personalized");
-  } finally {
-    await session.release();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 });
 
 Deno.test("refiner prompts from the base's hooked pair: second-encoder columns; a refiner's own encoder refused", () => {
