@@ -46,6 +46,8 @@ export interface SampledBatch {
   latents: Float32Array[];
   stepsDone: number;
   complete: boolean;
+  /** The refiner took over for at least one model call. */
+  refined: boolean;
 }
 
 function split(x: Float32Array, count: number): Float32Array[] {
@@ -107,11 +109,14 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
     rescale_betas_zero_snr: model.schedulerConfig.rescale_betas_zero_snr === true,
   });
   const refine = b.refiner && refinerSwitch(b, alphasCumprod, seeds.length, scale, scale !== 1 || cfgpp);
+  let refined = false;
   const call: ModelCall = async (input, t, sigma): Promise<GuidedOutput> => {
     // onnxruntime-node's run settles without a trip through the event loop; let a server answer meanwhile.
     if (b.control) await new Promise((resolve) => setImmediate(resolve));
     if (b.control?.interrupted || b.control?.skipped) throw new SamplingStopped();
-    const out = await (refine?.(t, sigma) ?? unet).predictGuided(split(input, seeds.length), t);
+    const refiner = refine?.(t, sigma);
+    refined ||= refiner !== undefined;
+    const out = await (refiner ?? unet).predictGuided(split(input, seeds.length), t);
     return { guided: concat(out.guided), uncond: out.uncond && concat(out.uncond) };
   };
   const result = await runSampler({
@@ -156,5 +161,6 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
     latents: split(result.latents, seeds.length).map((x) => x.slice()),
     stepsDone: result.stepsDone,
     complete: result.complete,
+    refined,
   };
 }

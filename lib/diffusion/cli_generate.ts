@@ -289,7 +289,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     const params: [string, ParamValue][] = [
       ...generationParams(r, img, { name: basename(resolve(modelDir)), hash }),
       ...(p?.aesthetic.params ?? []),
-      ...featureParams(r),
+      ...featureParams(r, img.refined),
     ];
     const infotext = formatInfotext({ prompt: r.prompt, negativePrompt: r.negativePrompt, params });
     const path = join(outdir, `${String(n++).padStart(5, "0")}-${img.seed}.png`);

@@ -107,6 +107,8 @@ export interface GeneratedImage {
   stepsDone: number;
   /** False when interrupt or skip cut sampling short. */
   complete: boolean;
+  /** The refiner took over for part of the schedule (A1111 names it in the infotext only then). */
+  refined: boolean;
 }
 
 export interface GenerationResult {
@@ -241,6 +243,8 @@ interface SampledPass {
   latents: Float32Array[];
   stepsDone: number;
   complete: boolean;
+  /** The refiner ran at least one step. */
+  refined?: boolean;
 }
 
 type BatchProgress = (p: Omit<StepProgress, "batch" | "batches">) => void;
@@ -291,7 +295,7 @@ async function runBatch(
       conditioning: hrConditioning,
     });
   }
-  const images = await decodeBatch(model, pass.latents, noises, outShape, pass.stepsDone, pass.complete);
+  const images = await decodeBatch(model, pass.latents, noises, outShape, pass);
   // 7. Inpainting: the source's own pixels put back outside the mask (A1111's overlay).
   if (inpaint) {
     for (const img of images) img.image = applyOverlay(img.image, inpaint.overlay, inpaint.pasteTo);
@@ -410,13 +414,16 @@ async function samplePass(
     cutoff: diffusersCutoff(refiner.switchAt, Number(model.schedulerConfig.num_train_timesteps ?? 1000)),
   };
   let stepsDone = 0;
+  let refinedSteps = 0;
   for (const t of timesteps) {
     // onnxruntime-node's run settles without a trip through the event loop, so without this a server could not
     // answer progress or interrupt requests until the whole job was done.
     if (control) await new Promise((resolve) => setImmediate(resolve));
     if (control?.interrupted || control?.skipped) break;
     const inputs = runs.map((run) => run.scheduler.scaleModelInput(run.latents, t));
-    const outputs = await (refined && t < refined.cutoff ? refined.unet : unet).predict(inputs, t);
+    const refine = refined && t < refined.cutoff;
+    if (refine) refinedSteps++;
+    const outputs = await (refine ? refined.unet : unet).predict(inputs, t);
     runs.forEach((run, i) => {
       run.latents = run.scheduler.step(outputs[i], t, run.latents, run.noise.rng);
       if (firstNonFinite(run.latents) >= 0) {
@@ -433,7 +440,12 @@ async function samplePass(
       preview: () => latentPreview(runs[0].latents, ...latentShape),
     });
   }
-  return { latents: runs.map((run) => run.latents), stepsDone, complete: stepsDone === timesteps.length };
+  return {
+    latents: runs.map((run) => run.latents),
+    stepsDone,
+    complete: stepsDone === timesteps.length,
+    refined: refinedSteps > 0,
+  };
 }
 
 // 6. Decoding: the whole batch through the VAE decoder.
@@ -442,8 +454,7 @@ async function decodeBatch(
   latents: Float32Array[],
   noises: readonly ImageNoise[],
   latentShape: readonly [number, number, number],
-  stepsDone: number,
-  complete: boolean,
+  pass: SampledPass,
 ): Promise<GeneratedImage[]> {
   const all = new Float32Array(latents.length * latents[0].length);
   latents.forEach((x, i) => all.set(x, i * x.length));
@@ -466,7 +477,8 @@ async function decodeBatch(
     subseed: noises[i].subseed,
     latents: x,
     pixels: decoded.float.subarray(i * perImage, (i + 1) * perImage),
-    stepsDone,
-    complete,
+    stepsDone: pass.stepsDone,
+    complete: pass.complete,
+    refined: pass.refined === true,
   }));
 }

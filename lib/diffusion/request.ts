@@ -376,13 +376,14 @@ export function usesEnsd(
 
 /**
  * The fields A1111 keeps in extra_generation_params for the request's own features (inpainting, the hires
- * fix), written
- * after the standard fields and the extensions' ones.
+ * fix, the refiner), written after the standard fields and the extensions' ones. The refiner's only for an
+ * image it `refined` (A1111 adds them when apply_refiner switches).
  */
 export function featureParams(
   r: Pick<ResolvedRequest, "hires" | "inpaint" | "refiner">,
+  refined = false,
 ): [string, ParamValue][] {
-  const refiner: [string, ParamValue][] = r.refiner
+  const refiner: [string, ParamValue][] = r.refiner && refined
     ? [["Refiner", r.refiner.label], ["Refiner switch at", r.refiner.switchAt]]
     : [];
   return [...(r.inpaint?.params ?? []), ...(r.hires?.params ?? []), ...refiner];

@@ -49,7 +49,7 @@ export type FromWorker =
   | { type: "step"; step: number; steps: number; preview?: Uint8Array }
   | {
     type: "done";
-    images: { png: Uint8Array; seed: number; subseed: number }[];
+    images: { png: Uint8Array; seed: number; subseed: number; refined: boolean }[];
     interrupted: boolean;
     stepsDone: number;
   }

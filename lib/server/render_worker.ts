@@ -106,7 +106,12 @@ async function render(job: RenderJob): Promise<void> {
   });
   const images = [];
   for (const img of result.images) {
-    images.push({ png: await encodePng(img.image), seed: img.seed, subseed: img.subseed });
+    images.push({
+      png: await encodePng(img.image),
+      seed: img.seed,
+      subseed: img.subseed,
+      refined: img.refined,
+    });
   }
   scope.postMessage({
     type: "done",

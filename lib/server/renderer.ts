@@ -23,6 +23,8 @@ export interface RenderedImage {
   seed: number;
   /** The variation seed it used (meaningful when the request's subseedStrength is not 0). */
   subseed: number;
+  /** The refiner took over for part of its schedule. */
+  refined?: boolean;
 }
 
 export interface RenderOutput {

@@ -530,7 +530,7 @@ export class WebUIService {
             ...samplerOptionParams(resolved),
             ...extraParams,
             ...(request.mask ? inpaintSettings(request, (m, f) => new RequestError(m, f)).params : []),
-            ...featureParams(resolved),
+            ...featureParams(resolved, img.refined),
           ];
           const infotext = formatInfotext({
             prompt: request.prompt,

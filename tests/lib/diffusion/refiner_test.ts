@@ -65,6 +65,7 @@ for (const e of refs.ensemble) {
       onStep: () => steps++,
     });
     assertMatches(result.images[0], e, `refiner ${e.name}`, Math.max(1e-4, 4 * e.sensitivity));
+    ok(result.images[0].refined, "the image says the refiner ran");
     // img2img runs the cut schedule (diffusers' int(steps × strength) steps), across both models.
     assertEquals(steps, init ? Math.trunc(e.steps * e.strength) : e.steps, "one schedule across both models");
     // Without the refiner the same run ends elsewhere: the refiner did take over.
@@ -129,6 +130,19 @@ Deno.test("refiner prompts from the base's hooked pair: second-encoder columns; 
   ok(!sameEncoder(Float32Array.of(1, 2), Float32Array.of(1, 2.1)));
 });
 
+Deno.test("refiner at switch 1 never takes over (on either path): the base's image, not marked refined", async () => {
+  const e = refs.ensemble[0];
+  for (const scheduler of [undefined, "Automatic"]) {
+    const req = { ...request(e), scheduler, refinerSwitchAt: 1 };
+    const [withRefiner, alone] = await Promise.all([
+      generate(await sdxl(), req, { refiner: await refiner() }),
+      generate(await sdxl(), { ...req, refinerCheckpoint: undefined }),
+    ]);
+    assertEquals(withRefiner.images[0].latents, alone.images[0].latents, scheduler ?? "diffusers");
+    ok(!withRefiner.images[0].refined);
+  }
+});
+
 Deno.test("refiner switch rules: A1111's (999 − t) / 1000 in float32, diffusers' rounded cut", () => {
   assertEquals([a1111Switches(199, 0.8), a1111Switches(200, 0.8), a1111Switches(0, 1)], [true, false, false]);
   assertEquals([diffusersCutoff(0.8, 1000), diffusersCutoff(0.7, 1000), diffusersCutoff(0.8125, 1000)], [
@@ -143,8 +157,9 @@ Deno.test("refiner switch rules: A1111's (999 − t) / 1000 in float32, diffuser
 Deno.test("refiner request: infotext as A1111 writes it; bad switch points and combinations refused", () => {
   const base = { prompt: "p", sampler: "Euler", steps: 4, cfgScale: 7, width: 64, height: 64, seed: 1 };
   const r = resolveRequest({ ...base, refinerCheckpoint: "ref [abc]", refinerSwitchAt: 0.8 });
-  assertEquals(featureParams(r), [["Refiner", "ref [abc]"], ["Refiner switch at", 0.8]]);
-  assertEquals(featureParams(resolveRequest({ ...base, refinerCheckpoint: "" })), []);
+  assertEquals(featureParams(r, true), [["Refiner", "ref [abc]"], ["Refiner switch at", 0.8]]);
+  assertEquals(featureParams(r, false), [], "a refiner that never took over is not named, as in A1111");
+  assertEquals(featureParams(resolveRequest({ ...base, refinerCheckpoint: "" }), true), []);
   for (const v of [0, 1.5, Number.NaN]) {
     ok(
       throwsField(
