@@ -23,6 +23,7 @@
 // onBatchStart); `interrupted` abandons the rest of the job. As in A1111, the abandoned batch is still decoded
 // and returned with complete: false (A1111 shows such images but does not save them). Non-finite latents stop
 // the job with an error; no image is returned for them.
+import { basename } from "node:path";
 import { setImmediate } from "node:timers";
 import type { RgbImage } from "../io/image.ts";
 import { sampleA1111Batch } from "./a1111_batch.ts";
@@ -193,9 +194,10 @@ async function refinerRun(
 ): Promise<RefinerRun | undefined> {
   if (!r.refiner) return undefined;
   if (!refiner) throw new Error(`the refiner ${r.refiner.label} was not opened (generate's hooks.refiner)`);
-  if (refiner.vaeScaleFactor !== model.vaeScaleFactor || model.latentChannels !== 4) {
+  // An SDXL refiner continues an SDXL base's latents (same VAE); another model's latents mean nothing to it.
+  if (model.version !== "sdxl" || refiner.vaeScaleFactor !== model.vaeScaleFactor) {
     throw new RequestError(
-      `the refiner ${r.refiner.label} does not share this model's latent space (SDXL's)`,
+      `the refiner ${r.refiner.label} continues an SDXL model's latents; ${basename(model.dir)} is not SDXL`,
       "refinerCheckpoint",
     );
   }

@@ -130,6 +130,19 @@ Deno.test("refiner prompts from the base's hooked pair: second-encoder columns; 
   ok(!sameEncoder(Float32Array.of(1, 2), Float32Array.of(1, 2.1)));
 });
 
+Deno.test("a refiner after a model that is not SDXL is refused, naming refinerCheckpoint", async () => {
+  const sd1 = await SdModel.open(join(MODELS, "tiny-sd1"), { session: { threads: 1 } });
+  try {
+    await rejects(
+      generate(sd1, { ...request(refs.ensemble[0]), rngSource: "CPU" }, { refiner: await refiner() }),
+      (e: Error & { field?: string }) =>
+        e.field === "refinerCheckpoint" && /tiny-sd1 is not SDXL/.test(e.message),
+    );
+  } finally {
+    await sd1.release();
+  }
+});
+
 Deno.test("refiner at switch 1 never takes over (on either path): the base's image, not marked refined", async () => {
   const e = refs.ensemble[0];
   for (const scheduler of [undefined, "Automatic"]) {
