@@ -104,7 +104,11 @@ async function list(args: string[]) {
   for (const m of models) {
     const status = m.problems.length ? "NOT USABLE" : "ok";
     const clip = m.kind === "clip" ? "" : `  clip: ${clipFor(m) ?? "none matches"}`;
-    console.log(`${m.name}  ${m.kind}  ${dimsText(m)}  ${m.hash ? `[${m.hash}]` : ""}  ${status}${clip}`);
+    console.log(
+      `${m.name}  ${m.kind}${m.refiner ? " refiner" : ""}  ${dimsText(m)}  ${
+        m.hash ? `[${m.hash}]` : ""
+      }  ${status}${clip}`,
+    );
     for (const p of m.problems) console.log(`    problem: ${p}`);
     for (const w of m.warnings) console.log(`    note: ${w}`);
   }

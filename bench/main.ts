@@ -204,6 +204,27 @@ async function embed(): Promise<void> {
   }
 }
 
+/**
+ * This project's run script (bench/…) against a diffusers baseline (bench/baselines/…), each in its own process,
+ * interleaved; `row` gives a table row of one measure: both sides and the per-round ratio.
+ */
+async function versusDiffusers(ours: string[], baseline: string[], env: Record<string, string>) {
+  const [script, ...args] = ours;
+  const [pyScript, ...pyArgs] = baseline;
+  const sides = {
+    ours: () => json(Deno.execPath(), ["run", "-A", join(root, "bench", script), ...args]),
+    diffusers: () =>
+      json(join(venv, "bin", "python"), [join(root, "bench", "baselines", pyScript), ...pyArgs], env),
+  };
+  const runs = await interleaved(sides, rounds);
+  const col = (side: keyof typeof sides, key: string) => runs[side].map((r) => r[key]);
+  const row = (name: string, key: string, digits: number, target: string) => {
+    const [o, d] = [col("ours", key), col("diffusers", key)];
+    return [name, cell(o, digits), cell(d, digits), cell(ratios(o, d), 2), target];
+  };
+  return { row, col };
+}
+
 async function txt2img(): Promise<void> {
   const model = join(benchDir, "sd15");
   if (!existsSync(join(model, "unet", "model.onnx"))) {
@@ -213,21 +234,11 @@ async function txt2img(): Promise<void> {
   const size = Number(Deno.env.get("BENCH_SIZE") ?? 512);
   const env = { OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
   const args = [String(threads), String(steps), String(size)];
-  const sides = {
-    ours: () => json(Deno.execPath(), ["run", "-A", join(root, "bench", "txt2img_run.ts"), model, ...args]),
-    diffusers: () =>
-      json(join(venv, "bin", "python"), [
-        join(root, "bench", "baselines", "txt2img.py"),
-        `${model}-torch`,
-        ...args,
-      ], env),
-  };
-  const runs = await interleaved(sides, rounds);
-  const col = (side: keyof typeof sides, key: string) => runs[side].map((r) => r[key]);
-  const row = (name: string, key: string, digits: number, target: string) => {
-    const [o, d] = [col("ours", key), col("diffusers", key)];
-    return [name, cell(o, digits), cell(d, digits), cell(ratios(o, d), 2), target];
-  };
+  const { row, col } = await versusDiffusers(
+    ["txt2img_run.ts", model, ...args],
+    ["txt2img.py", `${model}-torch`, ...args],
+    env,
+  );
   console.log(
     `txt2img: SD 1.5 UNet and VAE (random weights), ${size}×${size}, Euler, ${steps} steps, CFG 7.5, ` +
       `${threads} threads, ${rounds} interleaved rounds; median (min–max); ratios per round`,
@@ -274,7 +285,65 @@ async function importBench(): Promise<void> {
   console.log(importReport(runs));
 }
 
-const benches: Record<string, () => Promise<void>> = { personalize, embed, txt2img, import: importBench };
+/**
+ * SDXL's UNet step here (ONNX Runtime, the graph built by this project's importer) against diffusers' eager
+ * UNet on the same real-size random weights. BENCH_SDXL_DIR (default BENCH_DIR/sdxl-unet) holds unet.safetensors
+ * and config.json (`deno task fixtures --bench DIR --bench-parts sdxl`) and onnx/unet/ (bench/sdxl_unet_build.ts).
+ */
+async function sdxl(): Promise<void> {
+  const dir = Deno.env.get("BENCH_SDXL_DIR") ?? join(benchDir, "sdxl-unet");
+  const onnx = join(dir, "onnx", "unet");
+  const weights = join(dir, "unet.safetensors");
+  if (!existsSync(weights)) {
+    throw new Error(
+      `${weights} is missing: run \`deno task fixtures --bench ${benchDir} --bench-parts sdxl\``,
+    );
+  }
+  if (!existsSync(join(onnx, "model.onnx"))) {
+    throw new Error(
+      `${onnx}/model.onnx is missing: run \`deno run -A bench/sdxl_unet_build.ts ${weights} ` +
+        `${join(dir, "config.json")} ${join(dir, "onnx")}\``,
+    );
+  }
+  const calls = Number(Deno.env.get("BENCH_STEPS") ?? 3);
+  const size = Number(Deno.env.get("BENCH_SIZE") ?? 512);
+  const env = { OMP_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads) };
+  const args = [String(threads), String(calls), String(size)];
+  const { row, col } = await versusDiffusers(
+    ["sdxl_unet_run.ts", onnx, ...args],
+    ["sdxl_unet.py", weights, join(dir, "config.json"), ...args],
+    env,
+  );
+  console.log(
+    `sdxl: SDXL UNet (random weights), ${size}×${size} (latents ${size / 8}×${
+      size / 8
+    }), one image with CFG ` +
+      `(batch 2), ${calls} calls (the first not counted), ${threads} threads, ${rounds} interleaved rounds; ` +
+      `median (min–max); ratios per round`,
+  );
+  console.log(table(
+    ["measure", "aesthetic-gradients (ONNX Runtime)", "diffusers (PyTorch eager)", "ratio", "target"],
+    [
+      row("UNet step (s, batch 2 for CFG)", "unet_step_s", 2, "≤ 1.00"),
+      row("first call (s)", "first_call_s", 2, ""),
+      row("load (s)", "load_s", 1, ""),
+      row("whole process (s)", "process_s", 1, ""),
+      row("peak memory (MB)", "peak_rss_mb", 0, ""),
+    ],
+  ));
+  // Same weights and inputs on both sides: the outputs agree (a sanity check, not a parity test).
+  const [o, d] = [col("ours", "mean_abs_output"), col("diffusers", "mean_abs_output")];
+  const agree = o.map((x, i) => Math.abs(x / d[i] - 1));
+  console.log(`\nmean |output| relative difference between the sides: ${cell(agree, 7)}`);
+}
+
+const benches: Record<string, () => Promise<void>> = {
+  personalize,
+  embed,
+  txt2img,
+  sdxl,
+  import: importBench,
+};
 const name = Deno.args[0];
 if (!name || !benches[name]) {
   console.error(`usage: deno task bench <${Object.keys(benches).join("|")}>`);

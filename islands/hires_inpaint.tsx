@@ -79,6 +79,21 @@ export function inpaintPayload(i: InpaintForm): Record<string, unknown> {
   };
 }
 
+/** An accordion's "Enable" checkbox. */
+export function EnableCheck(
+  { id, checked, set }: { id: string; checked: boolean; set: (v: boolean) => void },
+) {
+  return (
+    <label class="field">
+      <span>
+        <input type="checkbox" id={id} checked={checked} onChange={(e) => set(e.currentTarget.checked)} />
+        {" "}
+        Enable
+      </span>
+    </label>
+  );
+}
+
 function Row({ label, children }: { label: string; children: ComponentChildren }) {
   return <label class="field">{label}{children}</label>;
 }
@@ -127,17 +142,7 @@ export function HiresAccordion({ form, set }: { form: HiresForm; set: (f: HiresF
   return (
     <details class="accordion" id="txt2img_hr_accordion">
       <summary>Hires. fix</summary>
-      <label class="field">
-        <span>
-          <input
-            type="checkbox"
-            id="txt2img_enable_hr"
-            checked={form.enabled}
-            onChange={(e) => upd({ enabled: e.currentTarget.checked })}
-          />{" "}
-          Enable
-        </span>
-      </label>
+      <EnableCheck id="txt2img_enable_hr" checked={form.enabled} set={(enabled) => upd({ enabled })} />
       <Row label="Upscaler">
         <select
           id="txt2img_hr_upscaler"

@@ -8,6 +8,7 @@ import type { Mode } from "../lib/extensions/job.ts";
 import { api, CHECKPOINT_CHANGED, EMBEDDINGS_CHANGED, imageFrom, newTaskId, readFile } from "./api.ts";
 import { Gallery, Lightbox, type Result } from "./gallery.tsx";
 import * as hr from "./hires_inpaint.tsx";
+import { RefinerAccordion, refinerDefaults, type RefinerForm, refinerPayload } from "./refiner.tsx";
 import { Icon } from "./icons.tsx";
 import { invalidFields, NumberInput, Slider } from "./number_input.tsx";
 import { PromptBox } from "./prompt_box.tsx";
@@ -41,6 +42,8 @@ export interface WebUIProps {
   options: Record<string, unknown>;
   /** Where the Settings tab's values are kept. */
   settingsFile: string | null;
+  /** The SDXL refiners of the models folder, by title. */
+  refiners: string[];
 }
 
 interface Form {
@@ -62,9 +65,12 @@ interface Form {
   seedExtra: SeedExtraForm;
   hires: hr.HiresForm;
   inpaint: hr.InpaintForm;
+  refiner: RefinerForm;
+  /** Options for this request only, as A1111's "Override settings" (filled by pasting an infotext). */
+  overrides: Record<string, string | number>;
 }
 
-function defaults(samplers: string[], size: number): Form {
+function defaults(samplers: string[], size: number, refiners: string[]): Form {
   return {
     prompt: "",
     negative: "",
@@ -83,6 +89,8 @@ function defaults(samplers: string[], size: number): Form {
     seedExtra: seedExtraDefaults(),
     hires: hr.hiresDefaults(),
     inpaint: hr.inpaintDefaults(),
+    refiner: refinerDefaults(refiners),
+    overrides: {},
   };
 }
 
@@ -301,7 +309,7 @@ function GenerateTab(
         seed: form.seed,
         force_task_id: id,
         // A batch comes back with its grid first, as A1111's page shows it.
-        override_settings: { return_grid: true, ...seedExtraOverrides(form.seedExtra) },
+        override_settings: { ...form.overrides, return_grid: true, ...seedExtraOverrides(form.seedExtra) },
         ...seedExtraPayload(form.seedExtra),
         alwayson_scripts: Object.fromEntries(props.extensions.map((e) => {
           return [e.title, { args: e.args.map((a) => ext[e.id][a]) }];
@@ -314,6 +322,7 @@ function GenerateTab(
         payload.denoising_strength = form.denoising;
         Object.assign(payload, hr.inpaintPayload(form.inpaint));
       } else Object.assign(payload, hr.hiresPayload(form.hires));
+      Object.assign(payload, refinerPayload(form.refiner));
       const r = await api<{ images: string[]; info: string }>(`/sdapi/v1/${mode}`, payload);
       const info = JSON.parse(r.info);
       setResult({
@@ -537,7 +546,18 @@ function GenerateTab(
             </span>
           </Field>
           <SeedExtra mode={mode} form={form.seedExtra} set={(seedExtra) => update({ seedExtra })} />
+          <OverrideSettings
+            overrides={form.overrides}
+            mode={mode}
+            set={(overrides) => update({ overrides })}
+          />
           {mode === "txt2img" && <hr.HiresAccordion form={form.hires} set={(h) => update({ hires: h })} />}
+          <RefinerAccordion
+            mode={mode}
+            form={form.refiner}
+            set={(f) => update({ refiner: f })}
+            refiners={props.refiners}
+          />
           {mode === "img2img" && (
             <hr.InpaintAccordion
               form={form.inpaint}
@@ -603,6 +623,9 @@ export interface PastedFields {
   hires: Partial<hr.HiresForm>;
   inpaint: Partial<hr.InpaintForm>;
   seedExtra: Partial<SeedExtraForm>;
+  /** Options the infotext sets that differ from the server's (A1111's "Override settings"). */
+  overrides?: Record<string, string | number>;
+  refiner?: { enabled: boolean; checkpoint: string; switchAt: number };
   /** A grid's X/Y/Z plot, its axes by label (their indices differ between the tabs). */
   plot?: Partial<Record<"x" | "y" | "z", { label: string; values: string }>>;
 }
@@ -615,6 +638,44 @@ function pastedPlot(axes: PlotAxisView[], plot: NonNullable<PastedFields["plot"]
     return found ? { type: found.index, values: a!.values } : { type: 0, values: "" };
   };
   return { ...plotDefaults(), script: XYZ_TITLE, x: axis("x"), y: axis("y"), z: axis("z") };
+}
+
+/** The infotext's names of the options a paste can override, as A1111's "Override settings" shows them. */
+const OVERRIDE_LABELS: Record<string, string> = {
+  CLIP_stop_at_last_layers: "Clip skip",
+  eta_noise_seed_delta: "ENSD",
+  randn_source: "RNG",
+};
+
+/** The request's overrides, each removable (A1111's "Override settings" dropdown); nothing when there are none. */
+function OverrideSettings(
+  { overrides, mode, set }: {
+    overrides: Record<string, string | number>;
+    mode: Mode;
+    set: (o: Record<string, string | number>) => void;
+  },
+) {
+  const entries = Object.entries(overrides);
+  if (entries.length === 0) return null;
+  return (
+    // A div, not Field's label: a label would pass any click inside it on to its first button.
+    <div class="field" id={`${mode}_override_settings`}>
+      Override settings
+      <span class="row">
+        {entries.map(([k, v]) => (
+          <button
+            type="button"
+            key={k}
+            data-option={k}
+            title="Remove this override"
+            onClick={() => set(Object.fromEntries(entries.filter(([key]) => key !== k)))}
+          >
+            {OVERRIDE_LABELS[k] ?? k}: {String(v)} ×
+          </button>
+        ))}
+      </span>
+    </div>
+  );
 }
 
 interface Pasted {
@@ -691,6 +752,8 @@ function SettingsTab({ active, props }: { active: boolean; props: WebUIProps }) 
       // The checkpoint has its own selector at the top of the page; only this tab's settings are sent.
       await api("/sdapi/v1/options", {
         CLIP_stop_at_last_layers: opts.CLIP_stop_at_last_layers,
+        randn_source: opts.randn_source,
+        eta_noise_seed_delta: opts.eta_noise_seed_delta,
         samples_save: opts.samples_save,
       });
       setMsg(props.settingsFile ? `Settings saved to ${props.settingsFile}.` : "Settings applied.");
@@ -712,6 +775,24 @@ function SettingsTab({ active, props }: { active: boolean; props: WebUIProps }) 
             step={1}
           />
         </Field>
+        <Field label="Random number generator source">
+          <select
+            id="setting_randn_source"
+            value={String(opts.randn_source)}
+            onChange={(e) => setOpts({ ...opts, randn_source: e.currentTarget.value })}
+          >
+            {["GPU", "CPU", "NV"].map((v) => <option key={v} value={v}>{v}</option>)}
+          </select>
+        </Field>
+        <Field label="Eta noise seed delta (ENSD)">
+          <input
+            type="number"
+            id="setting_eta_noise_seed_delta"
+            step={1}
+            value={Number(opts.eta_noise_seed_delta)}
+            onChange={(e) => setOpts({ ...opts, eta_noise_seed_delta: Number(e.currentTarget.value) })}
+          />
+        </Field>
         <label class="check">
           <input
             type="checkbox"
@@ -731,8 +812,8 @@ function SettingsTab({ active, props }: { active: boolean; props: WebUIProps }) 
 export default function WebUI(props: WebUIProps) {
   const [tab, setTab] = useState<string>("txt2img");
   const [forms, setForms] = useState<Record<Mode, Form>>({
-    txt2img: defaults(props.samplers, props.size),
-    img2img: defaults(props.samplers, props.size),
+    txt2img: defaults(props.samplers, props.size, props.refiners),
+    img2img: defaults(props.samplers, props.size, props.refiners),
   });
   // A newly chosen checkpoint draws at its own native size first (SD 1.5 512, SDXL 1024, the demo 64).
   useEffect(() => {

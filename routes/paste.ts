@@ -1,6 +1,7 @@
 // What an infotext restores in the generation form ("Send to txt2img/img2img", PNG Info), as A1111's paste
-// fields: the standard parameters, the hires fix, inpainting, the variation seed and the noise source. Values
-// are read with A1111's parse_generation_parameters (its defaults for missing fields included).
+// fields: the standard parameters, the hires fix, inpainting, the variation seed and the noise source, the
+// settings it overrides and the SDXL refiner. Values are read with A1111's parse_generation_parameters (its
+// defaults for missing fields included).
 import { parseGenerationParameters, parseInfotext } from "../lib/io/infotext.ts";
 import type { PastedFields } from "../islands/webui.tsx";
 import { HIRES_UPSCALERS } from "../islands/hires_inpaint.tsx";
@@ -8,7 +9,24 @@ import { RNG_CHOICES } from "../islands/seed_extra.tsx";
 
 const MASKED_CONTENT = ["fill", "original", "latent noise", "latent nothing"];
 
-export function pasteFields(infotext: string, samplers: readonly string[]) {
+/**
+ * The infotext fields A1111 pastes into "Override settings" (its infotext_to_setting_name_mapping), for the
+ * options this app applies; each becomes an override only where it differs from the server's option. The noise
+ * source is not among them: it goes to the seed's "Extra" options, where this page keeps it.
+ */
+const SETTING_FIELDS: [string, string][] = [["Clip skip", "CLIP_stop_at_last_layers"], [
+  "ENSD",
+  "eta_noise_seed_delta",
+]];
+
+/** What the page knows of the server when it pastes: its samplers, options and refiners (by title). */
+export interface PasteContext {
+  samplers: readonly string[];
+  options?: Readonly<Record<string, unknown>>;
+  refiners?: readonly string[];
+}
+
+export function pasteFields(infotext: string, { samplers, options, refiners }: PasteContext) {
   const info = parseInfotext(infotext);
   const params = new Map(info.params);
   const d = parseGenerationParameters(infotext);
@@ -68,5 +86,16 @@ export function pasteFields(infotext: string, samplers: readonly string[]) {
       if (label) fields.plot[n] = { label, values: params.get(`${n.toUpperCase()} Values`) ?? "" };
     }
   }
+  const overrides: Record<string, string | number> = {};
+  for (const [key, option] of SETTING_FIELDS) {
+    const v = num(key);
+    if (v !== undefined && options && options[option] !== v) overrides[option] = v;
+  }
+  fields.overrides = overrides;
+  // "Refiner: name [hash]", matched by title or by name.
+  const refiner = params.get("Refiner");
+  const title = refiner &&
+    refiners?.find((t) => t === refiner || t.replace(/ \[[0-9a-f]+\]$/, "") === refiner);
+  if (title) fields.refiner = { enabled: true, checkpoint: title, switchAt: num("Refiner switch at") ?? 0.8 };
   return { prompt: info.prompt, negative_prompt: info.negativePrompt, fields, params };
 }

@@ -45,7 +45,12 @@ const common = {
   s_noise: z.number().min(0).optional(),
   override_settings: z.record(z.string(), z.unknown()).default({}),
   override_settings_restore_afterwards: z.boolean().default(true),
-  refiner_checkpoint: z.null({ error: "refiner checkpoints are not offered" }).optional(),
+  refiner_checkpoint: z.string().nullable().optional().meta({
+    description: "An SDXL refiner (title, name or hash) that takes over at refiner_switch_at",
+  }),
+  refiner_switch_at: z.number().gt(0).max(1).nullable().optional().meta({
+    description: "The fraction of the schedule the base model runs; default 0.8",
+  }),
   disable_extra_networks: z.boolean().default(false),
   comments: z.record(z.string(), z.unknown()).optional(),
   script_name: z.string().optional().meta({ description: '"x/y/z plot" (A1111\'s X/Y/Z plot) or none' }),
@@ -160,6 +165,8 @@ export const JOB_FIELDS = {
   inpaint_full_res: "inpaintFullRes",
   inpaint_full_res_padding: "inpaintFullResPadding",
   inpainting_mask_invert: "inpaintingMaskInvert",
+  refiner_checkpoint: "refinerCheckpoint",
+  refiner_switch_at: "refinerSwitchAt",
 } as const satisfies Partial<Record<ApiField, keyof JobRequest>>;
 
 /** What uses each API field that is not copied by JOB_FIELDS. */
@@ -180,6 +187,7 @@ export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, st
   latent_mask: "refused unless null",
   override_settings:
     "options for this request (sd_model_checkpoint, CLIP_stop_at_last_layers, randn_source, tiled_vae, " +
+    "eta_noise_seed_delta, " +
     "…; return_grid: a batch's grid first)",
   override_settings_restore_afterwards: "false keeps the overrides as the server's options",
   alwayson_scripts: "each extension's values (process() before sampling)",
@@ -195,7 +203,6 @@ export const OTHER_FIELDS: Record<Exclude<ApiField, keyof typeof JOB_FIELDS>, st
   do_not_save_grid: "accepted (grids are not saved)",
   restore_faces: "refused unless false (not offered)",
   tiling: "refused unless false (not offered)",
-  refiner_checkpoint: "refused unless null (not offered)",
   disable_extra_networks: "accepted (there are no extra networks)",
   comments: "echoed in the parameters",
 };
@@ -210,6 +217,7 @@ export const API_LOCATION: Record<string, (string | number)[]> = {
   clipSkip: ["override_settings", "CLIP_stop_at_last_layers"],
   rngSource: ["override_settings", "randn_source"],
   tiledVae: ["override_settings", "tiled_vae"],
+  etaNoiseSeedDelta: ["override_settings", "eta_noise_seed_delta"],
   eta: ["eta"],
   sChurn: ["s_churn"],
   sTmin: ["s_tmin"],

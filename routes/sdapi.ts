@@ -139,6 +139,7 @@ export function jobRequest(svc: WebUIService, mode: Mode, r: ApiRequest): JobReq
     sNoise: r.s_noise ?? num(opts.s_noise),
     rngSource: opts.randn_source as RngSource,
     tiledVae: opts.tiled_vae === "Always" ? true : opts.tiled_vae === "Never" ? false : undefined,
+    etaNoiseSeedDelta: num(opts.eta_noise_seed_delta),
     initImage,
     mask,
     model: opts.sd_model_checkpoint,

@@ -34,6 +34,10 @@ async function plotAxisViews(mode: Mode, svc: WebUIService): Promise<PlotAxisVie
   );
 }
 
+function refinerTitles(svc: WebUIService): string[] {
+  return svc.checkpoints().filter((m) => m.refiner).map((m) => svc.title(m));
+}
+
 export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
   const app = new Hono();
 
@@ -59,9 +63,11 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
       },
       options: { ...svc.options },
       settingsFile: svc.config.settingsFile ?? null,
+      refiners: refinerTitles(svc),
     };
     const checkpoint = {
-      models: svc.checkpoints().map((m) => m.name),
+      // A refiner runs only after a base model: it is offered in the Refiner accordion, not here.
+      models: svc.checkpoints().filter((m) => !m.refiner).map((m) => m.name),
       sizes: Object.fromEntries(svc.checkpoints().map((m) => [m.name, sizeOf(m)])),
       model: svc.options.sd_model_checkpoint,
       unusable: Object.fromEntries(svc.unusableFiles().map((m) => [m.name, m.problems.join("; ")])),
@@ -127,7 +133,11 @@ export function uiRoutes(svc: WebUIService, scriptUrl: string): Hono {
 
   app.post("/ui/paste", async (c) => {
     const { infotext } = await validBody(c, PasteBody);
-    const { prompt, negative_prompt, fields, params } = pasteFields(infotext, svc.samplers());
+    const { prompt, negative_prompt, fields, params } = pasteFields(infotext, {
+      samplers: svc.samplers(),
+      options: svc.options,
+      refiners: refinerTitles(svc),
+    });
     const extensions: Record<string, Values> = {};
     for (const ext of svc.extensions) {
       const v = valuesFromInfotext(ext, params);

@@ -140,3 +140,26 @@ Deno.test("personalize on SDXL: both encoders, their similarities in turn, the e
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("txt2img with --refiner: the SDXL refiner takes over; the infotext names it and the switch", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const args = ["--prompt", "a lighthouse", "--model", XL, ...FAST, "--outdir", dir];
+    const refiner = join(MODELS, "tiny-sdxl-refiner");
+    const r = await runCli("txt2img.ts", [...args, "--refiner", refiner, "--refiner_switch_at", "0.5"]);
+    ok(r.code === 0, r.stderr);
+    const path = JSON.parse(r.stdout).images[0].path;
+    const fields = Object.fromEntries(parseInfotext(readPngParameters(await Deno.readFile(path))!).params);
+    ok(/^tiny-sdxl-refiner \[[0-9a-f]{10}\]$/.test(fields.Refiner), fields.Refiner);
+    assertEquals(fields["Refiner switch at"], "0.5");
+    const bad = await runCli("txt2img.ts", [...args, "--refiner", refiner, "--refiner_switch_at", "2"]);
+    ok(
+      bad.code === 2 && /refinerSwitchAt must be a number above 0 and at most 1/.test(bad.stderr),
+      bad.stderr,
+    );
+    const notRefiner = await runCli("txt2img.ts", [...args, "--refiner", XL]);
+    ok(notRefiner.code === 2 && /is not an SDXL refiner/.test(notRefiner.stderr), notRefiner.stderr);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

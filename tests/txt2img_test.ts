@@ -144,15 +144,22 @@ Deno.test("noise flags: GPU noise by default, --rng CPU, variation seeds and a s
       "Euler a",
       "--scheduler",
       "Karras",
+      "--ensd",
+      "31337",
     ]);
     assertEquals(
       [
         varied.fields["Variation seed"],
         varied.fields["Variation seed strength"],
         varied.fields["Schedule type"],
+        varied.fields["ENSD"],
       ],
-      ["9", "0.25", "Karras"],
+      ["9", "0.25", "Karras", "31337"],
     );
+    // DDIM (eta 0) draws no sampler noise: A1111 does not name the ENSD then.
+    assertEquals((await fields(["--ensd", "31337"])).fields["ENSD"], undefined);
+    const badEnsd = await run("txt2img", [...base, "--ensd", "1.5"]);
+    ok(badEnsd.code === 2 && /etaNoiseSeedDelta must be a whole number/.test(badEnsd.stderr), badEnsd.stderr);
     const bad = await run("txt2img", [...base, "--rng", "TPU"]);
     ok(bad.code === 2 && /--rng must be one of CPU, GPU, NV, got "TPU"/.test(bad.stderr), bad.stderr);
   } finally {

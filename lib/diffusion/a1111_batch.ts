@@ -7,7 +7,9 @@ import { setImmediate } from "node:timers";
 import type { PromptPair } from "./conditioning.ts";
 import { blendLatents } from "./inpaint/latents.ts";
 import { firstNonFinite } from "./latents.ts";
-import type { GenerationControl, StepProgress } from "./pipeline.ts";
+import type { GenerationControl, RefinerRun, StepProgress } from "./pipeline.ts";
+import { a1111Switches, nearestTimestep } from "./refiner.ts";
+import { ModelSigmas } from "./samplers/model_sigmas.ts";
 import { latentPreview } from "./preview.ts";
 import type { ResolvedRequest } from "./request.ts";
 import type { GuidedOutput, ModelCall } from "./samplers/denoiser.ts";
@@ -36,12 +38,16 @@ export interface A1111Batch {
   latentShape: readonly [number, number, number];
   control?: GenerationControl;
   onStep?: (p: Omit<StepProgress, "batch" | "batches">) => void;
+  /** The SDXL refiner that takes over at its switch point (A1111's apply_refiner). */
+  refiner?: RefinerRun;
 }
 
 export interface SampledBatch {
   latents: Float32Array[];
   stepsDone: number;
   complete: boolean;
+  /** The refiner took over for at least one model call. */
+  refined: boolean;
 }
 
 function split(x: Float32Array, count: number): Float32Array[] {
@@ -52,6 +58,30 @@ function split(x: Float32Array, count: number): Float32Array[] {
 /** A1111's CFGDenoiser mask blend: after each model call, the source's latents where the mask is 0. */
 function blendWith(init: Float32Array, keepMask: Float32Array): (x: Float32Array) => Float32Array {
   return (x) => blendLatents(x, init, keepMask);
+}
+
+/**
+ * A1111's apply_refiner: undefined (the base model) until a model call's training timestep (the nearest to its
+ * sigma; a timestep sampler's own t, truncated) reaches the switch point, then the refiner's UNet batch for
+ * every call after.
+ */
+function refinerSwitch(
+  b: A1111Batch,
+  alphasCumprod: Float32Array,
+  batch: number,
+  scale: number,
+  guide: boolean,
+): (t: number, sigma?: number) => UnetBatch | undefined {
+  const refiner = b.refiner!;
+  const sigmas = new ModelSigmas(alphasCumprod).sigmas;
+  let unet: UnetBatch | undefined;
+  return (t, sigma) => {
+    if (unet) return unet;
+    const timestep = sigma === undefined ? Math.trunc(t) : nearestTimestep(sigmas, sigma);
+    if (!a1111Switches(timestep, refiner.switchAt)) return undefined;
+    unet = new UnetBatch(refiner.model, batch, b.latentShape, refiner.prompts, scale, guide);
+    return unet;
+  };
 }
 
 export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
@@ -73,24 +103,28 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
   if (b.imageConditioning) {
     unet.withImageConditioning(b.imageConditioning, b.imageConditioning[0].length / plane);
   }
-  const call: ModelCall = async (input, t): Promise<GuidedOutput> => {
+  const betaConfig = resolveConfig(BETA_SCHEMA, model.schedulerConfig, {}, "scheduler config");
+  const alphasCumprod = modelAlphasCumprod({
+    ...betaConfig,
+    rescale_betas_zero_snr: model.schedulerConfig.rescale_betas_zero_snr === true,
+  });
+  const refine = b.refiner && refinerSwitch(b, alphasCumprod, seeds.length, scale, scale !== 1 || cfgpp);
+  let refined = false;
+  const call: ModelCall = async (input, t, sigma): Promise<GuidedOutput> => {
     // onnxruntime-node's run settles without a trip through the event loop; let a server answer meanwhile.
     if (b.control) await new Promise((resolve) => setImmediate(resolve));
     if (b.control?.interrupted || b.control?.skipped) throw new SamplingStopped();
-    const out = await unet.predictGuided(split(input, seeds.length), t);
+    const refiner = refine?.(t, sigma);
+    refined ||= refiner !== undefined;
+    const out = await (refiner ?? unet).predictGuided(split(input, seeds.length), t);
     return { guided: concat(out.guided), uncond: out.uncond && concat(out.uncond) };
   };
-
-  const betaConfig = resolveConfig(BETA_SCHEMA, model.schedulerConfig, {}, "scheduler config");
   const result = await runSampler({
     choice: sampling.choice,
     steps: r.steps,
     settings: sampling.settings,
     model: {
-      alphasCumprod: modelAlphasCumprod({
-        ...betaConfig,
-        rescale_betas_zero_snr: model.schedulerConfig.rescale_betas_zero_snr === true,
-      }),
+      alphasCumprod,
       prediction: model.prediction,
       sdxl: model.version === "sdxl",
     },
@@ -127,5 +161,6 @@ export async function sampleA1111Batch(b: A1111Batch): Promise<SampledBatch> {
     latents: split(result.latents, seeds.length).map((x) => x.slice()),
     stepsDone: result.stepsDone,
     complete: result.complete,
+    refined,
   };
 }

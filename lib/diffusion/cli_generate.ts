@@ -13,6 +13,7 @@ import { DEFAULT_EMBEDDING, DEFAULT_MODEL_DIR, MODELS_DIR } from "../models/defa
 import { DEVICE_ARG_OPTIONS, deviceFromArgs, sessionOptions } from "../models/device.ts";
 import { inspectModelDir } from "../models/inspect.ts";
 import { modelSha256, shortHash } from "../models/model_hash.ts";
+import { SdxlRefiner } from "./refiner.ts";
 import { readRecord } from "../models/single_file/record.ts";
 import { clipDirFor } from "../models/registry.ts";
 import { AESTHETIC_DEFAULTS, type AestheticSettings } from "../personalize/aesthetic.ts";
@@ -40,6 +41,9 @@ const OPTIONS = {
   ddim_steps: { type: "string", default: "50" },
   ddim_eta: { type: "string" },
   rng: { type: "string", default: A1111_DEFAULT_RNG },
+  ensd: { type: "string", default: "0" },
+  refiner: { type: "string" },
+  refiner_switch_at: { type: "string", default: "0.8" },
   subseed: { type: "string", default: "0" },
   subseed_strength: { type: "string", default: "0" },
   seed_resize_from_w: { type: "string", default: "0" },
@@ -69,7 +73,8 @@ export function usage(mode: Mode): string {
   return `usage: deno task ${mode} --prompt P${i2i} [--negative P] [--seed N (42)]
        [--plms | --ddim | --sampler NAME (default DDIM)] [--scheduler TYPE (e.g. Karras)] [--ddim_steps N (50)]
        [--ddim_eta E (DDIM: 0; A1111's ancestral samplers: 1)] [--scale S (7.5)] [--rng GPU|NV|CPU (GPU)]
-       [--subseed N --subseed_strength S] [--seed_resize_from_w PX --seed_resize_from_h PX]
+       [--subseed N --subseed_strength S] [--seed_resize_from_w PX --seed_resize_from_h PX] [--ensd N (0)]
+       [--refiner DIR [--refiner_switch_at S (0.8)]]
        [--H PX] [--W PX] [--n_samples N (3, per batch)] [--n_iter N (2, batches)] [--outdir DIR]
        [--model DIR] [--clip DIR] [--aesthetic_steps N (0 = off)] [--aesthetic_lr LR (0.0001)]
        [--aesthetic_embedding FILE] [--aesthetic_weight W (1)] [--device cpu|cuda|coreml|dml] [--threads N] [--json]
@@ -79,7 +84,10 @@ the demo embedding (SDXL: give it twice, a 768-d and a 1280-d embedding, to pers
 --H/--W default to the model's own size (512 for SD 1.5, 1024 for SDXL). --rng GPU (the paper's and A1111's
 default) draws the noise as torch.randn does on a CUDA GPU, on any device; CPU as torch's CPU generator.
 --tiled-vae runs the VAE in tiles of its sample_size (diffusers' enable_tiling), so large images decode in the
-memory of one tile. Images are written as <outdir>/NNNNN-<seed>.png with the A1111 infotext.`;
+memory of one tile.
+--ensd N (an infotext's "ENSD: N") seeds the noise the sampler draws after the starting noise with seed + N.
+--refiner DIR: an SDXL refiner folder that takes over from the SDXL model after that fraction of the schedule.
+Images are written as <outdir>/NNNNN-<seed>.png with the A1111 infotext.`;
 }
 
 function num(values: Record<string, unknown>, flag: string): number {
@@ -226,6 +234,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     scheduler: values.scheduler,
     eta: values.ddim_eta === undefined ? undefined : num(values, "ddim_eta"),
     rngSource: rngSource(values.rng),
+    etaNoiseSeedDelta: num(values, "ensd"),
     subseed: num(values, "subseed"),
     subseedStrength: num(values, "subseed_strength"),
     seedResizeFromW: num(values, "seed_resize_from_w"),
@@ -234,10 +243,17 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     denoisingStrength: mode === "img2img" ? num(values, "strength") : undefined,
     tiledVae: values["tiled-vae"],
   };
+  if (values.refiner) {
+    const dir = values.refiner;
+    const hash = await modelHash(dir);
+    request.refinerCheckpoint = hash ? `${basename(resolve(dir))} [${hash}]` : basename(resolve(dir));
+    request.refinerSwitchAt = num(values, "refiner_switch_at");
+  }
   resolveRequest(request); // fails fast, before any model is opened
 
   const session = sessionOptions(deviceFromArgs(values));
   const model = await SdModel.open(modelDir, { session });
+  const refiner = values.refiner ? await SdxlRefiner.open(values.refiner, session) : undefined;
   let p: Personalization | undefined;
   let result: GenerationResult;
   const control = { interrupted: false, skipped: false };
@@ -252,6 +268,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     const progress = !values.json && Deno.stderr.isTerminal();
     result = await generate(model, request, {
       conditioning: p ? [p.aesthetic.hook] : [],
+      refiner,
       control,
       onStep: progress
         ? (s) => {
@@ -263,6 +280,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
   } finally {
     Deno.removeSignalListener("SIGINT", onSigint);
     await p?.session.release();
+    await refiner?.release();
     await model.release();
   }
 
@@ -276,7 +294,7 @@ export async function runCli(mode: Mode, args: string[]): Promise<number> {
     const params: [string, ParamValue][] = [
       ...generationParams(r, img, { name: basename(resolve(modelDir)), hash }),
       ...(p?.aesthetic.params ?? []),
-      ...featureParams(r),
+      ...featureParams(r, img.refined),
     ];
     const infotext = formatInfotext({ prompt: r.prompt, negativePrompt: r.negativePrompt, params });
     const path = join(outdir, `${String(n++).padStart(5, "0")}-${img.seed}.png`);

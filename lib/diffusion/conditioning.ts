@@ -62,6 +62,26 @@ function sdxlText(model: SdModel): SdxlText {
   return { tokenizer: model.tokenizer, textEncoder: model.textEncoder, ...model.xl! };
 }
 
+/** The second SDXL encoder on chunks: penultimate hidden states, and the first chunk's text_embeds (pooled). */
+async function encodeWithPooled(
+  chunks: ChunkedPrompt["chunks"],
+  textEncoder2: ClipTextEncoder,
+  weighted: boolean,
+) {
+  // One pass of the encoder per chunk: its hidden states, and the first chunk's text_embeds.
+  let pooled: Float32Array | undefined;
+  const hidden2 = textEncoder2.chunkEncoder("penultimate");
+  const e = await encodeChunks(chunks, async (ids) => {
+    if (pooled) return hidden2(ids);
+    const out = await textEncoder2.encode(ids);
+    pooled = out.pooled ?? new Float32Array(0);
+    if (!out.penultimate) throw new Error("text_encoder_2 gives no penultimate layer");
+    return out.penultimate;
+  }, { weighted });
+  if (!pooled?.length) throw new Error("text_encoder_2 gives no text_embeds (SDXL's pooled vector)");
+  return { ...e, pooled };
+}
+
 /** SDXL: both encoders on the same text, each with its own tokenizer; the pooled vector from the first chunk. */
 export async function encodeXl(
   xl: SdxlText,
@@ -76,22 +96,44 @@ export async function encodeXl(
     );
   }
   const e1 = await encodeChunks(first, xl.textEncoder.chunkEncoder("penultimate"), { weighted });
-  // One pass of the second encoder per chunk: its hidden states, and the first chunk's text_embeds.
-  let pooled: Float32Array | undefined;
-  const hidden2 = xl.textEncoder2.chunkEncoder("penultimate");
-  const e2 = await encodeChunks(second, async (ids) => {
-    if (pooled) return hidden2(ids);
-    const e = await xl.textEncoder2.encode(ids);
-    pooled = e.pooled ?? new Float32Array(0);
-    if (!e.penultimate) throw new Error("text_encoder_2 gives no penultimate layer");
-    return e.penultimate;
-  }, { weighted });
-  if (!pooled?.length) throw new Error("text_encoder_2 gives no text_embeds (SDXL's pooled vector)");
+  const e2 = await encodeWithPooled(second, xl.textEncoder2, weighted);
   return {
     z: sideBySide([e1.data, e2.data], [e1.hidden, e2.hidden], e1.tokens),
     encoders: [{ hidden: e1.hidden, chunkIds: e1.chunkIds }, { hidden: e2.hidden, chunkIds: e2.chunkIds }],
-    pooled,
+    pooled: e2.pooled,
   };
+}
+
+/** What an SDXL refiner conditions on: its text_encoder_2 alone. */
+export interface RefinerText {
+  tokenizer2: ClipTokenizer;
+  textEncoder2: ClipTextEncoder;
+  hiddenSize: number;
+  zeroEmptyNegative: boolean;
+}
+
+/**
+ * An SDXL refiner's prompt pair: text_encoder_2's penultimate hidden states and pooled vector (as diffusers'
+ * refiner and A1111's refiner conditioner encode), evened out as encodePromptPair does. No hooks: aesthetic
+ * personalization applies to the base model's encoders.
+ */
+export async function encodeRefinerPair(
+  refiner: RefinerText,
+  prompt: string,
+  negativePrompt: string,
+): Promise<PromptPair> {
+  const encode = async (text: string, weighted: boolean, negative: boolean): Promise<PromptConditioning> => {
+    const e = await encodeWithPooled(
+      promptChunks(text, refiner.tokenizer2).chunks,
+      refiner.textEncoder2,
+      weighted,
+    );
+    return { z: e.data, chunkIds: e.chunkIds, negative, pooled: e.pooled };
+  };
+  const cond = await encode(prompt, true, false);
+  const zeroNegative = refiner.zeroEmptyNegative && negativePrompt.trim() === "";
+  const uncond = zeroNegative ? undefined : await encode(negativePrompt, true, true);
+  return await evenOut(cond, uncond, refiner.hiddenSize, async () => (await encode("", false, false)).z);
 }
 
 async function encodePrompt(
@@ -153,14 +195,25 @@ export async function encodePromptPair(
   // SDXL's empty negative prompt is zeros, whatever the prompt's length: nothing to encode or hook.
   const zeroNegative = model.xl?.zeroEmptyNegative === true && negativePrompt.trim() === "";
   const uncond = zeroNegative ? undefined : await encodePrompt(model, negativePrompt, clipSkip, true, hooks);
-  const hidden = model.hiddenSize;
+  return await evenOut(cond, uncond, model.hiddenSize, () => emptyEncoding(model, clipSkip));
+}
+
+/**
+ * The pair with the same token count: the shorter padded with the empty prompt's encoding (A1111 repeats
+ * cond_stage_model_empty_prompt, unweighted and unhooked); a missing negative (zeroed) is all zeros.
+ */
+async function evenOut(
+  cond: PromptConditioning,
+  uncond: PromptConditioning | undefined,
+  hidden: number,
+  emptyEncoding: () => Promise<Float32Array>,
+): Promise<PromptPair> {
   const chunks = Math.max(cond.chunkIds.length, uncond?.chunkIds.length ?? 0);
   const tokens = chunks * 77;
   let empty: Float32Array | undefined;
   const pad = async (c: PromptConditioning) => {
     if (c.chunkIds.length === chunks) return c.z;
-    // A1111 repeats the empty prompt's encoding (cond_stage_model_empty_prompt), unweighted and unhooked.
-    empty ??= await emptyEncoding(model, clipSkip);
+    empty ??= await emptyEncoding();
     const out = new Float32Array(tokens * hidden);
     out.set(c.z);
     for (let k = c.chunkIds.length; k < chunks; k++) out.set(empty, k * 77 * hidden);
@@ -172,6 +225,6 @@ export async function encodePromptPair(
     tokens,
     hidden,
     pooledCond: cond.pooled,
-    pooledUncond: model.xl ? uncond?.pooled ?? new Float32Array(cond.pooled!.length) : undefined,
+    pooledUncond: cond.pooled ? uncond?.pooled ?? new Float32Array(cond.pooled.length) : undefined,
   };
 }

@@ -23,6 +23,7 @@
 // onBatchStart); `interrupted` abandons the rest of the job. As in A1111, the abandoned batch is still decoded
 // and returned with complete: false (A1111 shows such images but does not save them). Non-finite latents stop
 // the job with an error; no image is returned for them.
+import { basename } from "node:path";
 import { setImmediate } from "node:timers";
 import type { RgbImage } from "../io/image.ts";
 import { sampleA1111Batch } from "./a1111_batch.ts";
@@ -49,6 +50,13 @@ import { schedulerFor } from "./sampler_schedule.ts";
 import type { SdModel } from "./sd_model.ts";
 import { type ImageNoise, imageNoise, imageSeed } from "./image_noise.ts";
 import { UnetBatch } from "./unet.ts";
+import {
+  diffusersCutoff,
+  refinerPrompts,
+  sameEncoder,
+  type SdxlRefiner,
+  secondEncoderColumns,
+} from "./refiner.ts";
 import { decodeLatents, encodeImage, fitImage } from "./vae.ts";
 import type { VaeTiling } from "./vae_tiling.ts";
 
@@ -78,6 +86,15 @@ export interface GenerationHooks {
   onBatchStart?(batch: number, seeds: readonly number[]): void;
   onStep?(progress: StepProgress): void;
   control?: GenerationControl;
+  /** The SDXL refiner the request's refinerCheckpoint names, opened by the caller (lib/diffusion/refiner.ts). */
+  refiner?: SdxlRefiner;
+}
+
+/** The refiner's part of a run: its model, its own encoding of the prompts, and where it takes over. */
+export interface RefinerRun {
+  model: SdxlRefiner;
+  prompts: PromptPair;
+  switchAt: number;
 }
 
 export interface GeneratedImage {
@@ -92,6 +109,8 @@ export interface GeneratedImage {
   stepsDone: number;
   /** False when interrupt or skip cut sampling short. */
   complete: boolean;
+  /** The refiner took over for part of the schedule (A1111 names it in the infotext only then). */
+  refined: boolean;
 }
 
 export interface GenerationResult {
@@ -130,6 +149,7 @@ export async function generate(
 
   // 2. img2img's source: resized, encoded once; each image samples its own posterior draw from it.
   const source = r.initImage ? await encodeSource(model, r) : undefined;
+  const refiner = await refinerRun(model, r, hooks.refiner, prompts, (hooks.conditioning?.length ?? 0) > 0);
 
   const result: GenerationResult = { images: [], interrupted: false };
   for (let batch = 0; batch < r.batchCount; batch++) {
@@ -140,7 +160,18 @@ export async function generate(
     const ks = Array.from({ length: r.batchSize }, (_, i) => batch * r.batchSize + i);
     const seeds = ks.map((k) => imageSeed(r, k));
     hooks.onBatchStart?.(batch, seeds);
-    const images = await runBatch(model, r, prompts, hiresPrompts, source, ks, latentShape, batch, hooks);
+    const images = await runBatch(
+      model,
+      r,
+      prompts,
+      hiresPrompts,
+      source,
+      ks,
+      latentShape,
+      batch,
+      hooks,
+      refiner,
+    );
     result.images.push(...images);
     if (hooks.control?.interrupted) {
       result.interrupted = true;
@@ -148,6 +179,46 @@ export async function generate(
     }
   }
   return result;
+}
+
+/**
+ * The refiner the request names, checked against the base model, with its prompts: its own encoding, or, when
+ * conditioning hooks (personalization) ran on the base and the refiner's text_encoder_2 is the base's,
+ * the base's hooked second-encoder columns and pooled vector (refiner.ts, refinerPrompts).
+ */
+async function refinerRun(
+  model: SdModel,
+  r: ResolvedRequest,
+  refiner: SdxlRefiner | undefined,
+  base: PromptPair,
+  hooked: boolean,
+): Promise<RefinerRun | undefined> {
+  if (!r.refiner) return undefined;
+  if (!refiner) throw new Error(`the refiner ${r.refiner.label} was not opened (generate's hooks.refiner)`);
+  // An SDXL refiner continues an SDXL base's latents (same VAE); another model's latents mean nothing to it.
+  if (model.version !== "sdxl" || refiner.vaeScaleFactor !== model.vaeScaleFactor) {
+    throw new RequestError(
+      `the refiner ${r.refiner.label} continues an SDXL model's latents; ${basename(model.dir)} is not SDXL`,
+      "refinerCheckpoint",
+    );
+  }
+  const own = await refiner.encode(r.prompt, r.negativePrompt);
+  let prompts = own;
+  if (hooked && model.xl) {
+    // Is the refiner's text_encoder_2 the base's (SDXL 1.0's refiner and base share OpenCLIP bigG)? Their
+    // unhooked encodings of the prompt say so.
+    const plain = await encodePromptPair(model, r.prompt, r.negativePrompt, r.clipSkip);
+    const baseNegativeEncoded = !(model.xl.zeroEmptyNegative && r.negativePrompt.trim() === "");
+    if (!sameEncoder(secondEncoderColumns(plain.cond, model.textEncoder.hiddenSize, own.hidden), own.cond)) {
+      throw new RequestError(
+        `the refiner ${r.refiner.label} has a text_encoder_2 of its own: personalization reaches only the ` +
+          "base model's encoders, so turn it off or use a refiner that shares the base's",
+        "refinerCheckpoint",
+      );
+    }
+    prompts = refinerPrompts(base, own, model.textEncoder.hiddenSize, baseNegativeEncoded);
+  }
+  return { model: refiner, prompts, switchAt: r.refiner.switchAt };
 }
 
 /** img2img's source, encoded; for inpainting, A1111's preparation of the image and its mask first. */
@@ -180,6 +251,8 @@ interface SampledPass {
   latents: Float32Array[];
   stepsDone: number;
   complete: boolean;
+  /** The refiner ran at least one step. */
+  refined?: boolean;
 }
 
 type BatchProgress = (p: Omit<StepProgress, "batch" | "batches">) => void;
@@ -194,6 +267,7 @@ async function runBatch(
   latentShape: readonly [number, number, number],
   batch: number,
   hooks: GenerationHooks,
+  refiner?: RefinerRun,
 ): Promise<GeneratedImage[]> {
   const progress: BatchProgress = (p) => hooks.onStep?.({ batch, batches: r.batchCount, ...p });
   // 3. Per image: its random streams (the same for every sampler); img2img's VAE posterior sample comes first.
@@ -218,6 +292,7 @@ async function runBatch(
   let pass = await samplePass(model, r, prompts, noises, init, latentShape, hooks.control, progress, {
     keep,
     conditioning,
+    refiner,
   });
   if (keep) pass.latents = pass.latents.map((x, i) => blendLatents(x, keep.init[i], keep.latentMask));
   let outShape: readonly [number, number, number] = latentShape;
@@ -269,6 +344,7 @@ function inpaintStart(
 interface PassExtras {
   keep?: { latentMask: Float32Array; init: Float32Array[] };
   conditioning?: Float32Array[];
+  refiner?: RefinerRun;
 }
 
 /**
@@ -305,7 +381,7 @@ async function samplePass(
   onStep: BatchProgress,
   extras: PassExtras = {},
 ): Promise<SampledPass> {
-  const { keep, conditioning } = extras;
+  const { keep, conditioning, refiner } = extras;
   if (r.sampling) {
     // A1111's samplers (a schedule type was asked for, a sampler only they provide, or inpainting).
     return await sampleA1111Batch({
@@ -319,6 +395,7 @@ async function samplePass(
       latentShape,
       control,
       onStep,
+      refiner,
     });
   }
   if (keep) throw new Error("inpainting runs A1111's samplers (resolveRequest picks them)");
@@ -348,14 +425,22 @@ async function samplePass(
   if (conditioning) {
     unet.withImageConditioning(conditioning, conditioning[0].length / (latentShape[1] * latentShape[2]));
   }
+  // The refiner takes the timesteps below diffusers' denoising_end cut (refiner.ts).
+  const refined = refiner && {
+    unet: new UnetBatch(refiner.model, runs.length, latentShape, refiner.prompts, r.cfgScale),
+    cutoff: diffusersCutoff(refiner.switchAt, Number(model.schedulerConfig.num_train_timesteps ?? 1000)),
+  };
   let stepsDone = 0;
+  let refinedSteps = 0;
   for (const t of timesteps) {
     // onnxruntime-node's run settles without a trip through the event loop, so without this a server could not
     // answer progress or interrupt requests until the whole job was done.
     if (control) await new Promise((resolve) => setImmediate(resolve));
     if (control?.interrupted || control?.skipped) break;
     const inputs = runs.map((run) => run.scheduler.scaleModelInput(run.latents, t));
-    const outputs = await unet.predict(inputs, t);
+    const refine = refined && t < refined.cutoff;
+    if (refine) refinedSteps++;
+    const outputs = await (refine ? refined.unet : unet).predict(inputs, t);
     runs.forEach((run, i) => {
       run.latents = run.scheduler.step(outputs[i], t, run.latents, run.noise.rng);
       if (firstNonFinite(run.latents) >= 0) {
@@ -372,7 +457,12 @@ async function samplePass(
       preview: () => latentPreview(runs[0].latents, ...latentShape),
     });
   }
-  return { latents: runs.map((run) => run.latents), stepsDone, complete: stepsDone === timesteps.length };
+  return {
+    latents: runs.map((run) => run.latents),
+    stepsDone,
+    complete: stepsDone === timesteps.length,
+    refined: refinedSteps > 0,
+  };
 }
 
 // 6. Decoding: the whole batch through the VAE decoder (or each image in tiles).
@@ -381,7 +471,7 @@ async function decodeBatch(
   latents: Float32Array[],
   noises: readonly ImageNoise[],
   latentShape: readonly [number, number, number],
-  { stepsDone, complete }: { stepsDone: number; complete: boolean },
+  pass: SampledPass,
   tiling: VaeTiling | undefined,
 ): Promise<GeneratedImage[]> {
   const all = new Float32Array(latents.length * latents[0].length);
@@ -406,7 +496,8 @@ async function decodeBatch(
     subseed: noises[i].subseed,
     latents: x,
     pixels: decoded.float.subarray(i * perImage, (i + 1) * perImage),
-    stepsDone,
-    complete,
+    stepsDone: pass.stepsDone,
+    complete: pass.complete,
+    refined: pass.refined === true,
   }));
 }

@@ -41,6 +41,11 @@ export interface GenerationRequest extends HiresFields, InpaintFields {
   seed: number;
   /** Where the noise comes from (noise_source.ts): "CPU" (default), "GPU" or "NV" (CUDA's Philox stream). */
   rngSource?: RngSource;
+  /**
+   * A1111's "Eta noise seed delta" (ENSD, option eta_noise_seed_delta): when not 0 (the default), the noise a
+   * sampler draws after the starting noise comes from a generator seeded with the image's seed + this.
+   */
+  etaNoiseSeedDelta?: number;
   /** A1111's variation seed and strength in [0, 1] (0, the default, turns it off). */
   subseed?: number;
   subseedStrength?: number;
@@ -73,6 +78,13 @@ export interface GenerationRequest extends HiresFields, InpaintFields {
    * sets it when the whole-image VAE would not fit its memory budget.
    */
   tiledVae?: boolean;
+  /**
+   * A1111's refiner_checkpoint: the SDXL refiner that takes over at refinerSwitchAt (its name and short hash as
+   * the infotext shows them, "name [hash]"). The caller opens it and passes it to generate() (hooks.refiner).
+   */
+  refinerCheckpoint?: string;
+  /** The fraction of the schedule the base model runs before the refiner takes over, in (0, 1]. Default 0.8. */
+  refinerSwitchAt?: number;
 }
 
 /** A request that cannot run; the message names the field and what is accepted. */
@@ -92,7 +104,15 @@ export interface Sampling {
 
 export interface ResolvedRequest extends
   Required<
-    Omit<GenerationRequest, "initImage" | SamplingFields | keyof HiresFields | keyof InpaintFields>
+    Omit<
+      GenerationRequest,
+      | "initImage"
+      | SamplingFields
+      | keyof HiresFields
+      | keyof InpaintFields
+      | "refinerCheckpoint"
+      | "refinerSwitchAt"
+    >
   > {
   initImage?: RgbImage;
   /** Set when A1111's samplers run the request; undefined: the diffusers scheduler named by `sampler`. */
@@ -101,6 +121,8 @@ export interface ResolvedRequest extends
   inpaint?: ResolvedInpaint;
   /** The hires fix's second pass (txt2img with enableHr), with its own sampler choice. */
   hires?: ResolvedHires & { sampling?: Sampling };
+  /** The SDXL refiner's label and switch point, when one takes over. */
+  refiner?: { label: string; switchAt: number };
 }
 
 function wholeNumber(v: number, field: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
@@ -141,6 +163,7 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
     height: size(r.height, "height"),
     seed: wholeNumber(r.seed, "seed", 0),
     rngSource: r.rngSource ?? "CPU",
+    etaNoiseSeedDelta: wholeNumber(r.etaNoiseSeedDelta ?? 0, "etaNoiseSeedDelta", -(2 ** 52), 2 ** 52),
     subseed: wholeNumber(r.subseed ?? 0, "subseed", 0),
     subseedStrength: r.subseedStrength ?? 0,
     seedResizeFromW: seedResize(r.seedResizeFromW, "seedResizeFromW"),
@@ -184,6 +207,7 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
   out.inpaint = resolveInpaint(r, (message, field) => new RequestError(message, field));
   out.sampling = resolveSampler(out.inpaint ? { ...r, scheduler: r.scheduler ?? "Automatic" } : r);
   out.hires = resolveHiresPass(r, out);
+  out.refiner = resolveRefiner(r, out);
   // A1111's samplers run a strength of 0 as A1111 does (t_enc = 0: one step at the smallest sigma, A1111's
   // API default for the hires pass); diffusers' schedulers would run no step at all.
   const secondPass = r.enableHr ? out.hires?.sampling : out.sampling;
@@ -194,6 +218,29 @@ export function resolveRequest(r: GenerationRequest, latentMultiple = 8): Resolv
     );
   }
   return out;
+}
+
+/** The refiner fields: a name, and a switch point in (0, 1]; not with the hires fix or inpainting here. */
+function resolveRefiner(r: GenerationRequest, out: ResolvedRequest): ResolvedRequest["refiner"] {
+  const label = r.refinerCheckpoint;
+  if (label === undefined || label === "") return undefined;
+  if (typeof label !== "string") {
+    throw new RequestError("refinerCheckpoint must be text", "refinerCheckpoint");
+  }
+  const switchAt = r.refinerSwitchAt ?? 0.8;
+  if (typeof switchAt !== "number" || !(switchAt > 0 && switchAt <= 1)) {
+    throw new RequestError(
+      `refinerSwitchAt must be a number above 0 and at most 1, got ${r.refinerSwitchAt}`,
+      "refinerSwitchAt",
+    );
+  }
+  if (out.hires) {
+    throw new RequestError("the refiner with the hires fix is not offered here", "refinerCheckpoint");
+  }
+  if (out.inpaint) {
+    throw new RequestError("the refiner with inpainting is not offered here", "refinerCheckpoint");
+  }
+  return { label, switchAt };
 }
 
 function resolveHiresPass(r: GenerationRequest, out: ResolvedRequest): ResolvedRequest["hires"] {
@@ -305,16 +352,46 @@ export function generationParams(
     ...variationParams(r, image.subseed),
     ["Denoising strength", r.initImage || r.hires ? r.denoisingStrength : undefined],
     ["Clip skip", r.clipSkip > 1 ? r.clipSkip : undefined],
+    ["ENSD", usesEnsd(r) ? r.etaNoiseSeedDelta : undefined],
     ...rngParam(r),
     ["Eta DDIM", r.sampler.toUpperCase().startsWith("DDIM") && r.eta !== 0 ? r.eta : undefined],
   ];
 }
 
 /**
- * The fields A1111 keeps in extra_generation_params for the request's own features (inpainting, the hires
- * fix), written
- * after the standard fields and the extensions' ones.
+ * A1111's is_sampler_using_eta_noise_seed_delta, which decides whether the infotext names the ENSD: an ENSD is
+ * set, the sampler is one A1111 marks as drawing noise with it (its uses_ensd option: the ancestral samplers,
+ * DPM fast and adaptive; not the SDE ones, whose Brownian noise is seeded by the seeds) and its eta is not 0.
+ * The stream is swapped whatever the sampler, as in A1111.
  */
-export function featureParams(r: Pick<ResolvedRequest, "hires" | "inpaint">): [string, ParamValue][] {
-  return [...(r.inpaint?.params ?? []), ...(r.hires?.params ?? [])];
+export function usesEnsd(
+  r: Pick<ResolvedRequest, "etaNoiseSeedDelta" | "sampler" | "sampling" | "eta">,
+): boolean {
+  if (r.etaNoiseSeedDelta === 0) return false;
+  let sampler = r.sampling?.choice.sampler;
+  if (!sampler) {
+    try {
+      sampler = resolveSampling(r.sampler, undefined).sampler;
+    } catch {
+      return false; // a diffusers class name: not one of A1111's samplers
+    }
+  }
+  // The diffusers path's Euler a ignores eta (always 1); A1111's samplers take the request's or their default.
+  const eta = r.sampling ? r.sampling.settings.eta ?? sampler.etaDefault : sampler.etaDefault;
+  return eta !== 0 && sampler.a1111Options?.uses_ensd === true;
+}
+
+/**
+ * The fields A1111 keeps in extra_generation_params for the request's own features (inpainting, the hires
+ * fix, the refiner), written after the standard fields and the extensions' ones. The refiner's only for an
+ * image it `refined` (A1111 adds them when apply_refiner switches).
+ */
+export function featureParams(
+  r: Pick<ResolvedRequest, "hires" | "inpaint" | "refiner">,
+  refined = false,
+): [string, ParamValue][] {
+  const refiner: [string, ParamValue][] = r.refiner && refined
+    ? [["Refiner", r.refiner.label], ["Refiner switch at", r.refiner.switchAt]]
+    : [];
+  return [...(r.inpaint?.params ?? []), ...(r.hires?.params ?? []), ...refiner];
 }

@@ -28,8 +28,11 @@ export interface UnetIO {
   timestep: TimestepInput;
   encoderHiddenStates: string;
   output: string;
-  /** SDXL's added conditions: the pooled text embedding and the six size/crop numbers. */
-  added?: { textEmbeds: string; timeIds: string; pooledWidth: number };
+  /**
+   * SDXL's added conditions: the pooled text embedding and the time ids: six size/crop numbers, or five for a
+   * refiner (original size, crop, aesthetic score).
+   */
+  added?: { textEmbeds: string; timeIds: string; pooledWidth: number; timeIdCount: 5 | 6 };
 }
 
 /** SDXL's second text encoder and what its conditioning needs. */
@@ -129,10 +132,12 @@ export function unetIO(session: Session, where: string): UnetIO {
     const pooled = input("text_embeds").shape.at(-1);
     const ids = input("time_ids").shape.at(-1);
     if (typeof pooled !== "number") throw new Error(`${where}: text_embeds has no fixed width`);
-    if (typeof ids === "number" && ids !== 6) {
-      throw new Error(`${where}: time_ids has ${ids} values per image, expected SDXL's 6`);
+    if (typeof ids === "number" && ids !== 5 && ids !== 6) {
+      throw new Error(`${where}: time_ids has ${ids} values per image, expected SDXL's 6 (a refiner's 5)`);
     }
-    io.added = { textEmbeds: "text_embeds", timeIds: "time_ids", pooledWidth: pooled };
+    // A width the export leaves open is the base model's six.
+    const timeIdCount = ids === 5 ? 5 : 6;
+    io.added = { textEmbeds: "text_embeds", timeIds: "time_ids", pooledWidth: pooled, timeIdCount };
   }
   return io;
 }
@@ -186,6 +191,11 @@ export class SdModel {
     if (!entry) throw new Error(`${dir} is not a Stable Diffusion pipeline folder (no model_index.json)`);
     if (entry.kind === "clip") throw new Error(`${dir} is a CLIP pair, not a Stable Diffusion pipeline`);
     if (entry.problems.length > 0) throw new Error(`${dir}: ${entry.problems.join("; ")}`);
+    if (entry.refiner) {
+      throw new Error(
+        `${dir} is an SDXL refiner: it runs after a base model (refiner_checkpoint), not alone`,
+      );
+    }
     const session = opts.session ?? {};
     const vaeConfig = await readJson(dir, join("vae_decoder", "config.json"));
     const blocks = vaeConfig.block_out_channels;
@@ -208,6 +218,9 @@ export class SdModel {
       entry.kind === "sdxl" ? openSdxlParts(dir, session) : undefined,
     ]);
     const io = unetIO(unet, "unet/model.onnx");
+    if (io.added?.timeIdCount === 5) {
+      throw new Error(`${dir}: a refiner's UNet (5 time ids) needs a base model`);
+    }
     if (xl && !io.added) throw new Error(`${dir}: an SDXL UNet needs text_embeds and time_ids inputs`);
     if (!xl && io.added) {
       throw new Error(`${dir}: the UNet takes text_embeds and time_ids but this is no SDXL`);

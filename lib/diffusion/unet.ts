@@ -8,6 +8,14 @@ import type { PromptPair } from "./conditioning.ts";
 import { guide } from "./latents.ts";
 import type { SdModel } from "./sd_model.ts";
 
+/**
+ * What a UNet batch needs of a model: its session and inputs, the VAE factor (the time ids' image size) and,
+ * for an SDXL refiner, the aesthetic scores its time ids end with for the prompt's and the negative's rows.
+ */
+export type UnetModel = Pick<SdModel, "unet" | "unetIO" | "vaeScaleFactor"> & {
+  aestheticScores?: { positive: number; negative: number };
+};
+
 export class UnetBatch {
   #sample: Float32Array;
   /** Inpainting checkpoints: each image's extra input channels (mask, masked-image latents). */
@@ -22,7 +30,7 @@ export class UnetBatch {
    * as diffusers does (A1111 guides at any scale).
    */
   constructor(
-    private readonly model: SdModel,
+    private readonly model: UnetModel,
     private readonly batch: number,
     private readonly latentShape: readonly [number, number, number],
     prompts: PromptPair,
@@ -57,10 +65,20 @@ export class UnetBatch {
         } else pooled.set(pooledCond, b * p);
       }
       const [, h, w] = latentShape.map((v) => v * model.vaeScaleFactor);
-      const ids = new Float32Array(this.#rows * 6);
-      for (let r = 0; r < this.#rows; r++) ids.set([h, w, 0, 0, h, w], r * 6);
+      const k = added.timeIdCount;
+      const ids = new Float32Array(this.#rows * k);
+      // A refiner's rows end with the aesthetic score (negative prompt's rows first, as the batch is laid out).
+      const scores = model.aestheticScores;
+      if (k === 5 && !scores) throw new Error("a refiner UNet's time ids need its aesthetic scores");
+      for (let r = 0; r < this.#rows; r++) {
+        const negativeRow = cfg && r < batch;
+        ids.set(
+          k === 6 ? [h, w, 0, 0, h, w] : [h, w, 0, 0, negativeRow ? scores!.negative : scores!.positive],
+          r * k,
+        );
+      }
       this.#added[added.textEmbeds] = new Tensor("float32", pooled, [this.#rows, p]);
-      this.#added[added.timeIds] = new Tensor("float32", ids, [this.#rows, 6]);
+      this.#added[added.timeIds] = new Tensor("float32", ids, [this.#rows, k]);
     }
   }
 

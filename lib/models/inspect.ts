@@ -40,6 +40,11 @@ export interface ModelEntry {
   /** The pipeline's class from model_index.json. */
   pipelineClass?: string;
   /**
+   * An SDXL refiner (model_index.json without text_encoder, as stabilityai's refiner and its optimum export
+   * are laid out): text_encoder_2 alone conditions its UNet. It runs only as a refiner, after a base model.
+   */
+  refiner?: boolean;
+  /**
    * The image side the UNet was trained at, its default size: unet sample_size × the VAE's factor (512 for
    * SD 1.5, 768 for SD 2.x 768-v, 1024 for SDXL).
    */
@@ -230,6 +235,11 @@ async function defaultSize(dir: string, unetConfig: Json | undefined): Promise<n
   return sample && sample > 0 ? sample * 2 ** (blocks - 1) : undefined;
 }
 
+/** model_index.json's entry of a part the pipeline does not have: [null, null] (or absent). */
+function isNullPart(v: unknown): boolean {
+  return v === undefined || v === null || (Array.isArray(v) && v.every((x) => x === null));
+}
+
 async function inspectPipeline(dir: string, index: Json, problems: string[]): Promise<ModelEntry> {
   const warnings: string[] = [];
   const cls = typeof index._class_name === "string" ? index._class_name : "";
@@ -239,9 +249,10 @@ async function inspectPipeline(dir: string, index: Json, problems: string[]): Pr
       `model_index.json names ${cls ? `"${cls}"` : "no pipeline class"}, not a Stable Diffusion pipeline`,
     );
   }
-  const te = await inspectTextEncoder(dir, "text_encoder", problems, false);
+  const refiner = xl && isNullPart(index.text_encoder) && isNullPart(index.tokenizer);
+  const te: TextEncoderInfo = refiner ? {} : await inspectTextEncoder(dir, "text_encoder", problems, false);
   const te2 = xl ? await inspectTextEncoder(dir, "text_encoder_2", problems, true) : undefined;
-  await checkTokenizer(dir, "tokenizer", problems);
+  if (!refiner) await checkTokenizer(dir, "tokenizer", problems);
   if (xl) await checkTokenizer(dir, "tokenizer_2", problems);
 
   const unetConfig = await readJson(join(dir, "unet", "config.json"), "unet/config.json", problems);
@@ -268,7 +279,14 @@ async function inspectPipeline(dir: string, index: Json, problems: string[]): Pr
     );
   }
 
-  if (xl) {
+  if (refiner) {
+    if (te2?.hidden !== undefined && crossAttention !== undefined && te2.hidden !== crossAttention) {
+      problems.push(
+        `text_encoder_2's hidden size ${te2.hidden} does not match the refiner UNet's cross-attention dim ` +
+          `${crossAttention}`,
+      );
+    }
+  } else if (xl) {
     if (te.hidden !== undefined && te2?.hidden !== undefined && crossAttention !== undefined) {
       if (te.hidden + te2.hidden !== crossAttention) {
         problems.push(
@@ -301,6 +319,7 @@ async function inspectPipeline(dir: string, index: Json, problems: string[]): Pr
     unetFiles: unet ? [unetPath, ...[...unet.externalFiles].sort()] : undefined,
     textFingerprint: te.fingerprint,
     pipelineClass: cls || undefined,
+    ...(refiner ? { refiner } : {}),
     defaultSize: await defaultSize(dir, unetConfig),
   };
 }

@@ -165,6 +165,7 @@ export const APPLIED: Readonly<Record<string, string>> = {
   CLIP_stop_at_last_layers: "Clip skip (1 or 2)",
   randn_source: "the noise source: GPU, CPU or NV",
   tiled_vae: "Tiled VAE: Automatic (when the whole-image VAE would not fit --max-memory), Always or Never",
+  eta_noise_seed_delta: "ENSD: sampler noise after the starting noise is seeded with seed + this",
   eta_ddim: "eta of DDIM-type samplers when a request has none",
   eta_ancestral: "eta of ancestral and SDE samplers when a request has none",
   s_churn: "the request's s_churn when it has none",
@@ -217,6 +218,12 @@ export function checkOption(key: string, raw: unknown, loc: (string | number)[])
   const choices = CHOICES[key];
   if (choices && !choices.includes(value as string)) {
     throw new InputError(`${key} must be one of ${choices.join(", ")}, got ${JSON.stringify(raw)}`, loc);
+  }
+  if (key === "eta_noise_seed_delta" && !Number.isSafeInteger(value)) {
+    throw new InputError(
+      `eta_noise_seed_delta (ENSD) must be a whole number, got ${JSON.stringify(raw)}`,
+      loc,
+    );
   }
   if (key === "CLIP_stop_at_last_layers" && value !== 1 && value !== 2) {
     throw new InputError(`CLIP_stop_at_last_layers (Clip skip) must be 1 or 2 here, got ${value}`, loc);

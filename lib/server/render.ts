@@ -93,6 +93,7 @@ export const renderImages: Renderer = (input) => {
       type: "render",
       mode: input.mode,
       modelDir: input.model.path,
+      refinerDir: input.refiner?.path,
       threads: input.threads ?? 0,
       request,
       initImage,

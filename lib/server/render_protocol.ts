@@ -9,6 +9,8 @@ export interface RenderJob {
   type: "render";
   mode: Mode;
   modelDir: string;
+  /** The SDXL refiner's folder, when the request has one. */
+  refinerDir?: string;
   threads: number;
   /** The pipeline's request, but for the img2img source and mask, which travel encoded (decoded in the worker). */
   request: Omit<GenerationRequest, "initImage" | "mask">;
@@ -52,7 +54,7 @@ export type FromWorker =
   | { type: "step"; step: number; steps: number; preview?: Uint8Array }
   | {
     type: "done";
-    images: { png: Uint8Array; seed: number; subseed: number }[];
+    images: { png: Uint8Array; seed: number; subseed: number; refined: boolean }[];
     interrupted: boolean;
     stepsDone: number;
   }

@@ -3,6 +3,7 @@
 import type { HookedConditioning } from "../clip/conditioning_hook.ts";
 import { type ConditioningHook, generate } from "../diffusion/pipeline.ts";
 import { SdModel } from "../diffusion/sd_model.ts";
+import { SdxlRefiner } from "../diffusion/refiner.ts";
 import { decodeImage, encodePng, type RgbImage } from "../io/image.ts";
 import { InputError } from "../io/input_error.ts";
 import { type FromWorker, INTERRUPTED, type RenderJob, SKIPPED, type ToWorker } from "./render_protocol.ts";
@@ -13,6 +14,7 @@ const scope = self as unknown as {
 };
 
 let open: { key: string; model: SdModel } | undefined;
+let openRefiner: { key: string; model: SdxlRefiner } | undefined;
 const pendingHooks = new Map<
   number,
   { resolve: (r: HookedConditioning) => void; reject: (e: Error) => void }
@@ -34,6 +36,20 @@ async function releaseModel(): Promise<void> {
   const model = open?.model;
   open = undefined;
   await model?.release();
+  const refiner = openRefiner?.model;
+  openRefiner = undefined;
+  await refiner?.release();
+}
+
+/** The refiner, kept open beside the model while jobs ask for the same one. */
+async function refinerFor(dir: string | undefined, threads: number): Promise<SdxlRefiner | undefined> {
+  const key = JSON.stringify([dir, threads]);
+  if (openRefiner?.key !== key) {
+    await openRefiner?.model.release();
+    openRefiner = undefined;
+    if (dir) openRefiner = { key, model: await SdxlRefiner.open(dir, { threads }) };
+  }
+  return openRefiner?.model;
 }
 
 async function render(job: RenderJob): Promise<void> {
@@ -49,6 +65,7 @@ async function render(job: RenderJob): Promise<void> {
 async function renderJob(job: RenderJob): Promise<FromWorker> {
   const control = new Int32Array(job.control);
   const model = await modelFor(job.modelDir, job.threads);
+  const refiner = await refinerFor(job.refinerDir, job.threads);
   const r = job.request;
   let initImage: RgbImage | undefined;
   if (job.mode === "img2img") {
@@ -82,6 +99,7 @@ async function renderJob(job: RenderJob): Promise<FromWorker> {
     ...(mask ? { mask } : {}),
   }, {
     conditioning: hooks,
+    refiner,
     onBatchStart: () => {
       Atomics.store(control, SKIPPED, 0);
       scope.postMessage({ type: "batch-start" });
@@ -108,7 +126,12 @@ async function renderJob(job: RenderJob): Promise<FromWorker> {
   });
   const images = [];
   for (const img of result.images) {
-    images.push({ png: await encodePng(img.image), seed: img.seed, subseed: img.subseed });
+    images.push({
+      png: await encodePng(img.image),
+      seed: img.seed,
+      subseed: img.subseed,
+      refined: img.refined,
+    });
   }
   return {
     type: "done",

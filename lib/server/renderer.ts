@@ -10,6 +10,8 @@ export interface RenderInput {
   /** The request with its seed resolved (never -1) and its Clip skip set. */
   request: JobRequest;
   model: ModelEntry;
+  /** The SDXL refiner the request's refinerCheckpoint names (its label already "name [hash]"). */
+  refiner?: ModelEntry;
   conditioningHooks: ConditioningHook[];
   state: GenerationState;
   threads?: number;
@@ -23,6 +25,8 @@ export interface RenderedImage {
   seed: number;
   /** The variation seed it used (meaningful when the request's subseedStrength is not 0). */
   subseed: number;
+  /** The refiner took over for part of its schedule. */
+  refined?: boolean;
 }
 
 export interface RenderOutput {

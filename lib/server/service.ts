@@ -240,12 +240,13 @@ export class WebUIService {
     // folder of large checkpoints takes a while to read.
     await svc.refreshModels({ hash: false });
     await svc.refreshStyles();
-    const first = svc.checkpoints()[0];
+    // A refiner runs only after a base model, so it is never the default checkpoint.
+    const first = svc.checkpoints().find((m) => !m.refiner);
     if (!first) throw new Error(`no usable Stable Diffusion model in ${config.modelsDir}`);
     const defaults = { ...svc.options, sd_model_checkpoint: config.defaultModel ?? first.name };
     svc.options = await loadOptions(config.settingsFile, defaults);
     const chosen = svc.checkpoint(svc.options.sd_model_checkpoint);
-    svc.options.sd_model_checkpoint = chosen?.name ?? first.name;
+    svc.options.sd_model_checkpoint = chosen && !chosen.refiner ? chosen.name : first.name;
     svc.#inBackground(async () => {
       await svc.dropped.hashAll();
       await svc.#listDropped();
@@ -348,6 +349,19 @@ export class WebUIService {
     return new InputError(`${m.name} cannot be used: ${why.join("; ")}`, loc);
   }
 
+  /** The SDXL refiner a request names (a title, name or hash), or undefined for none. */
+  #refiner(ref: string | undefined): ModelEntry | undefined {
+    if (ref === undefined || ref === "" || ref === "None") return undefined;
+    const m = this.checkpoint(ref);
+    if (!m) throw this.#unusable(ref, ["refinerCheckpoint"]);
+    if (!m.refiner) {
+      throw new InputError(`${m.name} is not an SDXL refiner (a refiner folder has no text_encoder)`, [
+        "refinerCheckpoint",
+      ]);
+    }
+    return m;
+  }
+
   /** The running job's state (A1111's shared.state, for /sdapi/v1/progress, interrupt and skip). */
   get state(): GenerationState {
     return this.tasks.running()?.state ?? this.#idle;
@@ -383,6 +397,15 @@ export class WebUIService {
     if (typeof ckpt === "string") {
       const m = this.checkpoint(ckpt);
       if (!m) throw this.#unusable(ckpt, [...loc, "sd_model_checkpoint"]);
+      if (m.refiner) {
+        throw new InputError(
+          `${m.name} is an SDXL refiner: it runs after a base model (refiner_checkpoint)`,
+          [
+            ...loc,
+            "sd_model_checkpoint",
+          ],
+        );
+      }
       out.sd_model_checkpoint = m.name;
     } else delete out.sd_model_checkpoint;
     if (typeof out.outdir_samples === "string") {
@@ -499,6 +522,7 @@ export class WebUIService {
     const name = input.request.model || this.options.sd_model_checkpoint;
     const listed = this.checkpoint(name);
     if (!listed) throw this.#unusable(name, ["model"]);
+    this.#refiner(input.request.refinerCheckpoint);
     // A single file imports on first use, as A1111 loads a checkpoint when it is first needed.
     const early = listed.singleFile?.pending ? this.tasks.create(input.taskId) : undefined;
     try {
@@ -620,6 +644,7 @@ export class WebUIService {
       ),
       model.defaultSize ?? 512,
     );
+    const refiner = this.#refiner(request.refinerCheckpoint);
     const out = emptyOutput(model, queueId, state.snapshot().state.job_timestamp);
     try {
       for (const cell of cells) {
@@ -636,7 +661,14 @@ export class WebUIService {
         const subseed = (r.subseed ?? -1) === -1 && !keep ? fixed.subseed : drawn.subseed;
         // The defaults as the pipeline fills them in, for the infotext.
         const resolved = {
-          ...resolveRequest({ ...r, seed, subseed, initImage: undefined, mask: undefined }),
+          ...resolveRequest({
+            ...r,
+            seed,
+            subseed,
+            initImage: undefined,
+            mask: undefined,
+            refinerCheckpoint: refiner && this.title(refiner),
+          }),
           initImage: r.initImage,
         };
         const charts: Chart[] = [];
@@ -660,8 +692,9 @@ export class WebUIService {
         try {
           rendered = await this.config.render({
             mode: input.mode,
-            request: { ...r, seed, subseed },
+            request: { ...r, seed, subseed, refinerCheckpoint: refiner && this.title(refiner) },
             model,
+            refiner,
             conditioningHooks: hooks,
             state,
             threads: this.config.threads,
@@ -683,7 +716,7 @@ export class WebUIService {
             ...samplerOptionParams(resolved),
             ...extraParams,
             ...(r.mask ? inpaintSettings(r, (m, f) => new RequestError(m, f)).params : []),
-            ...featureParams(resolved),
+            ...featureParams(resolved, img.refined),
           ];
           const infotext = formatInfotext({ prompt: r.prompt, negativePrompt: r.negativePrompt, params });
           const png = withPngTexts(img.png, [["parameters", infotext]]);

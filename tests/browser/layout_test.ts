@@ -57,6 +57,8 @@ Deno.test(
 
         await page.click("#tab_settings");
         await typeNumber(page, "#setting_CLIP_stop_at_last_layers", "2");
+        await page.selectOption("#setting_randn_source", "NV");
+        await typeNumber(page, "#setting_eta_noise_seed_delta", "31337");
         await page.check("#setting_samples_save");
         await page.click("#settings_submit");
         await page.waitForSelector("#settings_result");
@@ -65,12 +67,22 @@ Deno.test(
           `Settings saved to ${join(root, "config.json")}.`,
         );
         const saved = JSON.parse(await Deno.readTextFile(join(root, "config.json")));
-        assertEquals([saved.CLIP_stop_at_last_layers, saved.samples_save], [2, true]);
+        assertEquals(
+          [
+            saved.CLIP_stop_at_last_layers,
+            saved.samples_save,
+            saved.randn_source,
+            saved.eta_noise_seed_delta,
+          ],
+          [2, true, "NV", 31337],
+        );
       }, { root });
       await withBrowser(async ({ open }) => {
         const page = await open();
         await page.click("#tab_settings");
         await waitValue(page, "#setting_CLIP_stop_at_last_layers", "2");
+        await waitValue(page, "#setting_eta_noise_seed_delta", "31337");
+        await waitValue(page, "#setting_randn_source", "NV");
         ok(await page.isChecked("#setting_samples_save"));
       }, { root });
     } finally {

@@ -81,6 +81,18 @@ Deno.test("override_settings apply to one request, or stay with restore_afterwar
     assertEquals((await call(s, "options")).json.randn_source, "NV", "kept");
     const bad = await call(s, "txt2img", { ...small, override_settings: { randn_source: 3 } });
     assertEquals(bad.json.detail[0].loc, ["body", "override_settings", "randn_source"]);
+    // ENSD: Euler a's noise after the starting noise comes from seed + 31337; named in the infotext.
+    const ancestral = { ...small, sampler_name: "Euler a" };
+    const ensd = await call(s, "txt2img", {
+      ...ancestral,
+      override_settings: { eta_noise_seed_delta: 31337 },
+    });
+    assertEquals(fields(ensd.info.infotexts[0]).get("ENSD"), "31337");
+    const plain = await call(s, "txt2img", ancestral);
+    assertEquals(fields(plain.info.infotexts[0]).get("ENSD"), undefined);
+    notDeepStrictEqual(plain.json.images[0], ensd.json.images[0]);
+    const badEnsd = await call(s, "txt2img", { ...small, override_settings: { eta_noise_seed_delta: 0.5 } });
+    assertEquals(badEnsd.json.detail[0].loc, ["body", "override_settings", "eta_noise_seed_delta"]);
   } finally {
     await s.close();
   }

@@ -11,7 +11,7 @@ Deno.test("hires, inpainting, variation seed and RNG fields come back from an in
       "RNG: NV, Hires upscale: 1.5, Hires steps: 7, Hires upscaler: Latent (bicubic), Hires resize: 128x144, " +
       "Mask blur: 9, Inpaint area: Only masked, Masked area padding: 48, Masked content: latent noise, " +
       "Mask mode: Inpaint not masked",
-    SAMPLERS,
+    { samplers: SAMPLERS },
   );
   assertEquals([prompt, negative_prompt], ["a castle", "fog"]);
   assertEquals(fields, {
@@ -46,7 +46,7 @@ Deno.test("hires, inpainting, variation seed and RNG fields come back from an in
 Deno.test("missing fields get A1111's paste defaults; unknown samplers and upscalers are left alone", () => {
   const { fields } = pasteFields(
     "a tree\nSteps: 4, Sampler: Nope, CFG scale: 7, Seed: 5, Size: 64x64, Hires upscaler: Magic",
-    SAMPLERS,
+    { samplers: SAMPLERS },
   );
   assertEquals(fields.sampler, undefined);
   assertEquals(fields.hires, { resizeX: 0, resizeY: 0 }, "no denoising strength: the hires fix stays off");
@@ -58,7 +58,7 @@ Deno.test("a grid's infotext gives its X/Y/Z plot back, axes by label", () => {
   const { fields } = pasteFields(
     "a tree\nSteps: 4, Sampler: Euler, CFG scale: 7, Seed: 5, Size: 64x64, Script: X/Y/Z plot, " +
       'X Type: Steps, X Values: 1-5 [3], Y Type: Sampler, Y Values: "Euler, LMS"',
-    SAMPLERS,
+    { samplers: SAMPLERS },
   );
   assertEquals(fields.plot, {
     x: { label: "Steps", values: "1-5 [3]" },

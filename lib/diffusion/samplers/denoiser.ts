@@ -16,9 +16,10 @@ export interface GuidedOutput {
 
 /**
  * What the pipeline provides: the CFG-guided UNet run on `input` (the whole batch, already scaled) at the
- * (possibly fractional) training timestep t. The output is what the model predicts (epsilon or v).
+ * (possibly fractional) training timestep t; the k-diffusion wrappers also say the noise level sigma it came
+ * from (A1111's refiner switch reads it). The output is what the model predicts (epsilon or v).
  */
-export type ModelCall = (input: Float32Array, t: number) => Promise<GuidedOutput>;
+export type ModelCall = (input: Float32Array, t: number, sigma?: number) => Promise<GuidedOutput>;
 
 /** 1 / sqrt(sigma² + 1): the input scaling every wrapper here applies. */
 function cIn(sigma: number): number {
@@ -39,7 +40,7 @@ function checkPrediction(prediction: PredictionType): void {
 export function compVisDenoiser(sigmas: ModelSigmas, prediction: PredictionType, call: ModelCall): Denoise {
   checkPrediction(prediction);
   return async (x, sigma) => {
-    const out = (await call(scaled(x, cIn(sigma)), sigmas.sigmaToT(sigma))).guided;
+    const out = (await call(scaled(x, cIn(sigma)), sigmas.sigmaToT(sigma), sigma)).guided;
     const result = new Float32Array(x.length);
     if (prediction === "epsilon") {
       const cOut = f(-sigma);

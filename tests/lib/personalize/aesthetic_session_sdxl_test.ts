@@ -3,7 +3,6 @@
 // the similarity per step, the conditioning (both encoders' penultimate layers side by side), the pooled vector,
 // and the images diffusers makes from that conditioning.
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert";
-import { join } from "node:path";
 import { asHooked, type PromptConditioning } from "../../../lib/clip/conditioning_hook.ts";
 import { generate } from "../../../lib/diffusion/pipeline.ts";
 import type { Embedding } from "../../../lib/io/embedding.ts";
@@ -11,8 +10,8 @@ import { InputError } from "../../../lib/io/input_error.ts";
 import { AESTHETIC_DEFAULTS } from "../../../lib/personalize/aesthetic.ts";
 import { AestheticSession, type NamedEmbedding } from "../../../lib/personalize/aesthetic_session.ts";
 import { assertMatches, sdxl, sdxlRefs } from "../diffusion/sdxl_refs.ts";
-import { maxAbsDiff, MODELS, readRef } from "../../fixtures.ts";
-import { writeFirstEncoderPair } from "./sdxl_pair.ts";
+import { maxAbsDiff, readRef } from "../../fixtures.ts";
+import { withSdxlSession } from "./sdxl_pair.ts";
 
 const p = sdxlRefs.personalize;
 
@@ -25,20 +24,7 @@ const FIRST = embedding("vit-l", readRef(p.embedding_1));
 const SECOND = embedding("bigg", readRef(p.embedding_2));
 const SETTINGS = { ...AESTHETIC_DEFAULTS, weight: p.weight, steps: p.steps, lr: p.lr };
 
-async function withSession(fn: (s: AestheticSession) => Promise<void>): Promise<void> {
-  const dir = await Deno.makeTempDir();
-  const session = await AestheticSession.open({
-    modelDir: join(MODELS, "tiny-sdxl"),
-    clipDir: await writeFirstEncoderPair(dir, p.projection_1),
-    session: { threads: 1 },
-  });
-  try {
-    await fn(session);
-  } finally {
-    await session.release();
-    await Deno.remove(dir, { recursive: true });
-  }
-}
+const withSession = (fn: (s: AestheticSession) => Promise<void>) => withSdxlSession(p.projection_1, fn);
 
 const CASES: [string, NamedEmbedding[]][] = [["first", [FIRST]], ["second", [SECOND]], ["both", [
   FIRST,

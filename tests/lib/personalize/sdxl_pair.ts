@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { DataType, decodeModel, encodeModel, type ModelProto } from "../../../lib/onnx/proto.ts";
 import { makeTensor } from "../../../lib/onnx/tensor_data.ts";
 import { withPairProjection } from "../../../lib/personalize/sources.ts";
+import { AestheticSession } from "../../../lib/personalize/aesthetic_session.ts";
 import { MODELS, readRef, type TensorRef } from "../../fixtures.ts";
 
 /** Writes the pair (config.json, onnx/text_model.onnx with text_embeds) into `dir` and returns it. */
@@ -41,4 +42,23 @@ export async function writeFirstEncoderPair(dir: string, projection: TensorRef):
     }),
   );
   return dir;
+}
+
+/** An AestheticSession on tiny-sdxl with the first encoder's stand-in pair (`projection`), released after `fn`. */
+export async function withSdxlSession(
+  projection: TensorRef,
+  fn: (s: AestheticSession) => Promise<void>,
+): Promise<void> {
+  const dir = await Deno.makeTempDir();
+  const session = await AestheticSession.open({
+    modelDir: join(MODELS, "tiny-sdxl"),
+    clipDir: await writeFirstEncoderPair(dir, projection),
+    session: { threads: 1 },
+  });
+  try {
+    await fn(session);
+  } finally {
+    await session.release();
+    await Deno.remove(dir, { recursive: true });
+  }
 }
