@@ -43,12 +43,21 @@ interface Waiter {
 
 const WATCH_MS = 50;
 const WORKERS_EVERY_MS = 1000;
+/** How long one reading of a queue's order serves every waiting job's position. */
+const POSITIONS_MS = 250;
+
+interface QueueOrder {
+  /** Waiting job ids, oldest (next to run) first, by index. */
+  waiting: Map<string, number>;
+  active: number;
+}
 
 export class BullRunner implements RemoteRunner {
   readonly #opts: BullRunnerOptions;
   readonly #client: Redis;
   readonly #queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
   readonly #waiters = new Map<string, Waiter>();
+  readonly #orders = new Map<string, { at: number; order: Promise<QueueOrder> }>();
 
   private constructor(opts: BullRunnerOptions, client: Redis) {
     this.#opts = opts;
@@ -81,6 +90,29 @@ export class BullRunner implements RemoteRunner {
       if (v) { for (const m of (JSON.parse(v) as WorkerAnnouncement).models) models.add(m); }
     }
     return models;
+  }
+
+  /**
+   * Jobs before `jobId` in its model's queue, as every server and worker sees it: the running ones, then those
+   * waiting before it (undefined once it is no longer waiting).
+   */
+  async #ahead(name: string, queue: Queue, jobId: string): Promise<number | undefined> {
+    let cached = this.#orders.get(name);
+    if (!cached || performance.now() - cached.at > POSITIONS_MS) {
+      const order = (async () => {
+        const [ids, active] = await Promise.all([
+          queue.getRanges(["wait"], 0, -1, true),
+          queue.getActiveCount(),
+        ]);
+        return { waiting: new Map(ids.map((id, i) => [id, i])), active };
+      })();
+      cached = { at: performance.now(), order };
+      this.#orders.set(name, cached);
+      order.catch(() => this.#orders.delete(name));
+    }
+    const { waiting, active } = await cached.order;
+    const i = waiting.get(jobId);
+    return i === undefined ? undefined : active + i;
   }
 
   #queueFor(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
@@ -142,6 +174,7 @@ export class BullRunner implements RemoteRunner {
     let interruptSent = false;
     let skipSentFor = -1;
     let workersCheckedAt = 0;
+    let added = false;
     const watch = async () => {
       const snap = task.state.snapshot().state;
       if (task.cancelled || task.state.interrupted) {
@@ -163,6 +196,10 @@ export class BullRunner implements RemoteRunner {
         skipSentFor = snap.job_no;
         await publish("skip");
       }
+      if (task.phase === "queued" && added) {
+        // Taken by a worker that has not reported yet: nothing is before it any more.
+        task.ahead = (await this.#ahead(name, queue, jobId)) ?? 0;
+      }
       if (task.phase === "queued" && performance.now() - workersCheckedAt > WORKERS_EVERY_MS) {
         workersCheckedAt = performance.now();
         task.waitingFor = (await this.workerModels()).has(model.name)
@@ -182,6 +219,7 @@ export class BullRunner implements RemoteRunner {
         removeOnComplete: { age: ttl },
         removeOnFail: { age: ttl },
       });
+      added = true;
       return await done.promise;
     } finally {
       clearInterval(timer);

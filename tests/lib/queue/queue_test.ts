@@ -1,7 +1,7 @@
-// serve --queue with deno task worker processes, against a real redis-server on a loopback port: jobs from
-// concurrent clients complete once each with the images one process makes, a worker killed mid-job hands its
-// job to the other, interrupt reaches the worker that runs the job, and a job for a model no worker holds
-// waits, saying so.
+// serve --queue with deno task worker processes, against a real redis-server on a loopback port: thirty jobs
+// from concurrent clients complete exactly once each with the images one process makes, even with a worker
+// killed mid-job (the other runs its job again with the same seeds); interrupt reaches the worker that runs the
+// job; each waiting job says its place in its model's queue; a job for a model no worker holds waits, saying so.
 import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import { join } from "node:path";
 import { Queue } from "bullmq";
@@ -68,19 +68,19 @@ async function modelsDirs(root: string): Promise<{ server: string; workers: stri
 Deno.test("serve --queue with two workers on a real redis-server", opts, async (t) => {
   const root = await Deno.makeTempDir({ prefix: "queue-test-" });
   const dirs = await modelsDirs(root);
-  // Twelve jobs: plain, personalized (the embedding travels in the job), batches and batch counts.
+  // Thirty jobs: plain, personalized (the embedding travels in the job), batches and batch counts; the first is
+  // long enough that the worker running it can be killed mid-job.
   const variants = [{}, AESTHETIC, { batch_size: 2 }, AESTHETIC, { n_iter: 2 }, {}];
-  const requests = Array.from({ length: 12 }, (_, i) => job(11 + i, variants[i % variants.length]));
-  const killed = job(21, LONG);
+  const requests = Array.from(
+    { length: 30 },
+    (_, i) => job(11 + i, i === 0 ? LONG : variants[i % variants.length]),
+  );
 
   // The reference: the same requests in one process.
   const single = await startServer({ modelsDir: dirs.server, model: "tiny-demo" });
-  let reference: Answer[];
-  let killedReference: Answer;
+  const reference: Answer[] = [];
   try {
-    reference = [];
     for (const r of requests) reference.push(await txt2img(single.url, r));
-    killedReference = await txt2img(single.url, killed);
   } finally {
     await single.close();
   }
@@ -97,6 +97,8 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
     }
     server = await startServer({ modelsDir: dirs.server, model: "tiny-demo", queue: redis.url });
     const url = server.url;
+    const sdProgress = async (id: string) =>
+      await (await fetch(`${url}/sdapi/v1/progress?id_task=${encodeURIComponent(id)}`)).json();
 
     await t.step("workers announce the models they hold", async () => {
       const keys = (await client.keys("ag:worker:*")).sort();
@@ -104,32 +106,24 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
       for (const v of await client.mget(...keys)) assertEquals(JSON.parse(v!).models, ["tiny-demo"]);
     });
 
-    await t.step("concurrent jobs complete once each, with the images of one process", async () => {
-      const answers = await Promise.all(requests.map((r) => txt2img(url, r)));
-      for (let i = 0; i < requests.length; i++) {
-        assertEquals(answers[i].images, reference[i].images, `request ${i}: the same PNGs`);
-        assertEquals(JSON.parse(answers[i].info).infotexts, JSON.parse(reference[i].info).infotexts);
-      }
-      const counts = await demoQueue.getJobCounts("completed", "failed", "active", "wait");
-      assertEquals(counts, { completed: requests.length, failed: 0, active: 0, wait: 0 });
-      const ran = new Set(
-        (await demoQueue.getCompleted()).map((j) => (j.returnvalue as WireResult).worker),
-      );
-      assertEquals(ran.size, 2, "both workers took jobs");
-    });
-
     await t.step(
-      "interrupt reaches the worker that runs the job, and progress follows each job",
+      "interrupt reaches the worker that runs the job; progress and queue position follow each job",
       async () => {
         const a = txt2img(url, { ...job(31, LONG), force_task_id: "task(qa)" });
-        const b = txt2img(url, {
-          ...job(32, { steps: 30, width: 128, height: 128 }),
-          force_task_id: "task(qb)",
-        });
+        const b = txt2img(url, { ...job(32, LONG), force_task_id: "task(qb)" });
         await until("both jobs to run", async () => {
           const [pa, pb] = [await progress(url, "task(qa)"), await progress(url, "task(qb)")];
-          return pa.active && pa.sampling_step >= 1 && pb.active;
+          return pa.active && pa.sampling_step >= 1 && pb.active && pb.sampling_step >= 1;
         }, Boolean);
+        // Both workers are busy: a third job has the two running jobs before it, wherever they run.
+        const c = txt2img(url, { ...job(33), force_task_id: "task(qc)" });
+        const pc = await until(
+          "the third job's place",
+          () => progress(url, "task(qc)"),
+          (p) => p.textinfo === "In queue: 2 ahead",
+        );
+        assertEquals([pc.queued, pc.queue_position], [true, 2]);
+        assertEquals((await sdProgress("task(qc)")).textinfo, "In queue: 2 ahead");
         const sd = await (await fetch(`${url}/sdapi/v1/progress`)).json();
         ok(sd.progress > 0 && sd.state.job === "scripts_txt2img", JSON.stringify(sd.state));
         const pa = await progress(url, "task(qa)");
@@ -140,16 +134,25 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
           (p) => p.live_preview !== null,
         );
         ok(preview.live_preview!.startsWith("data:image/png;base64,"));
+        const sa = await sdProgress("task(qa)");
+        ok(sa.state.sampling_steps === LONG.steps && sa.progress > 0, JSON.stringify(sa.state));
         assertEquals(await (await post(`${url}/internal/interrupt`, { id_task: "task(qa)" })).json(), {
           found: true,
         });
         const [ra, rb] = [JSON.parse((await a).info), JSON.parse((await b).info)];
         assertEquals(ra.interrupted, true);
         ok(ra.steps_done < LONG.steps, `stopped early (${ra.steps_done})`);
-        assertEquals([rb.interrupted, rb.steps_done], [false, 30], "the other worker's job ran whole");
+        assertEquals(
+          [rb.interrupted, rb.steps_done],
+          [false, LONG.steps],
+          "the other worker's job ran whole",
+        );
+        assertEquals(JSON.parse((await c).info).steps_done, 3, "the waiting job ran after them");
+        const unknown = await fetch(`${url}/sdapi/v1/progress?id_task=task(none)`);
+        assertEquals(unknown.status, 422);
+        await unknown.body?.cancel();
       },
     );
-
     await t.step("skip reaches the worker: it moves on to the next image", async () => {
       // The first image alone would take minutes: only a skip brings the job to its second image in time.
       const body = {
@@ -180,47 +183,76 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
       assertEquals((await demoQueue.getJobCounts("failed")).failed, 0, "not a failed job");
     });
 
-    await t.step("a job for a model no worker holds waits and says so", async () => {
-      const waiting = post(`${url}/sdapi/v1/txt2img`, {
-        ...job(41),
-        override_settings: { sd_model_checkpoint: "tiny-sd1" },
-        force_task_id: "task(nomodel)",
-      });
-      const p = await until(
-        "the job to say why it waits",
-        () => progress(url, "task(nomodel)"),
-        (p) => p.queued && (p.textinfo ?? "").includes("no worker has the model tiny-sd1"),
-      );
-      assertEquals(p.active, false);
-      await new Promise((r) => setTimeout(r, 500));
-      assertEquals((await progress(url, "task(nomodel)")).queued, true, "still waiting");
-      // Interrupted while it waits, it leaves the queue without an image.
-      await post(`${url}/internal/interrupt`, { id_task: "task(nomodel)" });
-      const r = await waiting;
-      assertEquals(r.status, 200);
-      const info = JSON.parse((await r.json()).info);
-      assertEquals([info.interrupted, info.all_seeds], [true, []]);
+    await t.step("jobs for a model no worker holds wait in order and say so", async () => {
+      const ids = ["task(nm1)", "task(nm2)", "task(nm3)"];
+      const waiting: Promise<Response>[] = [];
+      try {
+        // One after the other, so their order in the queue is known.
+        for (const [i, id] of ids.entries()) {
+          waiting.push(post(`${url}/sdapi/v1/txt2img`, {
+            ...job(41 + i),
+            override_settings: { sd_model_checkpoint: "tiny-sd1" },
+            force_task_id: id,
+          }));
+          const p = await until(
+            `${id} to say why it waits`,
+            () => progress(url, id),
+            (p) => p.textinfo === `In queue: ${i} ahead; no worker has the model tiny-sd1 yet`,
+          );
+          assertEquals([p.active, p.queue_position], [false, i]);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+        assertEquals((await progress(url, ids[2])).queued, true, "still waiting");
+        // Interrupted while it waits, a job leaves the queue without an image, and those behind it move up.
+        await post(`${url}/internal/interrupt`, { id_task: ids[0] });
+        await until("the others to move up", () => progress(url, ids[2]), (p) => p.queue_position === 1);
+        assertEquals(
+          (await sdProgress(ids[1])).textinfo,
+          "In queue: 0 ahead; no worker has the model tiny-sd1 yet",
+        );
+      } finally {
+        for (const id of ids) await post(`${url}/internal/interrupt`, { id_task: id });
+      }
+      for (const w of waiting) {
+        const r = await w;
+        assertEquals(r.status, 200);
+        const info = JSON.parse((await r.json()).info);
+        assertEquals([info.interrupted, info.all_seeds], [true, []]);
+      }
     });
 
     await t.step(
-      "a worker killed mid-job: the other worker runs it again, same seeds and images",
+      "30 concurrent jobs, a worker killed mid-job: all complete once, with the images of one process",
       async () => {
-        const answer = txt2img(url, { ...killed, force_task_id: "task(kill)" });
+        const before = await demoQueue.getJobCounts("completed", "failed");
+        const answers = requests.map((r, i) =>
+          txt2img(url, i === 0 ? { ...r, force_task_id: "task(kill)" } : r)
+        );
         await until(
-          "the job to run",
+          "the long job to run",
           () => progress(url, "task(kill)"),
           (p) => p.active && p.sampling_step >= 1,
         );
-        const [active] = await demoQueue.getActive();
+        const active = (await demoQueue.getActive()).find((j) => j.data.request.seed === requests[0].seed)!;
         const runner = (active.progress as unknown as WireProgress).worker;
         const victim = workers.find((w) => runner.endsWith(`:${w.pid}`))!;
         ok(victim, `the job runs on one of the workers (${runner})`);
         await victim.kill("SIGKILL");
-        const got = await answer;
-        assertEquals(got.images, killedReference.images);
-        assertEquals(JSON.parse(got.info).all_seeds, JSON.parse(killedReference.info).all_seeds);
-        const [done] = (await demoQueue.getCompleted()).filter((j) => j.id === active.id);
-        ok((done.returnvalue as WireResult).worker !== runner, "finished on the other worker");
+        const got = await Promise.all(answers);
+        for (let i = 0; i < requests.length; i++) {
+          assertEquals(got[i].images, reference[i].images, `request ${i}: the same PNGs`);
+          const [info, ref] = [JSON.parse(got[i].info), JSON.parse(reference[i].info)];
+          assertEquals([info.all_seeds, info.infotexts], [ref.all_seeds, ref.infotexts]);
+        }
+        const after = await demoQueue.getJobCounts("completed", "failed", "active", "wait");
+        assertEquals(after, {
+          completed: before.completed + requests.length,
+          failed: before.failed,
+          active: 0,
+          wait: 0,
+        }, "each job completed exactly once");
+        const done = (await demoQueue.getCompleted()).find((j) => j.id === active.id)!;
+        ok((done.returnvalue as WireResult).worker !== runner, "the killed job finished on the other worker");
         assertEquals(done.stalledCounter, 1, "recovered once by BullMQ's stalled-job check");
       },
     );
