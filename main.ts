@@ -179,6 +179,10 @@ export async function serve(opts: ServeOptions): Promise<Server> {
       clipDir: () => service.currentClipDir(),
       // Without --api-auth anyone who reaches the server could probe which paths exist through its errors.
       revealPaths: opts.auth !== undefined,
+      // With --queue, the tab's embeddings are made by a worker holding the current checkpoint's CLIP pair.
+      remoteEmbedder: remote && {
+        embed: (job, onProgress) => remote.embed(service.options.sd_model_checkpoint, job, onProgress),
+      },
     }),
   ];
   const app = createApp(service, {

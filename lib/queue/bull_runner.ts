@@ -14,14 +14,22 @@ import {
   type RemoteRunner,
 } from "../server/service.ts";
 import type { Task } from "../server/tasks.ts";
+import type { Progress } from "../embed/make_embedding.ts";
+import { EmbeddingFailure, type EmbedFiles, type MadeEmbedding } from "../server/embedding_maker.ts";
 import { connect, disconnect, reportErrors } from "./redis.ts";
 import {
   cancelKey,
   CONTROL_CHANNEL,
   type ControlMessage,
+  decodeMade,
   decodeOutput,
+  EMBED,
+  encodeEmbedJob,
   encodeJob,
+  GENERATE,
   queueName,
+  type WireEmbedProgress,
+  type WireEmbedResult,
   type WireProgress,
   type WireResult,
   WORKER_KEY_PREFIX,
@@ -36,9 +44,10 @@ export interface BullRunnerOptions {
 
 type Outcome = Omit<GenerationOutput, "model" | "queueId">;
 
+/** A job this server waits for: its reported progress and its end, as BullMQ's queue events bring them. */
 interface Waiter {
-  progress(p: WireProgress): void;
-  settle(r: { result: WireResult } | { failed: string }): void;
+  progress(p: unknown): void;
+  settle(r: { result: unknown } | { failed: string }): void;
 }
 
 const WATCH_MS = 50;
@@ -125,12 +134,11 @@ export class BullRunner implements RemoteRunner {
         reportErrors(events, `events of ${name}`);
         events.on(
           "progress",
-          ({ jobId, data }) => this.#waiters.get(`${name}/${jobId}`)?.progress(data as WireProgress),
+          ({ jobId, data }) => this.#waiters.get(`${name}/${jobId}`)?.progress(data),
         );
         events.on(
           "completed",
-          ({ jobId, returnvalue }) =>
-            this.#waiters.get(`${name}/${jobId}`)?.settle({ result: returnvalue as unknown as WireResult }),
+          ({ jobId, returnvalue }) => this.#waiters.get(`${name}/${jobId}`)?.settle({ result: returnvalue }),
         );
         events.on(
           "failed",
@@ -156,16 +164,18 @@ export class BullRunner implements RemoteRunner {
     const ttl = this.#opts.resultTtlSeconds ?? 3600;
     const done = Promise.withResolvers<Outcome>();
     this.#waiters.set(key, {
-      progress: (p) => {
+      progress: (raw) => {
+        const p = raw as WireProgress;
         task.phase = "running";
         task.waitingFor = undefined;
         task.state.follow(p.state, p.textinfo, p.preview);
       },
       settle: (s) => {
-        if ("failed" in s) done.reject(new Error(`the job failed on its worker: ${s.failed}`));
-        else if ("inputError" in s.result) {
-          done.reject(new InputError(s.result.inputError.message, s.result.inputError.loc));
-        } else done.resolve(decodeOutput(s.result.output));
+        if ("failed" in s) return done.reject(new Error(`the job failed on its worker: ${s.failed}`));
+        const result = s.result as WireResult;
+        if ("inputError" in result) {
+          done.reject(new InputError(result.inputError.message, result.inputError.loc));
+        } else done.resolve(decodeOutput(result.output));
       },
     });
     const publish = (action: ControlMessage["action"]) =>
@@ -214,7 +224,7 @@ export class BullRunner implements RemoteRunner {
       watch().catch(() => {}).finally(() => (busy = false));
     }, WATCH_MS);
     try {
-      await queue.add("generate", encodeJob({ ...input, request }, model.name, attachments), {
+      await queue.add(GENERATE, encodeJob({ ...input, request }, model.name, attachments), {
         jobId,
         removeOnComplete: { age: ttl },
         removeOnFail: { age: ttl },
@@ -225,6 +235,40 @@ export class BullRunner implements RemoteRunner {
       clearInterval(timer);
       this.#waiters.delete(key);
       task.state.end();
+    }
+  }
+
+  /**
+   * Makes an aesthetic embedding on a worker holding `model` (its CLIP pair makes it) from the images the job
+   * carries. The job leaves Redis when it ends: only its small result stays in the event stream.
+   */
+  async embed(model: string, job: EmbedFiles, onProgress: (p: Progress) => void): Promise<MadeEmbedding> {
+    const name = queueName(model);
+    const { queue } = await this.#queueFor(name);
+    const jobId = randomUUID();
+    const key = `${name}/${jobId}`;
+    const done = Promise.withResolvers<MadeEmbedding>();
+    this.#waiters.set(key, {
+      progress: (p) => onProgress((p as WireEmbedProgress).embed),
+      settle: (s) => {
+        if ("failed" in s) {
+          return done.reject(new Error(`the embedding job failed on its worker: ${s.failed}`));
+        }
+        const result = s.result as WireEmbedResult;
+        if ("failure" in result) {
+          done.reject(new EmbeddingFailure(result.failure.message, result.failure.skipped));
+        } else done.resolve(decodeMade(result.made));
+      },
+    });
+    try {
+      await queue.add(EMBED, encodeEmbedJob(model, job), {
+        jobId,
+        removeOnComplete: true,
+        removeOnFail: true,
+      });
+      return await done.promise;
+    } finally {
+      this.#waiters.delete(key);
     }
   }
 

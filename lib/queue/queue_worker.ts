@@ -1,6 +1,6 @@
 // A queue worker (`deno task worker`): announces the models it holds, takes jobs from those models' BullMQ
 // queues, runs each through the same WebUIService step as one process does (extensions, render, infotext,
-// grid), reports its progress as the job's progress, obeys interrupt/skip from the control channel, and
+// grid; or the embedding tab's embedUploads with the model's CLIP pair), reports its progress as the job's progress, obeys interrupt/skip from the control channel, and
 // returns the PNGs and infotexts as the job's result. A worker killed mid-job loses its lock; BullMQ's stalled
 // job check then hands the job to another worker, once.
 import { type Job, Worker } from "bullmq";
@@ -10,14 +10,21 @@ import type { Extension, Values } from "../extensions/adapter.ts";
 import { InputError } from "../io/input_error.ts";
 import type { WebUIService } from "../server/service.ts";
 import type { Task } from "../server/tasks.ts";
+import { EmbeddingFailure, embedUploads } from "../server/embedding_maker.ts";
 import { connect, disconnect, reportErrors } from "./redis.ts";
 import {
   cancelKey,
   CONTROL_CHANNEL,
   type ControlMessage,
+  decodeEmbedJob,
   decodeJob,
+  EMBED,
+  encodeMade,
   encodeOutput,
   queueName,
+  type WireEmbedJob,
+  type WireEmbedProgress,
+  type WireEmbedResult,
   type WireJob,
   type WireProgress,
   type WireResult,
@@ -68,7 +75,32 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   await announce();
   const renew = setInterval(() => announce().catch(() => {}), (WORKER_TTL_SECONDS * 1000) / 3);
 
-  const run = async (job: Job<WireJob, WireResult>): Promise<WireResult> => {
+  const embed = async (job: Job<WireEmbedJob, WireEmbedResult>): Promise<WireEmbedResult> => {
+    const model = svc.checkpoint(job.data.model);
+    if (!model) throw new Error(`worker ${id} has no model ${job.data.model}`);
+    const { files, batchSize, label } = decodeEmbedJob(job.data);
+    try {
+      const made = await embedUploads(files, {
+        clipDir: svc.clipFor(model).path,
+        batchSize,
+        label,
+        onProgress: (p) => {
+          const progress: WireEmbedProgress = { worker: id, embed: p };
+          job.updateProgress(progress as unknown as object).catch(() => {});
+        },
+      });
+      return { made: encodeMade(made), worker: id };
+    } catch (e) {
+      // No usable image, or no CLIP pair for the model: the answer, not a failure to retry.
+      if (e instanceof EmbeddingFailure) {
+        return { failure: { message: e.message, skipped: e.skipped }, worker: id };
+      }
+      if (e instanceof InputError) return { failure: { message: e.message, skipped: [] }, worker: id };
+      throw e;
+    }
+  };
+
+  const generate = async (job: Job<WireJob, WireResult>): Promise<WireResult> => {
     const data = job.data;
     const model = svc.checkpoint(data.model);
     if (!model) throw new Error(`worker ${id} has no model ${data.model}`);
@@ -110,9 +142,14 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     }
   };
 
+  const run = (job: Job<WireJob | WireEmbedJob, WireResult | WireEmbedResult>) =>
+    job.name === EMBED
+      ? embed(job as Job<WireEmbedJob, WireEmbedResult>)
+      : generate(job as Job<WireJob, WireResult>);
+
   const lockMs = opts.lockMs ?? 30_000;
   const workers = models.map((name) =>
-    new Worker<WireJob, WireResult>(queueName(name), run, {
+    new Worker<WireJob | WireEmbedJob, WireResult | WireEmbedResult>(queueName(name), run, {
       connection: connect(opts.redis),
       concurrency: opts.concurrency ?? 1,
       lockDuration: lockMs,

@@ -7,6 +7,8 @@ import type { JobAttachments, Values } from "../extensions/adapter.ts";
 import type { JobRequest, Mode, Sweep } from "../extensions/job.ts";
 import type { GenerationInput, GenerationOutput } from "../server/service.ts";
 import type { ProgressState } from "../server/progress.ts";
+import type { Progress } from "../embed/make_embedding.ts";
+import type { EmbedFiles, MadeEmbedding, SkippedFile } from "../server/embedding_maker.ts";
 
 export interface WireJob {
   mode: Mode;
@@ -36,6 +38,33 @@ export interface WireProgress {
   state: ProgressState;
   textinfo: string | null;
   preview?: string;
+}
+
+/** The BullMQ job names: a generation, or an aesthetic embedding of the images the job carries. */
+export const GENERATE = "generate";
+export const EMBED = "embed";
+
+/** An embedding job: made with the CLIP pair the worker matches with `model`; files' bytes as base64. */
+export interface WireEmbedJob {
+  model: string;
+  files: { name: string; data: string }[];
+  batchSize: number;
+  label: string;
+}
+
+/** A made embedding, its vector as base64 float32. */
+export type WireMade = Omit<MadeEmbedding, "embedding"> & { embedding: string };
+
+export type WireEmbedResult =
+  & (
+    | { made: WireMade }
+    | { failure: { message: string; skipped: SkippedFile[] } }
+  )
+  & { worker: string };
+
+export interface WireEmbedProgress {
+  worker: string;
+  embed: Progress;
 }
 
 /** A stop for one job, published on CONTROL_CHANNEL. */
@@ -130,6 +159,24 @@ export function decodeJob(
       ]),
     ),
   };
+}
+
+export function encodeEmbedJob(model: string, job: EmbedFiles): WireEmbedJob {
+  return { ...job, model, files: job.files.map((f) => ({ name: f.name, data: b64(f.data) })) };
+}
+
+export function decodeEmbedJob(job: WireEmbedJob): EmbedFiles {
+  return { ...job, files: job.files.map((f) => ({ name: f.name, data: unb64(f.data) })) };
+}
+
+export function encodeMade(made: MadeEmbedding): WireMade {
+  const e = made.embedding;
+  return { ...made, embedding: b64(new Uint8Array(e.buffer, e.byteOffset, e.byteLength)) };
+}
+
+export function decodeMade(made: WireMade): MadeEmbedding {
+  const bytes = unb64(made.embedding);
+  return { ...made, embedding: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) };
 }
 
 export function encodeOutput(out: GenerationOutput): WireOutput {

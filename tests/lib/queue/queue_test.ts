@@ -4,10 +4,17 @@
 // job; each waiting job says its place in its model's queue; a job for a model no worker holds waits, saying so.
 import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import { join } from "node:path";
-import { Queue } from "bullmq";
+import { Queue, QueueEvents } from "bullmq";
 import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR } from "../../../lib/models/defaults.ts";
 import { connect, disconnect, parseRedisUrl } from "../../../lib/queue/redis.ts";
-import { queueName, type WireProgress, type WireResult } from "../../../lib/queue/wire.ts";
+import {
+  queueName,
+  type WireEmbedResult,
+  type WireProgress,
+  type WireResult,
+} from "../../../lib/queue/wire.ts";
+import { readEmbedding } from "../../../lib/io/embedding.ts";
+import { makeEmbedding } from "../../../lib/embed/make_embedding.ts";
 import type { TaskProgress } from "../../../lib/server/tasks.ts";
 import { post, startServer, type TestServer } from "../../routes/server.ts";
 import { FIXTURES } from "../../fixtures.ts";
@@ -218,6 +225,75 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
         assertEquals(r.status, 200);
         const info = JSON.parse((await r.json()).info);
         assertEquals([info.interrupted, info.all_seeds], [true, []]);
+      }
+    });
+
+    await t.step("the embedding tab's jobs run on a worker; the server saves what comes back", async () => {
+      const events = new QueueEvents(queueName("tiny-demo"), {
+        connection: connect(parseRedisUrl(redis.url)),
+      });
+      const ranOn: string[] = [];
+      events.on("completed", ({ returnvalue }) => {
+        const r = returnvalue as unknown as WireEmbedResult;
+        if ("made" in r) ranOn.push(r.worker);
+      });
+      await events.waitUntilReady();
+      const src = join(root, "embed-src");
+      await Deno.mkdir(src);
+      for (const f of ["rgb.png", "rgb.jpg", "gray.png"]) {
+        await Deno.copyFile(join(FIXTURES, "images", f), join(src, f));
+      }
+      const tab = `${url}/extensions/aesthetic/create`;
+      const finished = async (r: Response) => {
+        assertEquals(r.status, 202, await r.clone().text());
+        return await until("the embedding", async () => await (await fetch(tab)).json(), (s) => !s.running);
+      };
+      try {
+        // A folder on the server: its images travel in the job.
+        const fromFolder = await finished(
+          await post(tab, { name: "queued.safetensors", source: src, batchSize: 2 }),
+        );
+        assertEquals([fromFolder.ok, fromFolder.message], [true, "Created queued from 3 images (16-d)"]);
+        assertEquals(fromFolder.progress.total, 3, "the worker's progress came back");
+        assertEquals(fromFolder.quality.images.length, 3);
+        const saved = await readEmbedding(join(server!.embeddingsDir, "queued.safetensors"));
+        const local = await makeEmbedding({ src, clipDir: DEFAULT_CLIP_DIR, batchSize: 2 });
+        assertEquals(saved.data.length, local.embedding.length);
+        ok(
+          saved.data.every((v, i) => Math.abs(v - local.embedding[i]) < 1e-6),
+          "the vector one process makes",
+        );
+        assertEquals(saved.metadata?.source_model, "tiny-demo-clip");
+        // Uploaded images, one of them not an image file.
+        const form = new FormData();
+        form.append("name", "uploaded");
+        for (const f of ["rgb.png", "gray.png"]) {
+          form.append("files", new File([await Deno.readFile(join(src, f))], `set/${f}`));
+        }
+        form.append("files", new File(["not an image"], "set/notes.txt"));
+        // As the tab posts it: from the server's own page.
+        const fromUploads = await finished(
+          await fetch(tab, { method: "POST", body: form, headers: { origin: url } }),
+        );
+        assertEquals(fromUploads.message, "Created uploaded from 2 images, 1 skipped (16-d)");
+        assertEquals(fromUploads.skipped, [{
+          file: "set/notes.txt",
+          reason: "not an image file (by its extension)",
+        }]);
+        const names = fromUploads.quality.images.map((i: { file: string }) => i.file).sort();
+        assertEquals(names, ["set/gray.png", "set/rgb.png"]);
+        await until("both jobs' results", () => Promise.resolve(ranOn.length), (n) => n === 2);
+        ok(ranOn.every((w) => workers.some((p) => p.id === w)), `made on the workers: ${ranOn}`);
+        // Saved, it is usable at once: a personalized job carries it to a worker.
+        const personalized = await txt2img(url, {
+          ...job(81),
+          alwayson_scripts: {
+            "Aesthetic embeddings": { args: [0.9, 2, 0.0001, false, "queued", "", 0.1, false] },
+          },
+        });
+        ok(JSON.parse(personalized.info).infotexts[0].includes("Aesthetic embedding: queued"));
+      } finally {
+        await events.close();
       }
     });
 

@@ -1,7 +1,18 @@
 // A job and its result survive the trip through BullMQ's JSON: bytes, vectors and every field come back equal.
 import { deepStrictEqual as assertEquals, notStrictEqual } from "node:assert";
 import type { Extension } from "../../../lib/extensions/adapter.ts";
-import { decodeJob, decodeOutput, encodeJob, encodeOutput, queueName } from "../../../lib/queue/wire.ts";
+import {
+  decodeEmbedJob,
+  decodeJob,
+  decodeMade,
+  decodeOutput,
+  encodeEmbedJob,
+  encodeJob,
+  encodeMade,
+  encodeOutput,
+  queueName,
+} from "../../../lib/queue/wire.ts";
+import type { EmbedFiles, MadeEmbedding } from "../../../lib/server/embedding_maker.ts";
 import type { GenerationInput, GenerationOutput } from "../../../lib/server/service.ts";
 import type { ModelEntry } from "../../../lib/models/inspect.ts";
 
@@ -63,4 +74,28 @@ Deno.test("a result's PNG bytes round-trip; the server's own fields stay behind"
 Deno.test("one queue per model, named safely and apart", () => {
   assertEquals(/^gen-[\w.-]+$/.test(queueName("sd 1.5/v1:ema")), true);
   notStrictEqual(queueName("a/b"), queueName("a_b"));
+});
+
+Deno.test("an embedding job's images and its made vector round-trip", () => {
+  const job: EmbedFiles = {
+    files: [{ name: "set/a.png", data: new Uint8Array([1, 2, 3]) }, {
+      name: "b.jpg",
+      data: new Uint8Array(),
+    }],
+    batchSize: 4,
+    label: "the uploaded files",
+  };
+  const wire = roundTrip(encodeEmbedJob("tiny-demo", job));
+  assertEquals(wire.model, "tiny-demo");
+  const { model: _model, ...back } = { ...decodeEmbedJob(wire), model: wire.model };
+  assertEquals(back, job);
+  const made: MadeEmbedding = {
+    embedding: new Float32Array([0.25, -1.5, 3e-8]),
+    dim: 3,
+    used: 2,
+    skipped: [{ file: "c.txt", reason: "not an image file (by its extension)" }],
+    quality: { images: [{ file: "set/a.png", cosine: 0.9, outlier: false }], meanCosine: 0.9, outliers: 0 },
+    sourceModel: "tiny-demo-clip",
+  };
+  assertEquals(decodeMade(roundTrip(encodeMade(made))), made);
 });
