@@ -8,14 +8,18 @@ import { closeRenderer, renderImages } from "./lib/server/render.ts";
 import { aestheticExtension } from "./extension/aesthetic.ts";
 import { parseRedisUrl } from "./lib/queue/redis.ts";
 import { type QueueWorker, startQueueWorker } from "./lib/queue/queue_worker.ts";
+import { DEVICE_ARG_OPTIONS, type DeviceChoice, deviceFromArgs, DEVICES } from "./lib/models/device.ts";
+import { usableDevice } from "./lib/models/providers.ts";
 
 const USAGE = `usage: deno task worker --queue redis://[user:pass@]host:port[/db]
-       [--models-dir DIR] [--threads N] [--concurrency N (1)] [--lock-ms N (30000)]`;
+       [--models-dir DIR] [--device ${DEVICES.join("|")} (cpu)] [--threads N (0: one per core)]
+       [--concurrency N (1)] [--lock-ms N (30000)]`;
 
 export interface WorkerArgs {
   queue: string;
   modelsDir: string;
-  threads?: number;
+  /** The device asked for, and intra-op threads (0: onnxruntime's choice). */
+  device: DeviceChoice;
   concurrency: number;
   lockMs: number;
 }
@@ -33,7 +37,7 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
     options: {
       queue: { type: "string" },
       "models-dir": { type: "string", default: MODELS_DIR },
-      threads: { type: "string" },
+      ...DEVICE_ARG_OPTIONS,
       concurrency: { type: "string", default: "1" },
       "lock-ms": { type: "string", default: "30000" },
       help: { type: "boolean", default: false },
@@ -48,7 +52,7 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
   return {
     queue: values.queue,
     modelsDir: values["models-dir"]!,
-    threads: whole(values.threads, "--threads", 0),
+    device: deviceFromArgs(values),
     concurrency: whole(values.concurrency, "--concurrency", 1)!,
     lockMs: whole(values["lock-ms"], "--lock-ms", 1000)!,
   };
@@ -67,15 +71,23 @@ if (import.meta.main) {
   let service: WebUIService;
   let worker: QueueWorker;
   try {
+    // Checked once here, so the worker announces the device it really uses (a missing GPU: the CPU, said once).
+    const device = await usableDevice(args.device.device, (line) => console.error(`worker: ${line}`));
+    const threads = args.device.threads;
     service = await WebUIService.create({
       modelsDir: args.modelsDir,
       embeddingsDir: EMBEDDINGS_DIR,
       outputsDir: outputs,
-      threads: args.threads,
+      threads,
+      device,
       render: renderImages,
     });
     service.extensions = [
-      aestheticExtension({ embeddingsDir: EMBEDDINGS_DIR, clipDir: () => service.currentClipDir() }),
+      aestheticExtension({
+        embeddingsDir: EMBEDDINGS_DIR,
+        clipDir: () => service.currentClipDir(),
+        session: { device, threads },
+      }),
     ];
     worker = await startQueueWorker({
       redis: parseRedisUrl(args.queue),
@@ -87,7 +99,9 @@ if (import.meta.main) {
     console.error(`worker: ${(e as Error).message}`);
     Deno.exit(2);
   }
-  console.log(`worker ${worker.id} ready on ${args.queue} with ${worker.models.join(", ")}`);
+  console.log(
+    `worker ${worker.id} ready on ${args.queue} with ${worker.models.join(", ")} (${worker.device})`,
+  );
   const stop = async () => {
     // Graceful: the running jobs finish, then the announcement goes.
     await worker.close();

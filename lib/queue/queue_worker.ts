@@ -46,6 +46,7 @@ export interface QueueWorkerOptions {
 export interface QueueWorker {
   id: string;
   models: string[];
+  device: string;
   /** Stops taking jobs, lets the running ones finish, and withdraws the announcement. */
   close(): Promise<void>;
 }
@@ -69,7 +70,12 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     else task.state.skip();
   });
 
-  const announcement: WorkerAnnouncement = { id, models, concurrency: opts.concurrency ?? 1 };
+  const announcement: WorkerAnnouncement = {
+    id,
+    models,
+    concurrency: opts.concurrency ?? 1,
+    device: svc.config.device ?? "cpu",
+  };
   const announce = () =>
     client.set(`${WORKER_KEY_PREFIX}${id}`, JSON.stringify(announcement), "EX", WORKER_TTL_SECONDS);
   await announce();
@@ -84,6 +90,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
         clipDir: svc.clipFor(model).path,
         batchSize,
         label,
+        session: { device: svc.config.device, threads: svc.config.threads },
         onProgress: (p) => {
           const progress: WireEmbedProgress = { worker: id, embed: p };
           job.updateProgress(progress as unknown as object).catch(() => {});
@@ -163,6 +170,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   return {
     id,
     models,
+    device: announcement.device,
     close: async () => {
       clearInterval(renew);
       await Promise.all(workers.map((w) => w.close()));

@@ -83,6 +83,8 @@ export interface WorkerAnnouncement {
   id: string;
   models: string[];
   concurrency: number;
+  /** The execution provider it renders on (after any fallback to the CPU). */
+  device: string;
 }
 
 /** An interrupt that arrived before a worker took the job: the worker starts it stopped. */

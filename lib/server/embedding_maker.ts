@@ -11,6 +11,7 @@ import { checkSourceFolder, embeddingTarget, writeMadeEmbedding } from "../embed
 import { DEFAULT_MAX_FILE_BYTES, hasImageExtension } from "../io/image.ts";
 import { InputError, InputLimitError } from "../io/input_error.ts";
 import { readRegularFile } from "../io/read_capped.ts";
+import type { SessionOptions } from "../onnx/session.ts";
 
 /** An image sent from the browser: its name (a folder upload's relative path) and bytes. */
 export interface UploadedFile {
@@ -199,6 +200,7 @@ interface EmbedOptions {
   /** What to call the folder in messages. */
   label: string;
   onProgress?: (p: Progress) => void;
+  session?: SessionOptions;
 }
 
 /** The embedding of a folder's images; `shown` names each file as the person knows it. */
@@ -219,6 +221,7 @@ export async function embedFolder(
       batchSize: o.batchSize,
       onEmbeds: quality.add,
       onProgress: o.onProgress,
+      session: o.session,
     });
     return {
       embedding: r.embedding,

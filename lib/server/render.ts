@@ -94,6 +94,7 @@ export const renderImages: Renderer = (input) => {
       mode: input.mode,
       modelDir: input.model.path,
       threads: input.threads ?? 0,
+      device: input.device ?? "cpu",
       request,
       initImage,
       mask,

@@ -4,12 +4,14 @@
 import type { EncoderBlock } from "../clip/conditioning_hook.ts";
 import type { GenerationRequest } from "../diffusion/request.ts";
 import type { Mode } from "../extensions/job.ts";
+import type { Device } from "../onnx/session.ts";
 
 export interface RenderJob {
   type: "render";
   mode: Mode;
   modelDir: string;
   threads: number;
+  device: Device;
   /** The pipeline's request, but for the img2img source and mask, which travel encoded (decoded in the worker). */
   request: Omit<GenerationRequest, "initImage" | "mask">;
   initImage?: Uint8Array;

@@ -4,6 +4,7 @@
 import type { ModelEntry } from "../models/inspect.ts";
 import type { ConditioningHook, JobRequest, Mode } from "../extensions/job.ts";
 import type { GenerationState } from "./progress.ts";
+import type { Device } from "../onnx/session.ts";
 
 export interface RenderInput {
   mode: Mode;
@@ -13,6 +14,8 @@ export interface RenderInput {
   conditioningHooks: ConditioningHook[];
   state: GenerationState;
   threads?: number;
+  /** The execution provider (checked usable by the caller; the CPU when absent). */
+  device?: Device;
 }
 
 export interface RenderedImage {

@@ -38,6 +38,7 @@ import { checkLimits, DEFAULT_LIMITS, type ServerLimits } from "./limits.ts";
 import { applyStyles, loadStyles, type PromptStyle } from "./styles.ts";
 import { attentionLayout, checkMemoryBudget, defaultMaxMemory } from "./memory_budget.ts";
 import type { Renderer } from "./renderer.ts";
+import type { Device } from "../onnx/session.ts";
 import { gridImage } from "./grid.ts";
 import { nextSamplePath } from "./sample_path.ts";
 
@@ -49,6 +50,8 @@ export interface ServiceConfig {
   outputsDir: string;
   defaultModel?: string;
   threads?: number;
+  /** The execution provider jobs render on (a queue worker's --device); default the CPU. */
+  device?: Device;
   /** Runs the pipeline (lib/server/render.ts over lib/diffusion). */
   render: Renderer;
   /** Resource limits (server options); DEFAULT_LIMITS when absent. */
@@ -483,6 +486,7 @@ export class WebUIService {
             conditioningHooks: hooks,
             state,
             threads: this.config.threads,
+            device: this.config.device,
           });
         } catch (e) {
           // A stop asked for while an extension's hook ran (the aesthetic optimization polls it between Adam
