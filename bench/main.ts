@@ -4,6 +4,7 @@
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { cell, interleaved, median, range, ratios, table } from "./stats.ts";
+import { queueBench } from "./queue.ts";
 
 const root = join(import.meta.dirname!, "..");
 const benchDir = Deno.env.get("BENCH_DIR") ?? join(root, ".bench-cache");
@@ -251,10 +252,30 @@ async function txt2img(): Promise<void> {
   console.log(`\ntime outside onnxruntime's calls: ${cell(outside, 2)} % of generation (target < 3 %)`);
 }
 
-const benches: Record<string, () => Promise<void>> = { personalize, embed, txt2img };
+/** The queue's cost and gain on the tiny demo (bench/queue.ts); no baseline outside this project. */
+async function queue(): Promise<void> {
+  const env = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
+  const o = {
+    rounds,
+    latencyJobs: env("BENCH_QUEUE_LATENCY_JOBS", 5),
+    burstJobs: env("BENCH_QUEUE_JOBS", 12),
+    steps: env("BENCH_QUEUE_STEPS", 20),
+  };
+  const result = await queueBench({ ...o, log: (line) => console.error(line) });
+  console.log(
+    `queue: tiny demo, 64×64, ${o.steps} steps, Euler; ${o.latencyJobs} jobs one at a time then ` +
+      `${o.burstJobs} at once per side and round; ${rounds} interleaved rounds; median (min–max); ` +
+      `differences and ratios per round`,
+  );
+  console.log(result.table);
+}
+
+const benches: Record<string, () => Promise<void>> = { personalize, embed, txt2img, queue };
 const name = Deno.args[0];
 if (!name || !benches[name]) {
   console.error(`usage: deno task bench <${Object.keys(benches).join("|")}>`);
   Deno.exit(2);
 }
 await benches[name]();
+// The queue bench's clients and the render thread would otherwise keep the process alive.
+Deno.exit(0);

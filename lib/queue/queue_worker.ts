@@ -51,7 +51,9 @@ export interface QueueWorker {
   close(): Promise<void>;
 }
 
+/** Progress goes out at most this often, but an image's first step at once (so the page moves at once). */
 const REPORT_MS = 100;
+const WATCH_MS = 10;
 
 export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueWorker> {
   const svc = opts.service;
@@ -122,19 +124,31 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     if (await client.get(cancelKey(job.queueName, job.id!))) svc.tasks.interrupt(task);
     let last = "";
     let sentPreview = -1;
+    let sentAt = -Infinity;
+    let sentStep = 0;
     const report = async () => {
       if (task.phase !== "running") return;
       const snap = task.state.snapshot();
+      const step = snap.state.sampling_step;
+      const firstStep = step > 0 && (sentStep === 0 || step < sentStep);
+      if (performance.now() - sentAt < REPORT_MS && !firstStep) return;
       const previewId = task.state.previewId;
       const sig = JSON.stringify([snap.state, snap.textinfo, previewId]);
       if (sig === last) return;
       last = sig;
+      sentAt = performance.now();
+      sentStep = step;
       const p: WireProgress = { worker: id, state: snap.state, textinfo: snap.textinfo };
       if (previewId !== sentPreview && snap.current_image !== null) p.preview = snap.current_image;
       sentPreview = previewId;
       await job.updateProgress(p as unknown as object);
     };
-    const reporter = setInterval(() => report().catch(() => {}), REPORT_MS);
+    let reporting = false;
+    const reporter = setInterval(() => {
+      if (reporting) return;
+      reporting = true;
+      report().catch(() => {}).finally(() => (reporting = false));
+    }, WATCH_MS);
     try {
       const out = await svc.execute({ ...decodeJob(data), scripts }, model, task);
       return { output: encodeOutput(out), worker: id };
