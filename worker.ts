@@ -10,10 +10,13 @@ import { parseRedisUrl } from "./lib/queue/redis.ts";
 import { type QueueWorker, startQueueWorker } from "./lib/queue/queue_worker.ts";
 import { DEVICE_ARG_OPTIONS, type DeviceChoice, deviceFromArgs, DEVICES } from "./lib/models/device.ts";
 import { usableDevice } from "./lib/models/providers.ts";
+import { parseS3Url, S3Client, s3ConfigFromEnv, type S3Location, S3Results } from "./lib/queue/s3.ts";
 
 const USAGE = `usage: deno task worker --queue redis://[user:pass@]host:port[/db]
        [--models-dir DIR] [--device ${DEVICES.join("|")} (cpu)] [--threads N (0: one per core)]
-       [--concurrency N (1)] [--lock-ms N (30000)]`;
+       [--concurrency N (1)] [--lock-ms N (30000)]
+       [--results s3://bucket/prefix (images go there, not through Redis; AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY, AWS_REGION as the AWS tools read them)]`;
 
 export interface WorkerArgs {
   queue: string;
@@ -22,6 +25,8 @@ export interface WorkerArgs {
   device: DeviceChoice;
   concurrency: number;
   lockMs: number;
+  /** --results: the bucket and prefix images are put under. */
+  results?: S3Location;
 }
 
 function whole(v: string | undefined, flag: string, min: number): number | undefined {
@@ -40,6 +45,7 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
       ...DEVICE_ARG_OPTIONS,
       concurrency: { type: "string", default: "1" },
       "lock-ms": { type: "string", default: "30000" },
+      results: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -55,6 +61,7 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
     device: deviceFromArgs(values),
     concurrency: whole(values.concurrency, "--concurrency", 1)!,
     lockMs: whole(values["lock-ms"], "--lock-ms", 1000)!,
+    results: values.results === undefined ? undefined : parseS3Url(values.results),
   };
 }
 
@@ -89,7 +96,14 @@ if (import.meta.main) {
         session: { device, threads },
       }),
     ];
+    let results: S3Results | undefined;
+    if (args.results) {
+      results = new S3Results(new S3Client(s3ConfigFromEnv()), args.results);
+      // A wrong bucket, endpoint or key stops the worker here rather than failing every job.
+      await results.check(`${Deno.hostname()}:${Deno.pid}`);
+    }
     worker = await startQueueWorker({
+      results,
       redis: parseRedisUrl(args.queue),
       service,
       concurrency: args.concurrency,

@@ -17,6 +17,7 @@ import type { Task } from "../server/tasks.ts";
 import type { Progress } from "../embed/make_embedding.ts";
 import { EmbeddingFailure, type EmbedFiles, type MadeEmbedding } from "../server/embedding_maker.ts";
 import { connect, disconnect, reportErrors } from "./redis.ts";
+import { parseObjectUrl, S3Client, type S3Config, s3ConfigFromEnv } from "./s3.ts";
 import {
   cancelKey,
   CONTROL_CHANNEL,
@@ -30,6 +31,7 @@ import {
   queueName,
   type WireEmbedProgress,
   type WireEmbedResult,
+  type WireOutput,
   type WireProgress,
   type WireResult,
   WORKER_KEY_PREFIX,
@@ -40,6 +42,8 @@ export interface BullRunnerOptions {
   redis: RedisOptions;
   /** How long a finished job's result stays in Redis (seconds); default one hour. */
   resultTtlSeconds?: number;
+  /** Reads results workers put in a bucket (--results s3://…); default: from the AWS_* variables when needed. */
+  s3?: S3Config;
 }
 
 type Outcome = Omit<GenerationOutput, "model" | "queueId">;
@@ -66,6 +70,7 @@ export class BullRunner implements RemoteRunner {
   readonly #client: Redis;
   readonly #queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
   readonly #waiters = new Map<string, Waiter>();
+  #s3?: S3Client;
   readonly #orders = new Map<string, { at: number; order: Promise<QueueOrder> }>();
 
   private constructor(opts: BullRunnerOptions, client: Redis) {
@@ -124,6 +129,18 @@ export class BullRunner implements RemoteRunner {
     return i === undefined ? undefined : active + i;
   }
 
+  /** A job's output with its images, fetched from the bucket when the worker put them there. */
+  async #output(out: WireOutput): Promise<Outcome> {
+    if (!out.imageUrls) return decodeOutput(out);
+    this.#s3 ??= new S3Client(this.#opts.s3 ?? s3ConfigFromEnv());
+    const s3 = this.#s3;
+    const stored = await Promise.all(out.imageUrls.map((url) => {
+      const { bucket, key } = parseObjectUrl(url);
+      return s3.get(bucket, key);
+    }));
+    return decodeOutput(out, stored);
+  }
+
   #queueFor(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
     let q = this.#queues.get(name);
     if (!q) {
@@ -175,7 +192,7 @@ export class BullRunner implements RemoteRunner {
         const result = s.result as WireResult;
         if ("inputError" in result) {
           done.reject(new InputError(result.inputError.message, result.inputError.loc));
-        } else done.resolve(decodeOutput(result.output));
+        } else this.#output(result.output).then(done.resolve, done.reject);
       },
     });
     const publish = (action: ControlMessage["action"]) =>

@@ -41,6 +41,12 @@ export interface QueueWorkerOptions {
   concurrency?: number;
   /** How long a job's lock lives unrenewed: a killed worker's job goes to another after about this long. */
   lockMs?: number;
+  /** Where images go instead of the job's result (--results s3://…): puts a named object, says its URL. */
+  results?: ResultStore;
+}
+
+export interface ResultStore {
+  put(name: string, body: Uint8Array | string, contentType: string): Promise<string>;
 }
 
 export interface QueueWorker {
@@ -151,7 +157,18 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     }, WATCH_MS);
     try {
       const out = await svc.execute({ ...decodeJob(data), scripts }, model, task);
-      return { output: encodeOutput(out), worker: id };
+      const output = encodeOutput(out);
+      if (opts.results) {
+        // Named by the job, so a retried job puts the same objects again.
+        const base = `${job.queueName}/${job.id}`;
+        output.imageUrls = [];
+        for (const [i, png] of out.images.entries()) {
+          output.imageUrls.push(await opts.results.put(`${base}/${i}.png`, png, "image/png"));
+          await opts.results.put(`${base}/${i}.txt`, out.infotexts[i], "text/plain; charset=utf-8");
+        }
+        output.images = [];
+      }
+      return { output, worker: id };
     } catch (e) {
       // The request's own fault: the answer, not a failure to retry.
       if (e instanceof InputError) return { inputError: { message: e.message, loc: e.loc }, worker: id };

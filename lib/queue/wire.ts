@@ -24,7 +24,14 @@ export interface WireJob {
   attachments: Record<string, Record<string, { shape: number[]; data: string }>>;
 }
 
-export type WireOutput = Omit<GenerationOutput, "model" | "queueId" | "images"> & { images: string[] };
+/**
+ * A generation's output: PNGs as base64, or (a worker with --results s3://…) empty, the PNGs being in the bucket
+ * under `imageUrls` (s3://bucket/key), so Redis carries keys only.
+ */
+export type WireOutput = Omit<GenerationOutput, "model" | "queueId" | "images"> & {
+  images: string[];
+  imageUrls?: string[];
+};
 
 /** A finished job: its output, or the input problem the worker found (the API answers 422 for it). */
 export type WireResult =
@@ -186,6 +193,11 @@ export function encodeOutput(out: GenerationOutput): WireOutput {
   return { ...rest, images: images.map(b64) };
 }
 
-export function decodeOutput(out: WireOutput): Omit<GenerationOutput, "model" | "queueId"> {
-  return { ...out, images: out.images.map(unb64) };
+/** The output with its PNGs; `stored` are the bytes of `imageUrls` when the worker put them in a bucket. */
+export function decodeOutput(
+  out: WireOutput,
+  stored?: Uint8Array[],
+): Omit<GenerationOutput, "model" | "queueId"> {
+  const { imageUrls: _urls, ...rest } = out;
+  return { ...rest, images: stored ?? out.images.map(unb64) };
 }

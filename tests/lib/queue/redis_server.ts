@@ -100,9 +100,11 @@ export async function startWorker(
   url: string,
   modelsDir: string,
   extra: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<WorkerProcess> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--frozen", "-A", WORKER_TS, "--queue", url, "--models-dir", modelsDir, ...extra],
+    env,
     stdout: "piped",
     stderr: "inherit",
   }).spawn();

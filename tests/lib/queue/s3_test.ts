@@ -1,0 +1,194 @@
+// Results in an S3-compatible bucket, against s3rver (an S3 server in JavaScript, started here on a loopback
+// port): the --results address and the AWS_* variables checked by name, objects put and read back signed, and
+// a worker with --results whose images reach the server through the bucket while Redis carries only keys.
+import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert";
+import { join } from "node:path";
+import S3rver from "s3rver";
+import { Queue } from "bullmq";
+import { DEFAULT_MODEL_DIR } from "../../../lib/models/defaults.ts";
+import { connect, disconnect, parseRedisUrl } from "../../../lib/queue/redis.ts";
+import {
+  parseObjectUrl,
+  parseS3Url,
+  ResultsConfigError,
+  S3Client,
+  type S3Config,
+  s3ConfigFromEnv,
+  S3Error,
+  S3Results,
+} from "../../../lib/queue/s3.ts";
+import { queueName, type WireResult } from "../../../lib/queue/wire.ts";
+import { post, startServer } from "../../routes/server.ts";
+import { redisMissing, startRedis, startWorker } from "./redis_server.ts";
+
+Deno.test("--results s3://bucket/prefix: bucket and prefix read, anything else refused by name", () => {
+  assertEquals(parseS3Url("s3://ag-results/runs/a/"), { bucket: "ag-results", prefix: "runs/a" });
+  assertEquals(parseS3Url("s3://ag-results"), { bucket: "ag-results", prefix: "" });
+  for (
+    const bad of ["ag-results/x", "http://ag/x", "s3://Bad_Bucket/x", "s3://ag-results/a/../b", "s3://a"]
+  ) {
+    throws(
+      () => parseS3Url(bad),
+      (e: Error) => e instanceof ResultsConfigError && /--results/.test(e.message),
+      bad,
+    );
+  }
+  assertEquals(parseObjectUrl("s3://b1/p/x y.png"), { bucket: "b1", key: "p/x y.png" });
+});
+
+Deno.test("S3 settings come from the AWS_* variables; missing credentials are said by name", () => {
+  const env = { AWS_ACCESS_KEY_ID: "k", AWS_SECRET_ACCESS_KEY: "s" };
+  assertEquals(s3ConfigFromEnv(env), {
+    endpoint: undefined,
+    region: "us-east-1",
+    accessKeyId: "k",
+    secretAccessKey: "s",
+    sessionToken: undefined,
+  });
+  const full = s3ConfigFromEnv({
+    ...env,
+    AWS_ENDPOINT_URL: "http://minio.local:9000/",
+    AWS_REGION: "eu-west-3",
+    AWS_SESSION_TOKEN: "t",
+  });
+  assertEquals([full.endpoint, full.region, full.sessionToken], [
+    "http://minio.local:9000",
+    "eu-west-3",
+    "t",
+  ]);
+  throws(() => s3ConfigFromEnv({ AWS_ACCESS_KEY_ID: "k" }), /AWS_SECRET_ACCESS_KEY/);
+  throws(() => s3ConfigFromEnv({ ...env, AWS_ENDPOINT_URL: "ftp://x" }), /AWS_ENDPOINT_URL must be an http/);
+});
+
+interface LocalS3 {
+  config: S3Config;
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+async function startS3(bucket: string): Promise<LocalS3> {
+  const dir = await Deno.makeTempDir({ prefix: "s3rver-" });
+  const server = new S3rver({
+    port: 0,
+    address: "127.0.0.1",
+    silent: true,
+    directory: dir,
+    configureBuckets: [{ name: bucket }],
+  });
+  const { port } = await server.run();
+  const env = {
+    AWS_ENDPOINT_URL: `http://127.0.0.1:${port}`,
+    AWS_ACCESS_KEY_ID: "S3RVER",
+    AWS_SECRET_ACCESS_KEY: "S3RVER",
+    AWS_REGION: "us-east-1",
+  };
+  return {
+    config: s3ConfigFromEnv(env),
+    env,
+    close: async () => {
+      await server.close();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+const opts = { sanitizeOps: false, sanitizeResources: false };
+
+Deno.test("objects put and read back, signed; a missing one is a 404 naming it", opts, async () => {
+  const s3 = await startS3("ag-results");
+  try {
+    const client = new S3Client(s3.config);
+    const results = new S3Results(client, { bucket: "ag-results", prefix: "runs/1" });
+    const bytes = new Uint8Array([137, 80, 78, 71, 0, 255]);
+    const url = await results.put("q/job 1/0.png", bytes, "image/png");
+    assertEquals(url, "s3://ag-results/runs/1/q/job 1/0.png");
+    const { bucket, key } = parseObjectUrl(url);
+    assertEquals(await client.get(bucket, key), bytes);
+    await rejects(
+      client.get("ag-results", "runs/1/none.png"),
+      (e: Error) =>
+        e instanceof S3Error && e.status === 404 && /NoSuchKey/.test(e.message) &&
+        /none\.png/.test(e.message),
+    );
+    await rejects(
+      new S3Results(client, { bucket: "no-such-bucket", prefix: "" }).check("w"),
+      (e: Error) => e instanceof S3Error && /NoSuchBucket/.test(e.message),
+    );
+  } finally {
+    await s3.close();
+  }
+});
+
+Deno.test("a worker with --results: images travel through the bucket, Redis carries only keys", {
+  ...opts,
+  ignore: redisMissing !== undefined,
+}, async () => {
+  const body = { prompt: "a lighthouse at dusk", seed: 5, steps: 3, width: 64, height: 64, batch_size: 2 };
+  const single = await startServer();
+  let reference: { images: string[]; info: string };
+  try {
+    reference = await (await post(`${single.url}/sdapi/v1/txt2img`, body)).json();
+  } finally {
+    await single.close();
+  }
+  const s3 = await startS3("ag-results");
+  const redis = await startRedis();
+  const models = await Deno.makeTempDir({ prefix: "s3-worker-" });
+  await Deno.symlink(DEFAULT_MODEL_DIR, join(models, "tiny-demo"));
+  const worker = await startWorker(redis.url, models, ["--results", "s3://ag-results/runs"], s3.env);
+  const connection = connect(parseRedisUrl(redis.url));
+  const queue = new Queue(queueName("tiny-demo"), { connection });
+  // The server reads the bucket with the AWS_* variables, as the worker does.
+  for (const [k, v] of Object.entries(s3.env)) Deno.env.set(k, v);
+  const server = await startServer({ modelsDir: models, model: "tiny-demo", queue: redis.url });
+  try {
+    const r = await post(`${server.url}/sdapi/v1/txt2img`, body);
+    assertEquals(r.status, 200);
+    const got = await r.json();
+    assertEquals(got.images, reference.images, "the PNGs of one process");
+    const infotexts = JSON.parse(got.info).infotexts;
+    assertEquals(infotexts, JSON.parse(reference.info).infotexts);
+    const [done] = await queue.getCompleted();
+    const output =
+      (done.returnvalue as WireResult & { output: { images: string[]; imageUrls: string[] } }).output;
+    assertEquals(output.images, [], "no image bytes in Redis");
+    assertEquals(output.imageUrls.length, 2);
+    const client = new S3Client(s3.config);
+    for (const [i, url] of output.imageUrls.entries()) {
+      ok(url.startsWith(`s3://ag-results/runs/${queueName("tiny-demo")}/${done.id}/`), url);
+      const { bucket, key } = parseObjectUrl(url);
+      assertEquals(btoa(String.fromCharCode(...await client.get(bucket, key))), got.images[i]);
+      const text = new TextDecoder().decode(await client.get(bucket, key.replace(/\.png$/, ".txt")));
+      assertEquals(text, infotexts[i]);
+    }
+  } finally {
+    await server.close();
+    await worker.kill();
+    await queue.close();
+    await disconnect(connection);
+    await redis.stop();
+    await s3.close();
+    await Deno.remove(models, { recursive: true });
+  }
+});
+
+Deno.test("deno task worker --results: a bad address or missing credentials is exit code 2, saying which", async () => {
+  const workerTs = new URL("../../../worker.ts", import.meta.url).pathname;
+  const run = async (results: string, env: Record<string, string>) => {
+    const r = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--frozen", "-A", workerTs, "--queue", "redis://127.0.0.1:1", "--results", results],
+      env,
+      clearEnv: true,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    return { code: r.code, err: new TextDecoder().decode(r.stderr) };
+  };
+  const base = { PATH: Deno.env.get("PATH") ?? "", HOME: Deno.env.get("HOME") ?? "" };
+  const bad = await run("s3:/bucket", base);
+  assertEquals(bad.code, 2);
+  ok(bad.err.includes("--results must be s3://bucket[/prefix]"), bad.err);
+  const noKeys = await run("s3://ag-results/x", base);
+  assertEquals(noKeys.code, 2);
+  ok(noKeys.err.includes("set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"), noKeys.err);
+});
