@@ -277,5 +277,3 @@ if (!name || !benches[name]) {
   Deno.exit(2);
 }
 await benches[name]();
-// The queue bench's clients and the render thread would otherwise keep the process alive.
-Deno.exit(0);

@@ -1,13 +1,13 @@
-// deno task bench queue: what `serve --queue` costs and gives on the tiny demo. One redis-server, one server
-// rendering in-process and one with --queue, and three `deno task worker` processes: one holding the demo under
-// the name tiny-demo-1, two holding it as tiny-demo-2, so a job's model chooses 1 or 2 workers. Each round runs
-// the three sides in turn (in-process, 1 worker, 2 workers): the time from sending a job to its first sampling
-// step as the server sees it (jobs one at a time), then the throughput of a burst of concurrent jobs.
+// deno task bench queue: what `serve --queue` costs and gives on the tiny demo. One redis-server, two servers
+// (`deno task serve`, rendering in its own process, and `serve --queue`), and three `deno task worker`
+// processes: one holding the demo under the name tiny-demo-1, two holding it as tiny-demo-2, so a job's model
+// chooses 1 or 2 workers. Each round runs the three sides in turn (in-process, 1 worker, 2 workers): the time
+// from sending a job to its first sampling step as a client sees it (/internal/progress, jobs one at a time),
+// then the throughput of a burst of concurrent jobs.
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { DEFAULT_MODEL_DIR } from "../lib/models/defaults.ts";
-import { serve, type Server } from "../main.ts";
-import { closeRenderer } from "../lib/server/render.ts";
-import { startRedis, startWorker, type WorkerProcess } from "../tests/lib/queue/redis_server.ts";
+import { type ReadyProcess, startReady } from "./processes.ts";
 import { cell, interleaved, median, ratios, table } from "./stats.ts";
 
 export interface QueueBenchOptions {
@@ -18,13 +18,9 @@ export interface QueueBenchOptions {
   burstJobs: number;
   /** Sampling steps of each 64×64 job. */
   steps: number;
+  /** redis-server's path (Debian's by default). */
+  redisServer?: string;
   log?: (line: string) => void;
-}
-
-export interface QueueBenchResult {
-  /** Per side, per round: first_step_s (median of the round's jobs) and jobs_per_s. */
-  runs: Record<Side, { first_step_s: number; jobs_per_s: number }[]>;
-  table: string;
 }
 
 const SIDES = ["in-process", "1 worker", "2 workers"] as const;
@@ -35,46 +31,63 @@ const MODEL: Record<Side, string> = {
   "2 workers": "tiny-demo-2",
 };
 
-async function linkedModels(root: string, names: string[]): Promise<string> {
-  const dir = join(root, names.join("+"));
-  await Deno.mkdir(dir);
-  for (const n of names) await Deno.symlink(DEFAULT_MODEL_DIR, join(dir, n));
-  return dir;
+export interface QueueBenchResult {
+  /** Per side, per round: first_step_s (median of the round's jobs) and jobs_per_s. */
+  runs: Record<Side, Record<string, number>[]>;
+  table: string;
+}
+
+const root = fileURLToPath(new URL("..", import.meta.url));
+
+async function linkedModels(dir: string, names: string[]): Promise<string> {
+  const models = join(dir, names.join("+"));
+  await Deno.mkdir(models);
+  for (const n of names) await Deno.symlink(DEFAULT_MODEL_DIR, join(models, n));
+  return models;
+}
+
+function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
 }
 
 let seed = 1000;
 
-async function send(server: Server, model: string, steps: number, taskId?: string): Promise<void> {
-  const r = await fetch(`${server.url}/sdapi/v1/txt2img`, {
+async function post(url: string, body: unknown): Promise<Response> {
+  return await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      prompt: "a red circle on a blue background",
-      seed: seed++,
-      steps,
-      width: 64,
-      height: 64,
-      save_images: false,
-      override_settings: { sd_model_checkpoint: model },
-      ...(taskId ? { force_task_id: taskId } : {}),
-    }),
+    body: JSON.stringify(body),
+  });
+}
+
+async function send(url: string, model: string, steps: number, taskId?: string): Promise<void> {
+  const r = await post(`${url}/sdapi/v1/txt2img`, {
+    prompt: "a red circle on a blue background",
+    seed: seed++,
+    steps,
+    width: 64,
+    height: 64,
+    save_images: false,
+    override_settings: { sd_model_checkpoint: model },
+    ...(taskId ? { force_task_id: taskId } : {}),
   });
   if (r.status !== 200) throw new Error(`txt2img answered ${r.status}: ${await r.text()}`);
   await r.body?.cancel();
 }
 
-/** Seconds from sending one job to the server's task showing its first sampling step. */
-async function firstStep(server: Server, model: string, steps: number): Promise<number> {
+/** Seconds from sending one job to /internal/progress showing its first sampling step. */
+async function firstStep(url: string, model: string, steps: number): Promise<number> {
   const id = `task(bench-${seed})`;
   const t0 = performance.now();
-  const answer = send(server, model, steps, id);
-  let seen: number | undefined;
   let finished = false;
-  answer.finally(() => (finished = true)).catch(() => {});
+  const answer = send(url, model, steps, id).finally(() => (finished = true));
+  let seen: number | undefined;
   while (seen === undefined && !finished) {
-    if ((server.service.tasks.get(id)?.state.snapshot().state.sampling_step ?? 0) >= 1) {
-      seen = performance.now();
-    } else await new Promise((r) => setTimeout(r, 1));
+    const p = await (await post(`${url}/internal/progress`, { id_task: id, live_preview: false })).json();
+    if (p.sampling_step >= 1) seen = performance.now();
   }
   await answer;
   if (seen === undefined) {
@@ -83,58 +96,87 @@ async function firstStep(server: Server, model: string, steps: number): Promise<
   return (seen - t0) / 1000;
 }
 
-async function burst(server: Server, model: string, steps: number, jobs: number): Promise<number> {
+async function burst(url: string, model: string, steps: number, jobs: number): Promise<number> {
   const t0 = performance.now();
-  await Promise.all(Array.from({ length: jobs }, () => send(server, model, steps)));
+  await Promise.all(Array.from({ length: jobs }, () => send(url, model, steps)));
   return jobs / ((performance.now() - t0) / 1000);
 }
 
 export async function queueBench(o: QueueBenchOptions): Promise<QueueBenchResult> {
   const log = o.log ?? (() => {});
-  const root = await Deno.makeTempDir({ prefix: "bench-queue-" });
-  const redis = await startRedis();
-  const workers: WorkerProcess[] = [];
-  const servers: Server[] = [];
+  const dir = await Deno.makeTempDir({ prefix: "bench-queue-" });
+  const started: ReadyProcess[] = [];
+  const deno = (args: string[], ready: RegExp, what: string) =>
+    startReady(Deno.execPath(), ["run", "--frozen", "-A", ...args], ready, what, { cwd: dir });
   try {
-    const serverModels = await linkedModels(root, ["tiny-demo-1", "tiny-demo-2"]);
-    const one = await linkedModels(root, ["tiny-demo-1"]);
-    const two = await linkedModels(root, ["tiny-demo-2"]);
+    const port = freePort();
+    started.push(
+      await startReady(
+        o.redisServer ?? "/usr/bin/redis-server",
+        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
+        /Ready to accept connections/,
+        "redis-server",
+      ),
+    );
+    const redis = `redis://127.0.0.1:${port}`;
+    const serverModels = await linkedModels(dir, ["tiny-demo-1", "tiny-demo-2"]);
+    const one = await linkedModels(dir, ["tiny-demo-1"]);
+    const two = await linkedModels(dir, ["tiny-demo-2"]);
+    await Deno.mkdir(join(dir, "embeddings"));
     // Every side with onnxruntime's default threads (one per core), as `serve` and `deno task worker` start.
-    workers.push(...await Promise.all([one, two, two].map((dir) => startWorker(redis.url, dir))));
-    const common = {
-      port: 0,
-      hostname: "127.0.0.1",
-      modelsDir: serverModels,
-      embeddingsDir: join(root, "embeddings"),
-      outputsDir: join(root, "outputs"),
-      model: "tiny-demo-1",
-    };
-    await Deno.mkdir(common.embeddingsDir);
-    const local = await serve(common);
-    servers.push(local);
-    const queued = await serve({ ...common, queue: redis.url });
-    servers.push(queued);
-    log(`queue bench: redis ${redis.url}, workers ${workers.map((w) => w.id).join(", ")}`);
+    const workers = await Promise.all([one, two, two].map((models) =>
+      deno(
+        [join(root, "worker.ts"), "--queue", redis, "--models-dir", models],
+        /^worker \S+ ready/,
+        "a worker",
+      )
+    ));
+    started.push(...workers);
+    const server = (extra: string[]) =>
+      deno(
+        [
+          join(root, "main.ts"),
+          "--port",
+          "0",
+          "--models-dir",
+          serverModels,
+          "--embeddings-dir",
+          join(dir, "embeddings"),
+          "--data-dir",
+          dir,
+          "--model",
+          "tiny-demo-1",
+          ...extra,
+        ],
+        /WebUI on http:\/\/\S+/,
+        "the server",
+      );
+    const [local, queued] = await Promise.all([server([]), server(["--queue", redis])]);
+    started.push(local, queued);
+    const url = (p: ReadyProcess) => /http:\/\/[^\s]+/.exec(p.line)![0];
+    const sideUrl = (side: Side) => url(side === "in-process" ? local : queued);
+    log(`queue bench: redis ${redis}, workers ${workers.map((w) => w.line.split(" ")[1]).join(", ")}`);
     // One job on each side first, so every model is open and every queue listened to before any timing.
-    for (const side of SIDES) await send(side === "in-process" ? local : queued, MODEL[side], o.steps);
+    for (const side of SIDES) await send(sideUrl(side), MODEL[side], o.steps);
 
     const measure = (side: Side) => async (): Promise<Record<string, number>> => {
-      const server = side === "in-process" ? local : queued;
       const times: number[] = [];
-      for (let i = 0; i < o.latencyJobs; i++) times.push(await firstStep(server, MODEL[side], o.steps));
-      const jobsPerS = await burst(server, MODEL[side], o.steps, o.burstJobs);
+      for (let i = 0; i < o.latencyJobs; i++) {
+        times.push(await firstStep(sideUrl(side), MODEL[side], o.steps));
+      }
+      const jobsPerS = await burst(sideUrl(side), MODEL[side], o.steps, o.burstJobs);
       log(`  ${side}: first step ${median(times).toFixed(3)} s, ${jobsPerS.toFixed(2)} jobs/s`);
       return { first_step_s: median(times), jobs_per_s: jobsPerS };
     };
-    const sides = {
+    const runs = await interleaved({
       "in-process": measure("in-process"),
       "1 worker": measure("1 worker"),
       "2 workers": measure("2 workers"),
-    } satisfies Record<Side, unknown>;
-    const runs = await interleaved(sides, o.rounds) as QueueBenchResult["runs"];
-    const col = (side: Side, key: "first_step_s" | "jobs_per_s") => runs[side].map((r) => r[key]);
-    const base = (key: "first_step_s" | "jobs_per_s") => col("in-process", key);
+    }, o.rounds);
+    const col = (side: Side, key: string) => runs[side].map((r) => r[key]);
+    const base = (key: string) => col("in-process", key);
     const overhead = (side: Side) => col(side, "first_step_s").map((x, i) => x - base("first_step_s")[i]);
+    const speedup = (side: Side) => cell(ratios(col(side, "jobs_per_s"), base("jobs_per_s")), 2);
     const rows = [
       ["sent → first step (s), one job at a time", ...SIDES.map((s) => cell(col(s, "first_step_s"), 3))],
       [
@@ -147,22 +189,13 @@ export async function queueBench(o: QueueBenchOptions): Promise<QueueBenchResult
         `throughput (jobs/s, ${o.burstJobs} sent at once)`,
         ...SIDES.map((s) => cell(col(s, "jobs_per_s"), 2)),
       ],
-      [
-        "throughput ratio vs in-process",
-        "1.00",
-        cell(ratios(col("1 worker", "jobs_per_s"), base("jobs_per_s")), 2),
-        cell(ratios(col("2 workers", "jobs_per_s"), base("jobs_per_s")), 2),
-      ],
+      ["throughput ratio vs in-process", "1.00", speedup("1 worker"), speedup("2 workers")],
     ];
-    return {
-      runs,
-      table: table(["measure", ...SIDES.map((s) => s === "in-process" ? s : `queue, ${s}`)], rows),
-    };
+    const header = ["measure", ...SIDES.map((s) => s === "in-process" ? s : `queue, ${s}`)];
+    return { runs, table: table(header, rows) };
   } finally {
-    for (const s of servers) await s.shutdown();
-    closeRenderer();
-    for (const w of workers) await w.kill();
-    await redis.stop();
-    await Deno.remove(root, { recursive: true });
+    // Servers first, then workers (SIGTERM lets them finish and withdraw), then Redis.
+    for (const p of started.slice().reverse()) await p.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 }

@@ -3,6 +3,7 @@
 // where it cannot, the queue tests are skipped, saying why.
 import { fileURLToPath } from "node:url";
 
+import { waitForLine } from "../../../bench/processes.ts";
 import { REDIS_SERVER } from "../../setup.ts";
 
 function found(path: string): boolean {
@@ -24,27 +25,6 @@ function freePort(): number {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
-}
-
-/** Reads a child's stdout until a line matches, keeping on reading (and echoing nothing) afterwards. */
-async function waitForLine(stream: ReadableStream<Uint8Array>, re: RegExp, what: string): Promise<string> {
-  const reader = stream.getReader();
-  const text = new TextDecoder();
-  let seen = "";
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += text.decode(value, { stream: true });
-    const line = seen.split("\n").find((l) => re.test(l));
-    if (line) {
-      (async () => {
-        while (!(await reader.read()).done) { /* drain */ }
-      })().catch(() => {});
-      return line;
-    }
-  }
-  throw new Error(`${what} did not start: ${seen}`);
 }
 
 export interface RedisServer {
