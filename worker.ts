@@ -113,9 +113,6 @@ if (import.meta.main) {
     console.error(`worker: ${(e as Error).message}`);
     Deno.exit(2);
   }
-  console.log(
-    `worker ${worker.id} ready on ${args.queue} with ${worker.models.join(", ")} (${worker.device})`,
-  );
   const stop = async () => {
     // Graceful: the running jobs finish, then the announcement goes.
     await worker.close();
@@ -126,4 +123,8 @@ if (import.meta.main) {
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  // Said once a signal would stop it gracefully.
+  console.log(
+    `worker ${worker.id} ready on ${args.queue} with ${worker.models.join(", ")} (${worker.device})`,
+  );
 }

@@ -60,3 +60,50 @@ export async function startReady(
     },
   };
 }
+
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * A redis-server on a loopback port (a free one unless given), saving nothing; with `dir`, an append-only
+ * file there (fsynced at every write, as the docs' config keeps it), so a restart keeps every job.
+ */
+export async function startRedis(
+  opts: { path?: string; port?: number; dir?: string } = {},
+): Promise<RedisServer> {
+  const port = opts.port ?? freePort();
+  const persistence = opts.dir ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
+  const p = await startReady(
+    opts.path ?? "/usr/bin/redis-server",
+    [
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      ...persistence,
+      "--dir",
+      opts.dir ?? "/tmp",
+    ],
+    /Ready to accept connections/,
+    "redis-server",
+  );
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    stop: async () => {
+      await p.stop();
+    },
+  };
+}

@@ -7,7 +7,7 @@
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { DEFAULT_MODEL_DIR } from "../lib/models/defaults.ts";
-import { type ReadyProcess, startReady } from "./processes.ts";
+import { type ReadyProcess, type RedisServer, startReady, startRedis } from "./processes.ts";
 import { cell, interleaved, median, ratios, table } from "./stats.ts";
 
 export interface QueueBenchOptions {
@@ -44,13 +44,6 @@ async function linkedModels(dir: string, names: string[]): Promise<string> {
   await Deno.mkdir(models);
   for (const n of names) await Deno.symlink(DEFAULT_MODEL_DIR, join(models, n));
   return models;
-}
-
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 let seed = 1000;
@@ -106,19 +99,12 @@ export async function queueBench(o: QueueBenchOptions): Promise<QueueBenchResult
   const log = o.log ?? (() => {});
   const dir = await Deno.makeTempDir({ prefix: "bench-queue-" });
   const started: ReadyProcess[] = [];
+  let redisServer: RedisServer | undefined;
   const deno = (args: string[], ready: RegExp, what: string) =>
     startReady(Deno.execPath(), ["run", "--frozen", "-A", ...args], ready, what, { cwd: dir });
   try {
-    const port = freePort();
-    started.push(
-      await startReady(
-        o.redisServer ?? "/usr/bin/redis-server",
-        ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir],
-        /Ready to accept connections/,
-        "redis-server",
-      ),
-    );
-    const redis = `redis://127.0.0.1:${port}`;
+    redisServer = await startRedis({ path: o.redisServer });
+    const redis = redisServer.url;
     const serverModels = await linkedModels(dir, ["tiny-demo-1", "tiny-demo-2"]);
     const one = await linkedModels(dir, ["tiny-demo-1"]);
     const two = await linkedModels(dir, ["tiny-demo-2"]);
@@ -196,6 +182,7 @@ export async function queueBench(o: QueueBenchOptions): Promise<QueueBenchResult
   } finally {
     // Servers first, then workers (SIGTERM lets them finish and withdraw), then Redis.
     for (const p of started.slice().reverse()) await p.stop();
+    await redisServer?.stop();
     await Deno.remove(dir, { recursive: true });
   }
 }

@@ -17,6 +17,7 @@ import type { Task } from "../server/tasks.ts";
 import type { Progress } from "../embed/make_embedding.ts";
 import { EmbeddingFailure, type EmbedFiles, type MadeEmbedding } from "../server/embedding_maker.ts";
 import { connect, disconnect, reportErrors } from "./redis.ts";
+import { every } from "./every.ts";
 import { parseObjectUrl, S3Client, type S3Config, s3ConfigFromEnv } from "./s3.ts";
 import {
   cancelKey,
@@ -234,12 +235,7 @@ export class BullRunner implements RemoteRunner {
           : `no worker has the model ${model.name} yet`;
       }
     };
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      watch().catch(() => {}).finally(() => (busy = false));
-    }, WATCH_MS);
+    const stopWatching = every(WATCH_MS, watch);
     try {
       await queue.add(GENERATE, encodeJob({ ...input, request }, model.name, attachments), {
         jobId,
@@ -249,7 +245,7 @@ export class BullRunner implements RemoteRunner {
       added = true;
       return await done.promise;
     } finally {
-      clearInterval(timer);
+      stopWatching();
       this.#waiters.delete(key);
       task.state.end();
     }

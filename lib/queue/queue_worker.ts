@@ -12,6 +12,7 @@ import type { WebUIService } from "../server/service.ts";
 import type { Task } from "../server/tasks.ts";
 import { EmbeddingFailure, embedUploads } from "../server/embedding_maker.ts";
 import { connect, disconnect, reportErrors } from "./redis.ts";
+import { every } from "./every.ts";
 import {
   cancelKey,
   CONTROL_CHANNEL,
@@ -149,12 +150,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       sentPreview = previewId;
       await job.updateProgress(p as unknown as object);
     };
-    let reporting = false;
-    const reporter = setInterval(() => {
-      if (reporting) return;
-      reporting = true;
-      report().catch(() => {}).finally(() => (reporting = false));
-    }, WATCH_MS);
+    const stopReporting = every(WATCH_MS, report);
     try {
       const out = await svc.execute({ ...decodeJob(data), scripts }, model, task);
       const output = encodeOutput(out);
@@ -174,7 +170,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       if (e instanceof InputError) return { inputError: { message: e.message, loc: e.loc }, worker: id };
       throw e;
     } finally {
-      clearInterval(reporter);
+      stopReporting();
       running.delete(key);
       svc.tasks.finish(task);
     }

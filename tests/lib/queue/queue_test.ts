@@ -212,10 +212,12 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
         assertEquals((await progress(url, ids[2])).queued, true, "still waiting");
         // Interrupted while it waits, a job leaves the queue without an image, and those behind it move up.
         await post(`${url}/internal/interrupt`, { id_task: ids[0] });
+        // Each waiting job reads the queue again within a fraction of a second.
         await until("the others to move up", () => progress(url, ids[2]), (p) => p.queue_position === 1);
-        assertEquals(
-          (await sdProgress(ids[1])).textinfo,
-          "In queue: 0 ahead; no worker has the model tiny-sd1 yet",
+        await until(
+          "the next to be first",
+          () => sdProgress(ids[1]),
+          (p) => p.textinfo === "In queue: 0 ahead; no worker has the model tiny-sd1 yet",
         );
       } finally {
         for (const id of ids) await post(`${url}/internal/interrupt`, { id_task: id });

@@ -1,9 +1,10 @@
 // Test helper: a real redis-server of the tests' own on a free loopback port (no disk, no persistence), and
-// `deno task worker` processes started against it. tests/setup.ts installs Debian's redis-server when missing;
-// where it cannot, the queue tests are skipped, saying why.
+// `deno task worker` processes started against it (both through bench/processes.ts, as the benchmark starts
+// them). tests/setup.ts installs Debian's redis-server when missing; where it cannot, the queue tests are
+// skipped, saying why.
 import { fileURLToPath } from "node:url";
 
-import { waitForLine } from "../../../bench/processes.ts";
+import { type RedisServer, startReady, startRedis as startRedisAt } from "../../../bench/processes.ts";
 import { REDIS_SERVER } from "../../setup.ts";
 
 function found(path: string): boolean {
@@ -20,47 +21,11 @@ export const redisMissing: string | undefined = found(REDIS_SERVER)
   : `${REDIS_SERVER} is missing (tests/setup.ts installs it as root: apt-get install redis-server)`;
 if (redisMissing) console.warn(`queue tests skipped: ${redisMissing}`);
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+export type { RedisServer };
 
-export interface RedisServer {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-}
-
-/** `dir` keeps an append-only file there (as the docs' config does), so a restart keeps every job. */
-export async function startRedis(opts: { port?: number; dir?: string } = {}): Promise<RedisServer> {
-  const port = opts.port ?? freePort();
-  const persistence = opts.dir ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
-  const child = new Deno.Command(REDIS_SERVER, {
-    args: [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      ...persistence,
-      "--dir",
-      opts.dir ?? "/tmp",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  await waitForLine(child.stdout, /Ready to accept connections/, "redis-server");
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+/** The tests' own redis-server (Debian's), on a free loopback port unless given. */
+export function startRedis(opts: { port?: number; dir?: string } = {}): Promise<RedisServer> {
+  return startRedisAt({ ...opts, path: REDIS_SERVER });
 }
 
 export interface WorkerProcess {
@@ -82,29 +47,24 @@ export async function startWorker(
   extra: string[] = [],
   env: Record<string, string> = {},
 ): Promise<WorkerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--frozen", "-A", WORKER_TS, "--queue", url, "--models-dir", modelsDir, ...extra],
-    env,
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const ready = await waitForLine(child.stdout, /^worker \S+ ready/, "the worker");
+  const p = await startReady(
+    Deno.execPath(),
+    ["run", "--frozen", "-A", WORKER_TS, "--queue", url, "--models-dir", modelsDir, ...extra],
+    /^worker \S+ ready/,
+    "the worker",
+    { env },
+  );
   let stopped = false;
   return {
-    pid: child.pid,
-    id: ready.split(" ")[1],
+    pid: p.child.pid,
+    id: p.line.split(" ")[1],
     get stopped() {
       return stopped;
     },
-    status: child.status,
+    status: p.child.status,
     kill: async (signal: Deno.Signal = "SIGTERM") => {
-      if (!stopped) {
-        stopped = true;
-        try {
-          child.kill(signal);
-        } catch { /* already gone */ }
-      }
-      await child.status;
+      stopped = true;
+      await p.stop(signal);
     },
   };
 }

@@ -7,6 +7,7 @@ import { connect, disconnect, parseRedisUrl, QueueUrlError } from "../../../lib/
 import { DEFAULT_MODEL_DIR } from "../../../lib/models/defaults.ts";
 import { probeProvider } from "../../../lib/models/providers.ts";
 import { redisMissing, startRedis } from "./redis_server.ts";
+import { waitForLine } from "../../../bench/processes.ts";
 
 Deno.test("redis:// addresses: host, port, database, credentials", () => {
   assertEquals(parseRedisUrl("redis://127.0.0.1:6390"), { host: "127.0.0.1", port: 6390, db: 0 });
@@ -87,20 +88,18 @@ Deno.test(
       stdout: "piped",
       stderr: "piped",
     }).spawn();
+    const stderr = new Response(child.stderr).text();
     const client = connect(parseRedisUrl(redis.url));
     try {
       const cuda = await probeProvider("cuda");
-      const [announced] = await until(async () => {
-        const keys = await client.keys("ag:worker:*");
-        return keys.length ? [JSON.parse((await client.get(keys[0]))!)] : [];
-      });
-      assertEquals(announced.device, cuda.usable ? "cuda" : "cpu");
+      const device = cuda.usable ? "cuda" : "cpu";
+      const ready = await waitForLine(child.stdout, /^worker \S+ ready/, "the worker");
+      ok(ready.endsWith(`(${device})`), ready);
+      const keys = await client.keys("ag:worker:*");
+      assertEquals(JSON.parse((await client.get(keys[0]))!).device, device);
       child.kill("SIGTERM");
-      const out = await child.output();
-      assertEquals(out.code, 0);
-      const said = new TextDecoder().decode(out.stderr).split("\n").filter((l) =>
-        l.includes("not available")
-      );
+      assertEquals((await child.status).code, 0);
+      const said = (await stderr).split("\n").filter((l) => l.includes("not available"));
       assertEquals(
         said,
         cuda.usable ? [] : [`worker: cuda is not available (${cuda.reason}); running on the CPU instead`],
@@ -115,13 +114,3 @@ Deno.test(
     }
   },
 );
-
-async function until<T>(probe: () => Promise<T[]>): Promise<T[]> {
-  const deadline = Date.now() + 120_000;
-  for (;;) {
-    const v = await probe();
-    if (v.length) return v;
-    if (Date.now() > deadline) throw new Error("timed out waiting for the worker's announcement");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
