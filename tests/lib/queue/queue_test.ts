@@ -98,9 +98,10 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
   const client = connect(parseRedisUrl(redis.url));
   const demoQueue = new Queue(queueName("tiny-demo"), { connection: connect(parseRedisUrl(redis.url)) });
   try {
-    // A short lock, so a killed worker's job is taken over within seconds.
+    // A short lock, so a killed worker's job is taken over within seconds; not shorter, or a loaded machine
+    // that holds a worker back a few seconds makes its job look stalled (twice: then it fails).
     for (let i = 0; i < 2; i++) {
-      workers.push(await startWorker(redis.url, dirs.workers, ["--lock-ms", "2000"]));
+      workers.push(await startWorker(redis.url, dirs.workers, ["--lock-ms", "6000"]));
     }
     server = await startServer({ modelsDir: dirs.server, model: "tiny-demo", queue: redis.url });
     const url = server.url;
