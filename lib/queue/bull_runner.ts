@@ -18,7 +18,7 @@ import type { Progress } from "../embed/make_embedding.ts";
 import { EmbeddingFailure, type EmbedFiles, type MadeEmbedding } from "../server/embedding_maker.ts";
 import { connect, disconnect, reportErrors } from "./redis.ts";
 import { every } from "./every.ts";
-import { parseObjectUrl, S3Client, type S3Config, s3ConfigFromEnv } from "./s3.ts";
+import { type S3Config, S3Objects, type S3Results } from "./s3.ts";
 import {
   cancelKey,
   CONTROL_CHANNEL,
@@ -45,6 +45,8 @@ export interface BullRunnerOptions {
   resultTtlSeconds?: number;
   /** Reads results workers put in a bucket (--results s3://…); default: from the AWS_* variables when needed. */
   s3?: S3Config;
+  /** serve --results s3://…: embedding jobs' images go there, the jobs carrying their URLs only. */
+  inputs?: S3Results;
 }
 
 type Outcome = Omit<GenerationOutput, "model" | "queueId">;
@@ -71,12 +73,13 @@ export class BullRunner implements RemoteRunner {
   readonly #client: Redis;
   readonly #queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
   readonly #waiters = new Map<string, Waiter>();
-  #s3?: S3Client;
+  readonly #objects: S3Objects;
   readonly #orders = new Map<string, { at: number; order: Promise<QueueOrder> }>();
 
   private constructor(opts: BullRunnerOptions, client: Redis) {
     this.#opts = opts;
     this.#client = client;
+    this.#objects = new S3Objects(opts.s3);
   }
 
   /** Connects, failing at once when Redis cannot be reached (not at the first job). */
@@ -133,13 +136,7 @@ export class BullRunner implements RemoteRunner {
   /** A job's output with its images, fetched from the bucket when the worker put them there. */
   async #output(out: WireOutput): Promise<Outcome> {
     if (!out.imageUrls) return decodeOutput(out);
-    this.#s3 ??= new S3Client(this.#opts.s3 ?? s3ConfigFromEnv());
-    const s3 = this.#s3;
-    const stored = await Promise.all(out.imageUrls.map((url) => {
-      const { bucket, key } = parseObjectUrl(url);
-      return s3.get(bucket, key);
-    }));
-    return decodeOutput(out, stored);
+    return decodeOutput(out, await Promise.all(out.imageUrls.map((url) => this.#objects.read(url))));
   }
 
   #queueFor(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
@@ -273,8 +270,15 @@ export class BullRunner implements RemoteRunner {
         } else done.resolve(decodeMade(result.made));
       },
     });
+    const inputs = this.#opts.inputs;
+    const urls: string[] = [];
     try {
-      await queue.add(EMBED, encodeEmbedJob(model, job), {
+      if (inputs) {
+        for (const [i, f] of job.files.entries()) {
+          urls.push(await inputs.put(`inputs/${jobId}/${i}`, f.data, "application/octet-stream"));
+        }
+      }
+      await queue.add(EMBED, encodeEmbedJob(model, job, inputs ? urls : undefined), {
         jobId,
         removeOnComplete: true,
         removeOnFail: true,
@@ -282,6 +286,8 @@ export class BullRunner implements RemoteRunner {
       return await done.promise;
     } finally {
       this.#waiters.delete(key);
+      // The images were only for this job.
+      await Promise.all(urls.map((url) => this.#objects.delete(url).catch(() => {})));
     }
   }
 

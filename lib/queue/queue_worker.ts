@@ -13,6 +13,7 @@ import type { Task } from "../server/tasks.ts";
 import { EmbeddingFailure, embedUploads } from "../server/embedding_maker.ts";
 import { connect, disconnect, reportErrors } from "./redis.ts";
 import { every } from "./every.ts";
+import { S3Objects } from "./s3.ts";
 import {
   cancelKey,
   CONTROL_CHANNEL,
@@ -69,6 +70,8 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const client = connect(opts.redis);
   const sub = connect(opts.redis);
   const running = new Map<string, Task>();
+  // A server with --results puts embedding jobs' images in its bucket: read with this worker's AWS_* settings.
+  const inputs = new S3Objects();
 
   await sub.subscribe(CONTROL_CHANNEL);
   sub.on("message", (_channel: string, raw: string) => {
@@ -93,7 +96,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const embed = async (job: Job<WireEmbedJob, WireEmbedResult>): Promise<WireEmbedResult> => {
     const model = svc.checkpoint(job.data.model);
     if (!model) throw new Error(`worker ${id} has no model ${job.data.model}`);
-    const { files, batchSize, label } = decodeEmbedJob(job.data);
+    const { files, batchSize, label } = await decodeEmbedJob(job.data, (url) => inputs.read(url));
     try {
       const made = await embedUploads(files, {
         clipDir: svc.clipFor(model).path,

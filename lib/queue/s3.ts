@@ -147,6 +147,33 @@ export class S3Client {
     const r = await this.#send("GET", bucket, key);
     return new Uint8Array(await r.arrayBuffer());
   }
+
+  async delete(bucket: string, key: string): Promise<void> {
+    const r = await this.#send("DELETE", bucket, key);
+    await r.body?.cancel();
+  }
+}
+
+/** s3:// objects read and deleted with the AWS_* settings, taken from the environment at the first use. */
+export class S3Objects {
+  #client?: S3Client;
+
+  constructor(readonly config?: S3Config) {}
+
+  get client(): S3Client {
+    this.#client ??= new S3Client(this.config ?? s3ConfigFromEnv());
+    return this.#client;
+  }
+
+  read(url: string): Promise<Uint8Array> {
+    const { bucket, key } = parseObjectUrl(url);
+    return this.client.get(bucket, key);
+  }
+
+  delete(url: string): Promise<void> {
+    const { bucket, key } = parseObjectUrl(url);
+    return this.client.delete(bucket, key);
+  }
 }
 
 /** A worker's results folder in a bucket: puts objects under the prefix and says their s3:// URLs. */

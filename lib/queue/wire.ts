@@ -51,10 +51,13 @@ export interface WireProgress {
 export const GENERATE = "generate";
 export const EMBED = "embed";
 
-/** An embedding job: made with the CLIP pair the worker matches with `model`; files' bytes as base64. */
+/**
+ * An embedding job: made with the CLIP pair the worker matches with `model`; each file's bytes as base64, or
+ * (a server with --results s3://…) the s3:// URL the server put them at.
+ */
 export interface WireEmbedJob {
   model: string;
-  files: { name: string; data: string }[];
+  files: { name: string; data?: string; url?: string }[];
   batchSize: number;
   label: string;
 }
@@ -170,12 +173,25 @@ export function decodeJob(
   };
 }
 
-export function encodeEmbedJob(model: string, job: EmbedFiles): WireEmbedJob {
-  return { ...job, model, files: job.files.map((f) => ({ name: f.name, data: b64(f.data) })) };
+/** `urls`: where each file already is (a bucket), so the job carries those instead of the bytes. */
+export function encodeEmbedJob(model: string, job: EmbedFiles, urls?: string[]): WireEmbedJob {
+  const files = job.files.map((f, i) =>
+    urls ? { name: f.name, url: urls[i] } : { name: f.name, data: b64(f.data) }
+  );
+  return { ...job, model, files };
 }
 
-export function decodeEmbedJob(job: WireEmbedJob): EmbedFiles {
-  return { ...job, files: job.files.map((f) => ({ name: f.name, data: unb64(f.data) })) };
+/** The job's images, read from where they are (`read` fetches an s3:// URL). */
+export async function decodeEmbedJob(
+  job: WireEmbedJob,
+  read: (url: string) => Promise<Uint8Array>,
+): Promise<EmbedFiles> {
+  const { model: _model, ...rest } = job;
+  const files = await Promise.all(job.files.map(async (f) => ({
+    name: f.name,
+    data: f.url !== undefined ? await read(f.url) : unb64(f.data ?? ""),
+  })));
+  return { ...rest, files };
 }
 
 export function encodeMade(made: MadeEmbedding): WireMade {

@@ -1,11 +1,14 @@
 // Results in an S3-compatible bucket, against s3rver (an S3 server in JavaScript, started here on a loopback
 // port): the --results address and the AWS_* variables checked by name, objects put and read back signed, and
-// a worker with --results whose images reach the server through the bucket while Redis carries only keys.
+// a server and a worker with --results: an embedding job's images and a generation's PNGs go through the
+// bucket while Redis carries only their keys.
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert";
 import { join } from "node:path";
 import S3rver from "s3rver";
 import { Queue } from "bullmq";
-import { DEFAULT_MODEL_DIR } from "../../../lib/models/defaults.ts";
+import { DEFAULT_CLIP_DIR, DEFAULT_MODEL_DIR } from "../../../lib/models/defaults.ts";
+import { readEmbedding } from "../../../lib/io/embedding.ts";
+import { FIXTURES } from "../../fixtures.ts";
 import { connect, disconnect, parseRedisUrl } from "../../../lib/queue/redis.ts";
 import {
   parseObjectUrl,
@@ -17,9 +20,20 @@ import {
   S3Error,
   S3Results,
 } from "../../../lib/queue/s3.ts";
-import { queueName, type WireResult } from "../../../lib/queue/wire.ts";
+import { queueName, type WireEmbedJob, type WireResult } from "../../../lib/queue/wire.ts";
 import { post, startServer } from "../../routes/server.ts";
-import { redisMissing, startRedis, startWorker } from "./redis_server.ts";
+import { parseServeArgs } from "../../../main.ts";
+import { redisMissing, startRedis, startWorker, type WorkerProcess } from "./redis_server.ts";
+
+async function until<T>(probe: () => Promise<T>, good: (v: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    const v = await probe();
+    if (good(v)) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${JSON.stringify(v).slice(0, 500)}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
 
 Deno.test("--results s3://bucket/prefix: bucket and prefix read, anything else refused by name", () => {
   assertEquals(parseS3Url("s3://ag-results/runs/a/"), { bucket: "ag-results", prefix: "runs/a" });
@@ -34,6 +48,13 @@ Deno.test("--results s3://bucket/prefix: bucket and prefix read, anything else r
     );
   }
   assertEquals(parseObjectUrl("s3://b1/p/x y.png"), { bucket: "b1", key: "p/x y.png" });
+  // serve takes it with --queue only (it is where the workers' jobs meet).
+  throws(() => parseServeArgs(["--results", "s3://ag-results/x"]), /--results needs --queue/);
+  throws(() => parseServeArgs(["--queue", "redis://127.0.0.1", "--results", "ag-results"]), /s3:\/\/bucket/);
+  assertEquals(
+    parseServeArgs(["--queue", "redis://127.0.0.1", "--results", "s3://ag-results/x"]).results,
+    "s3://ag-results/x",
+  );
 });
 
 Deno.test("S3 settings come from the AWS_* variables; missing credentials are said by name", () => {
@@ -119,7 +140,7 @@ Deno.test("objects put and read back, signed; a missing one is a 404 naming it",
   }
 });
 
-Deno.test("a worker with --results: images travel through the bucket, Redis carries only keys", {
+Deno.test("--results on the server and a worker: images travel through the bucket, Redis carries only keys", {
   ...opts,
   ignore: redisMissing !== undefined,
 }, async () => {
@@ -135,13 +156,47 @@ Deno.test("a worker with --results: images travel through the bucket, Redis carr
   const redis = await startRedis();
   const models = await Deno.makeTempDir({ prefix: "s3-worker-" });
   await Deno.symlink(DEFAULT_MODEL_DIR, join(models, "tiny-demo"));
-  const worker = await startWorker(redis.url, models, ["--results", "s3://ag-results/runs"], s3.env);
+  await Deno.symlink(DEFAULT_CLIP_DIR, join(models, "tiny-demo-clip"));
   const connection = connect(parseRedisUrl(redis.url));
   const queue = new Queue(queueName("tiny-demo"), { connection });
-  // The server reads the bucket with the AWS_* variables, as the worker does.
+  // The server reads and writes the bucket with the AWS_* variables, as the worker does.
   for (const [k, v] of Object.entries(s3.env)) Deno.env.set(k, v);
-  const server = await startServer({ modelsDir: models, model: "tiny-demo", queue: redis.url });
+  const server = await startServer({
+    modelsDir: models,
+    model: "tiny-demo",
+    queue: redis.url,
+    results: "s3://ag-results/server",
+  });
+  let worker: WorkerProcess | undefined;
+  const client = new S3Client(s3.config);
+  const read = (url: string) => {
+    const { bucket, key } = parseObjectUrl(url);
+    return client.get(bucket, key);
+  };
   try {
+    // An embedding job sent before any worker is there: it waits in Redis holding only its images' URLs.
+    const images = await Promise.all(
+      ["rgb.png", "gray.png"].map((f) => Deno.readFile(join(FIXTURES, "images", f))),
+    );
+    const form = new FormData();
+    form.append("name", "via-bucket");
+    images.forEach((bytes, i) => form.append("files", new File([bytes], `set/${i}.png`)));
+    const tab = `${server.url}/extensions/aesthetic/create`;
+    const created = await fetch(tab, { method: "POST", body: form, headers: { origin: server.url } });
+    assertEquals(created.status, 202, await created.clone().text());
+    const waiting = await until(() => queue.getWaiting(), (jobs) => jobs.length === 1);
+    const files = (waiting[0].data as WireEmbedJob).files;
+    assertEquals(files.map((f) => [f.name, f.data]), [["set/0.png", undefined], ["set/1.png", undefined]]);
+    for (const [i, f] of files.entries()) assertEquals(await read(f.url!), images[i]);
+    assertEquals((await (await fetch(tab)).json()).message, "Queued: waiting for a worker");
+    worker = await startWorker(redis.url, models, ["--results", "s3://ag-results/runs"], s3.env);
+    const status = await until(async () => await (await fetch(tab)).json(), (s) => !s.running);
+    assertEquals([status.ok, status.message], [true, "Created via-bucket from 2 images (16-d)"]);
+    ok((await readEmbedding(join(server.embeddingsDir, "via-bucket.pt"))).data.length === 16);
+    for (const f of files) {
+      await rejects(read(f.url!), (e: Error) => e instanceof S3Error && e.status === 404);
+    }
+
     const r = await post(`${server.url}/sdapi/v1/txt2img`, body);
     assertEquals(r.status, 200);
     const got = await r.json();
@@ -153,7 +208,6 @@ Deno.test("a worker with --results: images travel through the bucket, Redis carr
       (done.returnvalue as WireResult & { output: { images: string[]; imageUrls: string[] } }).output;
     assertEquals(output.images, [], "no image bytes in Redis");
     assertEquals(output.imageUrls.length, 2);
-    const client = new S3Client(s3.config);
     for (const [i, url] of output.imageUrls.entries()) {
       ok(url.startsWith(`s3://ag-results/runs/${queueName("tiny-demo")}/${done.id}/`), url);
       const { bucket, key } = parseObjectUrl(url);
@@ -163,7 +217,7 @@ Deno.test("a worker with --results: images travel through the bucket, Redis carr
     }
   } finally {
     await server.close();
-    await worker.kill();
+    await worker?.kill();
     await queue.close();
     await disconnect(connection);
     await redis.stop();

@@ -76,7 +76,7 @@ Deno.test("one queue per model, named safely and apart", () => {
   notStrictEqual(queueName("a/b"), queueName("a_b"));
 });
 
-Deno.test("an embedding job's images and its made vector round-trip", () => {
+Deno.test("an embedding job's images (as bytes, or as the URLs they were put at) and its vector round-trip", async () => {
   const job: EmbedFiles = {
     files: [{ name: "set/a.png", data: new Uint8Array([1, 2, 3]) }, {
       name: "b.jpg",
@@ -85,10 +85,15 @@ Deno.test("an embedding job's images and its made vector round-trip", () => {
     batchSize: 4,
     label: "the uploaded files",
   };
+  const unread = () => Promise.reject(new Error("nothing to read"));
   const wire = roundTrip(encodeEmbedJob("tiny-demo", job));
   assertEquals(wire.model, "tiny-demo");
-  const { model: _model, ...back } = { ...decodeEmbedJob(wire), model: wire.model };
-  assertEquals(back, job);
+  assertEquals(await decodeEmbedJob(wire, unread), job);
+  const urls = ["s3://b/inputs/j/0", "s3://b/inputs/j/1"];
+  const byUrl = roundTrip(encodeEmbedJob("tiny-demo", job, urls));
+  assertEquals(byUrl.files, [{ name: "set/a.png", url: urls[0] }, { name: "b.jpg", url: urls[1] }]);
+  const stored = new Map(urls.map((u, i) => [u, job.files[i].data]));
+  assertEquals(await decodeEmbedJob(byUrl, (u) => Promise.resolve(stored.get(u)!)), job);
   const made: MadeEmbedding = {
     embedding: new Float32Array([0.25, -1.5, 3e-8]),
     dim: 3,
