@@ -149,6 +149,27 @@ export class EmbeddingMaker {
     this.#done = this.#run(req, target);
   }
 
+  /** Made by a queue worker from the images sent with the job (a server folder's are read here first). */
+  async #madeRemotely(
+    remote: RemoteEmbedder,
+    req: MakeRequest,
+    label: string,
+    onProgress: (p: Progress) => void,
+  ): Promise<MadeEmbedding> {
+    this.#status.message = "Queued: waiting for a worker";
+    const { files, skipped } = req.uploads
+      ? { files: req.uploads, skipped: [] }
+      : await readFolderImages(req.source!);
+    try {
+      if (files.length === 0) throw new EmbeddingFailure(`no usable image files in ${label}`);
+      const made = await remote.embed({ files, batchSize: req.batchSize, label }, onProgress);
+      return { ...made, skipped: [...skipped, ...made.skipped] };
+    } catch (e) {
+      if (e instanceof EmbeddingFailure) throw new EmbeddingFailure(e.message, [...skipped, ...e.skipped]);
+      throw e;
+    }
+  }
+
   async #run(req: MakeRequest, target: ReturnType<typeof embeddingTarget>): Promise<void> {
     const label = req.uploads ? "the uploaded files" : req.source!;
     const onProgress = (p: Progress) => {
@@ -157,25 +178,11 @@ export class EmbeddingMaker {
     };
     const o = { clipDir: req.clipDir, batchSize: req.batchSize, label, onProgress };
     try {
-      let made: MadeEmbedding;
-      if (this.remote) {
-        this.#status.message = "Queued: waiting for a worker";
-        const { files, skipped } = req.uploads
-          ? { files: req.uploads, skipped: [] }
-          : await readFolderImages(req.source!);
-        try {
-          if (files.length === 0) throw new EmbeddingFailure(`no usable image files in ${label}`);
-          made = await this.remote.embed({ files, batchSize: req.batchSize, label }, onProgress);
-          made.skipped.unshift(...skipped);
-        } catch (e) {
-          if (e instanceof EmbeddingFailure) {
-            throw new EmbeddingFailure(e.message, [...skipped, ...e.skipped]);
-          }
-          throw e;
-        }
-      } else {
-        made = req.uploads ? await embedUploads(req.uploads, o) : await embedFolder(req.source!, (p) => p, o);
-      }
+      const made = this.remote
+        ? await this.#madeRemotely(this.remote, req, label, onProgress)
+        : req.uploads
+        ? await embedUploads(req.uploads, o)
+        : await embedFolder(req.source!, (p) => p, o);
       await writeMadeEmbedding(target, { ...made, skippedCount: made.skipped.length }, req.overwrite);
       this.#status.skipped = made.skipped;
       this.#status.quality = made.quality;
