@@ -58,7 +58,8 @@ interface Waiter {
 }
 
 const WATCH_MS = 50;
-const WORKERS_EVERY_MS = 1000;
+/** How often a job checks that Redis still has it and which workers are there. */
+const CHECK_EVERY_MS = 1000;
 /** How long one reading of a queue's order serves every waiting job's position. */
 const POSITIONS_MS = 250;
 
@@ -198,7 +199,7 @@ export class BullRunner implements RemoteRunner {
     let cancelling = false;
     let interruptSent = false;
     let skipSentFor = -1;
-    let workersCheckedAt = 0;
+    let checkedAt = 0;
     let added = false;
     const watch = async () => {
       const snap = task.state.snapshot().state;
@@ -225,11 +226,20 @@ export class BullRunner implements RemoteRunner {
         // Taken by a worker that has not reported yet: nothing is before it any more.
         task.ahead = (await this.#ahead(name, queue, jobId)) ?? 0;
       }
-      if (task.phase === "queued" && performance.now() - workersCheckedAt > WORKERS_EVERY_MS) {
-        workersCheckedAt = performance.now();
-        task.waitingFor = (await this.workerModels()).has(model.name)
-          ? undefined
-          : `no worker has the model ${model.name} yet`;
+      if (added && performance.now() - checkedAt > CHECK_EVERY_MS) {
+        checkedAt = performance.now();
+        // A Redis that restarted without its append-only file has forgotten the job: said, not waited for.
+        if (await queue.getJobState(jobId) === "unknown") {
+          done.reject(
+            new Error("the job was lost: Redis no longer has it (restarted without its append-only file?)"),
+          );
+          return;
+        }
+        if (task.phase === "queued") {
+          task.waitingFor = (await this.workerModels()).has(model.name)
+            ? undefined
+            : `no worker has the model ${model.name} yet`;
+        }
       }
     };
     const stopWatching = every(WATCH_MS, watch);
