@@ -14,6 +14,7 @@ import type { CmdFlags } from "./routes/sdapi.ts";
 import { parseRedisUrl } from "./lib/queue/redis.ts";
 import { BullRunner } from "./lib/queue/bull_runner.ts";
 import { type DroppedSource, singleFileSources } from "./lib/models/single_file/dropped.ts";
+import { parseS3Url, S3Client, s3ConfigFromEnv, S3Results } from "./lib/queue/s3.ts";
 
 const USAGE = `usage: deno task serve [--port N (7860)] [--listen] [--api-auth user:pass]
        [--models-dir DIR] [--a1111-dir DIR] [--embeddings-dir DIR] [--model NAME] [--outputs DIR]
@@ -22,7 +23,8 @@ const USAGE = `usage: deno task serve [--port N (7860)] [--listen] [--api-auth u
        [--allow-any-output-dir] [--max-steps N (${DEFAULT_LIMITS.maxSteps})]
        [--max-batch-size N (${DEFAULT_LIMITS.maxBatchSize})] [--max-images N (${DEFAULT_LIMITS.maxImages})]
        [--max-memory GB (3/4 of the machine's memory)]
-       [--queue redis://[user:pass@]host:port[/db] (jobs run on \`deno task worker\`s; default: here)]`;
+       [--queue redis://[user:pass@]host:port[/db] (jobs run on \`deno task worker\`s; default: here)]
+       [--results s3://bucket/prefix (with --queue: embedding jobs' images go there, not through Redis)]`;
 
 export interface ServeOptions {
   port: number;
@@ -50,6 +52,8 @@ export interface ServeOptions {
   maxMemoryBytes?: number;
   /** --queue: generations go to BullMQ on this Redis (redis://…) and run on `deno task worker`s. */
   queue?: string;
+  /** --results: with --queue, embedding jobs' images are put in this bucket (AWS_* settings). */
+  results?: string;
 }
 
 function gigabytes(v: string): number {
@@ -98,6 +102,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
       "max-images": { type: "string" },
       "max-memory": { type: "string" },
       queue: { type: "string" },
+      results: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -111,6 +116,12 @@ export function parseServeArgs(args: string[]): ServeOptions {
   }
   if (values["api-auth"] !== undefined) parseAuth(values["api-auth"]);
   if (values.queue !== undefined) parseRedisUrl(values.queue);
+  if (values.results !== undefined) {
+    if (values.queue === undefined) {
+      throw new Error("--results needs --queue (it is where workers' jobs meet)");
+    }
+    parseS3Url(values.results);
+  }
   return {
     port,
     hostname: values.listen ? "0.0.0.0" : "127.0.0.1",
@@ -128,6 +139,7 @@ export function parseServeArgs(args: string[]): ServeOptions {
     allowAnyOutputDir: values["allow-any-output-dir"],
     maxMemoryBytes: values["max-memory"] === undefined ? undefined : gigabytes(values["max-memory"]),
     queue: values.queue,
+    results: values.results,
     limits: {
       maxSteps: positive(values["max-steps"], "--max-steps"),
       maxBatchSize: positive(values["max-batch-size"], "--max-batch-size"),
@@ -166,7 +178,13 @@ export interface Server {
 }
 
 export async function serve(opts: ServeOptions): Promise<Server> {
-  const remote = opts.queue ? await BullRunner.open({ redis: parseRedisUrl(opts.queue) }) : undefined;
+  let inputs: S3Results | undefined;
+  if (opts.results) {
+    inputs = new S3Results(new S3Client(s3ConfigFromEnv()), parseS3Url(opts.results));
+    // A wrong bucket, endpoint or key stops the server here rather than failing every embedding job.
+    await inputs.check(`server-${Deno.hostname()}`);
+  }
+  const remote = opts.queue ? await BullRunner.open({ redis: parseRedisUrl(opts.queue), inputs }) : undefined;
   const [service, clientJs] = await Promise.all([
     WebUIService.create({
       modelsDir: opts.modelsDir,
@@ -192,6 +210,10 @@ export async function serve(opts: ServeOptions): Promise<Server> {
       clipDir: () => service.currentClipDir(),
       // Without --api-auth anyone who reaches the server could probe which paths exist through its errors.
       revealPaths: opts.auth !== undefined,
+      // With --queue, the tab's embeddings are made by a worker holding the current checkpoint's CLIP pair.
+      remoteEmbedder: remote && {
+        embed: (job, onProgress) => remote.embed(service.options.sd_model_checkpoint, job, onProgress),
+      },
     }),
   ];
   const app = createApp(service, {

@@ -8,16 +8,25 @@ import { closeRenderer, renderImages } from "./lib/server/render.ts";
 import { aestheticExtension } from "./extension/aesthetic.ts";
 import { parseRedisUrl } from "./lib/queue/redis.ts";
 import { type QueueWorker, startQueueWorker } from "./lib/queue/queue_worker.ts";
+import { DEVICE_ARG_OPTIONS, type DeviceChoice, deviceFromArgs, DEVICES } from "./lib/models/device.ts";
+import { usableDevice } from "./lib/models/providers.ts";
+import { parseS3Url, S3Client, s3ConfigFromEnv, type S3Location, S3Results } from "./lib/queue/s3.ts";
 
 const USAGE = `usage: deno task worker --queue redis://[user:pass@]host:port[/db]
-       [--models-dir DIR] [--threads N] [--concurrency N (1)] [--lock-ms N (30000)]`;
+       [--models-dir DIR] [--device ${DEVICES.join("|")} (cpu)] [--threads N (0: one per core)]
+       [--concurrency N (1)] [--lock-ms N (30000)]
+       [--results s3://bucket/prefix (images go there, not through Redis; AWS_ENDPOINT_URL, AWS_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY, AWS_REGION as the AWS tools read them)]`;
 
 export interface WorkerArgs {
   queue: string;
   modelsDir: string;
-  threads?: number;
+  /** The device asked for, and intra-op threads (0: onnxruntime's choice). */
+  device: DeviceChoice;
   concurrency: number;
   lockMs: number;
+  /** --results: the bucket and prefix images are put under. */
+  results?: S3Location;
 }
 
 function whole(v: string | undefined, flag: string, min: number): number | undefined {
@@ -33,9 +42,10 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
     options: {
       queue: { type: "string" },
       "models-dir": { type: "string", default: MODELS_DIR },
-      threads: { type: "string" },
+      ...DEVICE_ARG_OPTIONS,
       concurrency: { type: "string", default: "1" },
       "lock-ms": { type: "string", default: "30000" },
+      results: { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -48,9 +58,10 @@ export function parseWorkerArgs(args: string[]): WorkerArgs {
   return {
     queue: values.queue,
     modelsDir: values["models-dir"]!,
-    threads: whole(values.threads, "--threads", 0),
+    device: deviceFromArgs(values),
     concurrency: whole(values.concurrency, "--concurrency", 1)!,
     lockMs: whole(values["lock-ms"], "--lock-ms", 1000)!,
+    results: values.results === undefined ? undefined : parseS3Url(values.results),
   };
 }
 
@@ -67,17 +78,32 @@ if (import.meta.main) {
   let service: WebUIService;
   let worker: QueueWorker;
   try {
+    // Checked once here, so the worker announces the device it really uses (a missing GPU: the CPU, said once).
+    const device = await usableDevice(args.device.device, (line) => console.error(`worker: ${line}`));
+    const threads = args.device.threads;
     service = await WebUIService.create({
       modelsDir: args.modelsDir,
       embeddingsDir: EMBEDDINGS_DIR,
       outputsDir: outputs,
-      threads: args.threads,
+      threads,
+      device,
       render: renderImages,
     });
     service.extensions = [
-      aestheticExtension({ embeddingsDir: EMBEDDINGS_DIR, clipDir: () => service.currentClipDir() }),
+      aestheticExtension({
+        embeddingsDir: EMBEDDINGS_DIR,
+        clipDir: () => service.currentClipDir(),
+        session: { device, threads },
+      }),
     ];
+    let results: S3Results | undefined;
+    if (args.results) {
+      results = new S3Results(new S3Client(s3ConfigFromEnv()), args.results);
+      // A wrong bucket, endpoint or key stops the worker here rather than failing every job.
+      await results.check(`${Deno.hostname()}:${Deno.pid}`);
+    }
     worker = await startQueueWorker({
+      results,
       redis: parseRedisUrl(args.queue),
       service,
       concurrency: args.concurrency,
@@ -87,7 +113,6 @@ if (import.meta.main) {
     console.error(`worker: ${(e as Error).message}`);
     Deno.exit(2);
   }
-  console.log(`worker ${worker.id} ready on ${args.queue} with ${worker.models.join(", ")}`);
   const stop = async () => {
     // Graceful: the running jobs finish, then the announcement goes.
     await worker.close();
@@ -98,4 +123,8 @@ if (import.meta.main) {
   };
   Deno.addSignalListener("SIGINT", stop);
   Deno.addSignalListener("SIGTERM", stop);
+  // Said once a signal would stop it gracefully.
+  console.log(
+    `worker ${worker.id} ready on ${args.queue} with ${worker.models.join(", ")} (${worker.device})`,
+  );
 }

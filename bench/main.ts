@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { cell, interleaved, median, range, ratios, table } from "./stats.ts";
 import { importReport, importRounds } from "./import_bench.ts";
 import { runJson } from "./run_json.ts";
+import { queueBench } from "./queue.ts";
 
 const root = join(import.meta.dirname!, "..");
 const benchDir = Deno.env.get("BENCH_DIR") ?? join(root, ".bench-cache");
@@ -337,12 +338,31 @@ async function sdxl(): Promise<void> {
   console.log(`\nmean |output| relative difference between the sides: ${cell(agree, 7)}`);
 }
 
+/** The queue's cost and gain on the tiny demo (bench/queue.ts); no baseline outside this project. */
+async function queue(): Promise<void> {
+  const env = (name: string, fallback: number) => Number(Deno.env.get(name) ?? fallback);
+  const o = {
+    rounds,
+    latencyJobs: env("BENCH_QUEUE_LATENCY_JOBS", 5),
+    burstJobs: env("BENCH_QUEUE_JOBS", 12),
+    steps: env("BENCH_QUEUE_STEPS", 20),
+  };
+  const result = await queueBench({ ...o, log: (line) => console.error(line) });
+  console.log(
+    `queue: tiny demo, 64×64, ${o.steps} steps, Euler; ${o.latencyJobs} jobs one at a time then ` +
+      `${o.burstJobs} at once per side and round; ${rounds} interleaved rounds; median (min–max); ` +
+      `differences and ratios per round`,
+  );
+  console.log(result.table);
+}
+
 const benches: Record<string, () => Promise<void>> = {
   personalize,
   embed,
   txt2img,
   sdxl,
   import: importBench,
+  queue,
 };
 const name = Deno.args[0];
 if (!name || !benches[name]) {

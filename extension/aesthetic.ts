@@ -16,7 +16,7 @@ import {
   type AestheticSessionOptions,
 } from "../lib/personalize/aesthetic_session.ts";
 import type { Job, JobAttachments } from "../lib/extensions/job.ts";
-import { EmbeddingMaker, type UploadedFile } from "../lib/server/embedding_maker.ts";
+import { EmbeddingMaker, type RemoteEmbedder, type UploadedFile } from "../lib/server/embedding_maker.ts";
 import { pathIn } from "../lib/io/safe_name.ts";
 import type { Control, Extension, Values } from "../lib/extensions/adapter.ts";
 
@@ -33,6 +33,8 @@ export interface AestheticExtensionOptions {
   revealPaths?: boolean;
   /** onnxruntime options of the personalization sessions. */
   session?: SessionOptions;
+  /** Makes the tab's embeddings on queue workers (serve --queue); default: here. */
+  remoteEmbedder?: RemoteEmbedder;
   /** Opens (or reuses) the aesthetic session for a job; default: one kept while jobs use the same one. */
   openSession?: (opts: AestheticSessionOptions) => Promise<AestheticSession>;
 }
@@ -66,7 +68,7 @@ export async function findEmbedding(dir: string, name: string): Promise<Embeddin
 export function aestheticExtension(opts: AestheticExtensionOptions): Extension {
   const names =
     async () => [NO_EMBEDDING, ...(await listEmbeddings(opts.embeddingsDir)).embeddings.map((e) => e.name)];
-  const maker = new EmbeddingMaker(opts.embeddingsDir, opts.revealPaths ?? true);
+  const maker = new EmbeddingMaker(opts.embeddingsDir, opts.revealPaths ?? true, opts.remoteEmbedder);
   const sessions = new AestheticSessionCache();
   const open = opts.openSession ?? ((o: AestheticSessionOptions) => sessions.get(o));
   const d = AESTHETIC_DEFAULTS;

@@ -42,7 +42,7 @@ const OPS: Op[] = [
   {
     method: "get",
     path: "/sdapi/v1/progress",
-    summary: "Progress of the running job",
+    summary: "Progress of the running job, or of one job with ?id_task= (its place while it waits)",
     response: ProgressResponse,
   },
   { method: "post", path: "/sdapi/v1/interrupt", summary: "Stop the running job at the next step" },

@@ -268,7 +268,15 @@ export function sdapiRoutes(svc: WebUIService, cmdFlags: CmdFlags = {}): Hono {
   app.post("/img2img", generate("img2img"));
 
   app.get("/progress", (c) => {
-    const snap = svc.state.snapshot();
+    // Ours: `id_task` follows one job (its place in the queue while it waits), whichever job runs.
+    const id = c.req.query("id_task");
+    const snap = id === undefined ? svc.state.snapshot() : svc.tasks.snapshot(id);
+    if (!snap) {
+      throw new InputError(`no task ${JSON.stringify(id)} (finished tasks are kept for a while)`, [
+        "query",
+        "id_task",
+      ]);
+    }
     if (c.req.query("skip_current_image") === "true") snap.current_image = null;
     return c.json(snap);
   });

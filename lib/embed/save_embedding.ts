@@ -70,25 +70,48 @@ export interface SavedEmbedding extends AestheticEmbedding {
   target: EmbeddingTarget;
 }
 
+/** What the written file records of how an embedding was made. */
+export interface MadeFrom {
+  embedding: Float32Array;
+  dim: number;
+  used: number;
+  skippedCount: number;
+  /** The CLIP pair's folder name. */
+  sourceModel: string;
+}
+
+/** Writes a made embedding to `target` (through a temporary file and a rename) with the shared metadata. */
+export async function writeMadeEmbedding(
+  target: EmbeddingTarget,
+  made: MadeFrom,
+  overwrite = false,
+): Promise<void> {
+  await writeEmbedding(target.path, made.embedding, {
+    format: target.format,
+    dtype: "float32",
+    shape: [1, made.dim],
+    overwrite,
+    metadata: {
+      kind: "aesthetic-embedding",
+      description: "mean CLIP image_embeds of the source images, unnormalized",
+      source_model: made.sourceModel,
+      image_count: String(made.used),
+      skipped_count: String(made.skippedCount),
+      created: new Date().toISOString(),
+    },
+  });
+}
+
 /** Makes the embedding of `src`'s images and writes it to `target` (from embeddingTarget). */
 export async function saveEmbedding(
   target: EmbeddingTarget,
   o: MakeEmbeddingOptions & { overwrite?: boolean },
 ): Promise<SavedEmbedding> {
   const result = await makeEmbedding(o);
-  await writeEmbedding(target.path, result.embedding, {
-    format: target.format,
-    dtype: "float32",
-    shape: [1, result.dim],
-    overwrite: o.overwrite ?? false,
-    metadata: {
-      kind: "aesthetic-embedding",
-      description: "mean CLIP image_embeds of the source images, unnormalized",
-      source_model: basename(resolve(result.clipDir)),
-      image_count: String(result.used),
-      skipped_count: String(result.skipped.length),
-      created: new Date().toISOString(),
-    },
-  });
+  await writeMadeEmbedding(target, {
+    ...result,
+    skippedCount: result.skipped.length,
+    sourceModel: basename(resolve(result.clipDir)),
+  }, o.overwrite ?? false);
   return { ...result, target };
 }

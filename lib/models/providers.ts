@@ -107,6 +107,18 @@ export async function probeProvider(device: Device): Promise<{ usable: boolean; 
   }
 }
 
+/**
+ * The device a long-running process (a queue worker) should use: `device` when a session really opens on it,
+ * else the CPU, said once through `report` in the words a session's own fallback uses.
+ */
+export async function usableDevice(device: Device, report: (line: string) => void): Promise<Device> {
+  if (device === "cpu") return device;
+  const probe = await probeProvider(device);
+  if (probe.usable) return device;
+  report(`${device} is not available (${probe.reason}); running on the CPU instead`);
+  return "cpu";
+}
+
 export interface CudaInstallPlan {
   packageDir: string;
   /** Where the files go. */

@@ -14,14 +14,25 @@ import {
   type RemoteRunner,
 } from "../server/service.ts";
 import type { Task } from "../server/tasks.ts";
+import type { Progress } from "../embed/make_embedding.ts";
+import { EmbeddingFailure, type EmbedFiles, type MadeEmbedding } from "../server/embedding_maker.ts";
 import { connect, disconnect, reportErrors } from "./redis.ts";
+import { every } from "./every.ts";
+import { type S3Config, S3Objects, type S3Results } from "./s3.ts";
 import {
   cancelKey,
   CONTROL_CHANNEL,
   type ControlMessage,
+  decodeMade,
   decodeOutput,
+  EMBED,
+  encodeEmbedJob,
   encodeJob,
+  GENERATE,
   queueName,
+  type WireEmbedProgress,
+  type WireEmbedResult,
+  type WireOutput,
   type WireProgress,
   type WireResult,
   WORKER_KEY_PREFIX,
@@ -32,27 +43,44 @@ export interface BullRunnerOptions {
   redis: RedisOptions;
   /** How long a finished job's result stays in Redis (seconds); default one hour. */
   resultTtlSeconds?: number;
+  /** Reads results workers put in a bucket (--results s3://…); default: from the AWS_* variables when needed. */
+  s3?: S3Config;
+  /** serve --results s3://…: embedding jobs' images go there, the jobs carrying their URLs only. */
+  inputs?: S3Results;
 }
 
 type Outcome = Omit<GenerationOutput, "model" | "queueId">;
 
+/** A job this server waits for: its reported progress and its end, as BullMQ's queue events bring them. */
 interface Waiter {
-  progress(p: WireProgress): void;
-  settle(r: { result: WireResult } | { failed: string }): void;
+  progress(p: unknown): void;
+  settle(r: { result: unknown } | { failed: string }): void;
 }
 
 const WATCH_MS = 50;
-const WORKERS_EVERY_MS = 1000;
+/** How often a job checks that Redis still has it and which workers are there. */
+const CHECK_EVERY_MS = 1000;
+/** How long one reading of a queue's order serves every waiting job's position. */
+const POSITIONS_MS = 250;
+
+interface QueueOrder {
+  /** Waiting job ids, oldest (next to run) first, by index. */
+  waiting: Map<string, number>;
+  active: number;
+}
 
 export class BullRunner implements RemoteRunner {
   readonly #opts: BullRunnerOptions;
   readonly #client: Redis;
   readonly #queues = new Map<string, Promise<{ queue: Queue; events: QueueEvents }>>();
   readonly #waiters = new Map<string, Waiter>();
+  readonly #objects: S3Objects;
+  readonly #orders = new Map<string, { at: number; order: Promise<QueueOrder> }>();
 
   private constructor(opts: BullRunnerOptions, client: Redis) {
     this.#opts = opts;
     this.#client = client;
+    this.#objects = new S3Objects(opts.s3);
   }
 
   /** Connects, failing at once when Redis cannot be reached (not at the first job). */
@@ -83,6 +111,35 @@ export class BullRunner implements RemoteRunner {
     return models;
   }
 
+  /**
+   * Jobs before `jobId` in its model's queue, as every server and worker sees it: the running ones, then those
+   * waiting before it (undefined once it is no longer waiting).
+   */
+  async #ahead(name: string, queue: Queue, jobId: string): Promise<number | undefined> {
+    let cached = this.#orders.get(name);
+    if (!cached || performance.now() - cached.at > POSITIONS_MS) {
+      const order = (async () => {
+        const [ids, active] = await Promise.all([
+          queue.getRanges(["wait"], 0, -1, true),
+          queue.getActiveCount(),
+        ]);
+        return { waiting: new Map(ids.map((id, i) => [id, i])), active };
+      })();
+      cached = { at: performance.now(), order };
+      this.#orders.set(name, cached);
+      order.catch(() => this.#orders.delete(name));
+    }
+    const { waiting, active } = await cached.order;
+    const i = waiting.get(jobId);
+    return i === undefined ? undefined : active + i;
+  }
+
+  /** A job's output with its images, fetched from the bucket when the worker put them there. */
+  async #output(out: WireOutput): Promise<Outcome> {
+    if (!out.imageUrls) return decodeOutput(out);
+    return decodeOutput(out, await Promise.all(out.imageUrls.map((url) => this.#objects.read(url))));
+  }
+
   #queueFor(name: string): Promise<{ queue: Queue; events: QueueEvents }> {
     let q = this.#queues.get(name);
     if (!q) {
@@ -93,12 +150,11 @@ export class BullRunner implements RemoteRunner {
         reportErrors(events, `events of ${name}`);
         events.on(
           "progress",
-          ({ jobId, data }) => this.#waiters.get(`${name}/${jobId}`)?.progress(data as WireProgress),
+          ({ jobId, data }) => this.#waiters.get(`${name}/${jobId}`)?.progress(data),
         );
         events.on(
           "completed",
-          ({ jobId, returnvalue }) =>
-            this.#waiters.get(`${name}/${jobId}`)?.settle({ result: returnvalue as unknown as WireResult }),
+          ({ jobId, returnvalue }) => this.#waiters.get(`${name}/${jobId}`)?.settle({ result: returnvalue }),
         );
         events.on(
           "failed",
@@ -124,16 +180,18 @@ export class BullRunner implements RemoteRunner {
     const ttl = this.#opts.resultTtlSeconds ?? 3600;
     const done = Promise.withResolvers<Outcome>();
     this.#waiters.set(key, {
-      progress: (p) => {
+      progress: (raw) => {
+        const p = raw as WireProgress;
         task.phase = "running";
         task.waitingFor = undefined;
         task.state.follow(p.state, p.textinfo, p.preview);
       },
       settle: (s) => {
-        if ("failed" in s) done.reject(new Error(`the job failed on its worker: ${s.failed}`));
-        else if ("inputError" in s.result) {
-          done.reject(new InputError(s.result.inputError.message, s.result.inputError.loc));
-        } else done.resolve(decodeOutput(s.result.output));
+        if ("failed" in s) return done.reject(new Error(`the job failed on its worker: ${s.failed}`));
+        const result = s.result as WireResult;
+        if ("inputError" in result) {
+          done.reject(new InputError(result.inputError.message, result.inputError.loc));
+        } else this.#output(result.output).then(done.resolve, done.reject);
       },
     });
     const publish = (action: ControlMessage["action"]) =>
@@ -141,7 +199,8 @@ export class BullRunner implements RemoteRunner {
     let cancelling = false;
     let interruptSent = false;
     let skipSentFor = -1;
-    let workersCheckedAt = 0;
+    let checkedAt = 0;
+    let added = false;
     const watch = async () => {
       const snap = task.state.snapshot().state;
       if (task.cancelled || task.state.interrupted) {
@@ -163,30 +222,82 @@ export class BullRunner implements RemoteRunner {
         skipSentFor = snap.job_no;
         await publish("skip");
       }
-      if (task.phase === "queued" && performance.now() - workersCheckedAt > WORKERS_EVERY_MS) {
-        workersCheckedAt = performance.now();
-        task.waitingFor = (await this.workerModels()).has(model.name)
-          ? undefined
-          : `no worker has the model ${model.name} yet`;
+      if (task.phase === "queued" && added) {
+        // Taken by a worker that has not reported yet: nothing is before it any more.
+        task.ahead = (await this.#ahead(name, queue, jobId)) ?? 0;
+      }
+      if (added && performance.now() - checkedAt > CHECK_EVERY_MS) {
+        checkedAt = performance.now();
+        // A Redis that restarted without its append-only file has forgotten the job: said, not waited for.
+        if (await queue.getJobState(jobId) === "unknown") {
+          done.reject(
+            new Error("the job was lost: Redis no longer has it (restarted without its append-only file?)"),
+          );
+          return;
+        }
+        if (task.phase === "queued") {
+          task.waitingFor = (await this.workerModels()).has(model.name)
+            ? undefined
+            : `no worker has the model ${model.name} yet`;
+        }
       }
     };
-    let busy = false;
-    const timer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      watch().catch(() => {}).finally(() => (busy = false));
-    }, WATCH_MS);
+    const stopWatching = every(WATCH_MS, watch);
     try {
-      await queue.add("generate", encodeJob({ ...input, request }, model.name, attachments), {
+      await queue.add(GENERATE, encodeJob({ ...input, request }, model.name, attachments), {
         jobId,
         removeOnComplete: { age: ttl },
         removeOnFail: { age: ttl },
       });
+      added = true;
       return await done.promise;
     } finally {
-      clearInterval(timer);
+      stopWatching();
       this.#waiters.delete(key);
       task.state.end();
+    }
+  }
+
+  /**
+   * Makes an aesthetic embedding on a worker holding `model` (its CLIP pair makes it) from the images the job
+   * carries. The job leaves Redis when it ends: only its small result stays in the event stream.
+   */
+  async embed(model: string, job: EmbedFiles, onProgress: (p: Progress) => void): Promise<MadeEmbedding> {
+    const name = queueName(model);
+    const { queue } = await this.#queueFor(name);
+    const jobId = randomUUID();
+    const key = `${name}/${jobId}`;
+    const done = Promise.withResolvers<MadeEmbedding>();
+    this.#waiters.set(key, {
+      progress: (p) => onProgress((p as WireEmbedProgress).embed),
+      settle: (s) => {
+        if ("failed" in s) {
+          return done.reject(new Error(`the embedding job failed on its worker: ${s.failed}`));
+        }
+        const result = s.result as WireEmbedResult;
+        if ("failure" in result) {
+          done.reject(new EmbeddingFailure(result.failure.message, result.failure.skipped));
+        } else done.resolve(decodeMade(result.made));
+      },
+    });
+    const inputs = this.#opts.inputs;
+    const urls: string[] = [];
+    try {
+      if (inputs) {
+        for (const [i, f] of job.files.entries()) {
+          urls.push(await inputs.put(`inputs/${jobId}/${i}`, f.data, "application/octet-stream"));
+        }
+      }
+      await queue.add(EMBED, encodeEmbedJob(model, job, inputs ? urls : undefined), {
+        jobId,
+        removeOnComplete: true,
+        removeOnFail: true,
+      });
+      return await done.promise;
+    } finally {
+      this.#waiters.delete(key);
+      // The images were only for this job.
+      await Promise.all(urls.map((url) => this.#objects.delete(url).catch(() => {})));
     }
   }
 

@@ -1,6 +1,6 @@
 // A queue worker (`deno task worker`): announces the models it holds, takes jobs from those models' BullMQ
 // queues, runs each through the same WebUIService step as one process does (extensions, render, infotext,
-// grid), reports its progress as the job's progress, obeys interrupt/skip from the control channel, and
+// grid; or the embedding tab's embedUploads with the model's CLIP pair), reports its progress as the job's progress, obeys interrupt/skip from the control channel, and
 // returns the PNGs and infotexts as the job's result. A worker killed mid-job loses its lock; BullMQ's stalled
 // job check then hands the job to another worker, once.
 import { type Job, Worker } from "bullmq";
@@ -10,14 +10,23 @@ import type { Extension, Values } from "../extensions/adapter.ts";
 import { InputError } from "../io/input_error.ts";
 import type { WebUIService } from "../server/service.ts";
 import type { Task } from "../server/tasks.ts";
+import { EmbeddingFailure, embedUploads } from "../server/embedding_maker.ts";
 import { connect, disconnect, reportErrors } from "./redis.ts";
+import { every } from "./every.ts";
+import { S3Objects } from "./s3.ts";
 import {
   cancelKey,
   CONTROL_CHANNEL,
   type ControlMessage,
+  decodeEmbedJob,
   decodeJob,
+  EMBED,
+  encodeMade,
   encodeOutput,
   queueName,
+  type WireEmbedJob,
+  type WireEmbedProgress,
+  type WireEmbedResult,
   type WireJob,
   type WireProgress,
   type WireResult,
@@ -34,16 +43,25 @@ export interface QueueWorkerOptions {
   concurrency?: number;
   /** How long a job's lock lives unrenewed: a killed worker's job goes to another after about this long. */
   lockMs?: number;
+  /** Where images go instead of the job's result (--results s3://…): puts a named object, says its URL. */
+  results?: ResultStore;
+}
+
+export interface ResultStore {
+  put(name: string, body: Uint8Array | string, contentType: string): Promise<string>;
 }
 
 export interface QueueWorker {
   id: string;
   models: string[];
+  device: string;
   /** Stops taking jobs, lets the running ones finish, and withdraws the announcement. */
   close(): Promise<void>;
 }
 
+/** Progress goes out at most this often, but an image's first step at once (so the page moves at once). */
 const REPORT_MS = 100;
+const WATCH_MS = 10;
 
 export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueWorker> {
   const svc = opts.service;
@@ -52,6 +70,8 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const client = connect(opts.redis);
   const sub = connect(opts.redis);
   const running = new Map<string, Task>();
+  // A server with --results puts embedding jobs' images in its bucket: read with this worker's AWS_* settings.
+  const inputs = new S3Objects();
 
   await sub.subscribe(CONTROL_CHANNEL);
   sub.on("message", (_channel: string, raw: string) => {
@@ -62,13 +82,44 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     else task.state.skip();
   });
 
-  const announcement: WorkerAnnouncement = { id, models, concurrency: opts.concurrency ?? 1 };
+  const announcement: WorkerAnnouncement = {
+    id,
+    models,
+    concurrency: opts.concurrency ?? 1,
+    device: svc.config.device ?? "cpu",
+  };
   const announce = () =>
     client.set(`${WORKER_KEY_PREFIX}${id}`, JSON.stringify(announcement), "EX", WORKER_TTL_SECONDS);
   await announce();
   const renew = setInterval(() => announce().catch(() => {}), (WORKER_TTL_SECONDS * 1000) / 3);
 
-  const run = async (job: Job<WireJob, WireResult>): Promise<WireResult> => {
+  const embed = async (job: Job<WireEmbedJob, WireEmbedResult>): Promise<WireEmbedResult> => {
+    const model = svc.checkpoint(job.data.model);
+    if (!model) throw new Error(`worker ${id} has no model ${job.data.model}`);
+    const { files, batchSize, label } = await decodeEmbedJob(job.data, (url) => inputs.read(url));
+    try {
+      const made = await embedUploads(files, {
+        clipDir: svc.clipFor(model).path,
+        batchSize,
+        label,
+        session: { device: svc.config.device, threads: svc.config.threads },
+        onProgress: (p) => {
+          const progress: WireEmbedProgress = { worker: id, embed: p };
+          job.updateProgress(progress as unknown as object).catch(() => {});
+        },
+      });
+      return { made: encodeMade(made), worker: id };
+    } catch (e) {
+      // No usable image, or no CLIP pair for the model: the answer, not a failure to retry.
+      if (e instanceof EmbeddingFailure) {
+        return { failure: { message: e.message, skipped: e.skipped }, worker: id };
+      }
+      if (e instanceof InputError) return { failure: { message: e.message, skipped: [] }, worker: id };
+      throw e;
+    }
+  };
+
+  const generate = async (job: Job<WireJob, WireResult>): Promise<WireResult> => {
     const data = job.data;
     const model = svc.checkpoint(data.model);
     if (!model) throw new Error(`worker ${id} has no model ${data.model}`);
@@ -83,36 +134,59 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     if (await client.get(cancelKey(job.queueName, job.id!))) svc.tasks.interrupt(task);
     let last = "";
     let sentPreview = -1;
+    let sentAt = -Infinity;
+    let sentStep = 0;
     const report = async () => {
       if (task.phase !== "running") return;
       const snap = task.state.snapshot();
+      const step = snap.state.sampling_step;
+      const firstStep = step > 0 && (sentStep === 0 || step < sentStep);
+      if (performance.now() - sentAt < REPORT_MS && !firstStep) return;
       const previewId = task.state.previewId;
       const sig = JSON.stringify([snap.state, snap.textinfo, previewId]);
       if (sig === last) return;
       last = sig;
+      sentAt = performance.now();
+      sentStep = step;
       const p: WireProgress = { worker: id, state: snap.state, textinfo: snap.textinfo };
       if (previewId !== sentPreview && snap.current_image !== null) p.preview = snap.current_image;
       sentPreview = previewId;
       await job.updateProgress(p as unknown as object);
     };
-    const reporter = setInterval(() => report().catch(() => {}), REPORT_MS);
+    const stopReporting = every(WATCH_MS, report);
     try {
       const out = await svc.execute({ ...decodeJob(data), scripts }, model, task);
-      return { output: encodeOutput(out), worker: id };
+      const output = encodeOutput(out);
+      if (opts.results) {
+        // Named by the job, so a retried job puts the same objects again.
+        const base = `${job.queueName}/${job.id}`;
+        output.imageUrls = [];
+        for (const [i, png] of out.images.entries()) {
+          output.imageUrls.push(await opts.results.put(`${base}/${i}.png`, png, "image/png"));
+          await opts.results.put(`${base}/${i}.txt`, out.infotexts[i], "text/plain; charset=utf-8");
+        }
+        output.images = [];
+      }
+      return { output, worker: id };
     } catch (e) {
       // The request's own fault: the answer, not a failure to retry.
       if (e instanceof InputError) return { inputError: { message: e.message, loc: e.loc }, worker: id };
       throw e;
     } finally {
-      clearInterval(reporter);
+      stopReporting();
       running.delete(key);
       svc.tasks.finish(task);
     }
   };
 
+  const run = (job: Job<WireJob | WireEmbedJob, WireResult | WireEmbedResult>) =>
+    job.name === EMBED
+      ? embed(job as Job<WireEmbedJob, WireEmbedResult>)
+      : generate(job as Job<WireJob, WireResult>);
+
   const lockMs = opts.lockMs ?? 30_000;
   const workers = models.map((name) =>
-    new Worker<WireJob, WireResult>(queueName(name), run, {
+    new Worker<WireJob | WireEmbedJob, WireResult | WireEmbedResult>(queueName(name), run, {
       connection: connect(opts.redis),
       concurrency: opts.concurrency ?? 1,
       lockDuration: lockMs,
@@ -126,6 +200,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   return {
     id,
     models,
+    device: announcement.device,
     close: async () => {
       clearInterval(renew);
       await Promise.all(workers.map((w) => w.close()));

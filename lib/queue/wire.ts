@@ -8,6 +8,8 @@ import type { JobRequest, Mode } from "../extensions/job.ts";
 import type { Plot } from "../server/xyz_plot.ts";
 import type { GenerationInput, GenerationOutput } from "../server/service.ts";
 import type { ProgressState } from "../server/progress.ts";
+import type { Progress } from "../embed/make_embedding.ts";
+import type { EmbedFiles, MadeEmbedding, SkippedFile } from "../server/embedding_maker.ts";
 
 export interface WireJob {
   mode: Mode;
@@ -24,7 +26,14 @@ export interface WireJob {
   attachments: Record<string, Record<string, { shape: number[]; data: string }>>;
 }
 
-export type WireOutput = Omit<GenerationOutput, "model" | "queueId" | "images"> & { images: string[] };
+/**
+ * A generation's output: PNGs as base64, or (a worker with --results s3://…) empty, the PNGs being in the bucket
+ * under `imageUrls` (s3://bucket/key), so Redis carries keys only.
+ */
+export type WireOutput = Omit<GenerationOutput, "model" | "queueId" | "images"> & {
+  images: string[];
+  imageUrls?: string[];
+};
 
 /** A finished job: its output, or the input problem the worker found (the API answers 422 for it). */
 export type WireResult =
@@ -38,6 +47,36 @@ export interface WireProgress {
   state: ProgressState;
   textinfo: string | null;
   preview?: string;
+}
+
+/** The BullMQ job names: a generation, or an aesthetic embedding of the images the job carries. */
+export const GENERATE = "generate";
+export const EMBED = "embed";
+
+/**
+ * An embedding job: made with the CLIP pair the worker matches with `model`; each file's bytes as base64, or
+ * (a server with --results s3://…) the s3:// URL the server put them at.
+ */
+export interface WireEmbedJob {
+  model: string;
+  files: { name: string; data?: string; url?: string }[];
+  batchSize: number;
+  label: string;
+}
+
+/** A made embedding, its vector as base64 float32. */
+export type WireMade = Omit<MadeEmbedding, "embedding"> & { embedding: string };
+
+export type WireEmbedResult =
+  & (
+    | { made: WireMade }
+    | { failure: { message: string; skipped: SkippedFile[] } }
+  )
+  & { worker: string };
+
+export interface WireEmbedProgress {
+  worker: string;
+  embed: Progress;
 }
 
 /** A stop for one job, published on CONTROL_CHANNEL. */
@@ -56,6 +95,8 @@ export interface WorkerAnnouncement {
   id: string;
   models: string[];
   concurrency: number;
+  /** The execution provider it renders on (after any fallback to the CPU). */
+  device: string;
 }
 
 /** An interrupt that arrived before a worker took the job: the worker starts it stopped. */
@@ -134,11 +175,47 @@ export function decodeJob(
   };
 }
 
+/** `urls`: where each file already is (a bucket), so the job carries those instead of the bytes. */
+export function encodeEmbedJob(model: string, job: EmbedFiles, urls?: string[]): WireEmbedJob {
+  const files = job.files.map((f, i) =>
+    urls ? { name: f.name, url: urls[i] } : { name: f.name, data: b64(f.data) }
+  );
+  return { ...job, model, files };
+}
+
+/** The job's images, read from where they are (`read` fetches an s3:// URL). */
+export async function decodeEmbedJob(
+  job: WireEmbedJob,
+  read: (url: string) => Promise<Uint8Array>,
+): Promise<EmbedFiles> {
+  const { model: _model, ...rest } = job;
+  const files = await Promise.all(job.files.map(async (f) => ({
+    name: f.name,
+    data: f.url !== undefined ? await read(f.url) : unb64(f.data ?? ""),
+  })));
+  return { ...rest, files };
+}
+
+export function encodeMade(made: MadeEmbedding): WireMade {
+  const e = made.embedding;
+  return { ...made, embedding: b64(new Uint8Array(e.buffer, e.byteOffset, e.byteLength)) };
+}
+
+export function decodeMade(made: WireMade): MadeEmbedding {
+  const bytes = unb64(made.embedding);
+  return { ...made, embedding: new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) };
+}
+
 export function encodeOutput(out: GenerationOutput): WireOutput {
   const { model: _model, queueId: _queueId, images, ...rest } = out;
   return { ...rest, images: images.map(b64) };
 }
 
-export function decodeOutput(out: WireOutput): Omit<GenerationOutput, "model" | "queueId"> {
-  return { ...out, images: out.images.map(unb64) };
+/** The output with its PNGs; `stored` are the bytes of `imageUrls` when the worker put them in a bucket. */
+export function decodeOutput(
+  out: WireOutput,
+  stored?: Uint8Array[],
+): Omit<GenerationOutput, "model" | "queueId"> {
+  const { imageUrls: _urls, ...rest } = out;
+  return { ...rest, images: stored ?? out.images.map(unb64) };
 }

@@ -95,6 +95,7 @@ export const renderImages: Renderer = (input) => {
       modelDir: input.model.path,
       refinerDir: input.refiner?.path,
       threads: input.threads ?? 0,
+      device: input.device ?? "cpu",
       request,
       initImage,
       mask,

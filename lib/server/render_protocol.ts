@@ -4,6 +4,7 @@
 import type { EncoderBlock } from "../clip/conditioning_hook.ts";
 import type { GenerationRequest } from "../diffusion/request.ts";
 import type { Mode } from "../extensions/job.ts";
+import type { Device } from "../onnx/session.ts";
 
 export interface RenderJob {
   type: "render";
@@ -12,6 +13,7 @@ export interface RenderJob {
   /** The SDXL refiner's folder, when the request has one. */
   refinerDir?: string;
   threads: number;
+  device: Device;
   /** The pipeline's request, but for the img2img source and mask, which travel encoded (decoded in the worker). */
   request: Omit<GenerationRequest, "initImage" | "mask">;
   initImage?: Uint8Array;

@@ -6,6 +6,7 @@ import { SdModel } from "../diffusion/sd_model.ts";
 import { SdxlRefiner } from "../diffusion/refiner.ts";
 import { decodeImage, encodePng, type RgbImage } from "../io/image.ts";
 import { InputError } from "../io/input_error.ts";
+import type { Device } from "../onnx/session.ts";
 import { type FromWorker, INTERRUPTED, type RenderJob, SKIPPED, type ToWorker } from "./render_protocol.ts";
 
 const scope = self as unknown as {
@@ -21,12 +22,19 @@ const pendingHooks = new Map<
 >();
 let nextHook = 0;
 
-async function modelFor(dir: string, threads: number): Promise<SdModel> {
-  const key = JSON.stringify([dir, threads]);
+let fellBack = false;
+
+async function modelFor(dir: string, threads: number, device: Device): Promise<SdModel> {
+  const key = JSON.stringify([dir, threads, device]);
   if (open?.key !== key) {
     await open?.model.release();
     open = undefined;
-    open = { key, model: await SdModel.open(dir, { session: { threads } }) };
+    // A provider checked at start may still refuse a model (an operator it lacks): that model runs on the CPU.
+    const onFallback = (message: string) => {
+      if (!fellBack) console.error(`render: ${message}`);
+      fellBack = true;
+    };
+    open = { key, model: await SdModel.open(dir, { session: { threads, device, onFallback } }) };
   }
   return open.model;
 }
@@ -64,7 +72,7 @@ async function render(job: RenderJob): Promise<void> {
 
 async function renderJob(job: RenderJob): Promise<FromWorker> {
   const control = new Int32Array(job.control);
-  const model = await modelFor(job.modelDir, job.threads);
+  const model = await modelFor(job.modelDir, job.threads, job.device);
   const refiner = await refinerFor(job.refinerDir, job.threads);
   const r = job.request;
   let initImage: RgbImage | undefined;

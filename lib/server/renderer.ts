@@ -4,6 +4,7 @@
 import type { ModelEntry } from "../models/inspect.ts";
 import type { ConditioningHook, JobRequest, Mode } from "../extensions/job.ts";
 import type { GenerationState } from "./progress.ts";
+import type { Device } from "../onnx/session.ts";
 
 export interface RenderInput {
   mode: Mode;
@@ -17,6 +18,8 @@ export interface RenderInput {
   threads?: number;
   /** Give the model's memory back after this job (a large one): its sessions close and reopen on the next. */
   releaseMemory?: boolean;
+  /** The execution provider (checked usable by the caller; the CPU when absent). */
+  device?: Device;
 }
 
 export interface RenderedImage {

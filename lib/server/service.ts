@@ -41,6 +41,7 @@ import {
   planMemory,
 } from "./memory_budget.ts";
 import type { Renderer } from "./renderer.ts";
+import type { Device } from "../onnx/session.ts";
 import sharp from "sharp";
 import { annotatedGrid, gridImage } from "./grid.ts";
 import {
@@ -67,6 +68,8 @@ export interface ServiceConfig {
   outputsDir: string;
   defaultModel?: string;
   threads?: number;
+  /** The execution provider jobs render on (a queue worker's --device); default the CPU. */
+  device?: Device;
   /** Runs the pipeline (lib/server/render.ts over lib/diffusion). */
   render: Renderer;
   /** Resource limits (server options); DEFAULT_LIMITS when absent. */
@@ -699,6 +702,7 @@ export class WebUIService {
             state,
             threads: this.config.threads,
             releaseMemory,
+            device: this.config.device,
           });
         } catch (e) {
           // A stop asked for while an extension's hook ran (the aesthetic optimization polls it between Adam

@@ -14,6 +14,11 @@ export interface Task {
   cancelled: boolean;
   /** Why a waiting task cannot start yet (a queued job whose model no worker holds), shown with its place. */
   waitingFor?: string;
+  /**
+   * Jobs before it as a shared queue counts them (lib/queue: the running and waiting jobs of its model's queue,
+   * whichever server sent them), used instead of this server's own count.
+   */
+  ahead?: number;
 }
 
 /** A task's progress as A1111's /internal/progress answers it, plus its place in the queue. */
@@ -80,6 +85,7 @@ export class TaskRegistry {
   /** Tasks waiting before `task` (the running one included). */
   ahead(task: Task): number {
     if (task.phase !== "queued") return 0;
+    if (task.ahead !== undefined) return task.ahead;
     let n = 0;
     for (const id of this.#order) {
       if (id === task.id) break;
@@ -104,6 +110,24 @@ export class TaskRegistry {
     task.state.interrupt();
   }
 
+  /** "In queue: N ahead", and why it cannot start yet when it waits for something. */
+  #queuedText(task: Task, ahead: number): string {
+    return `In queue: ${ahead} ahead${task.waitingFor ? `; ${task.waitingFor}` : ""}`;
+  }
+
+  /**
+   * One task as /sdapi/v1/progress answers the running job (its `id_task` query): a waiting task says its place
+   * in textinfo; undefined for an unknown task.
+   */
+  snapshot(id: string): ProgressSnapshot | undefined {
+    const task = this.#tasks.get(id);
+    if (!task) return undefined;
+    const snap = task.state.snapshot();
+    if (task.phase === "queued") snap.textinfo = this.#queuedText(task, this.ahead(task));
+    if (task.phase === "done") snap.progress = 1;
+    return snap;
+  }
+
   /**
    * The task's progress; `knownPreview` is the preview id the page already shows, so an unchanged preview is not
    * sent again.
@@ -126,8 +150,7 @@ export class TaskRegistry {
     if (!task) return idle;
     if (task.phase === "queued") {
       const ahead = this.ahead(task);
-      const why = task.waitingFor ? `; ${task.waitingFor}` : "";
-      return { ...idle, queued: true, queue_position: ahead, textinfo: `In queue: ${ahead} ahead${why}` };
+      return { ...idle, queued: true, queue_position: ahead, textinfo: this.#queuedText(task, ahead) };
     }
     if (task.phase === "done") return { ...idle, completed: true, progress: 1, textinfo: null };
     const snap: ProgressSnapshot = task.state.snapshot();

@@ -42,7 +42,11 @@ Deno.test(
       };
       const pairs: GuardPair[] = [];
       for (const prompt of DEMO_PROMPTS) {
-        pairs.push({ prompt, base: await generate(prompt, false), personalized: await generate(prompt, true) });
+        pairs.push({
+          prompt,
+          base: await generate(prompt, false),
+          personalized: await generate(prompt, true),
+        });
       }
       await assertMovedTowardAesthetic(pairs);
     } finally {

@@ -1,13 +1,20 @@
-// serve --queue with deno task worker processes, against a real redis-server on a loopback port: jobs from
-// concurrent clients complete once each with the images one process makes, a worker killed mid-job hands its
-// job to the other, interrupt reaches the worker that runs the job, and a job for a model no worker holds
-// waits, saying so.
+// serve --queue with deno task worker processes, against a real redis-server on a loopback port: thirty jobs
+// from concurrent clients complete exactly once each with the images one process makes, even with a worker
+// killed mid-job (the other runs its job again with the same seeds); interrupt reaches the worker that runs the
+// job; each waiting job says its place in its model's queue; a job for a model no worker holds waits, saying so.
 import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import { join } from "node:path";
-import { Queue } from "bullmq";
+import { Queue, QueueEvents } from "bullmq";
 import { TINY_DEMO_CLIP_DIR, TINY_DEMO_MODEL_DIR } from "../../../lib/models/defaults.ts";
 import { connect, disconnect, parseRedisUrl } from "../../../lib/queue/redis.ts";
-import { queueName, type WireProgress, type WireResult } from "../../../lib/queue/wire.ts";
+import {
+  queueName,
+  type WireEmbedResult,
+  type WireProgress,
+  type WireResult,
+} from "../../../lib/queue/wire.ts";
+import { readEmbedding } from "../../../lib/io/embedding.ts";
+import { makeEmbedding } from "../../../lib/embed/make_embedding.ts";
 import type { TaskProgress } from "../../../lib/server/tasks.ts";
 import { post, startServer, type TestServer } from "../../routes/server.ts";
 import { FIXTURES } from "../../fixtures.ts";
@@ -68,19 +75,19 @@ async function modelsDirs(root: string): Promise<{ server: string; workers: stri
 Deno.test("serve --queue with two workers on a real redis-server", opts, async (t) => {
   const root = await Deno.makeTempDir({ prefix: "queue-test-" });
   const dirs = await modelsDirs(root);
-  // Twelve jobs: plain, personalized (the embedding travels in the job), batches and batch counts.
+  // Thirty jobs: plain, personalized (the embedding travels in the job), batches and batch counts; the first is
+  // long enough that the worker running it can be killed mid-job.
   const variants = [{}, AESTHETIC, { batch_size: 2 }, AESTHETIC, { n_iter: 2 }, {}];
-  const requests = Array.from({ length: 12 }, (_, i) => job(11 + i, variants[i % variants.length]));
-  const killed = job(21, LONG);
+  const requests = Array.from(
+    { length: 30 },
+    (_, i) => job(11 + i, i === 0 ? LONG : variants[i % variants.length]),
+  );
 
   // The reference: the same requests in one process.
   const single = await startServer({ modelsDir: dirs.server, model: "tiny-demo" });
-  let reference: Answer[];
-  let killedReference: Answer;
+  const reference: Answer[] = [];
   try {
-    reference = [];
     for (const r of requests) reference.push(await txt2img(single.url, r));
-    killedReference = await txt2img(single.url, killed);
   } finally {
     await single.close();
   }
@@ -91,12 +98,15 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
   const client = connect(parseRedisUrl(redis.url));
   const demoQueue = new Queue(queueName("tiny-demo"), { connection: connect(parseRedisUrl(redis.url)) });
   try {
-    // A short lock, so a killed worker's job is taken over within seconds.
+    // A short lock, so a killed worker's job is taken over within seconds; not shorter, or a loaded machine
+    // that holds a worker back a few seconds makes its job look stalled (twice: then it fails).
     for (let i = 0; i < 2; i++) {
-      workers.push(await startWorker(redis.url, dirs.workers, ["--lock-ms", "2000"]));
+      workers.push(await startWorker(redis.url, dirs.workers, ["--lock-ms", "6000"]));
     }
     server = await startServer({ modelsDir: dirs.server, model: "tiny-demo", queue: redis.url });
     const url = server.url;
+    const sdProgress = async (id: string) =>
+      await (await fetch(`${url}/sdapi/v1/progress?id_task=${encodeURIComponent(id)}`)).json();
 
     await t.step("workers announce the models they hold", async () => {
       const keys = (await client.keys("ag:worker:*")).sort();
@@ -104,32 +114,24 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
       for (const v of await client.mget(...keys)) assertEquals(JSON.parse(v!).models, ["tiny-demo"]);
     });
 
-    await t.step("concurrent jobs complete once each, with the images of one process", async () => {
-      const answers = await Promise.all(requests.map((r) => txt2img(url, r)));
-      for (let i = 0; i < requests.length; i++) {
-        assertEquals(answers[i].images, reference[i].images, `request ${i}: the same PNGs`);
-        assertEquals(JSON.parse(answers[i].info).infotexts, JSON.parse(reference[i].info).infotexts);
-      }
-      const counts = await demoQueue.getJobCounts("completed", "failed", "active", "wait");
-      assertEquals(counts, { completed: requests.length, failed: 0, active: 0, wait: 0 });
-      const ran = new Set(
-        (await demoQueue.getCompleted()).map((j) => (j.returnvalue as WireResult).worker),
-      );
-      assertEquals(ran.size, 2, "both workers took jobs");
-    });
-
     await t.step(
-      "interrupt reaches the worker that runs the job, and progress follows each job",
+      "interrupt reaches the worker that runs the job; progress and queue position follow each job",
       async () => {
         const a = txt2img(url, { ...job(31, LONG), force_task_id: "task(qa)" });
-        const b = txt2img(url, {
-          ...job(32, { steps: 30, width: 128, height: 128 }),
-          force_task_id: "task(qb)",
-        });
+        const b = txt2img(url, { ...job(32, LONG), force_task_id: "task(qb)" });
         await until("both jobs to run", async () => {
           const [pa, pb] = [await progress(url, "task(qa)"), await progress(url, "task(qb)")];
-          return pa.active && pa.sampling_step >= 1 && pb.active;
+          return pa.active && pa.sampling_step >= 1 && pb.active && pb.sampling_step >= 1;
         }, Boolean);
+        // Both workers are busy: a third job has the two running jobs before it, wherever they run.
+        const c = txt2img(url, { ...job(33), force_task_id: "task(qc)" });
+        const pc = await until(
+          "the third job's place",
+          () => progress(url, "task(qc)"),
+          (p) => p.textinfo === "In queue: 2 ahead",
+        );
+        assertEquals([pc.queued, pc.queue_position], [true, 2]);
+        assertEquals((await sdProgress("task(qc)")).textinfo, "In queue: 2 ahead");
         const sd = await (await fetch(`${url}/sdapi/v1/progress`)).json();
         ok(sd.progress > 0 && sd.state.job === "scripts_txt2img", JSON.stringify(sd.state));
         const pa = await progress(url, "task(qa)");
@@ -140,16 +142,25 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
           (p) => p.live_preview !== null,
         );
         ok(preview.live_preview!.startsWith("data:image/png;base64,"));
+        const sa = await sdProgress("task(qa)");
+        ok(sa.state.sampling_steps === LONG.steps && sa.progress > 0, JSON.stringify(sa.state));
         assertEquals(await (await post(`${url}/internal/interrupt`, { id_task: "task(qa)" })).json(), {
           found: true,
         });
         const [ra, rb] = [JSON.parse((await a).info), JSON.parse((await b).info)];
         assertEquals(ra.interrupted, true);
         ok(ra.steps_done < LONG.steps, `stopped early (${ra.steps_done})`);
-        assertEquals([rb.interrupted, rb.steps_done], [false, 30], "the other worker's job ran whole");
+        assertEquals(
+          [rb.interrupted, rb.steps_done],
+          [false, LONG.steps],
+          "the other worker's job ran whole",
+        );
+        assertEquals(JSON.parse((await c).info).steps_done, 3, "the waiting job ran after them");
+        const unknown = await fetch(`${url}/sdapi/v1/progress?id_task=task(none)`);
+        assertEquals(unknown.status, 422);
+        await unknown.body?.cancel();
       },
     );
-
     await t.step("skip reaches the worker: it moves on to the next image", async () => {
       // The first image alone would take minutes: only a skip brings the job to its second image in time.
       const body = {
@@ -180,47 +191,147 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
       assertEquals((await demoQueue.getJobCounts("failed")).failed, 0, "not a failed job");
     });
 
-    await t.step("a job for a model no worker holds waits and says so", async () => {
-      const waiting = post(`${url}/sdapi/v1/txt2img`, {
-        ...job(41),
-        override_settings: { sd_model_checkpoint: "tiny-sd1" },
-        force_task_id: "task(nomodel)",
+    await t.step("jobs for a model no worker holds wait in order and say so", async () => {
+      const ids = ["task(nm1)", "task(nm2)", "task(nm3)"];
+      const waiting: Promise<Response>[] = [];
+      try {
+        // One after the other, so their order in the queue is known.
+        for (const [i, id] of ids.entries()) {
+          waiting.push(post(`${url}/sdapi/v1/txt2img`, {
+            ...job(41 + i),
+            override_settings: { sd_model_checkpoint: "tiny-sd1" },
+            force_task_id: id,
+          }));
+          const p = await until(
+            `${id} to say why it waits`,
+            () => progress(url, id),
+            (p) => p.textinfo === `In queue: ${i} ahead; no worker has the model tiny-sd1 yet`,
+          );
+          assertEquals([p.active, p.queue_position], [false, i]);
+        }
+        await new Promise((r) => setTimeout(r, 500));
+        assertEquals((await progress(url, ids[2])).queued, true, "still waiting");
+        // Interrupted while it waits, a job leaves the queue without an image, and those behind it move up.
+        await post(`${url}/internal/interrupt`, { id_task: ids[0] });
+        // Each waiting job reads the queue again within a fraction of a second.
+        await until("the others to move up", () => progress(url, ids[2]), (p) => p.queue_position === 1);
+        await until(
+          "the next to be first",
+          () => sdProgress(ids[1]),
+          (p) => p.textinfo === "In queue: 0 ahead; no worker has the model tiny-sd1 yet",
+        );
+      } finally {
+        for (const id of ids) await post(`${url}/internal/interrupt`, { id_task: id });
+      }
+      for (const w of waiting) {
+        const r = await w;
+        assertEquals(r.status, 200);
+        const info = JSON.parse((await r.json()).info);
+        assertEquals([info.interrupted, info.all_seeds], [true, []]);
+      }
+    });
+
+    await t.step("the embedding tab's jobs run on a worker; the server saves what comes back", async () => {
+      const events = new QueueEvents(queueName("tiny-demo"), {
+        connection: connect(parseRedisUrl(redis.url)),
       });
-      const p = await until(
-        "the job to say why it waits",
-        () => progress(url, "task(nomodel)"),
-        (p) => p.queued && (p.textinfo ?? "").includes("no worker has the model tiny-sd1"),
-      );
-      assertEquals(p.active, false);
-      await new Promise((r) => setTimeout(r, 500));
-      assertEquals((await progress(url, "task(nomodel)")).queued, true, "still waiting");
-      // Interrupted while it waits, it leaves the queue without an image.
-      await post(`${url}/internal/interrupt`, { id_task: "task(nomodel)" });
-      const r = await waiting;
-      assertEquals(r.status, 200);
-      const info = JSON.parse((await r.json()).info);
-      assertEquals([info.interrupted, info.all_seeds], [true, []]);
+      const ranOn: string[] = [];
+      events.on("completed", ({ returnvalue }) => {
+        const r = returnvalue as unknown as WireEmbedResult;
+        if ("made" in r) ranOn.push(r.worker);
+      });
+      await events.waitUntilReady();
+      const src = join(root, "embed-src");
+      await Deno.mkdir(src);
+      for (const f of ["rgb.png", "rgb.jpg", "gray.png"]) {
+        await Deno.copyFile(join(FIXTURES, "images", f), join(src, f));
+      }
+      const tab = `${url}/extensions/aesthetic/create`;
+      const finished = async (r: Response) => {
+        assertEquals(r.status, 202, await r.clone().text());
+        return await until("the embedding", async () => await (await fetch(tab)).json(), (s) => !s.running);
+      };
+      try {
+        // A folder on the server: its images travel in the job.
+        const fromFolder = await finished(
+          await post(tab, { name: "queued.safetensors", source: src, batchSize: 2 }),
+        );
+        assertEquals([fromFolder.ok, fromFolder.message], [true, "Created queued from 3 images (16-d)"]);
+        assertEquals(fromFolder.progress.total, 3, "the worker's progress came back");
+        assertEquals(fromFolder.quality.images.length, 3);
+        const saved = await readEmbedding(join(server!.embeddingsDir, "queued.safetensors"));
+        const local = await makeEmbedding({ src, clipDir: TINY_DEMO_CLIP_DIR, batchSize: 2 });
+        assertEquals(saved.data.length, local.embedding.length);
+        ok(
+          saved.data.every((v, i) => Math.abs(v - local.embedding[i]) < 1e-6),
+          "the vector one process makes",
+        );
+        assertEquals(saved.metadata?.source_model, "tiny-demo-clip");
+        // Uploaded images, one of them not an image file.
+        const form = new FormData();
+        form.append("name", "uploaded");
+        for (const f of ["rgb.png", "gray.png"]) {
+          form.append("files", new File([await Deno.readFile(join(src, f))], `set/${f}`));
+        }
+        form.append("files", new File(["not an image"], "set/notes.txt"));
+        // As the tab posts it: from the server's own page.
+        const fromUploads = await finished(
+          await fetch(tab, { method: "POST", body: form, headers: { origin: url } }),
+        );
+        assertEquals(fromUploads.message, "Created uploaded from 2 images, 1 skipped (16-d)");
+        assertEquals(fromUploads.skipped, [{
+          file: "set/notes.txt",
+          reason: "not an image file (by its extension)",
+        }]);
+        const names = fromUploads.quality.images.map((i: { file: string }) => i.file).sort();
+        assertEquals(names, ["set/gray.png", "set/rgb.png"]);
+        await until("both jobs' results", () => Promise.resolve(ranOn.length), (n) => n === 2);
+        ok(ranOn.every((w) => workers.some((p) => p.id === w)), `made on the workers: ${ranOn}`);
+        // Saved, it is usable at once: a personalized job carries it to a worker.
+        const personalized = await txt2img(url, {
+          ...job(81),
+          alwayson_scripts: {
+            "Aesthetic embeddings": { args: [0.9, 2, 0.0001, false, "queued", "", 0.1, false] },
+          },
+        });
+        ok(JSON.parse(personalized.info).infotexts[0].includes("Aesthetic embedding: queued"));
+      } finally {
+        await events.close();
+      }
     });
 
     await t.step(
-      "a worker killed mid-job: the other worker runs it again, same seeds and images",
+      "30 concurrent jobs, a worker killed mid-job: all complete once, with the images of one process",
       async () => {
-        const answer = txt2img(url, { ...killed, force_task_id: "task(kill)" });
+        const before = await demoQueue.getJobCounts("completed", "failed");
+        const answers = requests.map((r, i) =>
+          txt2img(url, i === 0 ? { ...r, force_task_id: "task(kill)" } : r)
+        );
         await until(
-          "the job to run",
+          "the long job to run",
           () => progress(url, "task(kill)"),
           (p) => p.active && p.sampling_step >= 1,
         );
-        const [active] = await demoQueue.getActive();
+        const active = (await demoQueue.getActive()).find((j) => j.data.request.seed === requests[0].seed)!;
         const runner = (active.progress as unknown as WireProgress).worker;
         const victim = workers.find((w) => runner.endsWith(`:${w.pid}`))!;
         ok(victim, `the job runs on one of the workers (${runner})`);
         await victim.kill("SIGKILL");
-        const got = await answer;
-        assertEquals(got.images, killedReference.images);
-        assertEquals(JSON.parse(got.info).all_seeds, JSON.parse(killedReference.info).all_seeds);
-        const [done] = (await demoQueue.getCompleted()).filter((j) => j.id === active.id);
-        ok((done.returnvalue as WireResult).worker !== runner, "finished on the other worker");
+        const got = await Promise.all(answers);
+        for (let i = 0; i < requests.length; i++) {
+          assertEquals(got[i].images, reference[i].images, `request ${i}: the same PNGs`);
+          const [info, ref] = [JSON.parse(got[i].info), JSON.parse(reference[i].info)];
+          assertEquals([info.all_seeds, info.infotexts], [ref.all_seeds, ref.infotexts]);
+        }
+        const after = await demoQueue.getJobCounts("completed", "failed", "active", "wait");
+        assertEquals(after, {
+          completed: before.completed + requests.length,
+          failed: before.failed,
+          active: 0,
+          wait: 0,
+        }, "each job completed exactly once");
+        const done = (await demoQueue.getCompleted()).find((j) => j.id === active.id)!;
+        ok((done.returnvalue as WireResult).worker !== runner, "the killed job finished on the other worker");
         assertEquals(done.stalledCounter, 1, "recovered once by BullMQ's stalled-job check");
       },
     );

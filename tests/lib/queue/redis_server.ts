@@ -1,8 +1,10 @@
 // Test helper: a real redis-server of the tests' own on a free loopback port (no disk, no persistence), and
-// `deno task worker` processes started against it. tests/setup.ts installs Debian's redis-server when missing;
-// where it cannot, the queue tests are skipped, saying why.
+// `deno task worker` processes started against it (both through bench/processes.ts, as the benchmark starts
+// them). tests/setup.ts installs Debian's redis-server when missing; where it cannot, the queue tests are
+// skipped, saying why.
 import { fileURLToPath } from "node:url";
 
+import { type RedisServer, startReady, startRedis as startRedisAt } from "../../../bench/processes.ts";
 import { REDIS_SERVER } from "../../setup.ts";
 
 function found(path: string): boolean {
@@ -19,68 +21,11 @@ export const redisMissing: string | undefined = found(REDIS_SERVER)
   : `${REDIS_SERVER} is missing (tests/setup.ts installs it as root: apt-get install redis-server)`;
 if (redisMissing) console.warn(`queue tests skipped: ${redisMissing}`);
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+export type { RedisServer };
 
-/** Reads a child's stdout until a line matches, keeping on reading (and echoing nothing) afterwards. */
-async function waitForLine(stream: ReadableStream<Uint8Array>, re: RegExp, what: string): Promise<string> {
-  const reader = stream.getReader();
-  const text = new TextDecoder();
-  let seen = "";
-  const deadline = Date.now() + 120_000;
-  while (Date.now() < deadline) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    seen += text.decode(value, { stream: true });
-    const line = seen.split("\n").find((l) => re.test(l));
-    if (line) {
-      (async () => {
-        while (!(await reader.read()).done) { /* drain */ }
-      })().catch(() => {});
-      return line;
-    }
-  }
-  throw new Error(`${what} did not start: ${seen}`);
-}
-
-export interface RedisServer {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-}
-
-/** `dir` keeps an append-only file there (as the docs' config does), so a restart keeps every job. */
-export async function startRedis(opts: { port?: number; dir?: string } = {}): Promise<RedisServer> {
-  const port = opts.port ?? freePort();
-  const persistence = opts.dir ? ["--appendonly", "yes", "--appendfsync", "always"] : ["--appendonly", "no"];
-  const child = new Deno.Command(REDIS_SERVER, {
-    args: [
-      "--port",
-      String(port),
-      "--bind",
-      "127.0.0.1",
-      "--save",
-      "",
-      ...persistence,
-      "--dir",
-      opts.dir ?? "/tmp",
-    ],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  await waitForLine(child.stdout, /Ready to accept connections/, "redis-server");
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    port,
-    stop: async () => {
-      child.kill("SIGTERM");
-      await child.status;
-    },
-  };
+/** The tests' own redis-server (Debian's), on a free loopback port unless given. */
+export function startRedis(opts: { port?: number; dir?: string } = {}): Promise<RedisServer> {
+  return startRedisAt({ ...opts, path: REDIS_SERVER });
 }
 
 export interface WorkerProcess {
@@ -100,29 +45,26 @@ export async function startWorker(
   url: string,
   modelsDir: string,
   extra: string[] = [],
+  env: Record<string, string> = {},
 ): Promise<WorkerProcess> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--frozen", "-A", WORKER_TS, "--queue", url, "--models-dir", modelsDir, ...extra],
-    stdout: "piped",
-    stderr: "inherit",
-  }).spawn();
-  const ready = await waitForLine(child.stdout, /^worker \S+ ready/, "the worker");
+  const p = await startReady(
+    Deno.execPath(),
+    ["run", "--frozen", "-A", WORKER_TS, "--queue", url, "--models-dir", modelsDir, ...extra],
+    /^worker \S+ ready/,
+    "the worker",
+    { env },
+  );
   let stopped = false;
   return {
-    pid: child.pid,
-    id: ready.split(" ")[1],
+    pid: p.child.pid,
+    id: p.line.split(" ")[1],
     get stopped() {
       return stopped;
     },
-    status: child.status,
+    status: p.child.status,
     kill: async (signal: Deno.Signal = "SIGTERM") => {
-      if (!stopped) {
-        stopped = true;
-        try {
-          child.kill(signal);
-        } catch { /* already gone */ }
-      }
-      await child.status;
+      stopped = true;
+      await p.stop(signal);
     },
   };
 }

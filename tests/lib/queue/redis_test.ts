@@ -1,7 +1,13 @@
-// The --queue address: every part of redis://[user:pass@]host:port[/db] read, anything else refused by name.
-import { deepStrictEqual as assertEquals, rejects, throws } from "node:assert";
+// The --queue address: every part of redis://[user:pass@]host:port[/db] read, anything else refused by name;
+// the worker's other flags (--device) checked and a device that cannot be used left for the CPU, saying so.
+import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert";
+import { join } from "node:path";
 import { BullRunner } from "../../../lib/queue/bull_runner.ts";
-import { parseRedisUrl, QueueUrlError } from "../../../lib/queue/redis.ts";
+import { connect, disconnect, parseRedisUrl, QueueUrlError } from "../../../lib/queue/redis.ts";
+import { TINY_DEMO_MODEL_DIR } from "../../../lib/models/defaults.ts";
+import { probeProvider } from "../../../lib/models/providers.ts";
+import { redisMissing, startRedis } from "./redis_server.ts";
+import { waitForLine } from "../../../bench/processes.ts";
 
 Deno.test("redis:// addresses: host, port, database, credentials", () => {
   assertEquals(parseRedisUrl("redis://127.0.0.1:6390"), { host: "127.0.0.1", port: 6390, db: 0 });
@@ -45,3 +51,66 @@ Deno.test("serve --queue: a Redis that cannot be reached is said at start, with 
     new RegExp(`cannot reach Redis at 127.0.0.1:${port}: connect ECONNREFUSED`),
   );
 });
+
+Deno.test(
+  "deno task worker --device: an unknown one is exit code 2; an unusable GPU falls back to the CPU, said once and announced",
+  {
+    ignore: redisMissing !== undefined,
+    sanitizeOps: false,
+    sanitizeResources: false,
+  },
+  async () => {
+    const worker = new URL("../../../worker.ts", import.meta.url).pathname;
+    const bad = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--frozen", "-A", worker, "--queue", "redis://127.0.0.1:1", "--device", "tpu"],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    assertEquals(bad.code, 2);
+    ok(new TextDecoder().decode(bad.stderr).includes('unknown --device "tpu": use cpu, cuda, coreml, dml'));
+
+    const redis = await startRedis();
+    const models = await Deno.makeTempDir({ prefix: "worker-device-" });
+    await Deno.symlink(TINY_DEMO_MODEL_DIR, join(models, "tiny-demo"));
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--frozen",
+        "-A",
+        worker,
+        "--queue",
+        redis.url,
+        "--models-dir",
+        models,
+        "--device",
+        "cuda",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(child.stderr).text();
+    const client = connect(parseRedisUrl(redis.url));
+    try {
+      const cuda = await probeProvider("cuda");
+      const device = cuda.usable ? "cuda" : "cpu";
+      const ready = await waitForLine(child.stdout, /^worker \S+ ready/, "the worker");
+      ok(ready.endsWith(`(${device})`), ready);
+      const keys = await client.keys("ag:worker:*");
+      assertEquals(JSON.parse((await client.get(keys[0]))!).device, device);
+      child.kill("SIGTERM");
+      assertEquals((await child.status).code, 0);
+      const said = (await stderr).split("\n").filter((l) => l.includes("not available"));
+      assertEquals(
+        said,
+        cuda.usable ? [] : [`worker: cuda is not available (${cuda.reason}); running on the CPU instead`],
+      );
+    } finally {
+      try {
+        child.kill("SIGKILL");
+      } catch { /* gone */ }
+      await disconnect(client);
+      await redis.stop();
+      await Deno.remove(models, { recursive: true });
+    }
+  },
+);

@@ -1,6 +1,8 @@
 // Redis restarting under a queue server and its worker: both reconnect by themselves, and a job accepted
-// while Redis was down (BullMQ's commands wait for the connection) runs once it is back, nothing lost.
-import { deepStrictEqual as assertEquals } from "node:assert";
+// while Redis was down (BullMQ's commands wait for the connection) runs once it is back, nothing lost; a Redis
+// that comes back without its data has its lost jobs answered as lost, not waited for.
+import { deepStrictEqual as assertEquals, ok } from "node:assert";
+import { connect, disconnect, parseRedisUrl } from "../../../lib/queue/redis.ts";
 import { MODELS_DIR } from "../../../lib/models/defaults.ts";
 import { post, startServer, type TestServer } from "../../routes/server.ts";
 import {
@@ -49,6 +51,35 @@ Deno.test(
       await worker?.kill();
       await redis.stop();
       await Deno.remove(dir, { recursive: true });
+    }
+  },
+);
+
+Deno.test(
+  "Redis restarts without its data: a waiting job's request answers that it was lost",
+  opts,
+  async () => {
+    let redis: RedisServer = await startRedis();
+    let server: TestServer | undefined;
+    try {
+      // No worker: the job waits in Redis.
+      server = await startServer({ modelsDir: MODELS_DIR, queue: redis.url });
+      const answer = post(`${server.url}/sdapi/v1/txt2img`, { prompt: "a lighthouse", seed: 4, steps: 2 });
+      const client = connect(parseRedisUrl(redis.url));
+      const deadline = Date.now() + 120_000;
+      while ((await client.keys("bull:*:wait")).length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      await disconnect(client);
+      await redis.stop();
+      redis = await startRedis({ port: redis.port });
+      const r = await answer;
+      assertEquals(r.status, 500);
+      const body = await r.json();
+      ok(/the job was lost: Redis no longer has it/.test(body.detail), JSON.stringify(body));
+    } finally {
+      await server?.close();
+      await redis.stop();
     }
   },
 );

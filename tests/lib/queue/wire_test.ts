@@ -1,7 +1,18 @@
 // A job and its result survive the trip through BullMQ's JSON: bytes, vectors and every field come back equal.
 import { deepStrictEqual as assertEquals, notStrictEqual } from "node:assert";
 import type { Extension } from "../../../lib/extensions/adapter.ts";
-import { decodeJob, decodeOutput, encodeJob, encodeOutput, queueName } from "../../../lib/queue/wire.ts";
+import {
+  decodeEmbedJob,
+  decodeJob,
+  decodeMade,
+  decodeOutput,
+  encodeEmbedJob,
+  encodeJob,
+  encodeMade,
+  encodeOutput,
+  queueName,
+} from "../../../lib/queue/wire.ts";
+import type { EmbedFiles, MadeEmbedding } from "../../../lib/server/embedding_maker.ts";
 import type { GenerationInput, GenerationOutput } from "../../../lib/server/service.ts";
 import type { ModelEntry } from "../../../lib/models/inspect.ts";
 
@@ -71,4 +82,33 @@ Deno.test("a result's PNG bytes round-trip; the server's own fields stay behind"
 Deno.test("one queue per model, named safely and apart", () => {
   assertEquals(/^gen-[\w.-]+$/.test(queueName("sd 1.5/v1:ema")), true);
   notStrictEqual(queueName("a/b"), queueName("a_b"));
+});
+
+Deno.test("an embedding job's images (as bytes, or as the URLs they were put at) and its vector round-trip", async () => {
+  const job: EmbedFiles = {
+    files: [{ name: "set/a.png", data: new Uint8Array([1, 2, 3]) }, {
+      name: "b.jpg",
+      data: new Uint8Array(),
+    }],
+    batchSize: 4,
+    label: "the uploaded files",
+  };
+  const unread = () => Promise.reject(new Error("nothing to read"));
+  const wire = roundTrip(encodeEmbedJob("tiny-demo", job));
+  assertEquals(wire.model, "tiny-demo");
+  assertEquals(await decodeEmbedJob(wire, unread), job);
+  const urls = ["s3://b/inputs/j/0", "s3://b/inputs/j/1"];
+  const byUrl = roundTrip(encodeEmbedJob("tiny-demo", job, urls));
+  assertEquals(byUrl.files, [{ name: "set/a.png", url: urls[0] }, { name: "b.jpg", url: urls[1] }]);
+  const stored = new Map(urls.map((u, i) => [u, job.files[i].data]));
+  assertEquals(await decodeEmbedJob(byUrl, (u) => Promise.resolve(stored.get(u)!)), job);
+  const made: MadeEmbedding = {
+    embedding: new Float32Array([0.25, -1.5, 3e-8]),
+    dim: 3,
+    used: 2,
+    skipped: [{ file: "c.txt", reason: "not an image file (by its extension)" }],
+    quality: { images: [{ file: "set/a.png", cosine: 0.9, outlier: false }], meanCosine: 0.9, outliers: 0 },
+    sourceModel: "tiny-demo-clip",
+  };
+  assertEquals(decodeMade(roundTrip(encodeMade(made))), made);
 });
