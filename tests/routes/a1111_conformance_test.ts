@@ -39,12 +39,13 @@ Deno.test(
       assertEquals(o.randn_source, "GPU", "A1111's default noise source");
       const title = o.sd_model_checkpoint as string;
       const models = (await call(s, "sd-models")).json;
-      assertEquals(title, models.find((m: { model_name: string }) => m.model_name === "tiny-demo").title);
+      const tiny = models.find((m: { model_name: string }) => m.model_name === "tiny-demo");
+      assertEquals(title, tiny.title);
       // test_options_write, as A1111's own test does it.
       assertEquals((await call(s, "options", { send_seed: !o.send_seed })).status, 200);
       assertEquals((await call(s, "options")).json.send_seed, !o.send_seed);
       assertEquals(JSON.parse(await Deno.readTextFile(settings)).send_seed, !o.send_seed, "persisted");
-      for (const ref of [title, "tiny-demo", models[0].hash]) {
+      for (const ref of [title, "tiny-demo", tiny.hash]) {
         assertEquals((await call(s, "options", { sd_model_checkpoint: ref })).status, 200, ref);
         assertEquals((await call(s, "options")).json.sd_model_checkpoint, title);
       }

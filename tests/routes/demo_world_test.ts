@@ -29,6 +29,9 @@ Deno.test(
           steps: 20,
           sampler_name: "DDIM",
           cfg_scale: 7.5,
+          // A1111's API defaults to 512×512; the demo world's native size is 64.
+          width: 64,
+          height: 64,
           ...(aesthetic && {
             alwayson_scripts: {
               "Aesthetic embeddings": { args: [weight, steps, lr, false, DEMO_STYLE, "", 0.1, false] },

@@ -21,6 +21,7 @@ Deno.test("hires, inpainting, variation seed and RNG fields come back from an in
     denoising: 0.45,
     width: 64,
     height: 72,
+    overrides: {},
     sampler: "Euler",
     hires: {
       enabled: true,
