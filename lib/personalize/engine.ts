@@ -53,6 +53,8 @@ export interface TextModelInfo {
   /** Weights personalized, and those of them updated densely (the rest are embedding rows, updated sparsely). */
   parameters: number;
   denseParameters: number;
+  /** Gradient steps run on the prompt's tokens up to its padding (gradientTokens), not all 77. */
+  prefixOnly: boolean;
 }
 
 /** Names the output the conditioning is read from; a CLIP-skip output may be added to the graph beforehand. */
@@ -127,7 +129,6 @@ export class TextPersonalizer {
     }
     const opened = cached ? await open(cached).catch(() => undefined) : undefined;
     const [graphs, grad, forward] = opened ?? await open(await buildGraphs(base, condName));
-    if (entry && !opened) await writeGraphs(entry, graphs);
     const { slots, embedDim, hiddenSize, gradOf } = graphs.meta;
     const total = slots.reduce((n, s) => n + s.size, 0);
     const denseTotal = slots.filter((s) => !s.sparse).reduce((n, s) => n + s.size, 0);
@@ -135,13 +136,24 @@ export class TextPersonalizer {
     for (const s of slots) {
       original.set(readTensor(byName.get(s.name)!, dirname(path)).data as Float32Array, s.offset);
     }
+    if (!opened) {
+      graphs.meta.prefixOnly &&= await pooledFromPrefix(forward, slots, original, embedDim);
+      if (entry) await writeGraphs(entry, graphs);
+    }
     // The weights, the dense gradient and the Adam moments live in the kernel's memory, updated in place.
     const kernel = AdamKernel.create(total + 3 * denseTotal);
     const current = kernel.alloc(total);
     const grads = kernel.alloc(denseTotal);
     const adam = new FlatAdam(kernel, current.subarray(0, denseTotal), grads);
     return new TextPersonalizer(
-      { embedDim, hiddenSize, tokens: TOKENS, parameters: total, denseParameters: denseTotal },
+      {
+        embedDim,
+        hiddenSize,
+        tokens: TOKENS,
+        parameters: total,
+        denseParameters: denseTotal,
+        prefixOnly: graphs.meta.prefixOnly,
+      },
       opts.modelName ?? path,
       condName,
       opts.pooledOutput,
@@ -176,6 +188,11 @@ export class TextPersonalizer {
   async #run(ids: ArrayLike<number>, e: Float32Array, opts: PersonalizeOptions): Promise<PersonalizeResult> {
     const keep = new Set(opts.keep ?? [opts.steps]);
     const idTensor = new Tensor("int64", BigInt64Array.from(Array.from(ids, BigInt)), [1, this.info.tokens]);
+    // The gradient steps may run on the prompt's prefix alone; the conditioning always needs every token.
+    const gradTokens = this.info.prefixOnly ? gradientTokens(ids) : this.info.tokens;
+    const gradIds = gradTokens === this.info.tokens
+      ? idTensor
+      : new Tensor("int64", (idTensor.data as BigInt64Array).slice(0, gradTokens), [1, gradTokens]);
     const eTensor = new Tensor("float32", e, [1, this.info.embedDim]);
     const inputName = this.grad.inputNames[0];
     this.params.set(this.original);
@@ -189,8 +206,8 @@ export class TextPersonalizer {
       conditioning.set(step, (out[this.conditioningOutput].data as Float32Array).slice());
       if (pooledName) pooled!.set(step, (out[pooledName].data as Float32Array).slice());
     };
-    const feeds = (): Record<string, Tensor> => {
-      const f: Record<string, Tensor> = { [inputName]: idTensor, [AESTHETIC_INPUT]: eTensor };
+    const feeds = (idsFeed = idTensor): Record<string, Tensor> => {
+      const f: Record<string, Tensor> = { [inputName]: idsFeed, [AESTHETIC_INPUT]: eTensor };
       for (const s of this.slots) {
         f[s.name] = new Tensor("float32", this.params.subarray(s.offset, s.offset + s.size), s.dims);
       }
@@ -203,7 +220,11 @@ export class TextPersonalizer {
         throw new PersonalizationStopped(step);
       }
       const fetches: Record<string, Tensor | null> = { [SIMILARITY]: null };
-      for (const name of outputs) fetches[name] = null;
+      const fullLength = gradIds === idTensor;
+      if (keep.has(step)) {
+        if (fullLength) { for (const name of outputs) fetches[name] = null; }
+        else keepOutputs(step, await this.forward.run(feeds(), outputs));
+      }
       for (const s of this.slots) {
         if (s.sparse) {
           fetches[s.sparse.indices] = null;
@@ -213,9 +234,9 @@ export class TextPersonalizer {
           fetches[this.gradNames[s.name]] = new Tensor("float32", g, s.dims);
         }
       }
-      const out = await this.grad.run(feeds(), fetches);
+      const out = await this.grad.run(feeds(gradIds), fetches);
       similarity.push((out[SIMILARITY].data as Float32Array)[0]);
-      if (keep.has(step)) keepOutputs(step, out);
+      if (keep.has(step) && fullLength) keepOutputs(step, out);
       this.adam.step(opts.lr);
       for (const s of this.slots) {
         if (!s.sparse) continue;
@@ -290,6 +311,65 @@ class SparseRows {
 }
 
 const TOKENS = 77;
+/** The second length the gradient graph is probed at, telling which axes follow the number of tokens. */
+const PROBE_PREFIX = 16;
+
+/**
+ * Tokens a gradient step needs: up to the start of the padding (the run of equal ids that ends the 77), which
+ * includes the end-of-text token text_embeds is pooled at (SD 1.x pads with it, SD 2.x with 0 after it).
+ * With causal attention no earlier token sees a later one, so the loss and every gradient are those of the
+ * whole sequence; the later tokens' share of each gradient is exactly zero. pooledFromPrefix checks this
+ * holds for a model before it is used.
+ */
+export function gradientTokens(ids: ArrayLike<number>): number {
+  let start = ids.length - 1;
+  while (start > 0 && ids[start - 1] === ids[ids.length - 1]) start--;
+  return start + 1;
+}
+
+/**
+ * Whether text_embeds of a whole 77-token prompt equals that of its prefix up to the padding (gradientTokens),
+ * for both paddings in use (the end-of-text token, and 0 after it); any model that is not causal, or pools
+ * elsewhere, fails it.
+ */
+async function pooledFromPrefix(
+  forward: Session,
+  slots: Slot[],
+  weights: Float32Array,
+  embedDim: number,
+): Promise<boolean> {
+  const feeds: Record<string, Tensor> = {
+    [AESTHETIC_INPUT]: new Tensor("float32", new Float32Array(embedDim).fill(1 / Math.sqrt(embedDim)), [
+      1,
+      embedDim,
+    ]),
+  };
+  for (const s of slots) {
+    feeds[s.name] = new Tensor("float32", weights.subarray(s.offset, s.offset + s.size), s.dims);
+  }
+  const embeds = async (ids: number[]) => {
+    const t = new Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]);
+    const out = await forward.run({ ...feeds, [forward.inputNames[0]]: t }, ["text_embeds"]);
+    return out.text_embeds.data as Float32Array;
+  };
+  const prompt = [49406, 320, 1125, 539, 49407];
+  try {
+    for (const pad of [49407, 0]) {
+      const ids = [...prompt, ...new Array(TOKENS - prompt.length).fill(pad)];
+      const [whole, prefix] = [await embeds(ids), await embeds(ids.slice(0, gradientTokens(ids)))];
+      let scale = 0, diff = 0;
+      whole.forEach((x, i) => {
+        scale = Math.max(scale, Math.abs(x));
+        diff = Math.max(diff, Math.abs(x - prefix[i]));
+      });
+      if (!(diff <= 1e-5 * scale)) return false;
+    }
+    return true;
+  } catch {
+    // A vocabulary without these ids, or a graph that rejects another length: every step uses all 77 tokens.
+    return false;
+  }
+}
 
 /**
  * The paper's loss appended to the text model, its gradient graph with respect to every text-model weight
@@ -304,11 +384,18 @@ async function buildGraphs(base: ModelProto, condName: string): Promise<Personal
     model,
     outputs.includes("last_hidden_state") ? "last_hidden_state" : condName,
   );
-  const ids = new Tensor("int64", new BigInt64Array(TOKENS), [1, TOKENS]);
   const e = new Tensor("float32", new Float32Array(embedDim), [1, embedDim]);
-  const feeds = { [model.graph.input[0].name]: ids, [AESTHETIC_INPUT]: e };
+  const feedsOf = (tokens: number) => ({
+    [model.graph.input[0].name]: new Tensor("int64", new BigInt64Array(tokens), [1, tokens]),
+    [AESTHETIC_INPUT]: e,
+  });
   const sparse = embeddingTables(model, params);
-  const gradient = await buildGradientModel({ model, params, loss: LOSS, feeds, sparse });
+  const spec = { model, params, loss: LOSS, feeds: feedsOf(TOKENS), sparse };
+  // A gradient graph that takes any number of tokens, when the export allows it; else one for 77.
+  const variable = await buildGradientModel({ ...spec, otherFeeds: feedsOf(PROBE_PREFIX) }).catch(() =>
+    undefined
+  );
+  const gradient = variable ?? await buildGradientModel(spec);
 
   // Dense parameters first, so the dense gradient and Adam moments cover one prefix of the buffer.
   const slots: Slot[] = [];
@@ -329,7 +416,7 @@ async function buildGraphs(base: ModelProto, condName: string): Promise<Personal
   return {
     gradient: encodeModel(gradient.model),
     forward: encodeModel(initializersToInputs(model, params)),
-    meta: { embedDim, hiddenSize, slots, gradOf: gradient.gradOf },
+    meta: { embedDim, hiddenSize, slots, gradOf: gradient.gradOf, prefixOnly: variable !== undefined },
   };
 }
 

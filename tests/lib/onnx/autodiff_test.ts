@@ -98,3 +98,119 @@ Deno.test("a sparse parameter read by anything but one row Gather is refused", (
     buildGradientModel({ model: model("Neg"), params: ["w"], loss: "loss", feeds: {}, sparse: ["w"] }),
     /w is read by Neg \(the_node\), not only by a Gather of its rows/,
   ));
+
+Deno.test("a gradient graph probed at two lengths takes a third, with the gradients of one built for it", async () => {
+  const ints = (name: string, v: number[]) =>
+    makeTensor(name, DataType.INT64, [v.length], BigInt64Array.from(v, BigInt));
+  const w = Float32Array.from({ length: 12 }, (_, i) => Math.cos(i + 1) / 2);
+  const m: ModelProto = {
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 17 }],
+    graph: {
+      name: "t",
+      node: [
+        { opType: "MatMul", input: ["x", "w"], output: ["h"], name: "mm" },
+        { opType: "Add", input: ["h", "bias"], output: ["hb"], name: "add" },
+        {
+          opType: "Softmax",
+          input: ["hb"],
+          output: ["p"],
+          name: "sm",
+          attribute: [{ name: "axis", type: 2, i: 1 }],
+        },
+        { opType: "Reshape", input: ["p", "flat"], output: ["f"], name: "rs" },
+        {
+          opType: "Transpose",
+          input: ["f"],
+          output: ["ft"],
+          name: "tr",
+          attribute: [{ name: "perm", type: 7, ints: [1, 0] }],
+        },
+        {
+          opType: "ReduceMean",
+          input: ["ft"],
+          output: ["mean"],
+          name: "rm",
+          attribute: [{ name: "axes", type: 7, ints: [0] }],
+        },
+        { opType: "Mul", input: ["ft", "mean"], output: ["y"], name: "mul" },
+        {
+          opType: "ReduceSum",
+          input: ["y"],
+          output: ["loss"],
+          name: "sum",
+          attribute: [{ name: "keepdims", type: 2, i: 0 }],
+        },
+      ],
+      initializer: [
+        makeTensor("w", DataType.FLOAT, [4, 3], w),
+        makeTensor("bias", DataType.FLOAT, [3], Float32Array.of(0.1, -0.2, 0.3)),
+        ints("flat", [-1, 3]),
+      ],
+      input: [{
+        name: "x",
+        type: {
+          tensorType: {
+            elemType: DataType.FLOAT,
+            shape: { dim: [{ dimValue: 1 }, { dimParam: "L" }, { dimValue: 4 }] },
+          },
+        },
+      }],
+      output: [{ name: "loss" }],
+    },
+  };
+  const x = (n: number) =>
+    new Tensor("float32", Float32Array.from({ length: n * 4 }, (_, i) => Math.sin(i)), [1, n, 4]);
+  const spec = { model: m, params: ["w", "bias"], loss: "loss" };
+  const variable = await buildGradientModel({ ...spec, feeds: { x: x(5) }, otherFeeds: { x: x(3) } });
+  const fixed = await buildGradientModel({ ...spec, feeds: { x: x(7) } });
+  const run = async (g: typeof fixed) => {
+    const out = await (await openSession(encodeModel(g.model))).run({
+      x: x(7),
+      w: new Tensor("float32", w, [4, 3]),
+      bias: new Tensor("float32", Float32Array.of(0.1, -0.2, 0.3), [3]),
+    });
+    return ["w", "bias"].map((p) => out[g.gradOf[p]].data as Float32Array);
+  };
+  const [a, b] = [await run(variable), await run(fixed)];
+  a.forEach((grad, k) =>
+    grad.forEach((v, i) => ok(Math.abs(v - b[k][i]) <= 1e-6, `${k}[${i}]: ${v} vs ${b[k][i]}`))
+  );
+});
+
+Deno.test("a gradient rule that needs a size varying with the inputs is refused", () => {
+  const m: ModelProto = {
+    irVersion: 8,
+    opsetImport: [{ domain: "", version: 17 }],
+    graph: {
+      name: "t",
+      node: [
+        { opType: "Mul", input: ["x", "w"], output: ["h"], name: "mul" },
+        {
+          opType: "ReduceMean",
+          input: ["h"],
+          output: ["loss"],
+          name: "rm",
+          attribute: [{ name: "keepdims", type: 2, i: 0 }],
+        },
+      ],
+      initializer: [makeTensor("w", DataType.FLOAT, [1], Float32Array.of(2))],
+      input: [{
+        name: "x",
+        type: { tensorType: { elemType: DataType.FLOAT, shape: { dim: [{ dimParam: "L" }] } } },
+      }],
+      output: [{ name: "loss" }],
+    },
+  };
+  const x = (n: number) => new Tensor("float32", new Float32Array(n).fill(1), [n]);
+  return rejects(
+    buildGradientModel({
+      model: m,
+      params: ["w"],
+      loss: "loss",
+      feeds: { x: x(4) },
+      otherFeeds: { x: x(2) },
+    }),
+    /ReduceMean over an axis whose size varies \(rm\)/,
+  );
+});
