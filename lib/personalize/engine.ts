@@ -1,9 +1,9 @@
 // Aesthetic personalization of a CLIP text model (Gallego 2022): for one prompt's tokens, T steps of Adam on
 // every text-model weight to raise cos(text_embeds, e), reading the conditioning off the personalized model.
 // The weights live in one flat buffer fed to onnxruntime as inputs, so nothing is reloaded or deep-copied per
-// prompt: a new prompt starts from a copy of the original buffer.
+// prompt: a new prompt starts from the original weights, which stay in the model file's bytes.
 import { buildGradientModel, initializersToInputs } from "../onnx/autodiff.ts";
-import { decodeModel, encodeModel, type ModelProto, num } from "../onnx/proto.ts";
+import { decodeModel, encodeModel, type ModelProto, num, type TensorProto } from "../onnx/proto.ts";
 import { openSession, type Session, type SessionOptions, Tensor } from "../onnx/session.ts";
 import { readTensor } from "../onnx/tensor_data.ts";
 import { AdamKernel, FlatAdam } from "./adam.ts";
@@ -86,7 +86,7 @@ export class TextPersonalizer {
     private readonly grad: Session,
     private readonly forward: Session,
     private readonly slots: Slot[],
-    private readonly original: Float32Array,
+    private readonly original: Uint8Array[],
     private readonly params: Float32Array,
     private readonly grads: Float32Array,
     private readonly gradNames: Record<string, string>,
@@ -132,19 +132,23 @@ export class TextPersonalizer {
     const { slots, embedDim, hiddenSize, gradOf } = graphs.meta;
     const total = slots.reduce((n, s) => n + s.size, 0);
     const denseTotal = slots.filter((s) => !s.sparse).reduce((n, s) => n + s.size, 0);
-    const original = new Float32Array(total);
-    for (const s of slots) {
-      original.set(readTensor(byName.get(s.name)!, dirname(path)).data as Float32Array, s.offset);
-    }
-    if (!opened) {
-      graphs.meta.prefixOnly &&= await pooledFromPrefix(forward, slots, original, embedDim);
-      if (entry) await writeGraphs(entry, graphs);
-    }
+    // The original weights stay where the model file's bytes already are (no second copy of the model);
+    // each prompt starts from them.
+    const original = slots.map((s) => {
+      const bytes = tensorBytes(byName.get(s.name)!, dirname(path));
+      if (bytes.byteLength !== s.size * 4) throw new Error(`${s.name} is not a float32 weight`);
+      return bytes;
+    });
     // The weights, the dense gradient and the Adam moments live in the kernel's memory, updated in place.
     const kernel = AdamKernel.create(total + 3 * denseTotal);
     const current = kernel.alloc(total);
     const grads = kernel.alloc(denseTotal);
     const adam = new FlatAdam(kernel, current.subarray(0, denseTotal), grads);
+    restore(current, slots, original);
+    if (!opened) {
+      graphs.meta.prefixOnly &&= await pooledFromPrefix(forward, slots, current, embedDim);
+      if (entry) await writeGraphs(entry, graphs);
+    }
     return new TextPersonalizer(
       {
         embedDim,
@@ -195,7 +199,7 @@ export class TextPersonalizer {
       : new Tensor("int64", (idTensor.data as BigInt64Array).slice(0, gradTokens), [1, gradTokens]);
     const eTensor = new Tensor("float32", e, [1, this.info.embedDim]);
     const inputName = this.grad.inputNames[0];
-    this.params.set(this.original);
+    restore(this.params, this.slots, this.original);
     this.adam.reset();
     const similarity: number[] = [];
     const conditioning = new Map<number, Float32Array>();
@@ -216,7 +220,7 @@ export class TextPersonalizer {
     const rowStates = new Map<string, SparseRows>();
     for (let step = 0; step < opts.steps; step++) {
       if (opts.shouldStop?.()) {
-        this.params.set(this.original);
+        restore(this.params, this.slots, this.original);
         throw new PersonalizationStopped(step);
       }
       const fetches: Record<string, Tensor | null> = { [SIMILARITY]: null };
@@ -251,7 +255,7 @@ export class TextPersonalizer {
     const out = await this.forward.run(feeds(), [SIMILARITY, ...outputs]);
     similarity.push((out[SIMILARITY].data as Float32Array)[0]);
     keepOutputs(opts.steps, out);
-    this.params.set(this.original);
+    restore(this.params, this.slots, this.original);
     return pooled ? { similarity, conditioning, pooled } : { similarity, conditioning };
   }
 
@@ -311,6 +315,19 @@ class SparseRows {
 }
 
 const TOKENS = 77;
+
+/** A float tensor's bytes as stored: a view into the model file's buffer when the data is inline. */
+function tensorBytes(t: TensorProto, dir: string): Uint8Array {
+  if (t.dataLocation !== 1 && t.rawData && t.rawData.byteLength > 0) return t.rawData;
+  const data = readTensor(t, dir).data;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Puts the original weights back into the flat buffer (a byte copy: file data need not be aligned). */
+function restore(params: Float32Array, slots: Slot[], original: Uint8Array[]): void {
+  const bytes = new Uint8Array(params.buffer, params.byteOffset, params.byteLength);
+  slots.forEach((s, i) => bytes.set(original[i], s.offset * 4));
+}
 /** The second length the gradient graph is probed at, telling which axes follow the number of tokens. */
 const PROBE_PREFIX = 16;
 
