@@ -6,7 +6,8 @@ import { buildGradientModel, initializersToInputs } from "../onnx/autodiff.ts";
 import { decodeModel, encodeModel, type ModelProto, num, type TensorProto } from "../onnx/proto.ts";
 import { openSession, type Session, type SessionOptions, Tensor } from "../onnx/session.ts";
 import { readTensor } from "../onnx/tensor_data.ts";
-import { AdamKernel, FlatAdam } from "./adam.ts";
+import type { AdamKernel } from "./adam.ts";
+import { PartedAdam } from "./parted_adam.ts";
 import {
   graphCacheEntry,
   type PersonalizationGraphs,
@@ -87,11 +88,8 @@ export class TextPersonalizer {
     private readonly forward: Session,
     private readonly slots: Slot[],
     private readonly original: Uint8Array[],
-    private readonly params: Float32Array,
-    private readonly grads: Float32Array,
     private readonly gradNames: Record<string, string>,
-    private readonly kernel: AdamKernel,
-    private readonly adam: FlatAdam,
+    private readonly weights: PartedAdam,
   ) {}
 
   /**
@@ -139,14 +137,14 @@ export class TextPersonalizer {
       if (bytes.byteLength !== s.size * 4) throw new Error(`${s.name} is not a float32 weight`);
       return bytes;
     });
-    // The weights, the dense gradient and the Adam moments live in the kernel's memory, updated in place.
-    const kernel = AdamKernel.create(total + 3 * denseTotal);
-    const current = kernel.alloc(total);
-    const grads = kernel.alloc(denseTotal);
-    const adam = new FlatAdam(kernel, current.subarray(0, denseTotal), grads);
-    restore(current, slots, original);
+    // The working weights, the dense gradient and the Adam moments, updated in place, in parts on all cores.
+    const weights = new PartedAdam(
+      slots.map((s) => ({ size: s.size, sparse: s.sparse !== undefined })),
+      session.threads || navigator.hardwareConcurrency,
+    );
+    restore(weights, original);
     if (!opened) {
-      graphs.meta.prefixOnly &&= await pooledFromPrefix(forward, slots, current, embedDim);
+      graphs.meta.prefixOnly &&= await pooledFromPrefix(forward, slots, weights, embedDim);
       if (entry) await writeGraphs(entry, graphs);
     }
     return new TextPersonalizer(
@@ -165,11 +163,8 @@ export class TextPersonalizer {
       forward,
       slots,
       original,
-      current,
-      grads,
       gradOf,
-      kernel,
-      adam,
+      weights,
     );
   }
 
@@ -198,9 +193,24 @@ export class TextPersonalizer {
       ? idTensor
       : new Tensor("int64", (idTensor.data as BigInt64Array).slice(0, gradTokens), [1, gradTokens]);
     const eTensor = new Tensor("float32", e, [1, this.info.embedDim]);
+    restore(this.weights, this.original);
+    this.weights.start();
+    try {
+      return await this.#steps(idTensor, gradIds, eTensor, opts, keep);
+    } finally {
+      this.weights.stop();
+      restore(this.weights, this.original);
+    }
+  }
+
+  async #steps(
+    idTensor: Tensor,
+    gradIds: Tensor,
+    eTensor: Tensor,
+    opts: PersonalizeOptions,
+    keep: Set<number>,
+  ): Promise<PersonalizeResult> {
     const inputName = this.grad.inputNames[0];
-    restore(this.params, this.slots, this.original);
-    this.adam.reset();
     const similarity: number[] = [];
     const conditioning = new Map<number, Float32Array>();
     const pooledName = this.pooledOutput;
@@ -212,50 +222,44 @@ export class TextPersonalizer {
     };
     const feeds = (idsFeed = idTensor): Record<string, Tensor> => {
       const f: Record<string, Tensor> = { [inputName]: idsFeed, [AESTHETIC_INPUT]: eTensor };
-      for (const s of this.slots) {
-        f[s.name] = new Tensor("float32", this.params.subarray(s.offset, s.offset + s.size), s.dims);
-      }
+      this.slots.forEach((s, i) => f[s.name] = new Tensor("float32", this.weights.weights(i), s.dims));
       return f;
     };
     const rowStates = new Map<string, SparseRows>();
     for (let step = 0; step < opts.steps; step++) {
-      if (opts.shouldStop?.()) {
-        restore(this.params, this.slots, this.original);
-        throw new PersonalizationStopped(step);
-      }
+      if (opts.shouldStop?.()) throw new PersonalizationStopped(step);
       const fetches: Record<string, Tensor | null> = { [SIMILARITY]: null };
       const fullLength = gradIds === idTensor;
       if (keep.has(step)) {
         if (fullLength) { for (const name of outputs) fetches[name] = null; }
         else keepOutputs(step, await this.forward.run(feeds(), outputs));
       }
-      for (const s of this.slots) {
+      this.slots.forEach((s, i) => {
         if (s.sparse) {
           fetches[s.sparse.indices] = null;
           fetches[s.sparse.rows] = null;
         } else {
-          const g = this.grads.subarray(s.offset, s.offset + s.size);
-          fetches[this.gradNames[s.name]] = new Tensor("float32", g, s.dims);
+          fetches[this.gradNames[s.name]] = new Tensor("float32", this.weights.grad(i), s.dims);
         }
-      }
+      });
       const out = await this.grad.run(feeds(gradIds), fetches);
       similarity.push((out[SIMILARITY].data as Float32Array)[0]);
       if (keep.has(step) && fullLength) keepOutputs(step, out);
-      this.adam.step(opts.lr);
-      for (const s of this.slots) {
+      const dense = this.weights.step(opts.lr);
+      for (const [i, s] of this.slots.entries()) {
         if (!s.sparse) continue;
-        const table = this.params.subarray(s.offset, s.offset + s.size);
+        const table = this.weights.weights(i);
         const indices = out[s.sparse.indices].data as BigInt64Array;
         const rows = out[s.sparse.rows].data as Float32Array;
         let state = rowStates.get(s.name);
         if (!state) rowStates.set(s.name, state = new SparseRows(indices, s.dims[0], s.size / s.dims[0]));
-        state.step(this.kernel, table, indices, rows, step + 1, opts.lr);
+        state.step(this.weights.kernel, table, indices, rows, step + 1, opts.lr);
       }
+      await dense;
     }
     const out = await this.forward.run(feeds(), [SIMILARITY, ...outputs]);
     similarity.push((out[SIMILARITY].data as Float32Array)[0]);
     keepOutputs(opts.steps, out);
-    restore(this.params, this.slots, this.original);
     return pooled ? { similarity, conditioning, pooled } : { similarity, conditioning };
   }
 
@@ -323,10 +327,12 @@ function tensorBytes(t: TensorProto, dir: string): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Puts the original weights back into the flat buffer (a byte copy: file data need not be aligned). */
-function restore(params: Float32Array, slots: Slot[], original: Uint8Array[]): void {
-  const bytes = new Uint8Array(params.buffer, params.byteOffset, params.byteLength);
-  slots.forEach((s, i) => bytes.set(original[i], s.offset * 4));
+/** Puts the original weights back (a byte copy: file data need not be aligned). */
+function restore(weights: PartedAdam, original: Uint8Array[]): void {
+  original.forEach((bytes, i) => {
+    const w = weights.weights(i);
+    new Uint8Array(w.buffer, w.byteOffset, w.byteLength).set(bytes);
+  });
 }
 /** The second length the gradient graph is probed at, telling which axes follow the number of tokens. */
 const PROBE_PREFIX = 16;
@@ -352,7 +358,7 @@ export function gradientTokens(ids: ArrayLike<number>): number {
 async function pooledFromPrefix(
   forward: Session,
   slots: Slot[],
-  weights: Float32Array,
+  weights: PartedAdam,
   embedDim: number,
 ): Promise<boolean> {
   const feeds: Record<string, Tensor> = {
@@ -361,9 +367,7 @@ async function pooledFromPrefix(
       embedDim,
     ]),
   };
-  for (const s of slots) {
-    feeds[s.name] = new Tensor("float32", weights.subarray(s.offset, s.offset + s.size), s.dims);
-  }
+  slots.forEach((s, i) => feeds[s.name] = new Tensor("float32", weights.weights(i), s.dims));
   const embeds = async (ids: number[]) => {
     const t = new Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]);
     const out = await forward.run({ ...feeds, [forward.inputNames[0]]: t }, ["text_embeds"]);
