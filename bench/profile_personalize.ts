@@ -78,7 +78,9 @@ try {
   );
   const total = nodes.reduce((t, e) => t + e.dur, 0);
   console.log(
-    `last run: ${(last.dur / 1000).toFixed(1)} ms, of which kernels ${(total / 1000).toFixed(1)} ms`,
+    `last run: ${(last.dur / 1000).toFixed(1)} ms, of which kernels ${
+      (total / 1000).toFixed(1)
+    } ms (${nodes.length} run)`,
   );
   const byOp = new Map<string, { us: number; n: number }>();
   for (const e of nodes) {

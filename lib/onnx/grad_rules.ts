@@ -353,13 +353,17 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const axis = norm(intAttr(n, "axis", -1), rank);
     const eps = floatAttr(n, "epsilon", 1e-5);
     const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
-    const mean = reduceMean(ctx, x, axes);
-    const xc = ctx.b.op("Sub", [x, mean]);
-    const variance = reduceMean(ctx, ctx.b.op("Mul", [xc, xc]), axes);
-    const invStd = ctx.b.op("Reciprocal", [
-      ctx.b.op("Sqrt", [ctx.b.op("Add", [variance, scalarLike(ctx, x, eps)])]),
-    ]);
-    const xhat = ctx.b.op("Mul", [xc, invStd]);
+    // The statistics the forward node saved, when it outputs them; else computed again.
+    let [mean, invStd] = [n.output[1], n.output[2]];
+    if (!mean || !invStd || ctx.dtype(mean) !== ctx.dtype(x)) {
+      mean = reduceMean(ctx, x, axes);
+      const xc = ctx.b.op("Sub", [x, mean]);
+      const variance = reduceMean(ctx, ctx.b.op("Mul", [xc, xc]), axes);
+      invStd = ctx.b.op("Reciprocal", [
+        ctx.b.op("Sqrt", [ctx.b.op("Add", [variance, scalarLike(ctx, x, eps)])]),
+      ]);
+    }
+    const xhat = ctx.b.op("Mul", [ctx.b.op("Sub", [x, mean]), invStd]);
     const gs = needs[1]
       ? ctx.unbroadcast(ctx.b.op("Mul", [g, xhat]), scale, ctx.shape(n.output[0]))
       : undefined;

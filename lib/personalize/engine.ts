@@ -3,6 +3,7 @@
 // The weights live in one flat buffer fed to onnxruntime as inputs, so nothing is reloaded or deep-copied per
 // prompt: a new prompt starts from the original weights, which stay in the model file's bytes.
 import { buildGradientModel, initializersToInputs } from "../onnx/autodiff.ts";
+import { fuseLayerNorms } from "../onnx/layer_norm.ts";
 import { decodeModel, encodeModel, type ModelProto, num, type TensorProto } from "../onnx/proto.ts";
 import { openSession, type Session, type SessionOptions, Tensor } from "../onnx/session.ts";
 import { readTensor } from "../onnx/tensor_data.ts";
@@ -399,7 +400,8 @@ async function pooledFromPrefix(
 async function buildGraphs(base: ModelProto, condName: string): Promise<PersonalizationGraphs> {
   const outputs = base.graph.output.map((o) => o.name);
   const embedDim = staticDim(base, "text_embeds", -1) || await probedWidth(base, "text_embeds");
-  const model = withAestheticLoss(base, "text_embeds", embedDim);
+  // Layer norms as single ops, so their gradients read the saved statistics (layer_norm.ts).
+  const model = withAestheticLoss(fuseLayerNorms(base), "text_embeds", embedDim);
   // Every text-model weight, whichever layer the conditioning is read from (as the paper's loop does).
   const params = trainableParams(
     model,

@@ -9,7 +9,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 
 /** Bump when the graphs built for the same model change. */
-export const GRAPH_CACHE_VERSION = 2;
+export const GRAPH_CACHE_VERSION = 3;
 
 export interface Slot {
   name: string;
