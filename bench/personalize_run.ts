@@ -66,6 +66,8 @@ console.log(JSON.stringify({
   setup_s: setup,
   step_s: (many - one) / steps,
   step_full_s: (manyFull - oneFull) / steps,
+  // This side always runs a step on the prompt up to its padding: the same measure as step_s.
+  step_prefix_s: (many - one) / steps,
   adam_s: updates[updates.length >> 1],
   run20_s: run20,
   sweep_s: sweep,
