@@ -12,11 +12,6 @@ export interface SessionOptions {
    * line). Without it, a failing provider is an error as before.
    */
   onFallback?: (message: string) => void;
-  /**
-   * Let the intra-op threads spin between the ops of a run instead of sleeping (graphs of many small ops run
-   * faster); they stop spinning when the run ends, so idle sessions take no core from working ones.
-   */
-  spin?: boolean;
 }
 
 export type Session = ort.InferenceSession;
@@ -32,9 +27,7 @@ export async function openSession(
   opts: SessionOptions = {},
   dataDir?: string,
 ): Promise<Session> {
-  const session: Record<string, unknown> = opts.spin
-    ? { intra_op: { allow_spinning: "1" }, force_spinning_stop: "1" }
-    : { intra_op: { allow_spinning: "0" } };
+  const session: Record<string, unknown> = { intra_op: { allow_spinning: "0" } };
   if (dataDir !== undefined) session.model_external_initializers_file_folder_path = dataDir;
   const options: ort.InferenceSession.SessionOptions = {
     executionProviders: [opts.device ?? "cpu"],
