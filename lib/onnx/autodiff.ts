@@ -16,6 +16,11 @@ export interface GradientSpec {
   loss: string;
   /** Example inputs: they fix every shape the gradient graph is built for. */
   feeds: Record<string, Tensor>;
+  /**
+   * Inputs of other sizes along the axes that may vary (e.g. a shorter sequence): the gradient graph then takes
+   * any size along the axes that differ between the two examples, reading those sizes at run time.
+   */
+  otherFeeds?: Record<string, Tensor>;
   /** Forward tensors to expose as outputs besides the graph's own. */
   extraOutputs?: string[];
   /**
@@ -47,10 +52,8 @@ const FLOATS = new Set<number>([DataType.FLOAT, DataType.DOUBLE, DataType.FLOAT1
 const MIN_OPSET = 16; // ScatterND with reduction="add", the gradient of Gather.
 
 function valueInfo(name: string, t: ProbedTensor): ValueInfoProto {
-  return {
-    name,
-    type: { tensorType: { elemType: t.dataType, shape: { dim: t.dims.map((d) => ({ dimValue: d })) } } },
-  };
+  const dim = t.dims.map((d, i) => t.varies?.[i] ? { dimParam: `${name}_${i}` } : { dimValue: d });
+  return { name, type: { tensorType: { elemType: t.dataType, shape: { dim } } } };
 }
 
 export async function buildGradientModel(spec: GradientSpec): Promise<GradientModel> {
@@ -63,7 +66,7 @@ export async function buildGradientModel(spec: GradientSpec): Promise<GradientMo
     throw new Error(`models before opset 13 are not supported (this one is opset ${sourceOpset})`);
   }
   const opset = Math.max(sourceOpset, MIN_OPSET);
-  const tensors = await probeTensors(model, spec.feeds);
+  const tensors = await probeTensors(model, spec.feeds, spec.otherFeeds);
   const initNames = new Set(graph.initializer.map((t) => t.name!));
   for (const p of spec.params) {
     if (!initNames.has(p)) throw new Error(`${p} is not an initializer of the model`);
@@ -104,10 +107,14 @@ export async function buildGradientModel(spec: GradientSpec): Promise<GradientMo
     if (!t) throw new Error(`no static shape known for ${name}`);
     return t.dims;
   };
+  const variesOf = (name: string): boolean[] | undefined => (tensors.get(name) ?? created.get(name))?.varies;
   const ctx: GradContext = {
     b,
     opset,
     shape: shapeOf,
+    varies: (name, axis) =>
+      (axis === undefined ? variesOf(name)?.some((v) => v) : variesOf(name)?.[axis]) ?? false,
+    dims: (name) => variesOf(name) ? b.op("Shape", [name]) : b.ints(shapeOf(name)),
     dtype: (name) => (tensors.get(name) ?? created.get(name))?.dataType ?? DataType.FLOAT,
     ints: (name) => {
       const t = tensors.get(name);
@@ -120,14 +127,14 @@ export async function buildGradientModel(spec: GradientSpec): Promise<GradientMo
       const lead = gs.length - ts.length;
       const axes = gs.map((_, i) => i).filter((i) => i < lead || (ts[i - lead] === 1 && gs[i] !== 1));
       const summed = axes.length ? b.op("ReduceSum", [g, b.ints(axes)], { keepdims: 1 }) : g;
-      return b.op("Reshape", [summed, b.ints(ts)]);
+      return b.op("Reshape", [summed, ctx.dims(target)]);
     },
   };
 
   // Gradients flow with the shape of the tensor they belong to; record it for names the rules create.
   const grads = new Map<string, string[]>();
   const addGrad = (name: string, g: string) => {
-    created.set(g, { dims: shapeOf(name), dataType: ctx.dtype(name) });
+    created.set(g, { dims: shapeOf(name), dataType: ctx.dtype(name), varies: variesOf(name) });
     const list = grads.get(name) ?? [];
     list.push(g);
     grads.set(name, list);
@@ -137,7 +144,7 @@ export async function buildGradientModel(spec: GradientSpec): Promise<GradientMo
     if (!list) return undefined;
     if (list.length > 1) {
       const total = b.op("Sum", list);
-      created.set(total, { dims: shapeOf(name), dataType: ctx.dtype(name) });
+      created.set(total, { dims: shapeOf(name), dataType: ctx.dtype(name), varies: variesOf(name) });
       grads.set(name, [total]);
       return total;
     }
@@ -147,6 +154,7 @@ export async function buildGradientModel(spec: GradientSpec): Promise<GradientMo
   const sparse = new Set(spec.sparse ?? []);
   const sparseGathers = new Map<string, { indices: string; rows: string }>();
   const loss = tensors.get(spec.loss)!;
+  if (loss.varies) throw new Error(`the shape of the loss ${spec.loss} changes with the input sizes`);
   addGrad(
     spec.loss,
     b.const(loss.dataType, loss.dims, new Array(loss.dims.reduce((p, d) => p * d, 1)).fill(1)),

@@ -9,7 +9,12 @@ export interface GradContext {
   b: GraphBuilder;
   /** The opset of the gradient model (at least 16, for ScatterND's reduction; sources are 13 or later). */
   opset: number;
+  /** The sizes the probe saw; along axes that vary with the inputs, only those of the first example. */
   shape(name: string): number[];
+  /** Whether the given axis (default: any axis) of the tensor varies with the inputs. */
+  varies(name: string, axis?: number): boolean;
+  /** An int64 tensor holding the tensor's shape: a constant, or read at run time when some axis varies. */
+  dims(name: string): string;
   dtype(name: string): number;
   /** Values of a small integer tensor (axes, starts, …) as the forward pass computed them. */
   ints(name: string): number[];
@@ -46,9 +51,9 @@ function reduceMean(ctx: GradContext, x: string, axes: number[]): string {
     : ctx.b.op("ReduceMean", [x], { axes, keepdims: 1 });
 }
 
-/** Reshapes g to the static shape of `like`. */
+/** Reshapes g to the shape of `like`. */
 function reshapeTo(ctx: GradContext, g: string, like: string): string {
-  return ctx.b.op("Reshape", [g, ctx.b.ints(ctx.shape(like))]);
+  return ctx.b.op("Reshape", [g, ctx.dims(like)]);
 }
 
 function scalarLike(ctx: GradContext, like: string, value: number): string {
@@ -68,10 +73,8 @@ function reduceAxes(node: NodeProto, ctx: GradContext, rank: number): number[] {
 
 /** Broadcasts g (reduced over axes) back to x's shape. */
 function expandReduced(ctx: GradContext, node: NodeProto, g: string, x: string, axes: number[]): string {
-  const shape = ctx.shape(x);
-  const kept = shape.map((d, i) => (axes.includes(i) ? 1 : d));
-  const g2 = intAttr(node, "keepdims", 1) ? g : ctx.b.op("Reshape", [g, ctx.b.ints(kept)]);
-  return ctx.b.op("Expand", [g2, ctx.b.ints(shape)]);
+  const g2 = intAttr(node, "keepdims", 1) ? g : ctx.b.op("Unsqueeze", [g, ctx.b.ints(axes)]);
+  return ctx.b.op("Expand", [g2, ctx.dims(x)]);
 }
 
 function transposeLast2(ctx: GradContext, x: string, rank: number): string {
@@ -113,7 +116,7 @@ function matmulGrads(node: NodeProto, g: string, needs: boolean[], ctx: GradCont
 
 /** Gradient of a rank-2-or-more gather along axis 0: scatter-add the rows back. */
 function scatterRows(ctx: GradContext, g: string, data: string, indices: string): string {
-  const zeros = ctx.b.op("ConstantOfShape", [ctx.b.ints(ctx.shape(data))], {
+  const zeros = ctx.b.op("ConstantOfShape", [ctx.dims(data)], {
     value: {
       name: "",
       dataType: ctx.dtype(data),
@@ -210,6 +213,9 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const x = n.input[0];
     const shape = ctx.shape(x);
     const axes = reduceAxes(n, ctx, shape.length);
+    if (axes.some((a) => ctx.varies(x, a))) {
+      throw new Error(`gradient of ReduceMean over an axis whose size varies (${n.name})`);
+    }
     const count = axes.reduce((p, a) => p * shape[a], 1);
     const ge = expandReduced(ctx, n, g!, x, axes);
     return [ctx.b.op("Mul", [ge, scalarLike(ctx, x, 1 / count)])];
@@ -298,6 +304,7 @@ export const GRAD_RULES: Record<string, GradRule> = {
   },
   Slice: (n, [g], _needs, ctx) => {
     const x = n.input[0];
+    if (ctx.varies(x)) throw new Error(`gradient of Slice of a tensor whose shape varies (${n.name})`);
     const shape = ctx.shape(x);
     const starts = ctx.ints(n.input[1]);
     const ends = ctx.ints(n.input[2]);
@@ -321,6 +328,9 @@ export const GRAD_RULES: Record<string, GradRule> = {
   Concat: (n, [g], needs, ctx) => {
     const rank = ctx.shape(n.output[0]).length;
     const axis = norm(intAttr(n, "axis", 0), rank);
+    if (n.input.some((i) => ctx.varies(i))) {
+      throw new Error(`gradient of Concat of tensors whose shapes vary (${n.name})`);
+    }
     const sizes = n.input.map((i) => ctx.shape(i)[axis]);
     const parts = ctx.b.node("Split", [g!, ctx.b.ints(sizes)], n.input.length, { axis });
     return parts.map((p, i) => (needs[i] ? p : undefined));
@@ -343,13 +353,17 @@ export const GRAD_RULES: Record<string, GradRule> = {
     const axis = norm(intAttr(n, "axis", -1), rank);
     const eps = floatAttr(n, "epsilon", 1e-5);
     const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
-    const mean = reduceMean(ctx, x, axes);
-    const xc = ctx.b.op("Sub", [x, mean]);
-    const variance = reduceMean(ctx, ctx.b.op("Mul", [xc, xc]), axes);
-    const invStd = ctx.b.op("Reciprocal", [
-      ctx.b.op("Sqrt", [ctx.b.op("Add", [variance, scalarLike(ctx, x, eps)])]),
-    ]);
-    const xhat = ctx.b.op("Mul", [xc, invStd]);
+    // The statistics the forward node saved, when it outputs them; else computed again.
+    let [mean, invStd] = [n.output[1], n.output[2]];
+    if (!mean || !invStd || ctx.dtype(mean) !== ctx.dtype(x)) {
+      mean = reduceMean(ctx, x, axes);
+      const xc = ctx.b.op("Sub", [x, mean]);
+      const variance = reduceMean(ctx, ctx.b.op("Mul", [xc, xc]), axes);
+      invStd = ctx.b.op("Reciprocal", [
+        ctx.b.op("Sqrt", [ctx.b.op("Add", [variance, scalarLike(ctx, x, eps)])]),
+      ]);
+    }
+    const xhat = ctx.b.op("Mul", [ctx.b.op("Sub", [x, mean]), invStd]);
     const gs = needs[1]
       ? ctx.unbroadcast(ctx.b.op("Mul", [g, xhat]), scale, ctx.shape(n.output[0]))
       : undefined;

@@ -1,6 +1,7 @@
 // Learns the shape and type of every tensor a graph computes by running it once with every intermediate exposed
 // as an output. Gradient graphs are built for those fixed shapes, and the values of small integer tensors
-// (axes, slice bounds) are read from the same run.
+// (axes, slice bounds) are read from the same run. A second run with other input sizes (e.g. a shorter sequence)
+// tells which axes vary with the inputs, so a graph built from the probe can take any such size.
 import { encodeModel, type ModelProto, num } from "./proto.ts";
 import { openSession, type Tensor } from "./session.ts";
 import { dataTypeOfOrt, readTensor } from "./tensor_data.ts";
@@ -8,8 +9,10 @@ import { dataTypeOfOrt, readTensor } from "./tensor_data.ts";
 export interface ProbedTensor {
   dims: number[];
   dataType: number;
-  /** Values of integer tensors of at most 64 elements. */
+  /** Values of integer tensors of at most 64 elements (absent when they differ between the probe's runs). */
   ints?: number[];
+  /** Per axis: whether its size differs between the probe's runs (absent: none does). */
+  varies?: boolean[];
 }
 
 const SMALL = 64;
@@ -17,6 +20,7 @@ const SMALL = 64;
 export async function probeTensors(
   model: ModelProto,
   feeds: Record<string, Tensor>,
+  otherFeeds?: Record<string, Tensor>,
 ): Promise<Map<string, ProbedTensor>> {
   const result = new Map<string, ProbedTensor>();
   for (const init of model.graph.initializer) {
@@ -44,6 +48,11 @@ export async function probeTensors(
   try {
     const out = await session.run(feeds);
     for (const [name, t] of Object.entries(out)) result.set(name, describe(t));
+    if (otherFeeds) {
+      for (const [name, t] of Object.entries(otherFeeds)) compare(result.get(name)!, describe(t), name);
+      const other = await session.run(otherFeeds);
+      for (const [name, t] of Object.entries(other)) compare(result.get(name)!, describe(t), name);
+    }
   } finally {
     await session.release();
   }
@@ -56,4 +65,11 @@ function describe(t: Tensor): ProbedTensor {
     entry.ints = Array.from(t.data as ArrayLike<number | bigint>, Number);
   }
   return entry;
+}
+
+/** Marks in `a` what differs in `b`, the same tensor from the other run. */
+function compare(a: ProbedTensor, b: ProbedTensor, name: string): void {
+  if (a.dims.length !== b.dims.length) throw new Error(`the rank of ${name} changes with the input sizes`);
+  if (a.dims.some((d, i) => d !== b.dims[i])) a.varies = a.dims.map((d, i) => d !== b.dims[i]);
+  if (a.ints && (!b.ints || a.ints.some((v, i) => v !== b.ints![i]))) delete a.ints;
 }

@@ -83,24 +83,25 @@ export class AdamKernel {
     const bc2 = 1 - BETA2 ** step;
     const args = [1 - BETA1, BETA2, 1 - BETA2, Math.sqrt(bc2), EPS, -lr / bc1] as const;
     const buffer = this.#memory.buffer;
-    if ([p, m, v, g].every((a) => a.buffer === buffer)) {
-      const at = (a: Float32Array) => BigInt(a.byteOffset);
+    const at = (a: Float32Array) => BigInt(a.byteOffset);
+    const inside = [p, m, v, g].map((a) => a.buffer === buffer);
+    if (inside.every((x) => x)) {
       this.#adam(at(p), at(m), at(v), at(g), BigInt(n), ...args);
       return;
     }
-    const [sp, sm, sv, sg] = this.#stage;
+    // Only the buffers outside the kernel's memory go through the staging area, a chunk at a time.
     for (let start = 0; start < n; start += STAGE) {
       const end = Math.min(start + STAGE, n);
       const k = end - start;
-      sp.set(p.subarray(start, end));
-      sm.set(m.subarray(start, end));
-      sv.set(v.subarray(start, end));
-      sg.set(g.subarray(start, end));
-      const at = (a: Float32Array) => BigInt(a.byteOffset);
+      const [sp, sm, sv, sg] = [p, m, v, g].map((a, i) => {
+        if (inside[i]) return a.subarray(start, end);
+        this.#stage[i].set(a.subarray(start, end));
+        return this.#stage[i];
+      });
       this.#adam(at(sp), at(sm), at(sv), at(sg), BigInt(k), ...args);
-      p.set(sp.subarray(0, k), start);
-      m.set(sm.subarray(0, k), start);
-      v.set(sv.subarray(0, k), start);
+      [p, m, v].forEach((a, i) => {
+        if (!inside[i]) a.set(this.#stage[i].subarray(0, k), start);
+      });
     }
   }
 }

@@ -1,12 +1,14 @@
 // Aesthetic personalization of a CLIP text model (Gallego 2022): for one prompt's tokens, T steps of Adam on
 // every text-model weight to raise cos(text_embeds, e), reading the conditioning off the personalized model.
 // The weights live in one flat buffer fed to onnxruntime as inputs, so nothing is reloaded or deep-copied per
-// prompt: a new prompt starts from a copy of the original buffer.
+// prompt: a new prompt starts from the original weights, which stay in the model file's bytes.
 import { buildGradientModel, initializersToInputs } from "../onnx/autodiff.ts";
-import { decodeModel, encodeModel, type ModelProto, num } from "../onnx/proto.ts";
+import { fuseLayerNorms } from "../onnx/layer_norm.ts";
+import { decodeModel, encodeModel, type ModelProto, num, type TensorProto } from "../onnx/proto.ts";
 import { openSession, type Session, type SessionOptions, Tensor } from "../onnx/session.ts";
 import { readTensor } from "../onnx/tensor_data.ts";
-import { AdamKernel, FlatAdam } from "./adam.ts";
+import type { AdamKernel } from "./adam.ts";
+import { PartedAdam } from "./parted_adam.ts";
 import {
   graphCacheEntry,
   type PersonalizationGraphs,
@@ -53,6 +55,8 @@ export interface TextModelInfo {
   /** Weights personalized, and those of them updated densely (the rest are embedding rows, updated sparsely). */
   parameters: number;
   denseParameters: number;
+  /** Gradient steps run on the prompt's tokens up to its padding (gradientTokens), not all 77. */
+  prefixOnly: boolean;
 }
 
 /** Names the output the conditioning is read from; a CLIP-skip output may be added to the graph beforehand. */
@@ -84,12 +88,9 @@ export class TextPersonalizer {
     private readonly grad: Session,
     private readonly forward: Session,
     private readonly slots: Slot[],
-    private readonly original: Float32Array,
-    private readonly params: Float32Array,
-    private readonly grads: Float32Array,
+    private readonly original: Uint8Array[],
     private readonly gradNames: Record<string, string>,
-    private readonly kernel: AdamKernel,
-    private readonly adam: FlatAdam,
+    private readonly weights: PartedAdam,
   ) {}
 
   /**
@@ -127,21 +128,35 @@ export class TextPersonalizer {
     }
     const opened = cached ? await open(cached).catch(() => undefined) : undefined;
     const [graphs, grad, forward] = opened ?? await open(await buildGraphs(base, condName));
-    if (entry && !opened) await writeGraphs(entry, graphs);
     const { slots, embedDim, hiddenSize, gradOf } = graphs.meta;
     const total = slots.reduce((n, s) => n + s.size, 0);
     const denseTotal = slots.filter((s) => !s.sparse).reduce((n, s) => n + s.size, 0);
-    const original = new Float32Array(total);
-    for (const s of slots) {
-      original.set(readTensor(byName.get(s.name)!, dirname(path)).data as Float32Array, s.offset);
+    // The original weights stay where the model file's bytes already are (no second copy of the model);
+    // each prompt starts from them.
+    const original = slots.map((s) => {
+      const bytes = tensorBytes(byName.get(s.name)!, dirname(path));
+      if (bytes.byteLength !== s.size * 4) throw new Error(`${s.name} is not a float32 weight`);
+      return bytes;
+    });
+    // The working weights, the dense gradient and the Adam moments, updated in place, in parts on all cores.
+    const weights = new PartedAdam(
+      slots.map((s) => ({ size: s.size, sparse: s.sparse !== undefined })),
+      session.threads || navigator.hardwareConcurrency,
+    );
+    restore(weights, original);
+    if (!opened) {
+      graphs.meta.prefixOnly &&= await pooledFromPrefix(forward, slots, weights, embedDim);
+      if (entry) await writeGraphs(entry, graphs);
     }
-    // The weights, the dense gradient and the Adam moments live in the kernel's memory, updated in place.
-    const kernel = AdamKernel.create(total + 3 * denseTotal);
-    const current = kernel.alloc(total);
-    const grads = kernel.alloc(denseTotal);
-    const adam = new FlatAdam(kernel, current.subarray(0, denseTotal), grads);
     return new TextPersonalizer(
-      { embedDim, hiddenSize, tokens: TOKENS, parameters: total, denseParameters: denseTotal },
+      {
+        embedDim,
+        hiddenSize,
+        tokens: TOKENS,
+        parameters: total,
+        denseParameters: denseTotal,
+        prefixOnly: graphs.meta.prefixOnly,
+      },
       opts.modelName ?? path,
       condName,
       opts.pooledOutput,
@@ -149,11 +164,8 @@ export class TextPersonalizer {
       forward,
       slots,
       original,
-      current,
-      grads,
       gradOf,
-      kernel,
-      adam,
+      weights,
     );
   }
 
@@ -176,10 +188,30 @@ export class TextPersonalizer {
   async #run(ids: ArrayLike<number>, e: Float32Array, opts: PersonalizeOptions): Promise<PersonalizeResult> {
     const keep = new Set(opts.keep ?? [opts.steps]);
     const idTensor = new Tensor("int64", BigInt64Array.from(Array.from(ids, BigInt)), [1, this.info.tokens]);
+    // The gradient steps may run on the prompt's prefix alone; the conditioning always needs every token.
+    const gradTokens = this.info.prefixOnly ? gradientTokens(ids) : this.info.tokens;
+    const gradIds = gradTokens === this.info.tokens
+      ? idTensor
+      : new Tensor("int64", (idTensor.data as BigInt64Array).slice(0, gradTokens), [1, gradTokens]);
     const eTensor = new Tensor("float32", e, [1, this.info.embedDim]);
+    restore(this.weights, this.original);
+    this.weights.start();
+    try {
+      return await this.#steps(idTensor, gradIds, eTensor, opts, keep);
+    } finally {
+      this.weights.stop();
+      restore(this.weights, this.original);
+    }
+  }
+
+  async #steps(
+    idTensor: Tensor,
+    gradIds: Tensor,
+    eTensor: Tensor,
+    opts: PersonalizeOptions,
+    keep: Set<number>,
+  ): Promise<PersonalizeResult> {
     const inputName = this.grad.inputNames[0];
-    this.params.set(this.original);
-    this.adam.reset();
     const similarity: number[] = [];
     const conditioning = new Map<number, Float32Array>();
     const pooledName = this.pooledOutput;
@@ -189,48 +221,46 @@ export class TextPersonalizer {
       conditioning.set(step, (out[this.conditioningOutput].data as Float32Array).slice());
       if (pooledName) pooled!.set(step, (out[pooledName].data as Float32Array).slice());
     };
-    const feeds = (): Record<string, Tensor> => {
-      const f: Record<string, Tensor> = { [inputName]: idTensor, [AESTHETIC_INPUT]: eTensor };
-      for (const s of this.slots) {
-        f[s.name] = new Tensor("float32", this.params.subarray(s.offset, s.offset + s.size), s.dims);
-      }
+    const feeds = (idsFeed = idTensor): Record<string, Tensor> => {
+      const f: Record<string, Tensor> = { [inputName]: idsFeed, [AESTHETIC_INPUT]: eTensor };
+      this.slots.forEach((s, i) => f[s.name] = new Tensor("float32", this.weights.weights(i), s.dims));
       return f;
     };
     const rowStates = new Map<string, SparseRows>();
     for (let step = 0; step < opts.steps; step++) {
-      if (opts.shouldStop?.()) {
-        this.params.set(this.original);
-        throw new PersonalizationStopped(step);
-      }
+      if (opts.shouldStop?.()) throw new PersonalizationStopped(step);
       const fetches: Record<string, Tensor | null> = { [SIMILARITY]: null };
-      for (const name of outputs) fetches[name] = null;
-      for (const s of this.slots) {
+      const fullLength = gradIds === idTensor;
+      if (keep.has(step)) {
+        if (fullLength) { for (const name of outputs) fetches[name] = null; }
+        else keepOutputs(step, await this.forward.run(feeds(), outputs));
+      }
+      this.slots.forEach((s, i) => {
         if (s.sparse) {
           fetches[s.sparse.indices] = null;
           fetches[s.sparse.rows] = null;
         } else {
-          const g = this.grads.subarray(s.offset, s.offset + s.size);
-          fetches[this.gradNames[s.name]] = new Tensor("float32", g, s.dims);
+          fetches[this.gradNames[s.name]] = new Tensor("float32", this.weights.grad(i), s.dims);
         }
-      }
-      const out = await this.grad.run(feeds(), fetches);
+      });
+      const out = await this.grad.run(feeds(gradIds), fetches);
       similarity.push((out[SIMILARITY].data as Float32Array)[0]);
-      if (keep.has(step)) keepOutputs(step, out);
-      this.adam.step(opts.lr);
-      for (const s of this.slots) {
+      if (keep.has(step) && fullLength) keepOutputs(step, out);
+      const dense = this.weights.step(opts.lr);
+      for (const [i, s] of this.slots.entries()) {
         if (!s.sparse) continue;
-        const table = this.params.subarray(s.offset, s.offset + s.size);
+        const table = this.weights.weights(i);
         const indices = out[s.sparse.indices].data as BigInt64Array;
         const rows = out[s.sparse.rows].data as Float32Array;
         let state = rowStates.get(s.name);
         if (!state) rowStates.set(s.name, state = new SparseRows(indices, s.dims[0], s.size / s.dims[0]));
-        state.step(this.kernel, table, indices, rows, step + 1, opts.lr);
+        state.step(this.weights.kernel, table, indices, rows, step + 1, opts.lr);
       }
+      await dense;
     }
     const out = await this.forward.run(feeds(), [SIMILARITY, ...outputs]);
     similarity.push((out[SIMILARITY].data as Float32Array)[0]);
     keepOutputs(opts.steps, out);
-    this.params.set(this.original);
     return pooled ? { similarity, conditioning, pooled } : { similarity, conditioning };
   }
 
@@ -291,6 +321,78 @@ class SparseRows {
 
 const TOKENS = 77;
 
+/** A float tensor's bytes as stored: a view into the model file's buffer when the data is inline. */
+function tensorBytes(t: TensorProto, dir: string): Uint8Array {
+  if (t.dataLocation !== 1 && t.rawData && t.rawData.byteLength > 0) return t.rawData;
+  const data = readTensor(t, dir).data;
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+}
+
+/** Puts the original weights back (a byte copy: file data need not be aligned). */
+function restore(weights: PartedAdam, original: Uint8Array[]): void {
+  original.forEach((bytes, i) => {
+    const w = weights.weights(i);
+    new Uint8Array(w.buffer, w.byteOffset, w.byteLength).set(bytes);
+  });
+}
+/** The second length the gradient graph is probed at, telling which axes follow the number of tokens. */
+const PROBE_PREFIX = 16;
+
+/**
+ * Tokens a gradient step needs: up to the start of the padding (the run of equal ids that ends the 77), which
+ * includes the end-of-text token text_embeds is pooled at (SD 1.x pads with it, SD 2.x with 0 after it).
+ * With causal attention no earlier token sees a later one, so the loss and every gradient are those of the
+ * whole sequence; the later tokens' share of each gradient is exactly zero. pooledFromPrefix checks this
+ * holds for a model before it is used.
+ */
+export function gradientTokens(ids: ArrayLike<number>): number {
+  let start = ids.length - 1;
+  while (start > 0 && ids[start - 1] === ids[ids.length - 1]) start--;
+  return start + 1;
+}
+
+/**
+ * Whether text_embeds of a whole 77-token prompt equals that of its prefix up to the padding (gradientTokens),
+ * for both paddings in use (the end-of-text token, and 0 after it); any model that is not causal, or pools
+ * elsewhere, fails it.
+ */
+async function pooledFromPrefix(
+  forward: Session,
+  slots: Slot[],
+  weights: PartedAdam,
+  embedDim: number,
+): Promise<boolean> {
+  const feeds: Record<string, Tensor> = {
+    [AESTHETIC_INPUT]: new Tensor("float32", new Float32Array(embedDim).fill(1 / Math.sqrt(embedDim)), [
+      1,
+      embedDim,
+    ]),
+  };
+  slots.forEach((s, i) => feeds[s.name] = new Tensor("float32", weights.weights(i), s.dims));
+  const embeds = async (ids: number[]) => {
+    const t = new Tensor("int64", BigInt64Array.from(ids, BigInt), [1, ids.length]);
+    const out = await forward.run({ ...feeds, [forward.inputNames[0]]: t }, ["text_embeds"]);
+    return out.text_embeds.data as Float32Array;
+  };
+  const prompt = [49406, 320, 1125, 539, 49407];
+  try {
+    for (const pad of [49407, 0]) {
+      const ids = [...prompt, ...new Array(TOKENS - prompt.length).fill(pad)];
+      const [whole, prefix] = [await embeds(ids), await embeds(ids.slice(0, gradientTokens(ids)))];
+      let scale = 0, diff = 0;
+      whole.forEach((x, i) => {
+        scale = Math.max(scale, Math.abs(x));
+        diff = Math.max(diff, Math.abs(x - prefix[i]));
+      });
+      if (!(diff <= 1e-5 * scale)) return false;
+    }
+    return true;
+  } catch {
+    // A vocabulary without these ids, or a graph that rejects another length: every step uses all 77 tokens.
+    return false;
+  }
+}
+
 /**
  * The paper's loss appended to the text model, its gradient graph with respect to every text-model weight
  * (embedding tables sparse), and the forward graph with the weights as inputs, for CLIP's fixed 77 tokens.
@@ -298,17 +400,25 @@ const TOKENS = 77;
 async function buildGraphs(base: ModelProto, condName: string): Promise<PersonalizationGraphs> {
   const outputs = base.graph.output.map((o) => o.name);
   const embedDim = staticDim(base, "text_embeds", -1) || await probedWidth(base, "text_embeds");
-  const model = withAestheticLoss(base, "text_embeds", embedDim);
+  // Layer norms as single ops, so their gradients read the saved statistics (layer_norm.ts).
+  const model = withAestheticLoss(fuseLayerNorms(base), "text_embeds", embedDim);
   // Every text-model weight, whichever layer the conditioning is read from (as the paper's loop does).
   const params = trainableParams(
     model,
     outputs.includes("last_hidden_state") ? "last_hidden_state" : condName,
   );
-  const ids = new Tensor("int64", new BigInt64Array(TOKENS), [1, TOKENS]);
   const e = new Tensor("float32", new Float32Array(embedDim), [1, embedDim]);
-  const feeds = { [model.graph.input[0].name]: ids, [AESTHETIC_INPUT]: e };
+  const feedsOf = (tokens: number) => ({
+    [model.graph.input[0].name]: new Tensor("int64", new BigInt64Array(tokens), [1, tokens]),
+    [AESTHETIC_INPUT]: e,
+  });
   const sparse = embeddingTables(model, params);
-  const gradient = await buildGradientModel({ model, params, loss: LOSS, feeds, sparse });
+  const spec = { model, params, loss: LOSS, feeds: feedsOf(TOKENS), sparse };
+  // A gradient graph that takes any number of tokens, when the export allows it; else one for 77.
+  const variable = await buildGradientModel({ ...spec, otherFeeds: feedsOf(PROBE_PREFIX) }).catch(() =>
+    undefined
+  );
+  const gradient = variable ?? await buildGradientModel(spec);
 
   // Dense parameters first, so the dense gradient and Adam moments cover one prefix of the buffer.
   const slots: Slot[] = [];
@@ -329,7 +439,7 @@ async function buildGraphs(base: ModelProto, condName: string): Promise<Personal
   return {
     gradient: encodeModel(gradient.model),
     forward: encodeModel(initializersToInputs(model, params)),
-    meta: { embedDim, hiddenSize, slots, gradOf: gradient.gradOf },
+    meta: { embedDim, hiddenSize, slots, gradOf: gradient.gradOf, prefixOnly: variable !== undefined },
   };
 }
 

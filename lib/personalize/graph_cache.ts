@@ -9,7 +9,7 @@ import { homedir } from "node:os";
 import { join } from "node:path";
 
 /** Bump when the graphs built for the same model change. */
-export const GRAPH_CACHE_VERSION = 1;
+export const GRAPH_CACHE_VERSION = 3;
 
 export interface Slot {
   name: string;
@@ -26,6 +26,12 @@ export interface GraphMeta {
   slots: Slot[];
   /** Each dense parameter's gradient output. */
   gradOf: Record<string, string>;
+  /**
+   * The gradient graph takes any number of tokens, and text_embeds was found to depend only on the tokens up
+   * to the start of the padding (causal attention, pooled at the end-of-text token): each step then runs on
+   * that prefix alone (engine.ts, gradientTokens).
+   */
+  prefixOnly: boolean;
 }
 
 export interface PersonalizationGraphs {
@@ -59,7 +65,9 @@ export async function graphCacheEntry(
 export async function readGraphs(entry: string): Promise<PersonalizationGraphs | undefined> {
   try {
     const meta = JSON.parse(await Deno.readTextFile(join(entry, "meta.json"))) as GraphMeta;
-    if (!Array.isArray(meta.slots) || typeof meta.embedDim !== "number") return undefined;
+    if (
+      !Array.isArray(meta.slots) || typeof meta.embedDim !== "number" || typeof meta.prefixOnly !== "boolean"
+    ) return undefined;
     const [gradient, forward] = await Promise.all([
       Deno.readFile(join(entry, "gradient.onnx")),
       Deno.readFile(join(entry, "forward.onnx")),

@@ -251,6 +251,15 @@ const CASES: Record<string, Case> = {
     attrs: { axis: -1, epsilon: 1e-5 },
     floatAttrs: ["epsilon"],
   },
+  "LayerNormalization (float32, from its saved mean and inverse deviation)": {
+    op: "LayerNormalization",
+    params: { x: [2, 3, 5], s: [5], b: [5] },
+    inputs: ["x", "s", "b"],
+    attrs: { axis: -1, epsilon: 1e-5 },
+    floatAttrs: ["epsilon"],
+    outputs: 3,
+    dtype: F,
+  },
 };
 
 for (const [name, c] of Object.entries(CASES)) {

@@ -1,9 +1,9 @@
 // Parity of the ONNX personalization with the paper's PyTorch loop (tests/fixtures/fx_refs.py personalize()).
-import { ok, rejects } from "node:assert";
+import { equal, ok, rejects } from "node:assert";
 import { join } from "node:path";
 import { PENULTIMATE, withPenultimateOutput } from "../../../lib/clip/clip_skip.ts";
 import { openSession, Tensor } from "../../../lib/onnx/session.ts";
-import { PersonalizationStopped, TextPersonalizer } from "../../../lib/personalize/engine.ts";
+import { gradientTokens, PersonalizationStopped, TextPersonalizer } from "../../../lib/personalize/engine.ts";
 import { assertClose, maxAbsDiff, MODELS, readRef, refs } from "../../fixtures.ts";
 
 interface Case {
@@ -130,5 +130,20 @@ Deno.test({
       [e, { steps: 1, lr: -1 }, /learning rate must be ≥ 0/],
     ];
     for (const [emb, o, pattern] of cases) await rejects(eng.personalize(c.input_ids, emb, o), pattern);
+  },
+});
+
+Deno.test({
+  name: "gradient steps run on the prompt up to its padding, once the model is found causal and EOS-pooled",
+  ...opts,
+  fn: async () => {
+    const pad = (ids: number[], p: number) => [...ids, ...new Array(77 - ids.length).fill(p)];
+    equal(gradientTokens(pad([49406, 320, 49407], 49407)), 3); // SD 1.x pads with the end-of-text token
+    equal(gradientTokens(pad([49406, 320, 49407], 0)), 4); // SD 2.x with 0 after it
+    equal(gradientTokens(Array.from({ length: 77 }, (_, i) => i)), 77);
+    equal(gradientTokens(new Array(77).fill(49407)), 1);
+    for (const [model, skip] of [["tiny-sd1-clip", false], ["tiny-sd2-clip", true]] as const) {
+      ok((await engine(model, skip)).info.prefixOnly, model);
+    }
   },
 });
