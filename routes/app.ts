@@ -5,6 +5,7 @@ import { basicAuth } from "hono/basic-auth";
 import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import type { WebUIService } from "../lib/server/service.ts";
+import { Unavailable } from "../lib/server/unavailable.ts";
 import { docsRoutes } from "./docs.ts";
 import { type GuardOptions, requestGuard } from "./guard.ts";
 import { internalRoutes } from "./internal.ts";
@@ -67,11 +68,12 @@ export function createApp(svc: WebUIService, opts: AppOptions): Hono {
   // FastAPI's answer for an unknown route, which A1111 clients parse as JSON.
   app.notFound((c) => c.json({ detail: "Not Found" }, 404));
   // The one place errors become answers: input problems from any layer are 422 naming the field; the rest
-  // are faults of the server, logged, and 500.
+  // the service being unable to do it now is 503 with the reason; the rest are faults of the server, logged, and 500.
   app.onError((e, c) => {
     if (e instanceof HTTPException) return e.getResponse();
     const input = inputErrorResponse(c, e);
     if (input) return input;
+    if (e instanceof Unavailable) return c.json({ error: "unavailable", detail: e.message }, 503);
     console.error(e);
     return c.json({ error: "internal error", detail: e.message }, 500);
   });

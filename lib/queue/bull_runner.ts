@@ -16,6 +16,7 @@ import {
 import type { Task } from "../server/tasks.ts";
 import type { Progress } from "../embed/make_embedding.ts";
 import { EmbeddingFailure, type EmbedFiles, type MadeEmbedding } from "../server/embedding_maker.ts";
+import { Unavailable } from "../server/unavailable.ts";
 import { connect, disconnect, reportErrors } from "./redis.ts";
 import { every } from "./every.ts";
 import { type S3Config, S3Objects, type S3Results } from "./s3.ts";
@@ -231,7 +232,9 @@ export class BullRunner implements RemoteRunner {
         // A Redis that restarted without its append-only file has forgotten the job: said, not waited for.
         if (await queue.getJobState(jobId) === "unknown") {
           done.reject(
-            new Error("the job was lost: Redis no longer has it (restarted without its append-only file?)"),
+            new Unavailable(
+              "the job was lost: Redis no longer has it (restarted without its append-only file?)",
+            ),
           );
           return;
         }

@@ -4,14 +4,15 @@
 // returns the PNGs and infotexts as the job's result. A worker killed mid-job loses its lock; BullMQ's stalled
 // job check then hands the job to another worker, once.
 import { type Job, Worker } from "bullmq";
-import type { RedisOptions } from "ioredis";
+import type { Redis, RedisOptions } from "ioredis";
 import { hostname } from "node:os";
 import type { Extension, Values } from "../extensions/adapter.ts";
 import { InputError } from "../io/input_error.ts";
 import type { WebUIService } from "../server/service.ts";
 import type { Task } from "../server/tasks.ts";
 import { EmbeddingFailure, embedUploads } from "../server/embedding_maker.ts";
-import { connect, disconnect, reportErrors } from "./redis.ts";
+import { connect, disconnect, reachable, reportErrors } from "./redis.ts";
+import { watchLinks } from "./watchdog.ts";
 import { every } from "./every.ts";
 import { S3Objects } from "./s3.ts";
 import {
@@ -67,20 +68,17 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
   const svc = opts.service;
   const id = `${hostname()}:${Deno.pid}`;
   const models = svc.checkpoints().map((m) => m.name);
-  const client = connect(opts.redis);
-  const sub = connect(opts.redis);
   const running = new Map<string, Task>();
   // A server with --results puts embedding jobs' images in its bucket: read with this worker's AWS_* settings.
   const inputs = new S3Objects();
 
-  await sub.subscribe(CONTROL_CHANNEL);
-  sub.on("message", (_channel: string, raw: string) => {
+  const onControl = (_channel: string, raw: string) => {
     const m = JSON.parse(raw) as ControlMessage;
     const task = running.get(`${m.queue}/${m.job}`);
     if (!task) return;
     if (m.action === "interrupt") svc.tasks.interrupt(task);
     else task.state.skip();
-  });
+  };
 
   const announcement: WorkerAnnouncement = {
     id,
@@ -88,10 +86,11 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     concurrency: opts.concurrency ?? 1,
     device: svc.config.device ?? "cpu",
   };
-  const announce = () =>
-    client.set(`${WORKER_KEY_PREFIX}${id}`, JSON.stringify(announcement), "EX", WORKER_TTL_SECONDS);
-  await announce();
-  const renew = setInterval(() => announce().catch(() => {}), (WORKER_TTL_SECONDS * 1000) / 3);
+  // The current links' command client; set before their workers can take a job.
+  let control!: Redis;
+  const announce = async (client: Redis) => {
+    await client.set(`${WORKER_KEY_PREFIX}${id}`, JSON.stringify(announcement), "EX", WORKER_TTL_SECONDS);
+  };
 
   const embed = async (job: Job<WireEmbedJob, WireEmbedResult>): Promise<WireEmbedResult> => {
     const model = svc.checkpoint(job.data.model);
@@ -131,7 +130,7 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
     const task = svc.tasks.create();
     const key = `${job.queueName}/${job.id}`;
     running.set(key, task);
-    if (await client.get(cancelKey(job.queueName, job.id!))) svc.tasks.interrupt(task);
+    if (await control.get(cancelKey(job.queueName, job.id!))) svc.tasks.interrupt(task);
     let last = "";
     let sentPreview = -1;
     let sentAt = -Infinity;
@@ -185,28 +184,65 @@ export async function startQueueWorker(opts: QueueWorkerOptions): Promise<QueueW
       : generate(job as Job<WireJob, WireResult>);
 
   const lockMs = opts.lockMs ?? 30_000;
-  const workers = models.map((name) =>
-    new Worker<WireJob | WireEmbedJob, WireResult | WireEmbedResult>(queueName(name), run, {
-      connection: connect(opts.redis),
-      concurrency: opts.concurrency ?? 1,
-      lockDuration: lockMs,
-      stalledInterval: lockMs,
-      maxStalledCount: 1,
-    })
-  );
-  workers.forEach((w, i) => reportErrors(w, `worker for ${models[i]}`));
-  await Promise.all(workers.map((w) => w.waitUntilReady()));
+  // Everything that talks to Redis, made afresh when the watchdog finds it stuck.
+  const open = async (): Promise<Links> => {
+    const client = connect(opts.redis);
+    control = client;
+    const sub = connect(opts.redis);
+    await sub.subscribe(CONTROL_CHANNEL);
+    sub.on("message", onControl);
+    await announce(client);
+    const workerClients = models.map(() => connect(opts.redis));
+    const workers = models.map((name, i) =>
+      new Worker<WireJob | WireEmbedJob, WireResult | WireEmbedResult>(queueName(name), run, {
+        connection: workerClients[i],
+        concurrency: opts.concurrency ?? 1,
+        lockDuration: lockMs,
+        stalledInterval: lockMs,
+        maxStalledCount: 1,
+      })
+    );
+    workers.forEach((w, i) => reportErrors(w, `worker for ${models[i]}`));
+    await Promise.all(workers.map((w) => w.waitUntilReady()));
+    return { client, sub, workers, workerClients };
+  };
+  let links = await open();
+
+  const stopWatching = watchLinks({
+    renew: () => announce(links.client),
+    reachable: () => reachable(opts.redis),
+    rebuild: async () => {
+      console.error(
+        `queue: worker ${id}: its Redis connections stopped answering while Redis does; reconnecting`,
+      );
+      const stuck = links;
+      links = await open();
+      // The stuck links cannot finish anything: a job they held goes back through BullMQ's stalled check.
+      for (const w of stuck.workers) w.close(true).catch(() => {});
+      for (const c of [stuck.client, stuck.sub, ...stuck.workerClients]) c.disconnect();
+    },
+    intervalMs: (WORKER_TTL_SECONDS * 1000) / 3,
+    stallMs: (WORKER_TTL_SECONDS * 1000 * 2) / 3,
+  });
 
   return {
     id,
     models,
     device: announcement.device,
     close: async () => {
-      clearInterval(renew);
-      await Promise.all(workers.map((w) => w.close()));
-      await client.del(`${WORKER_KEY_PREFIX}${id}`).catch(() => {});
-      await disconnect(client);
-      await disconnect(sub);
+      stopWatching();
+      await Promise.all(links.workers.map((w) => w.close()));
+      await links.client.del(`${WORKER_KEY_PREFIX}${id}`).catch(() => {});
+      await disconnect(links.client);
+      await disconnect(links.sub);
+      await Promise.all(links.workerClients.map(disconnect));
     },
   };
+}
+
+interface Links {
+  client: Redis;
+  sub: Redis;
+  workers: Worker[];
+  workerClients: Redis[];
 }

@@ -69,3 +69,25 @@ export async function disconnect(client: Redis): Promise<void> {
     client.disconnect();
   }
 }
+
+/** Whether Redis answers PING on a fresh connection within `ms` (one try, no retries, no queued commands). */
+export async function reachable(opts: RedisOptions, ms = 2000): Promise<boolean> {
+  const probe = new Redis({
+    ...opts,
+    lazyConnect: true,
+    connectTimeout: ms,
+    commandTimeout: ms,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
+  probe.on("error", () => {}); // the answer is the result, not a printed error
+  try {
+    await probe.connect();
+    return (await probe.ping()) === "PONG";
+  } catch {
+    return false;
+  } finally {
+    probe.disconnect();
+  }
+}

@@ -1,5 +1,6 @@
 // One job at a time on the model, the rest waiting first in, first out. A job's failure is its own: it rejects
 // that job's promise and the queue moves on to the next.
+import { Unavailable } from "./unavailable.ts";
 
 export interface QueuedJob<T> {
   /** Increasing from 1 in the order jobs were enqueued. */
@@ -8,7 +9,7 @@ export interface QueuedJob<T> {
   readonly result: Promise<T>;
 }
 
-export class QueueClosedError extends Error {
+export class QueueClosedError extends Unavailable {
   constructor() {
     super("the job queue is closed");
     this.name = "QueueClosedError";

@@ -3,7 +3,7 @@
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert";
 import { join } from "node:path";
 import { BullRunner } from "../../../lib/queue/bull_runner.ts";
-import { connect, disconnect, parseRedisUrl, QueueUrlError } from "../../../lib/queue/redis.ts";
+import { connect, disconnect, parseRedisUrl, QueueUrlError, reachable } from "../../../lib/queue/redis.ts";
 import { TINY_DEMO_MODEL_DIR } from "../../../lib/models/defaults.ts";
 import { probeProvider } from "../../../lib/models/providers.ts";
 import { redisMissing, startRedis } from "./redis_server.ts";
@@ -51,6 +51,23 @@ Deno.test("serve --queue: a Redis that cannot be reached is said at start, with 
     new RegExp(`cannot reach Redis at 127.0.0.1:${port}: connect ECONNREFUSED`),
   );
 });
+
+Deno.test(
+  "reachable: a PING on a fresh connection, answered or not, in bounded time",
+  { ignore: redisMissing !== undefined, sanitizeOps: false, sanitizeResources: false },
+  async () => {
+    const redis = await startRedis();
+    try {
+      assertEquals(await reachable(parseRedisUrl(redis.url)), true);
+      await redis.stop();
+      const t0 = performance.now();
+      assertEquals(await reachable(parseRedisUrl(redis.url), 500), false);
+      ok(performance.now() - t0 < 5000, "a refused connection is not retried");
+    } finally {
+      await redis.stop();
+    }
+  },
+);
 
 Deno.test(
   "deno task worker --device: an unknown one is exit code 2; an unusable GPU falls back to the CPU, said once and announced",

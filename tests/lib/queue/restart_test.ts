@@ -15,6 +15,15 @@ import {
 
 const opts = { sanitizeOps: false, sanitizeResources: false, ignore: redisMissing !== undefined };
 
+/** A stuck reconnect fails the test, saying what never came, instead of hanging the suite. */
+function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) =>
+    timer = setTimeout(() => reject(new Error(`${what} did not come within ${ms / 1000} s`)), ms)
+  );
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 async function txt2img(url: string, seed: number): Promise<{ images: string[]; info: string }> {
   const r = await post(`${url}/sdapi/v1/txt2img`, {
     prompt: "a lighthouse",
@@ -43,9 +52,14 @@ Deno.test(
       const meanwhile = txt2img(server.url, 2);
       await new Promise((r) => setTimeout(r, 1000));
       redis = await startRedis({ dir, port: redis.port });
-      const answer = await meanwhile;
+      const answer = await within(meanwhile, 120_000, "the answer to the job sent while Redis was down");
       assertEquals([answer.images.length, JSON.parse(answer.info).all_seeds], [1, [2]]);
-      assertEquals((await txt2img(server.url, 3)).images.length, 1, "and later jobs still run");
+      const later = await within(
+        txt2img(server.url, 3),
+        120_000,
+        "the answer to a job sent after the restart",
+      );
+      assertEquals(later.images.length, 1, "and later jobs still run");
     } finally {
       await server?.close();
       await worker?.kill();
@@ -74,7 +88,7 @@ Deno.test(
       await redis.stop();
       redis = await startRedis({ port: redis.port });
       const r = await answer;
-      assertEquals(r.status, 500);
+      assertEquals(r.status, 503);
       const body = await r.json();
       ok(/the job was lost: Redis no longer has it/.test(body.detail), JSON.stringify(body));
     } finally {

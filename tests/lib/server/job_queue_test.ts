@@ -1,5 +1,6 @@
 import { deepStrictEqual as assertEquals, rejects, throws } from "node:assert";
 import { JobQueue, QueueClosedError } from "../../../lib/server/job_queue.ts";
+import { Unavailable } from "../../../lib/server/unavailable.ts";
 
 /** A job the test finishes by hand (the queue's test double for a generation). */
 function gate<T>() {
@@ -72,6 +73,7 @@ Deno.test("close rejects the waiting jobs, lets the running one finish, refuses 
   const waiting = q.enqueue(() => Promise.resolve(2));
   q.close();
   await rejects(waiting.result, QueueClosedError);
+  await rejects(waiting.result, Unavailable, "the API answers it 503, not 500");
   throws(() => q.enqueue(() => Promise.resolve(3)), QueueClosedError);
   a.open(1);
   assertEquals(await running.result, 1);
