@@ -5,6 +5,7 @@ import { deepStrictEqual as assertEquals, ok } from "node:assert";
 import { connect, disconnect, parseRedisUrl } from "../../../lib/queue/redis.ts";
 import { MODELS_DIR } from "../../../lib/models/defaults.ts";
 import { post, startServer, type TestServer } from "../../routes/server.ts";
+import { within } from "../../hostile_files.ts";
 import {
   redisMissing,
   type RedisServer,
@@ -14,15 +15,6 @@ import {
 } from "./redis_server.ts";
 
 const opts = { sanitizeOps: false, sanitizeResources: false, ignore: redisMissing !== undefined };
-
-/** A stuck reconnect fails the test, saying what never came, instead of hanging the suite. */
-function within<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) =>
-    timer = setTimeout(() => reject(new Error(`${what} did not come within ${ms / 1000} s`)), ms)
-  );
-  return Promise.race([p, late]).finally(() => clearTimeout(timer));
-}
 
 async function txt2img(url: string, seed: number): Promise<{ images: string[]; info: string }> {
   const r = await post(`${url}/sdapi/v1/txt2img`, {
@@ -52,12 +44,12 @@ Deno.test(
       const meanwhile = txt2img(server.url, 2);
       await new Promise((r) => setTimeout(r, 1000));
       redis = await startRedis({ dir, port: redis.port });
-      const answer = await within(meanwhile, 120_000, "the answer to the job sent while Redis was down");
+      const answer = await within(120_000, "the answer to the job sent while Redis was down", meanwhile);
       assertEquals([answer.images.length, JSON.parse(answer.info).all_seeds], [1, [2]]);
       const later = await within(
-        txt2img(server.url, 3),
         120_000,
         "the answer to a job sent after the restart",
+        txt2img(server.url, 3),
       );
       assertEquals(later.images.length, 1, "and later jobs still run");
     } finally {
