@@ -265,7 +265,7 @@ export class TextPersonalizer {
   }
 
   async release(): Promise<void> {
-    await Promise.all([this.grad.release(), this.forward.release()]);
+    await Promise.all([this.grad.release(), this.forward.release(), this.weights.close()]);
   }
 }
 

@@ -4,8 +4,12 @@
 // onnxruntime-node refuses tensors over a SharedArrayBuffer, so every other part's weights and gradient live in
 // an ordinary ArrayBuffer that is transferred (not copied) to its worker for the update and back after it;
 // its moments stay in the worker. Each element gets the same float32 operations whichever part it is in.
+// The threads live as long as the PartedAdam, not one optimization: starting a thread, compiling its kernel and
+// faulting in fresh moments cost about 0.3 s per prompt. They are node:worker_threads workers because those can
+// be unref'd: an idle pool never keeps the process alive, so a caller that never calls close() still exits.
+import { Worker } from "node:worker_threads";
 import { AdamKernel, FlatAdam } from "./adam.ts";
-import type { PartStep } from "./adam_worker.ts";
+import type { PartReply, PartStep } from "./adam_worker.ts";
 
 export interface WeightSlot {
   size: number;
@@ -25,7 +29,10 @@ export class PartedAdam {
   /** Floats of each part after the first, whose buffers hold [weights | gradient]. */
   readonly #floats: number[];
   #buffers: ArrayBuffer[];
-  #workers: Worker[] = [];
+  /** The part threads, made at the first start; undefined again after a failure or close(). */
+  #workers: Worker[] | undefined;
+  #running = false;
+  #inFlight = false;
   #step = 0;
 
   /** Slots in any order; `threads` parts at most, one when there are fewer dense weights than `minParted`. */
@@ -82,42 +89,89 @@ export class PartedAdam {
     return new Float32Array(this.#buffers[part - 1], (this.#floats[part - 1] + offset) * 4, size);
   }
 
-  /** A new optimization: zero moments and step count, and the part threads started (they hold the moments). */
+  /** A new optimization: zero moments and step count (the part threads zero theirs at its first step). */
   start(): void {
     this.stop();
     this.#adam.reset();
     this.#step = 0;
-    this.#workers = this.#floats.map(() =>
-      new Worker(new URL("./adam_worker.ts", import.meta.url), { type: "module" })
-    );
+    this.#workers ??= this.#floats.map(() => {
+      const w = new Worker(new URL("./adam_worker.ts", import.meta.url));
+      w.unref();
+      return w;
+    });
+    this.#running = true;
   }
 
   /** One Adam step of every dense weight with learning rate lr, all parts at once. */
   async step(lr: number): Promise<void> {
-    if (this.#workers.length !== this.#floats.length) throw new Error("PartedAdam.step before start");
+    const workers = this.#workers;
+    if (!this.#running || !workers) throw new Error("PartedAdam.step before start");
     const step = ++this.#step;
-    const replies = this.#workers.map((w) =>
-      new Promise<ArrayBuffer>((resolve, reject) => {
-        w.onmessage = (e: MessageEvent<{ buffer: ArrayBuffer }>) => resolve(e.data.buffer);
-        w.onerror = (e) => {
-          e.preventDefault();
-          reject(new Error(`the Adam update's thread failed: ${e.message}`));
-        };
-      })
-    );
-    this.#workers.forEach((w, k) => {
+    const replies = workers.map((w) => reply(w));
+    // A thread is referenced only while it works: the step's reply must keep the process alive, an idle pool not.
+    workers.forEach((w, k) => {
+      w.ref();
       const message: PartStep = { buffer: this.#buffers[k], floats: this.#floats[k], step, lr };
       w.postMessage(message, [this.#buffers[k]]);
     });
-    this.#adam.step(lr);
-    this.#buffers = await Promise.all(replies);
+    this.#inFlight = true;
+    try {
+      this.#adam.step(lr);
+      const buffers = await Promise.all(replies);
+      // A stop() during the step discarded this pool and made fresh buffers: these are stale.
+      if (this.#workers === workers) this.#buffers = buffers;
+    } catch (e) {
+      // stop() already discarded the pool: the caller gave this step up and may never await it.
+      if (this.#workers !== workers) return;
+      this.#discard();
+      throw e;
+    } finally {
+      this.#inFlight = false;
+      for (const w of workers) w.unref();
+    }
   }
 
-  /** Ends the optimization's threads (a live worker keeps the process running). */
+  /** Ends the optimization; the part threads stay, idle, for the next one. */
   stop(): void {
-    for (const w of this.#workers) w.terminate();
-    this.#workers = [];
-    // A buffer that went down with a failed thread is made again (zeros: the caller restores the weights).
+    this.#running = false;
+    // Stopped mid-step (the caller failed between step() and its await): the threads hold the buffers, so
+    // they go, and the buffers are made again (zeros: the caller restores the weights).
+    if (this.#inFlight) this.#discard();
     this.#buffers = this.#buffers.map((b, k) => b.byteLength ? b : new ArrayBuffer(8 * this.#floats[k]));
   }
+
+  /** Ends the part threads (the next start makes new ones). */
+  async close(): Promise<void> {
+    this.stop();
+    const workers = this.#workers ?? [];
+    this.#workers = undefined;
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+
+  /** A pool with a failed thread is not reused: its threads end and the next start makes new ones. */
+  #discard(): void {
+    const workers = this.#workers ?? [];
+    this.#workers = undefined;
+    this.#running = false;
+    for (const w of workers) void w.terminate();
+  }
+}
+
+/** The part thread's next reply, or its failure (an error, or the thread ending) as a rejection. */
+function reply(w: Worker): Promise<ArrayBuffer> {
+  return new Promise<ArrayBuffer>((resolve, reject) => {
+    const off = () => {
+      w.off("message", done);
+      w.off("error", fail);
+      w.off("exit", exit);
+    };
+    const done = (r: PartReply) => (off(), resolve(r.buffer));
+    const fail = (e: Error) => (off(), reject(new Error(`the Adam update's thread failed: ${e.message}`)));
+    const exit = (
+      code: number,
+    ) => (off(), reject(new Error(`the Adam update's thread ended (exit code ${code})`)));
+    w.on("message", done);
+    w.on("error", fail);
+    w.on("exit", exit);
+  });
 }

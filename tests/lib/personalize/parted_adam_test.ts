@@ -1,4 +1,5 @@
-// Adam in parts on several threads gives the same bits as one thread, slot for slot, and its threads end.
+// Adam in parts on several threads gives the same bits as one thread, slot for slot; its threads serve one
+// optimization after another and never keep the process alive.
 import { deepStrictEqual as assertEquals, equal, throws } from "node:assert";
 import { AdamKernel, FlatAdam } from "../../../lib/personalize/adam.ts";
 import { PartedAdam } from "../../../lib/personalize/parted_adam.ts";
@@ -44,7 +45,7 @@ Deno.test("PartedAdam on three threads matches one FlatAdam bit for bit, over se
       });
     }
   } finally {
-    parted.stop();
+    await parted.close();
   }
   throws(() => parted.grad(SPARSE), /updated sparsely/);
 });
@@ -61,4 +62,76 @@ Deno.test("small models stay on one thread, and a new start zeroes the moments",
     return parted.weights(0).slice();
   };
   assertEquals(await run(), await run());
+});
+
+/** Three parts over small slots: one optimization of `steps` steps from fixed weights and gradients. */
+async function optimize(parted: PartedAdam, steps: number): Promise<Float32Array[]> {
+  parted.slots.forEach((_, i) => fill(parted.weights(i), i));
+  parted.start();
+  try {
+    for (let step = 1; step <= steps; step++) {
+      parted.slots.forEach((_, i) => fill(parted.grad(i), step * 10 + i));
+      await parted.step(1e-3);
+    }
+  } finally {
+    parted.stop();
+  }
+  return parted.slots.map((_, i) => parted.weights(i).slice());
+}
+
+Deno.test("the threads outlive an optimization, and the next one starts from zero moments", async () => {
+  const slots = [{ size: 90_000 }, { size: 80_000 }, { size: 70_000 }];
+  const reused = new PartedAdam(slots, 3, 1);
+  const fresh = new PartedAdam(slots, 3, 1);
+  try {
+    const first = await optimize(reused, 3);
+    // Same threads, moments left over from the first run unless the first step zeroes them.
+    assertEquals(await optimize(reused, 3), first);
+    assertEquals(await optimize(fresh, 3), first);
+  } finally {
+    await reused.close();
+    await fresh.close();
+  }
+});
+
+Deno.test("a step given up mid-flight (stop before its reply) leaves the next optimization intact", async () => {
+  const slots = [{ size: 90_000 }, { size: 80_000 }, { size: 70_000 }];
+  const parted = new PartedAdam(slots, 3, 1);
+  const reference = new PartedAdam(slots, 3, 1);
+  try {
+    parted.slots.forEach((_, i) => fill(parted.weights(i), i));
+    parted.start();
+    const abandoned = parted.step(1e-3);
+    parted.stop();
+    await abandoned; // settles quietly: the caller gave it up
+    assertEquals(await optimize(parted, 2), await optimize(reference, 2));
+  } finally {
+    await parted.close();
+    await reference.close();
+  }
+});
+
+Deno.test("an idle pool never closed does not keep the process alive", async () => {
+  const script = `
+    import { PartedAdam } from ${
+    JSON.stringify(new URL("../../../lib/personalize/parted_adam.ts", import.meta.url).href)
+  };
+    const parted = new PartedAdam([{ size: 50_000 }, { size: 50_000 }], 2, 1);
+    parted.start();
+    parted.grad(1).fill(1);
+    await parted.step(1e-3);
+    parted.stop();
+    console.log(parted.weights(1)[0] !== 0 ? "stepped" : "not stepped");
+  `;
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["eval", "--no-check", script],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+  const out = await child.output();
+  clearTimeout(timer);
+  equal(new TextDecoder().decode(out.stderr), "");
+  equal(out.code, 0, "the process was killed: its idle Adam threads kept it alive");
+  equal(new TextDecoder().decode(out.stdout).trim(), "stepped");
 });
