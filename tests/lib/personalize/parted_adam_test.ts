@@ -2,7 +2,7 @@
 // optimization after another and never keep the process alive.
 import { deepStrictEqual as assertEquals, equal, throws } from "node:assert";
 import { AdamKernel, FlatAdam } from "../../../lib/personalize/adam.ts";
-import { PartedAdam } from "../../../lib/personalize/parted_adam.ts";
+import { MAIN_SHARE, PartedAdam } from "../../../lib/personalize/parted_adam.ts";
 
 const SIZES = [70_001, 3, 120_000, 50_000, 9_999, 64_000];
 const SPARSE = 4; // index of a slot the caller updates itself
@@ -134,4 +134,17 @@ Deno.test("an idle pool never closed does not keep the process alive", async () 
   equal(new TextDecoder().decode(out.stderr), "");
   equal(out.code, 0, "the process was killed: its idle Adam threads kept it alive");
   equal(new TextDecoder().decode(out.stdout).trim(), "stepped");
+});
+
+Deno.test("the main thread's part is MAIN_SHARE times each other part, to the nearest whole slot", () => {
+  const slots = Array.from({ length: 200 }, () => ({ size: 10_000 }));
+  for (const threads of [2, 3]) {
+    const parted = new PartedAdam(slots, threads, 1);
+    const [main, ...others] = parted.partSizes;
+    equal(main + others.reduce((a, b) => a + b, 0), 2_000_000);
+    for (const other of others) {
+      const ratio = main / other;
+      equal(Math.abs(ratio - MAIN_SHARE) < 0.05, true, `${threads} threads: ${main} : ${other}`);
+    }
+  }
 });
