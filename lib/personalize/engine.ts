@@ -1,7 +1,8 @@
 // Aesthetic personalization of a CLIP text model (Gallego 2022): for one prompt's tokens, T steps of Adam on
 // every text-model weight to raise cos(text_embeds, e), reading the conditioning off the personalized model.
 // The weights live in one flat buffer fed to onnxruntime as inputs, so nothing is reloaded or deep-copied per
-// prompt: a new prompt starts from the original weights, which stay in the model file's bytes.
+// prompt: a new prompt starts from the original dense weights, kept once, and the embedding tables' rows it
+// changed are put back from copies taken before its first update.
 import { buildGradientModel, initializersToInputs } from "../onnx/autodiff.ts";
 import { fuseLayerNorms } from "../onnx/layer_norm.ts";
 import { decodeModel, encodeModel, type ModelProto, num, type TensorProto } from "../onnx/proto.ts";
@@ -88,7 +89,8 @@ export class TextPersonalizer {
     private readonly grad: Session,
     private readonly forward: Session,
     private readonly slots: Slot[],
-    private readonly original: Uint8Array[],
+    /** The dense slots' original bytes; undefined for embedding tables (their rows are restored, see SparseRows). */
+    private readonly original: (Uint8Array | undefined)[],
     private readonly gradNames: Record<string, string>,
     private readonly weights: PartedAdam,
   ) {}
@@ -131,9 +133,7 @@ export class TextPersonalizer {
     const { slots, embedDim, hiddenSize, gradOf } = graphs.meta;
     const total = slots.reduce((n, s) => n + s.size, 0);
     const denseTotal = slots.filter((s) => !s.sparse).reduce((n, s) => n + s.size, 0);
-    // The original weights stay where the model file's bytes already are (no second copy of the model);
-    // each prompt starts from them.
-    const original = slots.map((s) => {
+    const fileBytes = slots.map((s) => {
       const bytes = tensorBytes(byName.get(s.name)!, dirname(path));
       if (bytes.byteLength !== s.size * 4) throw new Error(`${s.name} is not a float32 weight`);
       return bytes;
@@ -143,7 +143,8 @@ export class TextPersonalizer {
       slots.map((s) => ({ size: s.size, sparse: s.sparse !== undefined })),
       session.threads || navigator.hardwareConcurrency,
     );
-    restore(weights, original);
+    restore(weights, fileBytes);
+    const original = keptOriginals(slots, fileBytes);
     if (!opened) {
       graphs.meta.prefixOnly &&= await pooledFromPrefix(forward, slots, weights, embedDim);
       if (entry) await writeGraphs(entry, graphs);
@@ -195,12 +196,14 @@ export class TextPersonalizer {
       : new Tensor("int64", (idTensor.data as BigInt64Array).slice(0, gradTokens), [1, gradTokens]);
     const eTensor = new Tensor("float32", e, [1, this.info.embedDim]);
     restore(this.weights, this.original);
+    const rowStates = new Map<number, SparseRows>();
     this.weights.start();
     try {
-      return await this.#steps(idTensor, gradIds, eTensor, opts, keep);
+      return await this.#steps(idTensor, gradIds, eTensor, opts, keep, rowStates);
     } finally {
       this.weights.stop();
       restore(this.weights, this.original);
+      for (const [i, rows] of rowStates) rows.restore(this.weights.weights(i));
     }
   }
 
@@ -210,6 +213,7 @@ export class TextPersonalizer {
     eTensor: Tensor,
     opts: PersonalizeOptions,
     keep: Set<number>,
+    rowStates: Map<number, SparseRows>,
   ): Promise<PersonalizeResult> {
     const inputName = this.grad.inputNames[0];
     const similarity: number[] = [];
@@ -226,7 +230,6 @@ export class TextPersonalizer {
       this.slots.forEach((s, i) => f[s.name] = new Tensor("float32", this.weights.weights(i), s.dims));
       return f;
     };
-    const rowStates = new Map<string, SparseRows>();
     for (let step = 0; step < opts.steps; step++) {
       if (opts.shouldStop?.()) throw new PersonalizationStopped(step);
       const fetches: Record<string, Tensor | null> = { [SIMILARITY]: null };
@@ -252,8 +255,8 @@ export class TextPersonalizer {
         const table = this.weights.weights(i);
         const indices = out[s.sparse.indices].data as BigInt64Array;
         const rows = out[s.sparse.rows].data as Float32Array;
-        let state = rowStates.get(s.name);
-        if (!state) rowStates.set(s.name, state = new SparseRows(indices, s.dims[0], s.size / s.dims[0]));
+        let state = rowStates.get(i);
+        if (!state) rowStates.set(i, state = new SparseRows(table, indices, s.dims[0], s.size / s.dims[0]));
         state.step(this.weights.kernel, table, indices, rows, step + 1, opts.lr);
       }
       await dense;
@@ -271,17 +274,24 @@ export class TextPersonalizer {
 
 /**
  * Adam on the used rows of an embedding table. A row that never gets a gradient keeps zero moments, and torch's
- * Adam leaves such a row exactly as it is, so updating only the used rows gives the same weights.
+ * Adam leaves such a row exactly as it is, so updating only the used rows gives the same weights. Made before the
+ * table's first update, it keeps those rows' original values, which `restore` puts back.
  */
 class SparseRows {
   readonly #slot = new Map<number, number>();
   readonly #ids: number[] = [];
+  readonly #original: Float32Array;
   readonly #p: Float32Array;
   readonly #m: Float32Array;
   readonly #v: Float32Array;
   readonly #g: Float32Array;
 
-  constructor(indices: BigInt64Array, rowsInTable: number, private readonly width: number) {
+  constructor(
+    table: Float32Array,
+    indices: BigInt64Array,
+    rowsInTable: number,
+    private readonly width: number,
+  ) {
     for (const i of indices) {
       const id = Number(i < 0n ? i + BigInt(rowsInTable) : i);
       if (!this.#slot.has(id)) {
@@ -294,6 +304,14 @@ class SparseRows {
     this.#m = new Float32Array(n);
     this.#v = new Float32Array(n);
     this.#g = new Float32Array(n);
+    this.#original = new Float32Array(n);
+    this.#ids.forEach((id, k) => this.#original.set(table.subarray(id * width, (id + 1) * width), k * width));
+  }
+
+  /** Puts the original values of the rows back into the table. */
+  restore(table: Float32Array): void {
+    const w = this.width;
+    this.#ids.forEach((id, k) => table.set(this.#original.subarray(k * w, (k + 1) * w), id * w));
   }
 
   step(
@@ -328,13 +346,37 @@ function tensorBytes(t: TensorProto, dir: string): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** Puts the original weights back (a byte copy: file data need not be aligned). */
-function restore(weights: PartedAdam, original: Uint8Array[]): void {
+/** Puts the original weights back (a byte copy: file data need not be aligned); slots without bytes are skipped. */
+function restore(weights: PartedAdam, original: (Uint8Array | undefined)[]): void {
   original.forEach((bytes, i) => {
+    if (!bytes) return;
     const w = weights.weights(i);
     new Uint8Array(w.buffer, w.byteOffset, w.byteLength).set(bytes);
   });
 }
+
+/**
+ * The original bytes a prompt restores: the dense slots'. An embedding table needs none once the working
+ * weights hold it (a prompt changes only its rows, which SparseRows copies first). Dense bytes that share a
+ * buffer with a table (the model file's, read once) are copied out, so that the file's bytes, table and all, can
+ * be freed: the CLIP ViT-L/14 token table alone is 152 MB.
+ */
+function keptOriginals(slots: Slot[], bytes: Uint8Array[]): (Uint8Array | undefined)[] {
+  const tableBuffers = new Set(slots.flatMap((s, i) => s.sparse ? [bytes[i].buffer] : []));
+  if (tableBuffers.size === 0) return bytes;
+  const shared = slots.map((s, i) => !s.sparse && tableBuffers.has(bytes[i].buffer));
+  const copy = new Uint8Array(bytes.reduce((n, b, i) => n + (shared[i] ? b.byteLength : 0), 0));
+  let at = 0;
+  return slots.map((s, i) => {
+    if (s.sparse) return undefined;
+    if (!shared[i]) return bytes[i];
+    const kept = copy.subarray(at, at + bytes[i].byteLength);
+    kept.set(bytes[i]);
+    at += bytes[i].byteLength;
+    return kept;
+  });
+}
+
 /** The second length the gradient graph is probed at, telling which axes follow the number of tokens. */
 const PROBE_PREFIX = 16;
 

@@ -1,5 +1,5 @@
 // Parity of the ONNX personalization with the paper's PyTorch loop (tests/fixtures/fx_refs.py personalize()).
-import { equal, ok, rejects } from "node:assert";
+import { deepStrictEqual as assertEquals, equal, ok, rejects } from "node:assert";
 import { join } from "node:path";
 import { PENULTIMATE, withPenultimateOutput } from "../../../lib/clip/clip_skip.ts";
 import { openSession, Tensor } from "../../../lib/onnx/session.ts";
@@ -88,6 +88,31 @@ Deno.test({
       const r = await eng.personalize(c.input_ids, e, o);
       const d = maxAbsDiff(r.conditioning.get(o.steps)!, base);
       ok(d === 0, `${JSON.stringify(o)} differs from the plain encoder by ${d}`);
+    }
+  },
+});
+
+Deno.test({
+  name: "the embedding rows a prompt changed are put back: another prompt then runs as on a fresh model",
+  ...opts,
+  fn: async () => {
+    const c = (refs().personalization as Case[]).find((c) => c.name === "sd1-default")!;
+    const e = readRef(c.embedding);
+    // Prompt B shares some of A's tokens and not others; A's rows move far at this learning rate.
+    const a = c.input_ids;
+    const b = [a[0], a[1] + 7, ...a.slice(2)];
+    const used = await engine(c.model, false);
+    await used.personalize(a, e, { steps: 3, lr: 5e-2 });
+    const fresh = await TextPersonalizer.load(join(MODELS, c.model, "onnx", "text_model.onnx"));
+    try {
+      const [x, y] = [
+        await used.personalize(b, e, { steps: 2, lr: 1e-3 }),
+        await fresh.personalize(b, e, { steps: 2, lr: 1e-3 }),
+      ];
+      equal(maxAbsDiff(x.conditioning.get(2)!, y.conditioning.get(2)!), 0);
+      assertEquals(x.similarity, y.similarity);
+    } finally {
+      await fresh.release();
     }
   },
 });
