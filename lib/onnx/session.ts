@@ -15,6 +15,17 @@ export interface SessionOptions {
 }
 
 export type Session = ort.InferenceSession;
+
+/** What running a graph needs of a session: onnxruntime-node's, or ffi_session.ts's over the C API. */
+export interface RunSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  run(
+    feeds: Record<string, ort.Tensor>,
+    fetches: readonly string[] | Record<string, ort.Tensor | null>,
+  ): Promise<Record<string, ort.Tensor>>;
+  release(): Promise<void>;
+}
 export const Tensor = ort.Tensor;
 export type Tensor = ort.Tensor;
 

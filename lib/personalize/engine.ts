@@ -6,7 +6,8 @@
 import { buildGradientModel, initializersToInputs } from "../onnx/autodiff.ts";
 import { fuseLayerNorms } from "../onnx/layer_norm.ts";
 import { decodeModel, encodeModel, type ModelProto, num, type TensorProto } from "../onnx/proto.ts";
-import { openSession, type Session, type SessionOptions, Tensor } from "../onnx/session.ts";
+import { openRunSession } from "../onnx/ffi_session.ts";
+import { openSession, type RunSession, type SessionOptions, Tensor } from "../onnx/session.ts";
 import { readTensor } from "../onnx/tensor_data.ts";
 import type { AdamKernel } from "./adam.ts";
 import { PartedAdam } from "./parted_adam.ts";
@@ -86,8 +87,8 @@ export class TextPersonalizer {
     readonly modelName: string,
     private readonly conditioningOutput: string,
     private readonly pooledOutput: string | undefined,
-    private readonly grad: Session,
-    private readonly forward: Session,
+    private readonly grad: RunSession,
+    private readonly forward: RunSession,
     private readonly slots: Slot[],
     /** The dense slots' original bytes; undefined for embedding tables (their rows are restored, see SparseRows). */
     private readonly original: (Uint8Array | undefined)[],
@@ -120,7 +121,7 @@ export class TextPersonalizer {
       : undefined;
     const session = opts.session ?? { threads: opts.threads ?? 0 };
     const open = async (g: PersonalizationGraphs) =>
-      [g, await openSession(g.gradient, session), await openSession(g.forward, session)] as const;
+      [g, await openRunSession(g.gradient, session), await openRunSession(g.forward, session)] as const;
     let cached = entry ? await readGraphs(entry) : undefined;
     // An entry whose parameters are not this model's, or whose graphs do not load, was damaged: rebuilt.
     if (
@@ -399,7 +400,7 @@ export function gradientTokens(ids: ArrayLike<number>): number {
  * elsewhere, fails it.
  */
 async function pooledFromPrefix(
-  forward: Session,
+  forward: RunSession,
   slots: Slot[],
   weights: PartedAdam,
   embedDim: number,
