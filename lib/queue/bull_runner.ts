@@ -172,8 +172,11 @@ export class BullRunner implements RemoteRunner {
   }
 
   async run({ input, model, attachments }: RemoteGeneration, task: Task): Promise<Outcome> {
-    // Seeds are fixed before the job leaves, so a job retried on another worker makes the same images.
-    const request = { ...input.request, ...chosenSeeds(input.request) };
+    // Seeds are fixed before the job leaves, so a job retried on another worker makes the same images; a plot
+    // that keeps -1 for seeds (A1111's option: every cell draws its own) leaves them to the worker.
+    const request = input.plot?.noFixedSeeds
+      ? input.request
+      : { ...input.request, ...chosenSeeds(input.request) };
     const name = queueName(model.name);
     const { queue } = await this.#queueFor(name);
     const jobId = randomUUID();

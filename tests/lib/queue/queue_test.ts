@@ -336,6 +336,22 @@ Deno.test("serve --queue with two workers on a real redis-server", opts, async (
       },
     );
 
+    await t.step(
+      "an X/Y/Z plot keeping -1 for seeds gives each cell its own seed, as in one process",
+      async () => {
+        // xyz_grid's run() args: Steps over "1, 2" on X, nothing on Y and Z, then the checkboxes.
+        const cellSeeds = async (keep: boolean): Promise<number[]> => {
+          const args = [4, "1, 2", [], 0, "", [], 0, "", [], true, true, false, keep, 0, false, false];
+          const answer = await txt2img(url, { ...job(-1), script_name: "X/Y/Z plot", script_args: args });
+          return JSON.parse(answer.info).all_seeds.slice(1);
+        };
+        const [fixedA, fixedB] = await cellSeeds(false);
+        assertEquals(fixedA, fixedB, "one seed across the cells");
+        const [keptA, keptB] = await cellSeeds(true);
+        ok(keptA !== keptB, `each cell its own seed: ${keptA}, ${keptB}`);
+      },
+    );
+
     await t.step("SIGTERM drains a worker: its running job finishes, then it leaves", async () => {
       const last = workers.find((w) => !w.stopped)!;
       const answer = txt2img(url, { ...job(71, LONG), force_task_id: "task(drain)" });
