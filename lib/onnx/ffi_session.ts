@@ -33,7 +33,6 @@ const API = {
   CreateCpuMemoryInfo: 69,
   AllocatorFree: 76,
   GetAllocatorWithDefaultOptions: 78,
-  ReleaseEnv: 92,
   ReleaseStatus: 93,
   ReleaseSession: 95,
   ReleaseValue: 96,
@@ -188,6 +187,8 @@ type Fetches = readonly string[] | Record<string, Tensor | null>;
 /** A session run through the C API: the subset of onnxruntime-node's InferenceSession the engine uses. */
 export class FfiSession implements RunSession {
   #session: Deno.PointerValue;
+  readonly #inputs: Set<string>;
+  readonly #outputs: Set<string>;
 
   private constructor(
     private readonly ort: OrtC,
@@ -196,6 +197,8 @@ export class FfiSession implements RunSession {
     readonly outputNames: string[],
   ) {
     this.#session = session;
+    this.#inputs = new Set(inputNames);
+    this.#outputs = new Set(outputNames);
   }
 
   /** Opens serialized model bytes on the CPU with `threads` intra-op threads (0: onnxruntime's choice). */
@@ -254,10 +257,10 @@ export class FfiSession implements RunSession {
       : { ...(fetches as Record<string, Tensor | null>) };
     const inNames = Object.keys(feeds);
     for (const name of inNames) {
-      if (!this.inputNames.includes(name)) throw new Error(`the model has no input ${name}`);
+      if (!this.#inputs.has(name)) throw new Error(`the model has no input ${name}`);
     }
     for (const name of outNames) {
-      if (!this.outputNames.includes(name)) throw new Error(`the model has no output ${name}`);
+      if (!this.#outputs.has(name)) throw new Error(`the model has no output ${name}`);
     }
     const values: Deno.PointerValue[] = [];
     // Everything onnxruntime reads or writes during the nonblocking Run stays referenced until it returns.
@@ -314,7 +317,6 @@ export class FfiSession implements RunSession {
       return result;
     } finally {
       for (const v of values) ort.release("ReleaseValue", v);
-      keep.length = 0;
     }
   }
 

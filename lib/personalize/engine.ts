@@ -196,7 +196,7 @@ export class TextPersonalizer {
       ? idTensor
       : new Tensor("int64", (idTensor.data as BigInt64Array).slice(0, gradTokens), [1, gradTokens]);
     const eTensor = new Tensor("float32", e, [1, this.info.embedDim]);
-    restore(this.weights, this.original);
+    // The weights are the original ones here: load put them there, and every run puts them back when it ends.
     const rowStates = new Map<number, SparseRows>();
     this.weights.start();
     try {
