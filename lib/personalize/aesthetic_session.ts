@@ -252,9 +252,11 @@ export class AestheticSession {
   }
 
   /**
-   * The conditioning hook that personalizes every prompt (the negative too, as the paper's encoder and the
-   * extension do) toward the embedding; undefined when the settings switch it off. SDXL takes one embedding
-   * per encoder (matched by width).
+   * The conditioning hook that personalizes the prompt toward the embedding; undefined when the settings
+   * switch it off. SDXL takes one embedding per encoder (matched by width). The negative prompt keeps the
+   * frozen encoder, as in the paper (its encoder never personalizes the unconditional ""): personalizing both
+   * sides of classifier-free guidance moves them together and cancels most of the effect (the A1111
+   * extension does, A1111 issue #3398).
    */
   hook(
     embeddings: NamedEmbedding | NamedEmbedding[],
@@ -284,9 +286,8 @@ export class AestheticSession {
     this.checkEmbedding(e.embedding);
     const personalizer = this.personalizer!;
     const hook: ConditioningHook = async ({ z, chunkIds, negative }) => {
-      opts.onStatus?.(
-        `Aesthetic optimization (${settings.steps} steps)${negative ? ", negative prompt" : ""}`,
-      );
+      if (negative) return z;
+      opts.onStatus?.(`Aesthetic optimization (${settings.steps} steps)`);
       let result;
       try {
         result = await personalizer.apply(
@@ -301,7 +302,7 @@ export class AestheticSession {
       } finally {
         opts.onStatus?.(null);
       }
-      if (!negative) opts.onSimilarity?.(result.similarity.map((s) => s.slice(0, settings.steps + 1)));
+      opts.onSimilarity?.(result.similarity.map((s) => s.slice(0, settings.steps + 1)));
       return result.conditioning.get(settings.steps)!;
     };
     return { hook, params };
@@ -325,12 +326,11 @@ export class AestheticSession {
       chosen[i] = e;
     }
     return async ({ z, negative, encoders, pooled }) => {
+      if (negative) return { z, pooled };
       if (!encoders || encoders.length !== this.xl!.length) {
         throw new Error("an SDXL aesthetic hook needs both text encoders' conditioning");
       }
-      opts.onStatus?.(
-        `Aesthetic optimization (${settings.steps} steps)${negative ? ", negative prompt" : ""}`,
-      );
+      opts.onStatus?.(`Aesthetic optimization (${settings.steps} steps)`);
       const parts: EncoderPart[] = [];
       for (const [i, block] of encoders.entries()) {
         const e = chosen[i];
@@ -345,10 +345,8 @@ export class AestheticSession {
       } finally {
         opts.onStatus?.(null);
       }
-      if (!negative) {
-        const per = r.similarity.flatMap((s) => s ?? []);
-        opts.onSimilarity?.(per.map((s) => s.slice(0, settings.steps + 1)));
-      }
+      const per = r.similarity.flatMap((s) => s ?? []);
+      opts.onSimilarity?.(per.map((s) => s.slice(0, settings.steps + 1)));
       return { z: r.conditioning.get(settings.steps)!, pooled: r.pooled?.get(settings.steps) };
     };
   }

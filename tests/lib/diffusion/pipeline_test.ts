@@ -5,6 +5,8 @@ import { deepStrictEqual as assertEquals, rejects } from "node:assert";
 import { join } from "node:path";
 import { generate, type GenerationRequest, RequestError } from "../../../lib/diffusion/pipeline.ts";
 import { SdModel } from "../../../lib/diffusion/sd_model.ts";
+import { AESTHETIC_DEFAULTS } from "../../../lib/personalize/aesthetic.ts";
+import { AestheticSession } from "../../../lib/personalize/aesthetic_session.ts";
 import { loadImage, type RgbImage } from "../../../lib/io/image.ts";
 import { FIXTURES, type Manifest, maxAbsDiff, MODELS, readRef, refs } from "../../fixtures.ts";
 import { diffusersRequest } from "./reference_request.ts";
@@ -63,6 +65,32 @@ for (const e of refs().txt2img) {
     assertEquals(result.images[0].complete, true);
     assertEquals([result.images[0].image.width, result.images[0].image.height], [e.width, e.height]);
     assertMatches(result.images[0], e, `${e.model} ${e.scheduler}`);
+  });
+}
+
+// The same references through the real aesthetic hook: the paper personalizes the prompt and leaves the
+// unconditional "" to the frozen encoder, and diffusers ran with exactly that. A hook that also personalized
+// the negative prompt (as the A1111 extension does) would move both sides of guidance and fail here.
+for (const e of refs().txt2img.filter((e: { personalization?: string }) => e.personalization)) {
+  Deno.test(`txt2img ${e.model} through the aesthetic hook (${e.personalization}) matches the paper`, async () => {
+    const c = refs().personalization.find((p: { name: string }) => p.name === e.personalization);
+    assertEquals(c.prompt, e.prompt);
+    const data = readRef(c.embedding);
+    const embedding = { data, shape: [data.length], dtype: "float32" as const, format: "pt" as const };
+    const session = await AestheticSession.open({
+      modelDir: join(MODELS, e.model),
+      clipDir: join(MODELS, c.model),
+    });
+    try {
+      const settings = { ...AESTHETIC_DEFAULTS, steps: c.steps, lr: c.lr, weight: 1 };
+      const { hook } = session.hook({ name: c.name, embedding }, settings)!;
+      const result = await generate(await model(e.model), diffusersRequest(e, SAMPLERS[e.scheduler]), {
+        conditioning: [hook],
+      });
+      assertMatches(result.images[0], e, `${e.model} ${e.personalization}`);
+    } finally {
+      await session.release();
+    }
   });
 }
 
