@@ -17,7 +17,7 @@ import type { Task } from "../server/tasks.ts";
 import type { Progress } from "../embed/make_embedding.ts";
 import { EmbeddingFailure, type EmbedFiles, type MadeEmbedding } from "../server/embedding_maker.ts";
 import { Unavailable } from "../server/unavailable.ts";
-import { connect, disconnect, reportErrors } from "./redis.ts";
+import { closeWithin, connect, disconnect, reportErrors } from "./redis.ts";
 import { every } from "./every.ts";
 import { type S3Config, S3Objects, type S3Results } from "./s3.ts";
 import {
@@ -310,8 +310,8 @@ export class BullRunner implements RemoteRunner {
   async close(): Promise<void> {
     for (const q of this.#queues.values()) {
       const { queue, events } = await q;
-      await events.close();
-      await queue.close();
+      await closeWithin(events);
+      await closeWithin(queue);
     }
     this.#queues.clear();
     await disconnect(this.#client);

@@ -70,6 +70,40 @@ export async function disconnect(client: Redis): Promise<void> {
   }
 }
 
+interface Cuttable {
+  disconnect(): void;
+}
+
+/** What closing a BullMQ queue or queue events touches: its Redis backend's connections. */
+export interface Closable {
+  close(): Promise<void>;
+  readonly backend: {
+    readonly client: Promise<Cuttable>;
+    readonly blockingClient?: Promise<Cuttable> | undefined;
+  };
+}
+
+/**
+ * Closes a BullMQ part, or cuts its connection when closing has not finished within `ms`; true if it closed.
+ * After a Redis restart, closing can wait on a connection event that never comes (the queue restart test once
+ * hung in the runner's close with its connections still open), and a shutdown must not hang on Redis.
+ */
+export async function closeWithin(part: Closable, ms = 5000): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const closed = await Promise.race([
+    part.close().then(() => true, () => true),
+    new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), ms)),
+  ]);
+  clearTimeout(timer);
+  if (!closed) {
+    // Not awaited: a connection stuck that way may never hand out its client either.
+    for (const client of [part.backend.client, part.backend.blockingClient]) {
+      client?.then((c) => c.disconnect(), () => {});
+    }
+  }
+  return closed;
+}
+
 /** Whether Redis answers PING on a fresh connection within `ms` (one try, no retries, no queued commands). */
 export async function reachable(opts: RedisOptions, ms = 2000): Promise<boolean> {
   const probe = new Redis({

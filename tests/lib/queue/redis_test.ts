@@ -3,7 +3,14 @@
 import { deepStrictEqual as assertEquals, ok, rejects, throws } from "node:assert";
 import { join } from "node:path";
 import { BullRunner } from "../../../lib/queue/bull_runner.ts";
-import { connect, disconnect, parseRedisUrl, QueueUrlError, reachable } from "../../../lib/queue/redis.ts";
+import {
+  closeWithin,
+  connect,
+  disconnect,
+  parseRedisUrl,
+  QueueUrlError,
+  reachable,
+} from "../../../lib/queue/redis.ts";
 import { TINY_DEMO_MODEL_DIR } from "../../../lib/models/defaults.ts";
 import { probeProvider } from "../../../lib/models/providers.ts";
 import { redisMissing, startRedis } from "./redis_server.ts";
@@ -131,3 +138,19 @@ Deno.test(
     }
   },
 );
+
+Deno.test("closeWithin: a close that finishes is awaited; one that hangs is cut after the time given", async () => {
+  let cut = 0;
+  const client = () => Promise.resolve({ disconnect: () => void cut++ });
+  const part = (close: () => Promise<void>) => ({
+    close,
+    backend: { client: client(), blockingClient: client() },
+  });
+  assertEquals(await closeWithin(part(() => Promise.resolve()), 1000), true);
+  assertEquals(await closeWithin(part(() => Promise.reject(new Error("already closed"))), 1000), true);
+  assertEquals(cut, 0);
+  // Were it awaited, this close would never return and the test would hang.
+  assertEquals(await closeWithin(part(() => new Promise(() => {})), 50), false);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  assertEquals(cut, 2, "the hanging part's connections were cut");
+});
