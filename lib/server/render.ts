@@ -76,7 +76,9 @@ export const renderImages: Renderer = (input) => {
           return;
         case "step":
           input.state.setStep(msg.step, msg.steps);
-          if (msg.preview) input.state.setPreview(Buffer.from(msg.preview).toString("base64"));
+          return;
+        case "preview":
+          input.state.setPreview(Buffer.from(msg.preview).toString("base64"));
           return;
         case "done":
           finish();

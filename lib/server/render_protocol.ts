@@ -53,7 +53,9 @@ export type FromWorker =
     pooled?: Float32Array;
   }
   | { type: "batch-start" }
-  | { type: "step"; step: number; steps: number; preview?: Uint8Array }
+  | { type: "step"; step: number; steps: number }
+  // Sent on its own when its PNG is encoded, so a slow encode never delivers a step after later ones.
+  | { type: "preview"; preview: Uint8Array }
   | {
     type: "done";
     images: { png: Uint8Array; seed: number; subseed: number; refined: boolean }[];

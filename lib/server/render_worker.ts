@@ -113,14 +113,11 @@ async function renderJob(job: RenderJob): Promise<FromWorker> {
       scope.postMessage({ type: "batch-start" });
     },
     onStep: (p) => {
+      scope.postMessage({ type: "step", step: p.step, steps: p.steps });
       // A preview every half second is enough for the page and keeps encoding off most steps.
       if (performance.now() - lastPreview > 500 || p.step === p.steps) {
         lastPreview = performance.now();
-        encodePng(p.preview()).then((preview) =>
-          scope.postMessage({ type: "step", step: p.step, steps: p.steps, preview })
-        );
-      } else {
-        scope.postMessage({ type: "step", step: p.step, steps: p.steps });
+        encodePng(p.preview()).then((preview) => scope.postMessage({ type: "preview", preview }));
       }
     },
     control: {

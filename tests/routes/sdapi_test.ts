@@ -172,18 +172,23 @@ Deno.test("interrupt stops a running job within one step", opts, async () => {
       alwayson_scripts: {},
     });
     let step = 0;
+    const seen: number[] = [];
     for (let i = 0; i < 400; i++) {
       const p = await (await fetch(`${s.url}/sdapi/v1/progress?skip_current_image=true`)).json();
       step = p.state.sampling_step;
+      seen.push(step);
       if (step >= 2) break;
       await new Promise((r) => setTimeout(r, 10));
     }
     ok(step >= 2, "the job started stepping");
+    // A step whose preview was still being encoded once arrived after later steps and set the count back.
+    ok(seen.every((v, i) => i === 0 || v >= seen[i - 1]), `the step count went back: ${seen}`);
     const progress = await (await fetch(`${s.url}/sdapi/v1/progress`)).json();
     assertEquals(progress.state.job, "scripts_txt2img", "A1111's job name");
     ok(progress.progress > 0 && progress.progress < 1);
     await post(`${s.url}/sdapi/v1/interrupt`, {});
     const atInterrupt = (await (await fetch(`${s.url}/sdapi/v1/progress`)).json()).state.sampling_step;
+    ok(atInterrupt >= step, `the step count went back from ${step} to ${atInterrupt}`);
     const r = await running;
     assertEquals(r.status, 200);
     const info = JSON.parse((await r.json()).info);
