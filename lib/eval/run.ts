@@ -149,7 +149,7 @@ export async function runEval(o: EvalOptions): Promise<EvalReport> {
     for (const [pi, prompt] of o.prompts.entries()) {
       const promptEmbeds = await session.textFeatures(prompt);
       let textSimilarity: number[] = [];
-      // One optimization (to the largest steps value) per prompt; apply() caches it across seeds and both sides.
+      // One optimization (to the largest steps value) per prompt; apply() caches it across seeds and steps values.
       const named = { name: "eval", embedding };
       const hookFor = (s: number): ConditioningHook =>
         session.hook(named, { ...settings, steps: s }, {
