@@ -37,8 +37,12 @@ Deno.test(
       ]);
       assertEquals((await progress(s.url, "task(unknown)")).textinfo, "Waiting...");
 
-      // A preview already seen is not sent again.
-      for (let i = 0; i < 200 && !pa.live_preview; i++) pa = await progress(s.url, "task(a)");
+      // A preview already seen is not sent again. Previews come in messages of their own once their PNG is
+      // encoded, so under load the first may take a while: wait up to 20 s, not a number of polls.
+      for (const end = Date.now() + 20_000; !pa.live_preview && Date.now() < end;) {
+        await new Promise((r) => setTimeout(r, 20));
+        pa = await progress(s.url, "task(a)");
+      }
       ok(pa.live_preview?.startsWith("data:image/png;base64,"), "a live preview of task a");
       const again = await progress(s.url, "task(a)", pa.id_live_preview);
       ok(again.live_preview === null || again.id_live_preview !== pa.id_live_preview);
